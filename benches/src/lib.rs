@@ -1,0 +1,1 @@
+//! Benchmarks of throng and the side-by-side comparison with OpenMLS and mls-rs.

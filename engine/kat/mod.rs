@@ -1,0 +1,136 @@
+//! One harness per test-vector family (STYLE.md 8). Shared by the `vectors`
+//! integration test and the `kat` example; each family module parses its
+//! file with serde and checks every case, skipping (and saying so) only
+//! cases whose cipher suite the default provider does not implement.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+
+mod tree_math;
+
+/// A case that was not run, and why.
+#[derive(Debug, Clone)]
+pub struct Skip {
+    /// Position of the case in the file.
+    pub case: usize,
+    /// Its cipher suite (0 where the family has none).
+    pub suite: u16,
+    /// Why it was not run.
+    pub reason: String,
+}
+
+/// What running one vector file gave.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Cases that passed, per cipher suite (suite 0: family without suites).
+    pub passed: std::collections::BTreeMap<u16, usize>,
+    /// Failures: a line each, naming the case and what differed.
+    pub failed: Vec<String>,
+    /// Cases not run.
+    pub skipped: Vec<Skip>,
+}
+
+impl Outcome {
+    /// Total passed cases.
+    pub fn passed_total(&self) -> usize {
+        self.passed.values().sum()
+    }
+
+    /// Records one case: `Ok` passes, `Err` fails with that message, and an
+    /// unsupported suite is a skip.
+    pub fn record(&mut self, case: usize, suite: u16, result: Result<(), CaseError>) {
+        match result {
+            Ok(()) => *self.passed.entry(suite).or_default() += 1,
+            Err(CaseError::Unsupported(reason)) => self.skipped.push(Skip { case, suite, reason }),
+            Err(CaseError::Failed(msg)) => self.failed.push(format!("case {case} suite {suite}: {msg}")),
+        }
+    }
+
+    /// Per-suite counts as `suite 1: 12, suite 2: 12`.
+    pub fn summary(&self) -> String {
+        self.passed.iter().map(|(s, n)| format!("suite {s}: {n}")).collect::<Vec<_>>().join(", ")
+    }
+}
+
+/// Why a case did not pass. (Not `Debug`, so that any `Debug` error
+/// converts into it with `?`.)
+pub enum CaseError {
+    /// The suite (or a feature the case needs) is not implemented: a skip.
+    Unsupported(String),
+    /// The case ran and disagreed with the vector.
+    Failed(String),
+}
+
+impl<E: std::fmt::Debug> From<E> for CaseError {
+    fn from(e: E) -> Self {
+        CaseError::Failed(format!("{e:?}"))
+    }
+}
+
+/// Fails the case with `msg` unless `cond` holds.
+pub fn check(cond: bool, msg: impl FnOnce() -> String) -> Result<(), CaseError> {
+    if cond { Ok(()) } else { Err(CaseError::Failed(msg())) }
+}
+
+/// Fails the case unless `got == want`, naming `what`.
+pub fn check_eq<T: PartialEq + std::fmt::Debug + ?Sized>(what: &str, got: &T, want: &T) -> Result<(), CaseError> {
+    check(got == want, || format!("{what}: got {got:?}, want {want:?}"))
+}
+
+/// The suite handle for a case, or a skip if the default provider lacks it.
+pub fn suite(cs: u16) -> Result<throng::crypto::Suite<'static>, CaseError> {
+    throng::crypto::Suite::new(throng::crypto::default_provider(), throng::crypto::CipherSuite(cs))
+        .map_err(|e| CaseError::Unsupported(format!("cipher suite {cs}: {e}")))
+}
+
+/// Hex-encoded bytes in a vector file.
+pub fn hex(s: &str) -> Vec<u8> {
+    ::hex::decode(s).expect("vector file holds valid hex")
+}
+
+/// Serde helper: a hex string field as bytes.
+pub mod hex_bytes {
+    use serde::{Deserialize, Deserializer};
+    /// Deserializes a hex string.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let s = String::deserialize(d)?;
+        ::hex::decode(s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// `../shared/test-vectors` relative to the repository root.
+pub fn vectors_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/test-vectors")
+}
+
+/// The families this runner knows, by upstream file name.
+pub const FAMILIES: &[&str] = &["tree-math.json"];
+
+/// Runs one vector file, recognising its family by file name.
+pub fn run_file(path: &Path) -> Result<Outcome, String> {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
+    let json = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let family: fn(&str) -> Result<Outcome, String> = match name.as_str() {
+        "tree-math.json" => tree_math::run,
+        other => return Err(format!("{other}: no harness for this vector family yet")),
+    };
+    family(&json)
+}
+
+/// Runs a family from the shared vectors and panics on any failure; prints
+/// each skipped case. For `cargo test`.
+pub fn assert_family(file: &str) {
+    let outcome = run_file(&vectors_dir().join(file)).unwrap_or_else(|e| panic!("{e}"));
+    for s in &outcome.skipped {
+        println!("skipped: {file} case {} suite {}: {}", s.case, s.suite, s.reason);
+    }
+    println!(
+        "{file}: {} passed ({}), {} failed, {} skipped",
+        outcome.passed_total(),
+        outcome.summary(),
+        outcome.failed.len(),
+        outcome.skipped.len()
+    );
+    assert!(outcome.failed.is_empty(), "{file}: failures:\n{}", outcome.failed.join("\n"));
+    assert!(outcome.passed_total() > 0, "{file}: no case passed");
+}

@@ -1,0 +1,230 @@
+//! The default provider: aws-lc-rs for every primitive, hpke-rs (over the
+//! aws-lc-rs backend) for HPKE.
+
+use aws_lc_rs::{aead, digest, hmac, signature};
+use hpke_rs::{Hpke, Mode};
+use hpke_rs_crypto::types as hpke_types;
+
+use super::hpke_backend::{self, AwsLcHpke};
+use super::keys::{
+    HpkeCiphertext, HpkeKeyPair, HpkePrivateKey, HpkePublicKey, SignatureKeyPair, SignaturePrivateKey,
+    SignaturePublicKey,
+};
+use super::suite::{AeadAlgorithm, Algorithms, HashAlgorithm, KemAlgorithm, SignatureAlgorithm};
+use super::{CryptoError, CryptoProvider, Secret};
+
+/// The default [`CryptoProvider`], on aws-lc-rs. Stateless; share it freely.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct AwsLcProvider;
+
+fn hmac_alg(hash: HashAlgorithm) -> hmac::Algorithm {
+    match hash {
+        HashAlgorithm::Sha256 => hmac::HMAC_SHA256,
+        HashAlgorithm::Sha384 => hmac::HMAC_SHA384,
+        HashAlgorithm::Sha512 => hmac::HMAC_SHA512,
+    }
+}
+
+fn digest_alg(hash: HashAlgorithm) -> &'static digest::Algorithm {
+    match hash {
+        HashAlgorithm::Sha256 => &digest::SHA256,
+        HashAlgorithm::Sha384 => &digest::SHA384,
+        HashAlgorithm::Sha512 => &digest::SHA512,
+    }
+}
+
+fn aead_alg(aead: AeadAlgorithm) -> &'static aead::Algorithm {
+    match aead {
+        AeadAlgorithm::Aes128Gcm => &aead::AES_128_GCM,
+        AeadAlgorithm::Aes256Gcm => &aead::AES_256_GCM,
+        AeadAlgorithm::ChaCha20Poly1305 => &aead::CHACHA20_POLY1305,
+    }
+}
+
+fn hpke_kem(kem: KemAlgorithm) -> hpke_types::KemAlgorithm {
+    match kem {
+        KemAlgorithm::DhKemP256 => hpke_types::KemAlgorithm::DhKemP256,
+        KemAlgorithm::DhKemP384 => hpke_types::KemAlgorithm::DhKemP384,
+        KemAlgorithm::DhKemP521 => hpke_types::KemAlgorithm::DhKemP521,
+        KemAlgorithm::DhKemX25519 => hpke_types::KemAlgorithm::DhKem25519,
+        KemAlgorithm::DhKemX448 => hpke_types::KemAlgorithm::DhKem448,
+    }
+}
+
+fn hpke(alg: &Algorithms) -> Hpke<AwsLcHpke> {
+    let kdf = match alg.hash {
+        HashAlgorithm::Sha256 => hpke_types::KdfAlgorithm::HkdfSha256,
+        HashAlgorithm::Sha384 => hpke_types::KdfAlgorithm::HkdfSha384,
+        HashAlgorithm::Sha512 => hpke_types::KdfAlgorithm::HkdfSha512,
+    };
+    let aead = match alg.aead {
+        AeadAlgorithm::Aes128Gcm => hpke_types::AeadAlgorithm::Aes128Gcm,
+        AeadAlgorithm::Aes256Gcm => hpke_types::AeadAlgorithm::Aes256Gcm,
+        AeadAlgorithm::ChaCha20Poly1305 => hpke_types::AeadAlgorithm::ChaCha20Poly1305,
+    };
+    Hpke::new_with_rng(Mode::Base, hpke_kem(alg.kem), kdf, aead, hpke_backend::AwsLcRng)
+}
+
+fn ecdsa_signing(sig: SignatureAlgorithm) -> Option<&'static signature::EcdsaSigningAlgorithm> {
+    match sig {
+        SignatureAlgorithm::EcdsaP256Sha256 => Some(&signature::ECDSA_P256_SHA256_ASN1_SIGNING),
+        SignatureAlgorithm::EcdsaP384Sha384 => Some(&signature::ECDSA_P384_SHA384_ASN1_SIGNING),
+        SignatureAlgorithm::EcdsaP521Sha512 => Some(&signature::ECDSA_P521_SHA512_ASN1_SIGNING),
+        _ => None,
+    }
+}
+
+/// An RFC 5915 `ECPrivateKey` holding only the scalar, so aws-lc can load a
+/// bare big-endian scalar (the MLS test-vector format) and derive the point.
+fn ec_private_key_der(scalar: &[u8]) -> Vec<u8> {
+    // SEQUENCE { INTEGER 1, OCTET STRING scalar }; a P-521 scalar (66 bytes)
+    // keeps every length in DER's short form.
+    let inner_len = 3 + 2 + scalar.len();
+    let mut der = vec![0x30, inner_len as u8, 0x02, 0x01, 0x01, 0x04, scalar.len() as u8];
+    der.extend_from_slice(scalar);
+    der
+}
+
+impl CryptoProvider for AwsLcProvider {
+    fn supports(&self, alg: &Algorithms) -> bool {
+        !matches!(alg.kem, KemAlgorithm::DhKemX448) && !matches!(alg.signature, SignatureAlgorithm::Ed448)
+    }
+
+    fn hash(&self, alg: &Algorithms, data: &[&[u8]]) -> Vec<u8> {
+        let mut ctx = digest::Context::new(digest_alg(alg.hash));
+        for part in data {
+            ctx.update(part);
+        }
+        ctx.finish().as_ref().to_vec()
+    }
+
+    fn mac(&self, alg: &Algorithms, key: &[u8], data: &[u8]) -> Vec<u8> {
+        hmac::sign(&hmac::Key::new(hmac_alg(alg.hash), key), data).as_ref().to_vec()
+    }
+
+    fn kdf_extract(&self, alg: &Algorithms, salt: &[u8], ikm: &[u8]) -> Secret {
+        Secret::new(hpke_backend::hkdf_extract(hmac_alg(alg.hash), salt, ikm))
+    }
+
+    fn kdf_expand(&self, alg: &Algorithms, prk: &[u8], info: &[u8], len: usize) -> Result<Secret, CryptoError> {
+        hpke_backend::hkdf_expand(hmac_alg(alg.hash), prk, info, len)
+            .map(Secret::new)
+            .ok_or(CryptoError::InvalidLength)
+    }
+
+    fn aead_seal(&self, alg: &Algorithms, key: &[u8], nonce: &[u8], aad: &[u8], plaintext: &[u8])
+    -> Result<Vec<u8>, CryptoError> {
+        hpke_backend::aead_seal(aead_alg(alg.aead), key, nonce, aad, plaintext).ok_or(CryptoError::InvalidLength)
+    }
+
+    fn aead_open(&self, alg: &Algorithms, key: &[u8], nonce: &[u8], aad: &[u8], ciphertext: &[u8])
+    -> Result<Secret, CryptoError> {
+        hpke_backend::aead_open(aead_alg(alg.aead), key, nonce, aad, ciphertext)
+            .map(Secret::new)
+            .ok_or(CryptoError::DecryptionFailed)
+    }
+
+    fn signature_key_pair(&self, alg: &Algorithms) -> Result<SignatureKeyPair, CryptoError> {
+        use signature::KeyPair as _;
+        match alg.signature {
+            SignatureAlgorithm::Ed25519 => {
+                let mut seed = Secret::zero(32);
+                self.random(seed.as_mut_bytes())?;
+                let pair = signature::Ed25519KeyPair::from_seed_unchecked(seed.as_bytes())
+                    .map_err(|_| CryptoError::InvalidKey)?;
+                Ok(SignatureKeyPair {
+                    public: SignaturePublicKey(pair.public_key().as_ref().to_vec()),
+                    private: SignaturePrivateKey(seed),
+                })
+            }
+            sig => {
+                let signing = ecdsa_signing(sig).ok_or(CryptoError::UnsupportedAlgorithm)?;
+                let private = aws_lc_rs::agreement::PrivateKey::generate(match sig {
+                    SignatureAlgorithm::EcdsaP256Sha256 => &aws_lc_rs::agreement::ECDH_P256,
+                    SignatureAlgorithm::EcdsaP384Sha384 => &aws_lc_rs::agreement::ECDH_P384,
+                    _ => &aws_lc_rs::agreement::ECDH_P521,
+                })
+                .map_err(|_| CryptoError::Internal)?;
+                use aws_lc_rs::encoding::AsBigEndian as _;
+                let scalar: aws_lc_rs::encoding::EcPrivateKeyBin<'_> =
+                    private.as_be_bytes().map_err(|_| CryptoError::Internal)?;
+                let scalar = Secret::from_slice(scalar.as_ref());
+                let pair = signature::EcdsaKeyPair::from_private_key_der(signing, &ec_private_key_der(scalar.as_bytes()))
+                    .map_err(|_| CryptoError::InvalidKey)?;
+                Ok(SignatureKeyPair {
+                    public: SignaturePublicKey(pair.public_key().as_ref().to_vec()),
+                    private: SignaturePrivateKey(scalar),
+                })
+            }
+        }
+    }
+
+    fn sign(&self, alg: &Algorithms, key: &SignaturePrivateKey, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        match alg.signature {
+            SignatureAlgorithm::Ed25519 => {
+                let pair = signature::Ed25519KeyPair::from_seed_unchecked(key.0.as_bytes())
+                    .map_err(|_| CryptoError::InvalidKey)?;
+                Ok(pair.sign(message).as_ref().to_vec())
+            }
+            sig => {
+                let signing = ecdsa_signing(sig).ok_or(CryptoError::UnsupportedAlgorithm)?;
+                let der = Secret::new(ec_private_key_der(key.0.as_bytes()));
+                let pair = signature::EcdsaKeyPair::from_private_key_der(signing, der.as_bytes())
+                    .map_err(|_| CryptoError::InvalidKey)?;
+                let rng = aws_lc_rs::rand::SystemRandom::new();
+                Ok(pair.sign(&rng, message).map_err(|_| CryptoError::Internal)?.as_ref().to_vec())
+            }
+        }
+    }
+
+    fn verify(&self, alg: &Algorithms, public_key: &[u8], message: &[u8], sig: &[u8]) -> Result<(), CryptoError> {
+        let scheme: &'static dyn signature::VerificationAlgorithm = match alg.signature {
+            SignatureAlgorithm::Ed25519 => &signature::ED25519,
+            SignatureAlgorithm::EcdsaP256Sha256 => &signature::ECDSA_P256_SHA256_ASN1,
+            SignatureAlgorithm::EcdsaP384Sha384 => &signature::ECDSA_P384_SHA384_ASN1,
+            SignatureAlgorithm::EcdsaP521Sha512 => &signature::ECDSA_P521_SHA512_ASN1,
+            SignatureAlgorithm::Ed448 => return Err(CryptoError::UnsupportedAlgorithm),
+        };
+        signature::UnparsedPublicKey::new(scheme, public_key)
+            .verify(message, sig)
+            .map_err(|_| CryptoError::VerificationFailed)
+    }
+
+    fn hpke_seal(&self, alg: &Algorithms, public_key: &[u8], info: &[u8], aad: &[u8], plaintext: &[u8])
+    -> Result<HpkeCiphertext, CryptoError> {
+        let pk = hpke_rs::HpkePublicKey::new(public_key.to_vec());
+        let (kem_output, ciphertext) = hpke(alg)
+            .seal(&pk, info, aad, plaintext, None, None, None)
+            .map_err(|_| CryptoError::InvalidKey)?;
+        Ok(HpkeCiphertext { kem_output, ciphertext })
+    }
+
+    fn hpke_open(
+        &self,
+        alg: &Algorithms,
+        private_key: &HpkePrivateKey,
+        kem_output: &[u8],
+        info: &[u8],
+        aad: &[u8],
+        ciphertext: &[u8],
+    ) -> Result<Secret, CryptoError> {
+        let sk = hpke_rs::HpkePrivateKey::new(private_key.0.as_bytes().to_vec());
+        hpke(alg)
+            .open(kem_output, &sk, info, aad, ciphertext, None, None, None)
+            .map(Secret::new)
+            .map_err(|_| CryptoError::DecryptionFailed)
+    }
+
+    fn hpke_derive_key_pair(&self, alg: &Algorithms, ikm: &[u8]) -> Result<HpkeKeyPair, CryptoError> {
+        let pair = hpke(alg).derive_key_pair(ikm).map_err(|_| CryptoError::InvalidKey)?;
+        let (sk, pk) = pair.into_keys();
+        Ok(HpkeKeyPair {
+            private: HpkePrivateKey(Secret::from_slice(sk.as_slice())),
+            public: HpkePublicKey(pk.as_slice().to_vec()),
+        })
+    }
+
+    fn random(&self, out: &mut [u8]) -> Result<(), CryptoError> {
+        aws_lc_rs::rand::fill(out).map_err(|_| CryptoError::Internal)
+    }
+}

@@ -1,0 +1,230 @@
+//! hpke-rs's `HpkeCrypto` backend implemented over aws-lc-rs, so HPKE runs
+//! on the same primitives as the rest of the engine.
+
+use aws_lc_rs::{aead, agreement, hmac};
+use hpke_rs_crypto::error::Error;
+use hpke_rs_crypto::types::{
+    AeadAlgorithm, KdfAlgorithm, KemAlgorithm, SingleStageKdfAlgorithm, TwoStageKdfAlgorithm,
+};
+use hpke_rs_crypto::{HpkeCrypto, HpkeDefaultPrng, TryCryptoRng, TryRng};
+
+/// The aws-lc-rs backend for hpke-rs.
+#[derive(Debug)]
+pub struct AwsLcHpke;
+
+/// Randomness for hpke-rs, drawn from aws-lc-rs's system generator.
+#[derive(Debug, Default)]
+pub struct AwsLcRng;
+
+impl TryRng for AwsLcRng {
+    type Error = Error;
+
+    fn try_next_u32(&mut self) -> Result<u32, Error> {
+        let mut b = [0u8; 4];
+        self.try_fill_bytes(&mut b)?;
+        Ok(u32::from_le_bytes(b))
+    }
+
+    fn try_next_u64(&mut self) -> Result<u64, Error> {
+        let mut b = [0u8; 8];
+        self.try_fill_bytes(&mut b)?;
+        Ok(u64::from_le_bytes(b))
+    }
+
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Error> {
+        aws_lc_rs::rand::fill(dst).map_err(|_| Error::InsufficientRandomness)
+    }
+}
+
+impl TryCryptoRng for AwsLcRng {}
+
+fn hmac_alg(alg: TwoStageKdfAlgorithm) -> hmac::Algorithm {
+    match alg {
+        TwoStageKdfAlgorithm::HkdfSha256 => hmac::HMAC_SHA256,
+        TwoStageKdfAlgorithm::HkdfSha384 => hmac::HMAC_SHA384,
+        TwoStageKdfAlgorithm::HkdfSha512 => hmac::HMAC_SHA512,
+    }
+}
+
+fn ecdh_alg(alg: KemAlgorithm) -> Result<&'static agreement::Algorithm, Error> {
+    match alg {
+        KemAlgorithm::DhKem25519 => Ok(&agreement::X25519),
+        KemAlgorithm::DhKemP256 => Ok(&agreement::ECDH_P256),
+        KemAlgorithm::DhKemP384 => Ok(&agreement::ECDH_P384),
+        KemAlgorithm::DhKemP521 => Ok(&agreement::ECDH_P521),
+        _ => Err(Error::UnknownKemAlgorithm),
+    }
+}
+
+fn aead_alg(alg: AeadAlgorithm) -> Result<&'static aead::Algorithm, Error> {
+    match alg {
+        AeadAlgorithm::Aes128Gcm => Ok(&aead::AES_128_GCM),
+        AeadAlgorithm::Aes256Gcm => Ok(&aead::AES_256_GCM),
+        AeadAlgorithm::ChaCha20Poly1305 => Ok(&aead::CHACHA20_POLY1305),
+        AeadAlgorithm::HpkeExport => Err(Error::UnknownAeadAlgorithm),
+    }
+}
+
+/// HKDF-Extract is HMAC(salt, ikm) (RFC 5869 §2.2); aws-lc-rs's `hkdf` keeps
+/// the PRK opaque, and HPKE and MLS both need its bytes.
+pub(crate) fn hkdf_extract(alg: hmac::Algorithm, salt: &[u8], ikm: &[u8]) -> Vec<u8> {
+    // An empty salt equals HashLen zeros here: HMAC zero-pads its key.
+    hmac::sign(&hmac::Key::new(alg, salt), ikm).as_ref().to_vec()
+}
+
+/// HKDF-Expand (RFC 5869 §2.3) through aws-lc-rs.
+pub(crate) fn hkdf_expand(alg: hmac::Algorithm, prk: &[u8], info: &[u8], len: usize) -> Option<Vec<u8>> {
+    struct Len(usize);
+    impl aws_lc_rs::hkdf::KeyType for Len {
+        fn len(&self) -> usize {
+            self.0
+        }
+    }
+    let hkdf_alg = if alg == hmac::HMAC_SHA256 {
+        aws_lc_rs::hkdf::HKDF_SHA256
+    } else if alg == hmac::HMAC_SHA384 {
+        aws_lc_rs::hkdf::HKDF_SHA384
+    } else {
+        aws_lc_rs::hkdf::HKDF_SHA512
+    };
+    let prk = aws_lc_rs::hkdf::Prk::new_less_safe(hkdf_alg, prk);
+    let info = [info];
+    let okm = prk.expand(&info, Len(len)).ok()?;
+    let mut out = vec![0u8; len];
+    okm.fill(&mut out).ok()?;
+    Some(out)
+}
+
+pub(crate) fn ecdh_private(alg: KemAlgorithm, sk: &[u8]) -> Result<agreement::PrivateKey, Error> {
+    agreement::PrivateKey::from_private_key(ecdh_alg(alg)?, sk).map_err(|_| Error::KemInvalidSecretKey)
+}
+
+pub(crate) fn ecdh_public_bytes(key: &agreement::PrivateKey) -> Result<Vec<u8>, Error> {
+    key.compute_public_key()
+        .map(|pk| pk.as_ref().to_vec())
+        .map_err(|_| Error::KemInvalidSecretKey)
+}
+
+impl HpkeCrypto for AwsLcHpke {
+    type HpkePrng = AwsLcRng;
+
+    fn name() -> String {
+        "aws-lc-rs".into()
+    }
+
+    fn supports_kdf(alg: KdfAlgorithm) -> Result<(), Error> {
+        match alg {
+            KdfAlgorithm::HkdfSha256 | KdfAlgorithm::HkdfSha384 | KdfAlgorithm::HkdfSha512 => Ok(()),
+            _ => Err(Error::UnknownKdfAlgorithm),
+        }
+    }
+
+    fn supports_kem(alg: KemAlgorithm) -> Result<(), Error> {
+        ecdh_alg(alg).map(|_| ())
+    }
+
+    fn supports_aead(alg: AeadAlgorithm) -> Result<(), Error> {
+        aead_alg(alg).map(|_| ())
+    }
+
+    fn kdf_extract(alg: TwoStageKdfAlgorithm, salt: &[u8], ikm: &[u8]) -> Result<Vec<u8>, Error> {
+        Ok(hkdf_extract(hmac_alg(alg), salt, ikm))
+    }
+
+    fn kdf_expand(alg: TwoStageKdfAlgorithm, prk: &[u8], info: &[u8], output_size: usize) -> Result<Vec<u8>, Error> {
+        hkdf_expand(hmac_alg(alg), prk, info, output_size).ok_or(Error::HpkeInvalidOutputLength)
+    }
+
+    fn kdf_derive(_: SingleStageKdfAlgorithm, _: &[u8], _: usize) -> Result<Vec<u8>, Error> {
+        Err(Error::UnknownKdfAlgorithm)
+    }
+
+    fn dh(alg: KemAlgorithm, pk: &[u8], sk: &[u8]) -> Result<Vec<u8>, Error> {
+        let private = ecdh_private(alg, sk)?;
+        let public = agreement::UnparsedPublicKey::new(ecdh_alg(alg)?, pk);
+        agreement::agree(&private, public, Error::KemInvalidPublicKey, |shared| Ok(shared.to_vec()))
+    }
+
+    fn secret_to_public(alg: KemAlgorithm, sk: &[u8]) -> Result<Vec<u8>, Error> {
+        ecdh_public_bytes(&ecdh_private(alg, sk)?)
+    }
+
+    fn kem_key_gen(alg: KemAlgorithm, prng: &mut AwsLcRng) -> Result<(Vec<u8>, Vec<u8>), Error> {
+        // A uniformly random scalar is rejected-and-retried only for the NIST
+        // curves, where a few values are out of range (RFC 9180 §7.1.3).
+        let mut sk = vec![0u8; alg.private_key_len()];
+        loop {
+            prng.try_fill_bytes(&mut sk)?;
+            if alg == KemAlgorithm::DhKemP521 {
+                sk[0] &= 0x01;
+            }
+            if let Ok(private) = ecdh_private(alg, &sk) {
+                return Ok((ecdh_public_bytes(&private)?, sk));
+            }
+        }
+    }
+
+    fn kem_key_gen_derand(_: KemAlgorithm, _: &[u8]) -> Result<(Vec<u8>, Vec<u8>), Error> {
+        Err(Error::UnsupportedKemOperation)
+    }
+
+    fn kem_encaps(_: KemAlgorithm, _: &[u8], _: &mut AwsLcRng) -> Result<(Vec<u8>, Vec<u8>), Error> {
+        Err(Error::UnsupportedKemOperation)
+    }
+
+    fn kem_encaps_derand(_: KemAlgorithm, _: &[u8], _: &[u8]) -> Result<(Vec<u8>, Vec<u8>), Error> {
+        Err(Error::UnsupportedKemOperation)
+    }
+
+    fn kem_decaps(_: KemAlgorithm, _: &[u8], _: &[u8]) -> Result<Vec<u8>, Error> {
+        Err(Error::UnsupportedKemOperation)
+    }
+
+    fn dh_validate_sk(alg: KemAlgorithm, sk: &[u8]) -> Result<Vec<u8>, Error> {
+        ecdh_private(alg, sk).map(|_| sk.to_vec())
+    }
+
+    fn aead_seal(alg: AeadAlgorithm, key: &[u8], nonce: &[u8], aad: &[u8], msg: &[u8]) -> Result<Vec<u8>, Error> {
+        aead_seal(aead_alg(alg)?, key, nonce, aad, msg).ok_or(Error::CryptoLibraryError("AEAD seal".into()))
+    }
+
+    fn aead_open(alg: AeadAlgorithm, key: &[u8], nonce: &[u8], aad: &[u8], msg: &[u8]) -> Result<Vec<u8>, Error> {
+        aead_open(aead_alg(alg)?, key, nonce, aad, msg).ok_or(Error::AeadOpenError)
+    }
+}
+
+impl HpkeDefaultPrng for AwsLcHpke {
+    fn try_prng() -> Result<AwsLcRng, Error> {
+        Ok(AwsLcRng)
+    }
+}
+
+pub(crate) fn aead_seal(
+    alg: &'static aead::Algorithm,
+    key: &[u8],
+    nonce: &[u8],
+    aad: &[u8],
+    plaintext: &[u8],
+) -> Option<Vec<u8>> {
+    let key = aead::LessSafeKey::new(aead::UnboundKey::new(alg, key).ok()?);
+    let nonce = aead::Nonce::try_assume_unique_for_key(nonce).ok()?;
+    let mut buf = Vec::with_capacity(plaintext.len() + alg.tag_len());
+    buf.extend_from_slice(plaintext);
+    key.seal_in_place_append_tag(nonce, aead::Aad::from(aad), &mut buf).ok()?;
+    Some(buf)
+}
+
+pub(crate) fn aead_open(
+    alg: &'static aead::Algorithm,
+    key: &[u8],
+    nonce: &[u8],
+    aad: &[u8],
+    ciphertext: &[u8],
+) -> Option<Vec<u8>> {
+    let key = aead::LessSafeKey::new(aead::UnboundKey::new(alg, key).ok()?);
+    let nonce = aead::Nonce::try_assume_unique_for_key(nonce).ok()?;
+    let mut buf = ciphertext.to_vec();
+    let len = key.open_in_place(nonce, aead::Aad::from(aad), &mut buf).ok()?.len();
+    buf.truncate(len);
+    Some(buf)
+}

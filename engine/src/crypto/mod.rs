@@ -1,0 +1,243 @@
+//! Cryptographic dependencies of MLS (RFC 9420 §5) and HPKE (RFC 9180).
+//!
+//! [`CryptoProvider`] is the small trait every primitive goes through;
+//! [`AwsLcProvider`] is the default. [`Suite`] binds a provider to one cipher
+//! suite and adds the labelled constructions of §5 on top.
+
+mod aws_lc;
+mod hpke_backend;
+mod keys;
+mod provider;
+mod suite;
+
+pub use aws_lc::AwsLcProvider;
+pub use keys::{
+    HpkeCiphertext, HpkeKeyPair, HpkePrivateKey, HpkePublicKey, Secret, SignatureKeyPair, SignaturePrivateKey,
+    SignaturePublicKey,
+};
+pub use provider::CryptoProvider;
+pub use suite::{AeadAlgorithm, Algorithms, CipherSuite, HashAlgorithm, KemAlgorithm, SignatureAlgorithm};
+
+use thiserror::Error;
+
+use crate::codec::{Encode, write_bytes, write_varint};
+
+/// A cryptographic operation failed. Verification and decryption failures
+/// are deliberately opaque: they say that it failed, never why.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum CryptoError {
+    /// The cipher suite is not one this provider implements.
+    #[error("unsupported cipher suite {0}")]
+    UnsupportedCipherSuite(u16),
+    /// An algorithm of the suite is not implemented by this provider.
+    #[error("unsupported algorithm")]
+    UnsupportedAlgorithm,
+    /// A signature did not verify.
+    #[error("signature verification failed")]
+    VerificationFailed,
+    /// An AEAD or HPKE ciphertext did not decrypt.
+    #[error("decryption failed")]
+    DecryptionFailed,
+    /// A key is malformed or not on the curve.
+    #[error("invalid key")]
+    InvalidKey,
+    /// A requested output length is out of range for the primitive.
+    #[error("invalid length")]
+    InvalidLength,
+    /// The underlying library failed (randomness, internal error).
+    #[error("crypto library failure")]
+    Internal,
+}
+
+/// The default provider, shared by everything that is not given another.
+pub fn default_provider() -> &'static AwsLcProvider {
+    static PROVIDER: AwsLcProvider = AwsLcProvider;
+    &PROVIDER
+}
+
+/// One cipher suite bound to a provider: the labelled constructions of
+/// RFC 9420 §5 on top of the provider's primitives.
+#[derive(Clone, Copy, Debug)]
+pub struct Suite<'p> {
+    provider: &'p dyn CryptoProvider,
+    alg: Algorithms,
+}
+
+/// Prefix of every MLS label (RFC 9420 §5.1).
+const LABEL_PREFIX: &[u8] = b"MLS 1.0 ";
+
+fn write_label(out: &mut Vec<u8>, label: &[u8]) {
+    write_varint(out, (LABEL_PREFIX.len() + label.len()) as u64);
+    out.extend_from_slice(LABEL_PREFIX);
+    out.extend_from_slice(label);
+}
+
+/// `struct { opaque label<V>; opaque content<V>; }` with the MLS prefix:
+/// the shape of both SignContent and EncryptContext (RFC 9420 §5.1.2, §5.1.3).
+fn labelled_content(label: &[u8], content: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(LABEL_PREFIX.len() + label.len() + content.len() + 8);
+    write_label(&mut out, label);
+    write_bytes(&mut out, content);
+    out
+}
+
+impl<'p> Suite<'p> {
+    /// Binds `provider` to `suite`, if the provider implements it.
+    pub fn new(provider: &'p dyn CryptoProvider, suite: CipherSuite) -> Result<Self, CryptoError> {
+        let alg = suite.algorithms().ok_or(CryptoError::UnsupportedCipherSuite(suite.0))?;
+        if !provider.supports(&alg) {
+            return Err(CryptoError::UnsupportedCipherSuite(suite.0));
+        }
+        Ok(Self { provider, alg })
+    }
+
+    /// The suite.
+    pub fn cipher_suite(&self) -> CipherSuite {
+        self.alg.suite
+    }
+
+    /// Its algorithms.
+    pub fn algorithms(&self) -> &Algorithms {
+        &self.alg
+    }
+
+    /// The provider underneath.
+    pub fn provider(&self) -> &'p dyn CryptoProvider {
+        self.provider
+    }
+
+    /// `Nh`: the hash (and KDF) output length.
+    pub fn hash_len(&self) -> usize {
+        self.alg.hash.len()
+    }
+
+    /// `Hash(data)`.
+    pub fn hash(&self, data: &[u8]) -> Vec<u8> {
+        self.provider.hash(&self.alg, &[data])
+    }
+
+    /// `MAC(key, data)`.
+    pub fn mac(&self, key: &[u8], data: &[u8]) -> Vec<u8> {
+        self.provider.mac(&self.alg, key, data)
+    }
+
+    /// `KDF.Extract(salt, ikm)`.
+    pub fn extract(&self, salt: &[u8], ikm: &[u8]) -> Secret {
+        self.provider.kdf_extract(&self.alg, salt, ikm)
+    }
+
+    /// `ExpandWithLabel(secret, label, context, length)` (RFC 9420 §5.1).
+    pub fn expand_with_label(&self, secret: &[u8], label: &str, context: &[u8], length: u16) -> Result<Secret, CryptoError> {
+        let mut info = Vec::with_capacity(2 + 1 + LABEL_PREFIX.len() + label.len() + 1 + context.len());
+        length.encode(&mut info);
+        write_label(&mut info, label.as_bytes());
+        write_bytes(&mut info, context);
+        self.provider.kdf_expand(&self.alg, secret, &info, usize::from(length))
+    }
+
+    /// `DeriveSecret(secret, label)` (RFC 9420 §5.1).
+    pub fn derive_secret(&self, secret: &[u8], label: &str) -> Result<Secret, CryptoError> {
+        self.expand_with_label(secret, label, &[], self.hash_len() as u16)
+    }
+
+    /// `DeriveTreeSecret(secret, label, generation, length)` (RFC 9420 §9).
+    pub fn derive_tree_secret(&self, secret: &[u8], label: &str, generation: u32, length: u16) -> Result<Secret, CryptoError> {
+        self.expand_with_label(secret, label, &generation.to_be_bytes(), length)
+    }
+
+    /// `RefHash(label, value)` (RFC 9420 §5.2); `label` is used as given.
+    pub fn ref_hash(&self, label: &[u8], value: &[u8]) -> Vec<u8> {
+        let mut input = Vec::with_capacity(label.len() + value.len() + 8);
+        write_bytes(&mut input, label);
+        write_bytes(&mut input, value);
+        self.hash(&input)
+    }
+
+    /// `MakeKeyPackageRef(value)` (RFC 9420 §5.2), over an encoded KeyPackage.
+    pub fn key_package_ref(&self, key_package: &[u8]) -> Vec<u8> {
+        self.ref_hash(b"MLS 1.0 KeyPackage Reference", key_package)
+    }
+
+    /// `MakeProposalRef(value)` (RFC 9420 §5.2), over an encoded AuthenticatedContent.
+    pub fn proposal_ref(&self, authenticated_content: &[u8]) -> Vec<u8> {
+        self.ref_hash(b"MLS 1.0 Proposal Reference", authenticated_content)
+    }
+
+    /// `SignWithLabel(key, label, content)` (RFC 9420 §5.1.2).
+    pub fn sign_with_label(&self, key: &SignaturePrivateKey, label: &str, content: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        self.provider.sign(&self.alg, key, &labelled_content(label.as_bytes(), content))
+    }
+
+    /// `VerifyWithLabel(key, label, content, signature)` (RFC 9420 §5.1.2).
+    pub fn verify_with_label(&self, key: &[u8], label: &str, content: &[u8], signature: &[u8]) -> Result<(), CryptoError> {
+        self.provider.verify(&self.alg, key, &labelled_content(label.as_bytes(), content), signature)
+    }
+
+    /// `EncryptWithLabel(pk, label, context, plaintext)` (RFC 9420 §5.1.3).
+    pub fn encrypt_with_label(&self, public_key: &[u8], label: &str, context: &[u8], plaintext: &[u8])
+    -> Result<HpkeCiphertext, CryptoError> {
+        let info = labelled_content(label.as_bytes(), context);
+        self.provider.hpke_seal(&self.alg, public_key, &info, &[], plaintext)
+    }
+
+    /// EncryptWithLabel of one plaintext to many public keys: the
+    /// EncryptContext is encoded once, and each recipient costs one HPKE
+    /// seal. `map_seal` decides how the seals run (in order, or on a rayon
+    /// pool); results keep the order of `public_keys`.
+    pub fn encrypt_with_label_batch<'k, M>(
+        &self,
+        public_keys: &'k [&'k [u8]],
+        label: &str,
+        context: &[u8],
+        plaintext: &[u8],
+        map_seal: M,
+    ) -> Result<Vec<HpkeCiphertext>, CryptoError>
+    where
+        M: FnOnce(&'k [&'k [u8]], &(dyn Fn(&[u8]) -> Result<HpkeCiphertext, CryptoError> + Sync))
+            -> Vec<Result<HpkeCiphertext, CryptoError>>,
+    {
+        let info = labelled_content(label.as_bytes(), context);
+        let seal = |pk: &[u8]| self.provider.hpke_seal(&self.alg, pk, &info, &[], plaintext);
+        map_seal(public_keys, &seal).into_iter().collect()
+    }
+
+    /// `DecryptWithLabel(sk, label, context, kem_output, ciphertext)` (RFC 9420 §5.1.3).
+    pub fn decrypt_with_label(&self, private_key: &HpkePrivateKey, label: &str, context: &[u8], ct: &HpkeCiphertext)
+    -> Result<Secret, CryptoError> {
+        let info = labelled_content(label.as_bytes(), context);
+        self.provider.hpke_open(&self.alg, private_key, &ct.kem_output, &info, &[], &ct.ciphertext)
+    }
+
+    /// HPKE `DeriveKeyPair(ikm)`.
+    pub fn derive_key_pair(&self, ikm: &[u8]) -> Result<HpkeKeyPair, CryptoError> {
+        self.provider.hpke_derive_key_pair(&self.alg, ikm)
+    }
+
+    /// A fresh HPKE key pair.
+    pub fn generate_hpke_key_pair(&self) -> Result<HpkeKeyPair, CryptoError> {
+        self.provider.hpke_generate_key_pair(&self.alg)
+    }
+
+    /// A fresh signature key pair.
+    pub fn generate_signature_key_pair(&self) -> Result<SignatureKeyPair, CryptoError> {
+        self.provider.signature_key_pair(&self.alg)
+    }
+
+    /// `len` random bytes, as a secret.
+    pub fn random_secret(&self, len: usize) -> Result<Secret, CryptoError> {
+        let mut out = Secret::zero(len);
+        self.provider.random(out.as_mut_bytes())?;
+        Ok(out)
+    }
+
+    /// AEAD seal with the suite's AEAD.
+    pub fn aead_seal(&self, key: &[u8], nonce: &[u8], aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, CryptoError> {
+        self.provider.aead_seal(&self.alg, key, nonce, aad, plaintext)
+    }
+
+    /// AEAD open with the suite's AEAD.
+    pub fn aead_open(&self, key: &[u8], nonce: &[u8], aad: &[u8], ciphertext: &[u8]) -> Result<Secret, CryptoError> {
+        self.provider.aead_open(&self.alg, key, nonce, aad, ciphertext)
+    }
+}

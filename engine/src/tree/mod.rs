@@ -1,0 +1,3 @@
+//! The ratchet tree (RFC 9420 §4, §7).
+
+pub mod math;
