@@ -10,6 +10,7 @@
 pub mod codec;
 pub mod crypto;
 pub mod error;
+pub mod messages;
 pub mod tree;
 
 pub use error::{Error, Result};
