@@ -146,6 +146,13 @@ pub fn common_ancestor(x: NodeIndex, y: NodeIndex) -> NodeIndex {
     NodeIndex((xn << k) + (1 << (k - 1)) - 1)
 }
 
+/// The leaves under `x`: the first leaf index and how many (`2^level`).
+pub fn leaf_span(x: NodeIndex) -> (u32, u32) {
+    let k = x.level();
+    let first_node = x.0 - ((1u32 << k) - 1);
+    (first_node / 2, 1u32 << k)
+}
+
 /// Whether `ancestor` lies on the path from `x` to the root (or is `x`).
 pub fn is_ancestor(ancestor: NodeIndex, x: NodeIndex) -> bool {
     let k = ancestor.level() + 1;

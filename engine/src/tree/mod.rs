@@ -1,3 +1,348 @@
-//! The ratchet tree (RFC 9420 §4, §7).
+//! The public ratchet tree (RFC 9420 §4, §7).
+//!
+//! A flat node array (Appendix C) with a cached tree hash per node and an
+//! index for the uniqueness checks. Changes are staged in a [`TreeDiff`]
+//! overlay and written back by [`RatchetTree::merge`], which touches only
+//! the changed nodes and rehashes only their paths (DESIGN.md, performance
+//! design 1).
 
+mod hash;
+mod index;
 pub mod math;
+mod occupancy;
+mod staged;
+mod validate;
+mod view;
+
+use rayon::prelude::*;
+
+use crate::codec::Encode;
+use crate::crypto::{HpkePublicKey, Suite};
+use crate::error::{Error, ValidationError};
+use crate::messages::{Credential, LeafNode, Node, ParentNode, RatchetTree as RatchetTreeExtension};
+
+pub(crate) use hash::parent_hash;
+use hash::{HashCache, leaf_tree_hash, parent_tree_hash};
+use index::TreeIndex;
+use math::{LeafIndex, NodeIndex};
+use occupancy::Occupancy;
+pub use staged::{StagedTree, TreeDiff};
+pub use validate::LeafNodeRules;
+pub use view::{PathStep, TreeView};
+
+/// The public state of a group's ratchet tree: every node's public
+/// content, the tree hash of every node, and an index by key.
+///
+/// Parallel work (hashing a whole tree, validating it) runs on the rayon
+/// pool of the caller: call inside `pool.install(..)` to choose it.
+#[derive(Clone, Debug)]
+pub struct RatchetTree {
+    leaves: Vec<Option<LeafNode>>,
+    /// Parent at odd node index `x` is `parents[x / 2]`.
+    parents: Vec<Option<ParentNode>>,
+    hashes: HashCache,
+    occupancy: Occupancy,
+    index: TreeIndex,
+}
+
+impl TreeView for RatchetTree {
+    fn leaf_count(&self) -> u32 {
+        self.leaves.len() as u32
+    }
+
+    fn leaf(&self, leaf: LeafIndex) -> Option<&LeafNode> {
+        self.leaves.get(leaf.0 as usize).and_then(Option::as_ref)
+    }
+
+    fn parent_node(&self, node: NodeIndex) -> Option<&ParentNode> {
+        if node.is_leaf() {
+            return None;
+        }
+        self.parents.get((node.0 / 2) as usize).and_then(Option::as_ref)
+    }
+
+    fn has_leaf_in(&self, first: u32, count: u32) -> bool {
+        self.occupancy.any_in(first, count)
+    }
+}
+
+/// Why a key or credential is already taken.
+fn duplicate(what: &'static str) -> Error {
+    ValidationError::Rule(what).into()
+}
+
+impl RatchetTree {
+    /// A one-member tree: the creator's leaf (§11).
+    pub fn new(suite: &Suite<'_>, creator: LeafNode) -> Result<Self, Error> {
+        Self::from_nodes(suite, vec![Some(creator)], Vec::new())
+    }
+
+    /// Imports the `ratchet_tree` extension (§12.4.3.3): checks its shape,
+    /// pads it to a full tree, indexes it (rejecting duplicate signature or
+    /// encryption keys, §7.3) and hashes every node, in parallel.
+    ///
+    /// This is the syntactic part of joining; [`RatchetTree::validate`]
+    /// does the rest of §12.4.3.1.
+    pub fn import(suite: &Suite<'_>, nodes: &RatchetTreeExtension) -> Result<Self, Error> {
+        nodes.check_shape()?;
+        let n_nodes = nodes.0.len() as u64;
+        // Leaves needed to hold every node, rounded up to a power of two
+        // (§7.7: the tree is always full).
+        let n_leaves = (n_nodes.div_ceil(2)).next_power_of_two();
+        if n_leaves > u64::from(u32::MAX / 2) {
+            return Err(ValidationError::Rule("ratchet tree too large").into());
+        }
+        let mut leaves = vec![None; n_leaves as usize];
+        let mut parents = vec![None; (n_leaves - 1) as usize];
+        for (i, node) in nodes.0.iter().enumerate() {
+            match node {
+                Some(Node::Leaf(l)) => leaves[i / 2] = Some(l.clone()),
+                Some(Node::Parent(p)) => parents[i / 2] = Some(p.clone()),
+                None => {}
+            }
+        }
+        Self::from_nodes(suite, leaves, parents)
+    }
+
+    fn from_nodes(suite: &Suite<'_>, leaves: Vec<Option<LeafNode>>, parents: Vec<Option<ParentNode>>) -> Result<Self, Error> {
+        let width = math::node_width(leaves.len() as u32);
+        let mut tree = Self {
+            occupancy: Occupancy::from_leaves(&leaves),
+            leaves,
+            parents,
+            hashes: HashCache::new(suite.hash_len(), width),
+            index: TreeIndex::default(),
+        };
+        tree.build_index()?;
+        tree.rehash_all(suite);
+        Ok(tree)
+    }
+
+    fn build_index(&mut self) -> Result<(), Error> {
+        let mut index = TreeIndex::default();
+        for (i, leaf) in self.leaves.iter().enumerate() {
+            let Some(leaf) = leaf else { continue };
+            let i = i as u32;
+            let node = LeafIndex(i).node();
+            if self.find_signature_key_in(&index, leaf.signature_key.as_bytes()).is_some() {
+                return Err(duplicate("two leaves share a signature key (RFC 9420 §7.3)"));
+            }
+            if self.find_encryption_key_in(&index, leaf.encryption_key.as_bytes()).is_some() {
+                return Err(duplicate("two nodes share an encryption key (RFC 9420 §7.3)"));
+            }
+            index.signature_keys.insert(index.fingerprint(leaf.signature_key.as_bytes()), i);
+            index.encryption_keys.insert(index.fingerprint(leaf.encryption_key.as_bytes()), node.0);
+            index.credentials.insert(index.fingerprint(&leaf.credential.to_bytes()), i);
+        }
+        for (i, parent) in self.parents.iter().enumerate() {
+            let Some(parent) = parent else { continue };
+            let node = NodeIndex(2 * i as u32 + 1);
+            if self.find_encryption_key_in(&index, parent.encryption_key.as_bytes()).is_some() {
+                return Err(duplicate("two nodes share an encryption key (RFC 9420 §12.4.3.1)"));
+            }
+            index.encryption_keys.insert(index.fingerprint(parent.encryption_key.as_bytes()), node.0);
+        }
+        self.index = index;
+        Ok(())
+    }
+
+    /// Computes every tree hash from scratch: leaves in parallel, then each
+    /// level of parents in parallel (each level needs only the one below).
+    fn rehash_all(&mut self, suite: &Suite<'_>) {
+        let leaf_hashes: Vec<Vec<u8>> = self
+            .leaves
+            .par_iter()
+            .enumerate()
+            .map_init(Vec::new, |buf, (i, leaf)| leaf_tree_hash(suite, LeafIndex(i as u32), leaf.as_ref(), buf))
+            .collect();
+        for (i, h) in leaf_hashes.iter().enumerate() {
+            self.hashes.set(LeafIndex(i as u32).node(), h);
+        }
+        let root_level = self.root().level();
+        for level in 1..=root_level {
+            let first = (1u32 << level) - 1;
+            let step = 1u32 << (level + 1);
+            let count = (self.node_width() - first).div_ceil(step);
+            let this = &*self;
+            let level_hashes: Vec<Vec<u8>> = (0..count)
+                .into_par_iter()
+                .map_init(Vec::new, |buf, j| {
+                    let x = NodeIndex(first + j * step);
+                    this.compute_parent_hash_from_children(suite, x, buf)
+                })
+                .collect();
+            for (j, h) in level_hashes.iter().enumerate() {
+                self.hashes.set(NodeIndex(first + j as u32 * step), h);
+            }
+        }
+    }
+
+    fn compute_parent_hash_from_children(&self, suite: &Suite<'_>, x: NodeIndex, buf: &mut Vec<u8>) -> Vec<u8> {
+        // A parent's children always exist in a full tree.
+        let (l, r) = (math::left(x).unwrap_or(x), math::right(x).unwrap_or(x));
+        parent_tree_hash(suite, self.parent_node(x), self.hashes.get(l), self.hashes.get(r), buf)
+    }
+
+    /// The tree hash of the root: `tree_hash` in the GroupContext (§7.8).
+    pub fn root_hash(&self) -> &[u8] {
+        self.hashes.get(self.root())
+    }
+
+    /// The cached tree hash of any node.
+    pub fn tree_hash(&self, node: NodeIndex) -> &[u8] {
+        self.hashes.get(node)
+    }
+
+    /// The `ratchet_tree` extension form: every node in array order, with
+    /// trailing blanks dropped (§12.4.3.3).
+    pub fn export(&self) -> RatchetTreeExtension {
+        let mut nodes: Vec<Option<Node>> = (0..self.node_width())
+            .map(|x| {
+                let x = NodeIndex(x);
+                match x.leaf() {
+                    Some(l) => self.leaf(l).cloned().map(Node::Leaf),
+                    None => self.parent_node(x).cloned().map(Node::Parent),
+                }
+            })
+            .collect();
+        while matches!(nodes.last(), Some(None)) {
+            nodes.pop();
+        }
+        RatchetTreeExtension(nodes)
+    }
+
+    /// Starts staging changes on top of this tree.
+    pub fn stage(&self) -> StagedTree<'_> {
+        StagedTree::new(self, TreeDiff::new(self.leaf_count()))
+    }
+
+    /// Resumes staging on top of an earlier diff of this tree.
+    pub fn stage_on(&self, diff: TreeDiff) -> StagedTree<'_> {
+        StagedTree::new(self, diff)
+    }
+
+    /// The leaf holding a signature key, in O(1).
+    pub fn find_signature_key(&self, key: &[u8]) -> Option<LeafIndex> {
+        self.find_signature_key_in(&self.index, key)
+    }
+
+    fn find_signature_key_in(&self, index: &TreeIndex, key: &[u8]) -> Option<LeafIndex> {
+        index
+            .signature_keys
+            .candidates(index.fingerprint(key))
+            .map(LeafIndex)
+            .find(|&l| self.leaf(l).is_some_and(|n| n.signature_key.as_bytes() == key))
+    }
+
+    /// The node (leaf or parent) holding an HPKE key, in O(1).
+    pub fn find_encryption_key(&self, key: &[u8]) -> Option<NodeIndex> {
+        self.find_encryption_key_in(&self.index, key)
+    }
+
+    fn find_encryption_key_in(&self, index: &TreeIndex, key: &[u8]) -> Option<NodeIndex> {
+        index
+            .encryption_keys
+            .candidates(index.fingerprint(key))
+            .map(NodeIndex)
+            .find(|&x| self.encryption_key(x).is_some_and(|k| k.as_bytes() == key))
+    }
+
+    /// The leaves whose credential equals `credential`, in O(1) per match.
+    pub fn find_credential(&self, credential: &Credential) -> Vec<LeafIndex> {
+        let bytes = credential.to_bytes();
+        let mut found: Vec<LeafIndex> = self
+            .index
+            .credentials
+            .candidates(self.index.fingerprint(&bytes))
+            .map(LeafIndex)
+            .filter(|&l| self.leaf(l).is_some_and(|n| &n.credential == credential))
+            .collect();
+        found.sort();
+        found
+    }
+
+    /// Number of non-blank leaves.
+    pub fn member_count(&self) -> u32 {
+        self.occupancy.count()
+    }
+
+    /// Writes a staged diff into the tree: only changed nodes are written,
+    /// only stale hashes recomputed, and the index follows the changes.
+    pub fn merge(&mut self, suite: &Suite<'_>, diff: TreeDiff) {
+        let mut diff = diff;
+        // Bring every stale hash up to date while the base is still intact.
+        let mut staged = StagedTree::new(self, std::mem::take(&mut diff));
+        staged.root_hash(suite);
+        let diff = staged.into_diff();
+
+        let new_leaves = diff.leaf_count as usize;
+        if new_leaves > self.leaves.len() {
+            self.leaves.resize(new_leaves, None);
+            self.parents.resize(new_leaves - 1, None);
+        }
+        for (i, leaf) in diff.leaves {
+            self.replace_leaf(LeafIndex(i), leaf);
+        }
+        for (x, parent) in diff.parents {
+            self.replace_parent(NodeIndex(x), parent);
+        }
+        // Truncation drops only blank nodes (§7.7), which the index never holds.
+        self.leaves.truncate(new_leaves);
+        self.parents.truncate(new_leaves.saturating_sub(1));
+        self.occupancy.resize(new_leaves as u32);
+        self.hashes.resize(self.node_width());
+        for (x, h) in diff.hashes {
+            if x < self.node_width() {
+                self.hashes.set(NodeIndex(x), &h);
+            }
+        }
+    }
+
+    fn replace_leaf(&mut self, leaf: LeafIndex, new: Option<LeafNode>) {
+        let Some(slot) = self.leaves.get_mut(leaf.0 as usize) else { return };
+        let old = std::mem::replace(slot, new);
+        let index = &mut self.index;
+        if let Some(old) = old {
+            index.signature_keys.remove(index.fingerprint(old.signature_key.as_bytes()), leaf.0);
+            index.encryption_keys.remove(index.fingerprint(old.encryption_key.as_bytes()), leaf.node().0);
+            index.credentials.remove(index.fingerprint(&old.credential.to_bytes()), leaf.0);
+        }
+        if let Some(new) = &self.leaves[leaf.0 as usize] {
+            index.signature_keys.insert(index.fingerprint(new.signature_key.as_bytes()), leaf.0);
+            index.encryption_keys.insert(index.fingerprint(new.encryption_key.as_bytes()), leaf.node().0);
+            index.credentials.insert(index.fingerprint(&new.credential.to_bytes()), leaf.0);
+            self.occupancy.set(leaf.0, true);
+        } else {
+            self.occupancy.set(leaf.0, false);
+        }
+    }
+
+    fn replace_parent(&mut self, node: NodeIndex, new: Option<ParentNode>) {
+        let Some(slot) = self.parents.get_mut((node.0 / 2) as usize) else { return };
+        let old = std::mem::replace(slot, new);
+        let index = &mut self.index;
+        if let Some(old) = old {
+            index.encryption_keys.remove(index.fingerprint(old.encryption_key.as_bytes()), node.0);
+        }
+        if let Some(new) = &self.parents[(node.0 / 2) as usize] {
+            index.encryption_keys.insert(index.fingerprint(new.encryption_key.as_bytes()), node.0);
+        }
+    }
+
+    /// Public key at `node`, cloned (for callers that outlive the borrow).
+    pub fn public_key(&self, node: NodeIndex) -> Option<HpkePublicKey> {
+        self.encryption_key(node).cloned()
+    }
+
+    /// Approximate heap bytes held by the tree (nodes, hashes, index); for
+    /// memory reports.
+    pub fn heap_bytes(&self) -> usize {
+        let nodes: usize = self.leaves.iter().flatten().map(|l| l.to_bytes().len() + 64).sum::<usize>()
+            + self.parents.iter().flatten().map(|p| p.to_bytes().len() + 48).sum::<usize>();
+        nodes
+            + self.leaves.capacity() * std::mem::size_of::<Option<LeafNode>>()
+            + self.parents.capacity() * std::mem::size_of::<Option<ParentNode>>()
+            + self.hashes.heap_bytes()
+            + (self.index.signature_keys.len() + self.index.encryption_keys.len() + self.index.credentials.len()) * 24
+    }
+}
