@@ -8,3 +8,8 @@ mod kat;
 fn tree_math() {
     kat::assert_family("tree-math.json");
 }
+
+#[test]
+fn secret_tree() {
+    kat::assert_family("secret-tree.json");
+}
