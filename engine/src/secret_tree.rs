@@ -339,11 +339,12 @@ impl SecretTree {
     fn derive_leaf(&self, suite: &Suite<'_>, leaf: LeafIndex) -> Result<DerivedLeaf, Error> {
         let target = leaf.node();
         // Lowest stored node on the leaf's path. By the module invariant
-        // there is exactly one; if there were none, this leaf's secrets
-        // would have been consumed already.
+        // there is exactly one; finding none would mean this leaf's secrets
+        // were already deleted, which only a broken invariant could cause.
         let mut ancestor = target;
         while !self.nodes.contains_key(&ancestor.0) {
-            ancestor = math::parent(ancestor, self.n_leaves).ok_or(ValidationError::GenerationConsumed { generation: 0 })?;
+            ancestor = math::parent(ancestor, self.n_leaves)
+                .ok_or(ValidationError::Rule("secret tree: the leaf's node secrets were already deleted (§9.2)"))?;
         }
         let mut secret = self.nodes.get(&ancestor.0).ok_or(CryptoError::Internal)?.clone();
 
