@@ -11,6 +11,7 @@ pub mod codec;
 pub mod crypto;
 pub mod error;
 pub mod messages;
+pub mod schedule;
 pub mod tree;
 
 pub use error::{Error, Result};
