@@ -6,6 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
+mod key_schedule;
+mod psk_secret;
 mod tree_math;
 
 /// A case that was not run, and why.
@@ -98,13 +100,20 @@ pub mod hex_bytes {
     }
 }
 
-/// `../shared/test-vectors` relative to the repository root.
+/// `shared/test-vectors` in the nearest ancestor of the crate that has one:
+/// `../shared/test-vectors` relative to the repository root, and still found
+/// from a git worktree checked out deeper (e.g. `wt/NAME/`).
 pub fn vectors_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/test-vectors")
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .ancestors()
+        .map(|dir| dir.join("shared/test-vectors"))
+        .find(|dir| dir.is_dir())
+        .unwrap_or_else(|| manifest.join("../../shared/test-vectors"))
 }
 
 /// The families this runner knows, by upstream file name.
-pub const FAMILIES: &[&str] = &["tree-math.json"];
+pub const FAMILIES: &[&str] = &["tree-math.json", "key-schedule.json", "psk_secret.json"];
 
 /// Runs one vector file, recognising its family by file name.
 pub fn run_file(path: &Path) -> Result<Outcome, String> {
@@ -112,6 +121,8 @@ pub fn run_file(path: &Path) -> Result<Outcome, String> {
     let json = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let family: fn(&str) -> Result<Outcome, String> = match name.as_str() {
         "tree-math.json" => tree_math::run,
+        "key-schedule.json" => key_schedule::run,
+        "psk_secret.json" => psk_secret::run,
         other => return Err(format!("{other}: no harness for this vector family yet")),
     };
     family(&json)

@@ -8,3 +8,13 @@ mod kat;
 fn tree_math() {
     kat::assert_family("tree-math.json");
 }
+
+#[test]
+fn key_schedule() {
+    kat::assert_family("key-schedule.json");
+}
+
+#[test]
+fn psk_secret() {
+    kat::assert_family("psk_secret.json");
+}
