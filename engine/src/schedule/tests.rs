@@ -287,3 +287,16 @@ fn confirmation_tag_verification() {
     let other_key = Secret::new(vec![4; 48]);
     assert_eq!(verify_confirmation_tag(&s, &other_key, &confirmed, &tag).unwrap_err(), fail);
 }
+
+#[test]
+fn states_cross_threads() {
+    // DESIGN.md: types are Send + Sync so an embedder's pool can run them.
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<InitSecret>();
+    send_sync::<JoinerSecret>();
+    send_sync::<IntermediateSecret>();
+    send_sync::<WelcomeSecret>();
+    send_sync::<EpochSecrets>();
+    send_sync::<PskSecret>();
+    send_sync::<TranscriptHashes>();
+}
