@@ -7,6 +7,8 @@
 use std::path::{Path, PathBuf};
 
 mod secret_tree;
+mod key_schedule;
+mod psk_secret;
 mod tree_math;
 
 /// A case that was not run, and why.
@@ -112,7 +114,7 @@ pub fn vectors_dir() -> PathBuf {
 }
 
 /// The families this runner knows, by upstream file name.
-pub const FAMILIES: &[&str] = &["tree-math.json", "secret-tree.json"];
+pub const FAMILIES: &[&str] = &["tree-math.json", "secret-tree.json", "key-schedule.json", "psk_secret.json"];
 
 /// Runs one vector file, recognising its family by file name.
 pub fn run_file(path: &Path) -> Result<Outcome, String> {
@@ -121,6 +123,8 @@ pub fn run_file(path: &Path) -> Result<Outcome, String> {
     let family: fn(&str) -> Result<Outcome, String> = match name.as_str() {
         "tree-math.json" => tree_math::run,
         "secret-tree.json" => secret_tree::run,
+        "key-schedule.json" => key_schedule::run,
+        "psk_secret.json" => psk_secret::run,
         other => return Err(format!("{other}: no harness for this vector family yet")),
     };
     family(&json)

@@ -12,6 +12,7 @@ pub mod crypto;
 pub mod error;
 pub mod framing;
 pub mod messages;
+pub mod schedule;
 pub mod secret_tree;
 pub mod tree;
 

@@ -13,3 +13,13 @@ fn tree_math() {
 fn secret_tree() {
     kat::assert_family("secret-tree.json");
 }
+
+#[test]
+fn key_schedule() {
+    kat::assert_family("key-schedule.json");
+}
+
+#[test]
+fn psk_secret() {
+    kat::assert_family("psk_secret.json");
+}

@@ -215,6 +215,38 @@ impl CryptoProvider for AwsLcProvider {
             .map_err(|_| CryptoError::DecryptionFailed)
     }
 
+    fn hpke_setup_sender_and_export(
+        &self,
+        alg: &Algorithms,
+        public_key: &[u8],
+        info: &[u8],
+        exporter_context: &[u8],
+        length: usize,
+    ) -> Result<(Vec<u8>, Secret), CryptoError> {
+        let pk = hpke_rs::HpkePublicKey::new(public_key.to_vec());
+        let (kem_output, exported) = hpke(alg)
+            .send_export(&pk, info, None, None, None, exporter_context, length)
+            .map_err(|_| CryptoError::InvalidKey)?;
+        Ok((kem_output, Secret::new(exported)))
+    }
+
+    fn hpke_setup_receiver_and_export(
+        &self,
+        alg: &Algorithms,
+        private_key: &HpkePrivateKey,
+        kem_output: &[u8],
+        info: &[u8],
+        exporter_context: &[u8],
+        length: usize,
+    ) -> Result<Secret, CryptoError> {
+        let sk = hpke_rs::HpkePrivateKey::new(private_key.0.as_bytes().to_vec());
+        // Opaque like hpke_open: a bad kem_output must not say why it failed.
+        hpke(alg)
+            .receiver_export(kem_output, &sk, info, None, None, None, exporter_context, length)
+            .map(Secret::new)
+            .map_err(|_| CryptoError::DecryptionFailed)
+    }
+
     fn hpke_derive_key_pair(&self, alg: &Algorithms, ikm: &[u8]) -> Result<HpkeKeyPair, CryptoError> {
         let pair = hpke(alg).derive_key_pair(ikm).map_err(|_| CryptoError::InvalidKey)?;
         let (sk, pk) = pair.into_keys();
