@@ -8,3 +8,8 @@ mod kat;
 fn tree_math() {
     kat::assert_family("tree-math.json");
 }
+
+#[test]
+fn crypto_basics() {
+    kat::assert_family("crypto-basics.json");
+}

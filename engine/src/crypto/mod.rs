@@ -5,6 +5,7 @@
 //! suite and adds the labelled constructions of §5 on top.
 
 mod aws_lc;
+mod dhkem_x448;
 mod hpke_backend;
 mod keys;
 mod provider;
