@@ -99,65 +99,79 @@ pub fn run(json: &str) -> Result<Outcome, String> {
 
 fn check_case(c: &Case) -> Result<(), CaseError> {
     let suite = super::suite(c.cipher_suite)?;
-    // Each sub-test names itself in the failure message.
-    ref_hash(&suite, &c.ref_hash)?;
-    expand_with_label(&suite, &c.expand_with_label)?;
-    derive_secret(&suite, &c.derive_secret)?;
-    derive_tree_secret(&suite, &c.derive_tree_secret)?;
-    sign_with_label(&suite, &c.sign_with_label)?;
-    encrypt_with_label(&suite, &c.encrypt_with_label)
+    let s = &suite;
+    let subtests: [(&str, &dyn Fn() -> Result<(), CaseError>); 6] = [
+        ("ref_hash", &|| ref_hash(s, &c.ref_hash)),
+        ("expand_with_label", &|| expand_with_label(s, &c.expand_with_label)),
+        ("derive_secret", &|| derive_secret(s, &c.derive_secret)),
+        ("derive_tree_secret", &|| derive_tree_secret(s, &c.derive_tree_secret)),
+        ("sign_with_label", &|| sign_with_label(s, &c.sign_with_label)),
+        ("encrypt_with_label", &|| encrypt_with_label(s, &c.encrypt_with_label)),
+    ];
+    for (name, run) in subtests {
+        run().map_err(|e| match e {
+            CaseError::Failed(msg) => CaseError::Failed(format!("{name}: {msg}")),
+            unsupported => unsupported,
+        })?;
+    }
+    Ok(())
 }
 
 fn ref_hash(suite: &Suite<'_>, t: &RefHash) -> Result<(), CaseError> {
-    check_eq("ref_hash", &suite.ref_hash(t.label.as_bytes(), &t.value), &t.out)
+    check_eq("out", &suite.ref_hash(t.label.as_bytes(), &t.value), &t.out)
 }
 
 fn expand_with_label(suite: &Suite<'_>, t: &ExpandWithLabel) -> Result<(), CaseError> {
     let got = suite.expand_with_label(&t.secret, &t.label, &t.context, t.length)?;
-    check_eq("expand_with_label", got.as_bytes(), &t.out[..])
+    check_eq("out", got.as_bytes(), &t.out[..])
 }
 
 fn derive_secret(suite: &Suite<'_>, t: &DeriveSecret) -> Result<(), CaseError> {
     let got = suite.derive_secret(&t.secret, &t.label)?;
-    check_eq("derive_secret", got.as_bytes(), &t.out[..])
+    check_eq("out", got.as_bytes(), &t.out[..])
 }
 
 fn derive_tree_secret(suite: &Suite<'_>, t: &DeriveTreeSecret) -> Result<(), CaseError> {
     let got = suite.derive_tree_secret(&t.secret, &t.label, t.generation, t.length)?;
-    check_eq("derive_tree_secret", got.as_bytes(), &t.out[..])
+    check_eq("out", got.as_bytes(), &t.out[..])
+}
+
+/// A step that must succeed, named in the failure.
+fn step<T>(what: &str, result: Result<T, CryptoError>) -> Result<T, CaseError> {
+    result.map_err(|e| CaseError::Failed(format!("{what}: {e:?}")))
 }
 
 fn sign_with_label(suite: &Suite<'_>, t: &SignWithLabel) -> Result<(), CaseError> {
     let verify = |sig: &[u8]| suite.verify_with_label(&t.public, &t.label, &t.content, sig);
-    verify(&t.signature).map_err(|e| CaseError::Failed(format!("sign_with_label: vector signature: {e:?}")))?;
+    step("verify the vector's signature", verify(&t.signature))?;
 
     let key = SignaturePrivateKey(Secret::from_slice(&t.private));
-    let ours = suite.sign_with_label(&key, &t.label, &t.content)?;
-    verify(&ours).map_err(|e| CaseError::Failed(format!("sign_with_label: our signature: {e:?}")))?;
+    let ours = step("sign", suite.sign_with_label(&key, &t.label, &t.content))?;
+    step("verify our signature", verify(&ours))?;
 
     // A signature with one bit flipped must not verify, whichever half it
     // lands in; nor may the right signature under another label.
     for position in [0, ours.len() / 2, ours.len() - 1] {
         let mut tampered = ours.clone();
         tampered[position] ^= 0x01;
-        check_eq("sign_with_label: tampered signature", &verify(&tampered), &Err(CryptoError::VerificationFailed))?;
+        check_eq("tampered signature", &verify(&tampered), &Err(CryptoError::VerificationFailed))?;
     }
     let other_label = suite.verify_with_label(&t.public, "another label", &t.content, &ours);
-    check_eq("sign_with_label: other label", &other_label, &Err(CryptoError::VerificationFailed))
+    check_eq("other label", &other_label, &Err(CryptoError::VerificationFailed))
 }
 
 fn encrypt_with_label(suite: &Suite<'_>, t: &EncryptWithLabel) -> Result<(), CaseError> {
     let key = HpkePrivateKey(Secret::from_slice(&t.private));
     let vector_ct = HpkeCiphertext { kem_output: t.kem_output.clone(), ciphertext: t.ciphertext.clone() };
-    let got = suite.decrypt_with_label(&key, &t.label, &t.context, &vector_ct)?;
-    check_eq("encrypt_with_label: decrypt vector", got.as_bytes(), &t.plaintext[..])?;
+    let got = step("decrypt vector", suite.decrypt_with_label(&key, &t.label, &t.context, &vector_ct))?;
+    check_eq("decrypt vector", got.as_bytes(), &t.plaintext[..])?;
 
-    let ours = suite.encrypt_with_label(&t.public, &t.label, &t.context, &t.plaintext)?;
-    check(ours.kem_output != t.kem_output, || "encrypt_with_label: reused the vector's ephemeral key".into())?;
-    let got = suite.decrypt_with_label(&key, &t.label, &t.context, &ours)?;
-    check_eq("encrypt_with_label: decrypt ours", got.as_bytes(), &t.plaintext[..])?;
+    let ours = step("encrypt", suite.encrypt_with_label(&t.public, &t.label, &t.context, &t.plaintext))?;
+    check(ours.kem_output != t.kem_output, || "reused the vector's ephemeral key".into())?;
+    let got = step("decrypt ours", suite.decrypt_with_label(&key, &t.label, &t.context, &ours))?;
+    check_eq("decrypt ours", got.as_bytes(), &t.plaintext[..])?;
 
     // The EncryptContext binds the label (RFC 9420 §5.1.3).
     let other_label = suite.decrypt_with_label(&key, "another label", &t.context, &ours).map(|_| ());
-    check_eq("encrypt_with_label: other label", &other_label, &Err(CryptoError::DecryptionFailed))
+    check_eq("other label", &other_label, &Err(CryptoError::DecryptionFailed))
 }

@@ -183,7 +183,9 @@ impl CryptoProvider for AwsLcProvider {
             }
             // Pure Ed448 with an empty context (RFC 8032 §5.2.6), as RFC 9420
             // §5.1.2 signs the encoded SignContent directly.
-            SignatureAlgorithm::Ed448 => Ok(ed448_signing_key(key.0.as_bytes())?.sign_raw(message).to_bytes().to_vec()),
+            SignatureAlgorithm::Ed448 => {
+                Ok(ed448_signing_key(key.0.as_bytes())?.sign_raw(message).to_bytes().to_vec())
+            }
             sig => {
                 let signing = ecdsa_signing(sig).ok_or(CryptoError::UnsupportedAlgorithm)?;
                 let der = Secret::new(ec_private_key_der(key.0.as_bytes()));

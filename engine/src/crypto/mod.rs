@@ -10,6 +10,8 @@ mod hpke_backend;
 mod keys;
 mod provider;
 mod suite;
+#[cfg(test)]
+mod tests;
 
 pub use aws_lc::AwsLcProvider;
 pub use keys::{
