@@ -99,21 +99,12 @@ pub fn run(json: &str) -> Result<Outcome, String> {
 
 fn check_case(c: &Case) -> Result<(), CaseError> {
     let suite = super::suite(c.cipher_suite)?;
-    let s = &suite;
-    let subtests: [(&str, &dyn Fn() -> Result<(), CaseError>); 6] = [
-        ("ref_hash", &|| ref_hash(s, &c.ref_hash)),
-        ("expand_with_label", &|| expand_with_label(s, &c.expand_with_label)),
-        ("derive_secret", &|| derive_secret(s, &c.derive_secret)),
-        ("derive_tree_secret", &|| derive_tree_secret(s, &c.derive_tree_secret)),
-        ("sign_with_label", &|| sign_with_label(s, &c.sign_with_label)),
-        ("encrypt_with_label", &|| encrypt_with_label(s, &c.encrypt_with_label)),
-    ];
-    for (name, run) in subtests {
-        run().map_err(|e| match e {
-            CaseError::Failed(msg) => CaseError::Failed(format!("{name}: {msg}")),
-            unsupported => unsupported,
-        })?;
-    }
+    named("ref_hash", ref_hash(&suite, &c.ref_hash))?;
+    named("expand_with_label", expand_with_label(&suite, &c.expand_with_label))?;
+    named("derive_secret", derive_secret(&suite, &c.derive_secret))?;
+    named("derive_tree_secret", derive_tree_secret(&suite, &c.derive_tree_secret))?;
+    named("sign_with_label", sign_with_label(&suite, &c.sign_with_label))?;
+    named("encrypt_with_label", encrypt_with_label(&suite, &c.encrypt_with_label))?;
     Ok(())
 }
 
@@ -134,6 +125,14 @@ fn derive_secret(suite: &Suite<'_>, t: &DeriveSecret) -> Result<(), CaseError> {
 fn derive_tree_secret(suite: &Suite<'_>, t: &DeriveTreeSecret) -> Result<(), CaseError> {
     let got = suite.derive_tree_secret(&t.secret, &t.label, t.generation, t.length)?;
     check_eq("out", got.as_bytes(), &t.out[..])
+}
+
+/// Prefixes a sub-test's failure with its name.
+fn named(name: &str, result: Result<(), CaseError>) -> Result<(), CaseError> {
+    result.map_err(|e| match e {
+        CaseError::Failed(msg) => CaseError::Failed(format!("{name}: {msg}")),
+        unsupported => unsupported,
+    })
 }
 
 /// A step that must succeed, named in the failure.
