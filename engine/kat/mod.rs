@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 mod secret_tree;
 mod key_schedule;
 mod psk_secret;
+mod crypto_basics;
 mod tree_math;
 
 /// A case that was not run, and why.
@@ -114,13 +115,14 @@ pub fn vectors_dir() -> PathBuf {
 }
 
 /// The families this runner knows, by upstream file name.
-pub const FAMILIES: &[&str] = &["tree-math.json", "secret-tree.json", "key-schedule.json", "psk_secret.json"];
+pub const FAMILIES: &[&str] = &["tree-math.json", "secret-tree.json", "key-schedule.json", "psk_secret.json", "crypto-basics.json"];
 
 /// Runs one vector file, recognising its family by file name.
 pub fn run_file(path: &Path) -> Result<Outcome, String> {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
     let json = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let family: fn(&str) -> Result<Outcome, String> = match name.as_str() {
+        "crypto-basics.json" => crypto_basics::run,
         "tree-math.json" => tree_math::run,
         "secret-tree.json" => secret_tree::run,
         "key-schedule.json" => key_schedule::run,

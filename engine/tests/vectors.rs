@@ -4,22 +4,19 @@
 #[path = "../kat/mod.rs"]
 mod kat;
 
-#[test]
-fn tree_math() {
-    kat::assert_family("tree-math.json");
+macro_rules! families {
+    ($($name:ident => $file:literal),* $(,)?) => {$(
+        #[test]
+        fn $name() {
+            kat::assert_family($file);
+        }
+    )*};
 }
 
-#[test]
-fn secret_tree() {
-    kat::assert_family("secret-tree.json");
-}
-
-#[test]
-fn key_schedule() {
-    kat::assert_family("key-schedule.json");
-}
-
-#[test]
-fn psk_secret() {
-    kat::assert_family("psk_secret.json");
+families! {
+    tree_math => "tree-math.json",
+    crypto_basics => "crypto-basics.json",
+    secret_tree => "secret-tree.json",
+    key_schedule => "key-schedule.json",
+    psk_secret => "psk_secret.json",
 }

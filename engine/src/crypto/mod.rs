@@ -5,10 +5,13 @@
 //! suite and adds the labelled constructions of §5 on top.
 
 mod aws_lc;
+mod dhkem_x448;
 mod hpke_backend;
 mod keys;
 mod provider;
 mod suite;
+#[cfg(test)]
+mod tests;
 
 pub use aws_lc::AwsLcProvider;
 pub use keys::{
