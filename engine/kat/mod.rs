@@ -6,6 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
+mod deserialization;
+mod messages;
 mod tree_math;
 
 /// A case that was not run, and why.
@@ -98,13 +100,20 @@ pub mod hex_bytes {
     }
 }
 
-/// `../shared/test-vectors` relative to the repository root.
+/// `shared/test-vectors` beside the repository root, found by walking up from
+/// the crate, so that a checkout at any depth (a git worktree, CI's clone)
+/// finds the same `shared/`.
 pub fn vectors_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/test-vectors")
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .ancestors()
+        .map(|dir| dir.join("shared/test-vectors"))
+        .find(|dir| dir.is_dir())
+        .unwrap_or_else(|| manifest.join("../../shared/test-vectors"))
 }
 
 /// The families this runner knows, by upstream file name.
-pub const FAMILIES: &[&str] = &["tree-math.json"];
+pub const FAMILIES: &[&str] = &["tree-math.json", "messages.json", "deserialization.json"];
 
 /// Runs one vector file, recognising its family by file name.
 pub fn run_file(path: &Path) -> Result<Outcome, String> {
@@ -112,6 +121,8 @@ pub fn run_file(path: &Path) -> Result<Outcome, String> {
     let json = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let family: fn(&str) -> Result<Outcome, String> = match name.as_str() {
         "tree-math.json" => tree_math::run,
+        "messages.json" => messages::run,
+        "deserialization.json" => deserialization::run,
         other => return Err(format!("{other}: no harness for this vector family yet")),
     };
     family(&json)

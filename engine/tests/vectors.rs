@@ -8,3 +8,13 @@ mod kat;
 fn tree_math() {
     kat::assert_family("tree-math.json");
 }
+
+#[test]
+fn messages() {
+    kat::assert_family("messages.json");
+}
+
+#[test]
+fn deserialization() {
+    kat::assert_family("deserialization.json");
+}
