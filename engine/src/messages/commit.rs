@@ -40,6 +40,7 @@ crate::wire_struct! {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::super::leaf_node::tests::sample_leaf_node;
     use super::*;
@@ -63,7 +64,7 @@ mod tests {
             Commit { proposals: vec![], path: Some(path) },
             Commit {
                 proposals: vec![
-                    ProposalOrRef::Proposal(Proposal::Remove(Remove { removed: LeafIndex(1) })),
+                    ProposalOrRef::Proposal(Box::new(Proposal::Remove(Remove { removed: LeafIndex(1) }))),
                     ProposalOrRef::Reference(ProposalRef(vec![5; 32])),
                 ],
                 path: None,

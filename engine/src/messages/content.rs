@@ -556,6 +556,7 @@ impl Decode for MlsMessage {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::crypto::CipherSuite;

@@ -211,6 +211,7 @@ impl Decode for LeafNode {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 pub(crate) mod tests {
     use super::*;
 

@@ -195,8 +195,10 @@ super::hash_reference! {
 /// by reference. `ProposalOrRefType`: proposal(1), reference(2).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ProposalOrRef {
-    /// The proposal itself, from the committer.
-    Proposal(Proposal),
+    /// The proposal itself, from the committer. Boxed: an Add carries a
+    /// whole KeyPackage, while most entries of a large commit are
+    /// 32-byte references.
+    Proposal(Box<Proposal>),
     /// A proposal sent earlier in the epoch.
     Reference(ProposalRef),
 }
@@ -219,7 +221,7 @@ impl Encode for ProposalOrRef {
 impl Decode for ProposalOrRef {
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         match u8::decode(r)? {
-            1 => Ok(Self::Proposal(Proposal::decode(r)?)),
+            1 => Ok(Self::Proposal(Box::new(Proposal::decode(r)?))),
             2 => Ok(Self::Reference(ProposalRef::decode(r)?)),
             v => Err(DecodeError::InvalidValue { field: "ProposalOrRefType", value: u64::from(v) }),
         }
@@ -227,6 +229,7 @@ impl Decode for ProposalOrRef {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::super::leaf_node::tests::sample_leaf_node;
     use super::*;
@@ -257,7 +260,7 @@ mod tests {
         for p in sample_proposals() {
             let bytes = p.to_bytes();
             assert_eq!(Proposal::from_bytes(&bytes).unwrap(), p);
-            let por = ProposalOrRef::Proposal(p);
+            let por = ProposalOrRef::Proposal(Box::new(p));
             assert_eq!(ProposalOrRef::from_bytes(&por.to_bytes()).unwrap(), por);
         }
         let r = ProposalOrRef::Reference(ProposalRef(vec![7; 32]));

@@ -125,6 +125,7 @@ impl ExtensionData for ExternalSenders {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -131,6 +131,7 @@ impl Welcome {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::messages::{ExtensionType, ProtocolVersion, Psk, ResumptionPskUsage};
