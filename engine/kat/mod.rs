@@ -10,6 +10,8 @@ mod secret_tree;
 mod key_schedule;
 mod psk_secret;
 mod crypto_basics;
+mod deserialization;
+mod messages;
 mod tree_math;
 
 /// A case that was not run, and why.
@@ -115,7 +117,7 @@ pub fn vectors_dir() -> PathBuf {
 }
 
 /// The families this runner knows, by upstream file name.
-pub const FAMILIES: &[&str] = &["tree-math.json", "secret-tree.json", "key-schedule.json", "psk_secret.json", "crypto-basics.json"];
+pub const FAMILIES: &[&str] = &["tree-math.json", "secret-tree.json", "key-schedule.json", "psk_secret.json", "crypto-basics.json", "messages.json", "deserialization.json"];
 
 /// Runs one vector file, recognising its family by file name.
 pub fn run_file(path: &Path) -> Result<Outcome, String> {
@@ -127,6 +129,8 @@ pub fn run_file(path: &Path) -> Result<Outcome, String> {
         "secret-tree.json" => secret_tree::run,
         "key-schedule.json" => key_schedule::run,
         "psk_secret.json" => psk_secret::run,
+        "messages.json" => messages::run,
+        "deserialization.json" => deserialization::run,
         other => return Err(format!("{other}: no harness for this vector family yet")),
     };
     family(&json)

@@ -19,4 +19,6 @@ families! {
     secret_tree => "secret-tree.json",
     key_schedule => "key-schedule.json",
     psk_secret => "psk_secret.json",
+    messages => "messages.json",
+    deserialization => "deserialization.json",
 }

@@ -1,0 +1,293 @@
+//! `LeafNode` and what it carries (RFC 9420 §7.2).
+
+use crate::codec::{Decode, DecodeError, Encode, Reader, write_bytes};
+use crate::crypto::{CipherSuite, HpkePublicKey, SignaturePrivateKey, SignaturePublicKey, Suite};
+use crate::error::{Error, UsageError};
+use crate::tree::math::LeafIndex;
+
+use super::{Credential, CredentialType, Extension, ExtensionType, ProposalType, ProtocolVersion};
+
+/// Signature label of a LeafNode (RFC 9420 §7.2, §17.6).
+pub const LEAF_NODE_TBS_LABEL: &str = "LeafNodeTBS";
+
+crate::wire_struct! {
+    /// `Capabilities` (RFC 9420 §7.2): what the client supports. Unknown
+    /// values (GREASE, §13.5) decode and must be ignored (§13.4).
+    #[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
+    pub struct Capabilities {
+        /// Protocol versions.
+        pub versions: Vec<ProtocolVersion>,
+        /// Cipher suites.
+        pub cipher_suites: Vec<CipherSuite>,
+        /// Non-default extension types (the §7.2 defaults must not be listed).
+        pub extensions: Vec<ExtensionType>,
+        /// Non-default proposal types.
+        pub proposals: Vec<ProposalType>,
+        /// Credential types (there are no defaults).
+        pub credentials: Vec<CredentialType>,
+    }
+}
+
+impl Capabilities {
+    /// Whether an extension type is supported: every registered type is a
+    /// default one that need not be listed (§7.2).
+    pub fn supports_extension(&self, ty: ExtensionType) -> bool {
+        ty.is_registered() || self.extensions.contains(&ty)
+    }
+
+    /// Whether a proposal type is supported, defaults included (§7.2).
+    pub fn supports_proposal(&self, ty: ProposalType) -> bool {
+        ty.is_default() || self.proposals.contains(&ty)
+    }
+
+    /// Whether a credential type is listed (§7.2: no defaults).
+    pub fn supports_credential(&self, ty: CredentialType) -> bool {
+        self.credentials.contains(&ty)
+    }
+}
+
+crate::wire_struct! {
+    /// `Lifetime` (RFC 9420 §7.2): seconds since the Unix epoch, inclusive.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub struct Lifetime {
+        /// First second of validity.
+        pub not_before: u64,
+        /// Last second of validity.
+        pub not_after: u64,
+    }
+}
+
+impl Lifetime {
+    /// Whether `now` (seconds since the Unix epoch) lies within the lifetime.
+    pub fn contains(&self, now: u64) -> bool {
+        self.not_before <= now && now <= self.not_after
+    }
+}
+
+/// `LeafNodeSource` with the field each source adds (RFC 9420 §7.2).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum LeafNodeSource {
+    /// `key_package(1)`: published in a KeyPackage, bounded by a lifetime.
+    KeyPackage(Lifetime),
+    /// `update(2)`: sent in an Update proposal.
+    Update,
+    /// `commit(3)`: sent in a Commit's UpdatePath, bound to the tree by the
+    /// parent hash of §7.9.
+    Commit {
+        /// The parent hash of the leaf's parent on its filtered direct path.
+        parent_hash: Vec<u8>,
+    },
+}
+
+impl LeafNodeSource {
+    /// The `LeafNodeSource` selector value.
+    pub fn code(&self) -> u8 {
+        match self {
+            Self::KeyPackage(_) => 1,
+            Self::Update => 2,
+            Self::Commit { .. } => 3,
+        }
+    }
+
+    /// Whether the LeafNodeTBS binds the group (§7.2: update and commit).
+    pub fn binds_group(&self) -> bool {
+        !matches!(self, Self::KeyPackage(_))
+    }
+}
+
+impl Encode for LeafNodeSource {
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.push(self.code());
+        match self {
+            Self::KeyPackage(lifetime) => lifetime.encode(out),
+            Self::Update => {}
+            Self::Commit { parent_hash } => parent_hash.encode(out),
+        }
+    }
+}
+
+impl Decode for LeafNodeSource {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        match u8::decode(r)? {
+            1 => Ok(Self::KeyPackage(Lifetime::decode(r)?)),
+            2 => Ok(Self::Update),
+            3 => Ok(Self::Commit { parent_hash: Vec::decode(r)? }),
+            v => Err(DecodeError::InvalidValue { field: "LeafNodeSource", value: u64::from(v) }),
+        }
+    }
+}
+
+/// `LeafNode` (RFC 9420 §7.2): a member as it appears at a leaf, signed by
+/// that member.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LeafNode {
+    /// HPKE key whose private half only this member holds.
+    pub encryption_key: HpkePublicKey,
+    /// The member's signature key.
+    pub signature_key: SignaturePublicKey,
+    /// Who the member is.
+    pub credential: Credential,
+    /// What the member supports.
+    pub capabilities: Capabilities,
+    /// How the leaf node came to be, with its source-specific field.
+    pub leaf_node_source: LeafNodeSource,
+    /// Leaf node extensions.
+    pub extensions: Vec<Extension>,
+    /// `SignWithLabel(., "LeafNodeTBS", LeafNodeTBS)`.
+    pub signature: Vec<u8>,
+}
+
+impl LeafNode {
+    /// Writes every field above `signature`: the common prefix of LeafNode
+    /// and LeafNodeTBS.
+    fn encode_content(&self, out: &mut Vec<u8>) {
+        self.encryption_key.encode(out);
+        self.signature_key.encode(out);
+        self.credential.encode(out);
+        self.capabilities.encode(out);
+        self.leaf_node_source.encode(out);
+        self.extensions.encode(out);
+    }
+
+    /// The encoded `LeafNodeTBS` (RFC 9420 §7.2), the bytes the signature
+    /// covers.
+    ///
+    /// `group` is the group id and the leaf's index. LeafNodeTBS contains
+    /// them only for the update and commit sources; for a key_package
+    /// source they are ignored (a KeyPackage is signed before it knows its
+    /// group, and keeps that signature once its leaf is in a tree), so a
+    /// caller holding a tree may always pass them. An update or commit
+    /// leaf node without them is a usage error.
+    pub fn tbs_bytes(&self, group: Option<(&[u8], LeafIndex)>) -> Result<Vec<u8>, Error> {
+        let mut out = Vec::new();
+        self.encode_content(&mut out);
+        if self.leaf_node_source.binds_group() {
+            let (group_id, leaf_index) = group.ok_or(UsageError::InvalidArgument(
+                "LeafNodeTBS of an update or commit leaf node needs the group id and leaf index (RFC 9420 §7.2)",
+            ))?;
+            write_bytes(&mut out, group_id);
+            leaf_index.encode(&mut out);
+        }
+        Ok(out)
+    }
+
+    /// Signs the leaf node with the private key matching `signature_key`,
+    /// replacing `signature`.
+    pub fn sign(&mut self, suite: &Suite<'_>, key: &SignaturePrivateKey, group: Option<(&[u8], LeafIndex)>)
+    -> Result<(), Error> {
+        let tbs = self.tbs_bytes(group)?;
+        self.signature = suite.sign_with_label(key, LEAF_NODE_TBS_LABEL, &tbs)?;
+        Ok(())
+    }
+
+    /// Verifies `signature` against the leaf node's own `signature_key`
+    /// (RFC 9420 §7.3).
+    pub fn verify_signature(&self, suite: &Suite<'_>, group: Option<(&[u8], LeafIndex)>) -> Result<(), Error> {
+        let tbs = self.tbs_bytes(group)?;
+        suite.verify_with_label(self.signature_key.as_bytes(), LEAF_NODE_TBS_LABEL, &tbs, &self.signature)?;
+        Ok(())
+    }
+}
+
+impl Encode for LeafNode {
+    fn encode(&self, out: &mut Vec<u8>) {
+        self.encode_content(out);
+        self.signature.encode(out);
+    }
+}
+
+impl Decode for LeafNode {
+    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            encryption_key: Decode::decode(r)?,
+            signature_key: Decode::decode(r)?,
+            credential: Decode::decode(r)?,
+            capabilities: Decode::decode(r)?,
+            leaf_node_source: Decode::decode(r)?,
+            extensions: Decode::decode(r)?,
+            signature: Decode::decode(r)?,
+        })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// A leaf node with every field populated, for the tests of the
+    /// structs that carry one.
+    pub(crate) fn sample_leaf_node(source: LeafNodeSource) -> LeafNode {
+        LeafNode {
+            encryption_key: HpkePublicKey(vec![1; 32]),
+            signature_key: SignaturePublicKey(vec![2; 32]),
+            credential: Credential::basic(b"alice".to_vec()),
+            capabilities: Capabilities {
+                versions: vec![ProtocolVersion::MLS10],
+                cipher_suites: vec![CipherSuite(1), CipherSuite(0x0a0a)],
+                extensions: vec![ExtensionType(0x1a1a)],
+                proposals: vec![ProposalType(0x2a2a)],
+                credentials: vec![CredentialType::BASIC],
+            },
+            leaf_node_source: source,
+            extensions: vec![Extension { extension_type: ExtensionType(0xf000), extension_data: vec![7] }],
+            signature: vec![3; 64],
+        }
+    }
+
+    #[test]
+    fn every_source_round_trips() {
+        for source in [
+            LeafNodeSource::KeyPackage(Lifetime { not_before: 1, not_after: u64::MAX }),
+            LeafNodeSource::Update,
+            LeafNodeSource::Commit { parent_hash: vec![4; 32] },
+        ] {
+            let leaf = sample_leaf_node(source);
+            let bytes = leaf.to_bytes();
+            assert_eq!(LeafNode::from_bytes(&bytes).unwrap(), leaf);
+        }
+    }
+
+    #[test]
+    fn unknown_source_is_an_error() {
+        let mut bytes = sample_leaf_node(LeafNodeSource::Update).to_bytes();
+        // The source octet follows the keys, credential and capabilities.
+        let leaf = sample_leaf_node(LeafNodeSource::Update);
+        let mut prefix = Vec::new();
+        leaf.encryption_key.encode(&mut prefix);
+        leaf.signature_key.encode(&mut prefix);
+        leaf.credential.encode(&mut prefix);
+        leaf.capabilities.encode(&mut prefix);
+        assert_eq!(bytes[prefix.len()], 2);
+        bytes[prefix.len()] = 9;
+        assert_eq!(
+            LeafNode::from_bytes(&bytes),
+            Err(DecodeError::InvalidValue { field: "LeafNodeSource", value: 9 })
+        );
+    }
+
+    #[test]
+    fn tbs_binds_group_only_for_update_and_commit() {
+        let kp = sample_leaf_node(LeafNodeSource::KeyPackage(Lifetime { not_before: 0, not_after: 1 }));
+        let plain = kp.tbs_bytes(None).unwrap();
+        assert_eq!(kp.tbs_bytes(Some((b"g", LeafIndex(3)))).unwrap(), plain);
+        assert_eq!(plain.len() + 66, kp.to_bytes().len()); // signature<V>: 2-byte length, 64 bytes
+
+        let up = sample_leaf_node(LeafNodeSource::Update);
+        assert!(up.tbs_bytes(None).is_err());
+        let tbs = up.tbs_bytes(Some((b"g", LeafIndex(3)))).unwrap();
+        assert!(tbs.ends_with(&[1, b'g', 0, 0, 0, 3]));
+    }
+
+    #[test]
+    fn sign_then_verify() {
+        let suite = Suite::new(crate::crypto::default_provider(), CipherSuite(1)).unwrap();
+        let keys = suite.generate_signature_key_pair().unwrap();
+        let mut leaf = sample_leaf_node(LeafNodeSource::Commit { parent_hash: vec![5; 32] });
+        leaf.signature_key = keys.public.clone();
+        let group = Some((&b"group"[..], LeafIndex(7)));
+        leaf.sign(&suite, &keys.private, group).unwrap();
+        leaf.verify_signature(&suite, group).unwrap();
+        assert!(leaf.verify_signature(&suite, Some((b"group", LeafIndex(6)))).is_err());
+    }
+}
