@@ -6,6 +6,12 @@
 
 use std::path::{Path, PathBuf};
 
+mod secret_tree;
+mod key_schedule;
+mod psk_secret;
+mod crypto_basics;
+mod deserialization;
+mod messages;
 mod tree_math;
 
 /// A case that was not run, and why.
@@ -98,20 +104,33 @@ pub mod hex_bytes {
     }
 }
 
-/// `../shared/test-vectors` relative to the repository root.
+/// `shared/test-vectors` beside the repository root, found by walking up from
+/// the crate, so that a checkout at any depth (a git worktree, CI's clone)
+/// finds the same `shared/`.
 pub fn vectors_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/test-vectors")
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest
+        .ancestors()
+        .map(|dir| dir.join("shared/test-vectors"))
+        .find(|dir| dir.is_dir())
+        .unwrap_or_else(|| manifest.join("../../shared/test-vectors"))
 }
 
 /// The families this runner knows, by upstream file name.
-pub const FAMILIES: &[&str] = &["tree-math.json"];
+pub const FAMILIES: &[&str] = &["tree-math.json", "secret-tree.json", "key-schedule.json", "psk_secret.json", "crypto-basics.json", "messages.json", "deserialization.json"];
 
 /// Runs one vector file, recognising its family by file name.
 pub fn run_file(path: &Path) -> Result<Outcome, String> {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
     let json = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let family: fn(&str) -> Result<Outcome, String> = match name.as_str() {
+        "crypto-basics.json" => crypto_basics::run,
         "tree-math.json" => tree_math::run,
+        "secret-tree.json" => secret_tree::run,
+        "key-schedule.json" => key_schedule::run,
+        "psk_secret.json" => psk_secret::run,
+        "messages.json" => messages::run,
+        "deserialization.json" => deserialization::run,
         other => return Err(format!("{other}: no harness for this vector family yet")),
     };
     family(&json)

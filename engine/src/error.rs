@@ -48,6 +48,9 @@ pub enum ValidationError {
     /// A leaf index is outside the tree (§4, §9).
     #[error("leaf {0} is outside the tree")]
     LeafOutOfRange(u32),
+    /// More PSKs than `PSKLabel.count`, a uint16, can number (§8.4).
+    #[error("{0} PSKs exceed the 65535 that PSKLabel can count (§8.4)")]
+    TooManyPsks(usize),
     /// A PSK list and its secrets disagree in length (§8.4).
     #[error("{0}")]
     Rule(&'static str),

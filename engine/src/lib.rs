@@ -10,7 +10,10 @@
 pub mod codec;
 pub mod crypto;
 pub mod error;
+pub mod framing;
 pub mod messages;
+pub mod schedule;
+pub mod secret_tree;
 pub mod tree;
 
 pub use error::{Error, Result};

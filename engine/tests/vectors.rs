@@ -4,7 +4,21 @@
 #[path = "../kat/mod.rs"]
 mod kat;
 
-#[test]
-fn tree_math() {
-    kat::assert_family("tree-math.json");
+macro_rules! families {
+    ($($name:ident => $file:literal),* $(,)?) => {$(
+        #[test]
+        fn $name() {
+            kat::assert_family($file);
+        }
+    )*};
+}
+
+families! {
+    tree_math => "tree-math.json",
+    crypto_basics => "crypto-basics.json",
+    secret_tree => "secret-tree.json",
+    key_schedule => "key-schedule.json",
+    psk_secret => "psk_secret.json",
+    messages => "messages.json",
+    deserialization => "deserialization.json",
 }

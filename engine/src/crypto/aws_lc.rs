@@ -1,10 +1,12 @@
 //! The default provider: aws-lc-rs for every primitive, hpke-rs (over the
-//! aws-lc-rs backend) for HPKE.
+//! aws-lc-rs backend) for HPKE. aws-lc-rs has neither X448 nor Ed448, so
+//! suites 4 and 6 take those two from RustCrypto (`x448`, `ed448-goldilocks`).
 
 use aws_lc_rs::{aead, digest, hmac, signature};
 use hpke_rs::{Hpke, Mode};
 use hpke_rs_crypto::types as hpke_types;
 
+use super::dhkem_x448;
 use super::hpke_backend::{self, AwsLcHpke};
 use super::keys::{
     HpkeCiphertext, HpkeKeyPair, HpkePrivateKey, HpkePublicKey, SignatureKeyPair, SignaturePrivateKey,
@@ -74,6 +76,11 @@ fn ecdsa_signing(sig: SignatureAlgorithm) -> Option<&'static signature::EcdsaSig
     }
 }
 
+/// An Ed448 signing key from its 57-byte seed (RFC 8032 §5.2.5).
+fn ed448_signing_key(seed: &[u8]) -> Result<ed448_goldilocks::SigningKey, CryptoError> {
+    ed448_goldilocks::SigningKey::try_from(seed).map_err(|_| CryptoError::InvalidKey)
+}
+
 /// An RFC 5915 `ECPrivateKey` holding only the scalar, so aws-lc can load a
 /// bare big-endian scalar (the MLS test-vector format) and derive the point.
 fn ec_private_key_der(scalar: &[u8]) -> Vec<u8> {
@@ -86,8 +93,9 @@ fn ec_private_key_der(scalar: &[u8]) -> Vec<u8> {
 }
 
 impl CryptoProvider for AwsLcProvider {
-    fn supports(&self, alg: &Algorithms) -> bool {
-        !matches!(alg.kem, KemAlgorithm::DhKemX448) && !matches!(alg.signature, SignatureAlgorithm::Ed448)
+    fn supports(&self, _alg: &Algorithms) -> bool {
+        // Every suite of RFC 9420 §17.1.
+        true
     }
 
     fn hash(&self, alg: &Algorithms, data: &[&[u8]]) -> Vec<u8> {
@@ -137,6 +145,13 @@ impl CryptoProvider for AwsLcProvider {
                     private: SignaturePrivateKey(seed),
                 })
             }
+            SignatureAlgorithm::Ed448 => {
+                // The private key is the 57-byte seed (RFC 8032 §5.2.5).
+                let mut seed = Secret::zero(ed448_goldilocks::SECRET_KEY_LENGTH);
+                self.random(seed.as_mut_bytes())?;
+                let public = ed448_signing_key(seed.as_bytes())?.verifying_key().to_bytes().to_vec();
+                Ok(SignatureKeyPair { public: SignaturePublicKey(public), private: SignaturePrivateKey(seed) })
+            }
             sig => {
                 let signing = ecdsa_signing(sig).ok_or(CryptoError::UnsupportedAlgorithm)?;
                 let private = aws_lc_rs::agreement::PrivateKey::generate(match sig {
@@ -166,6 +181,11 @@ impl CryptoProvider for AwsLcProvider {
                     .map_err(|_| CryptoError::InvalidKey)?;
                 Ok(pair.sign(message).as_ref().to_vec())
             }
+            // Pure Ed448 with an empty context (RFC 8032 §5.2.6), as RFC 9420
+            // §5.1.2 signs the encoded SignContent directly.
+            SignatureAlgorithm::Ed448 => {
+                Ok(ed448_signing_key(key.0.as_bytes())?.sign_raw(message).to_bytes().to_vec())
+            }
             sig => {
                 let signing = ecdsa_signing(sig).ok_or(CryptoError::UnsupportedAlgorithm)?;
                 let der = Secret::new(ec_private_key_der(key.0.as_bytes()));
@@ -183,7 +203,7 @@ impl CryptoProvider for AwsLcProvider {
             SignatureAlgorithm::EcdsaP256Sha256 => &signature::ECDSA_P256_SHA256_ASN1,
             SignatureAlgorithm::EcdsaP384Sha384 => &signature::ECDSA_P384_SHA384_ASN1,
             SignatureAlgorithm::EcdsaP521Sha512 => &signature::ECDSA_P521_SHA512_ASN1,
-            SignatureAlgorithm::Ed448 => return Err(CryptoError::UnsupportedAlgorithm),
+            SignatureAlgorithm::Ed448 => return ed448_verify(public_key, message, sig),
         };
         signature::UnparsedPublicKey::new(scheme, public_key)
             .verify(message, sig)
@@ -192,6 +212,9 @@ impl CryptoProvider for AwsLcProvider {
 
     fn hpke_seal(&self, alg: &Algorithms, public_key: &[u8], info: &[u8], aad: &[u8], plaintext: &[u8])
     -> Result<HpkeCiphertext, CryptoError> {
+        if alg.kem == KemAlgorithm::DhKemX448 {
+            return x448_seal(self, alg, public_key, info, aad, plaintext);
+        }
         let pk = hpke_rs::HpkePublicKey::new(public_key.to_vec());
         let (kem_output, ciphertext) = hpke(alg)
             .seal(&pk, info, aad, plaintext, None, None, None)
@@ -215,7 +238,44 @@ impl CryptoProvider for AwsLcProvider {
             .map_err(|_| CryptoError::DecryptionFailed)
     }
 
+    fn hpke_setup_sender_and_export(
+        &self,
+        alg: &Algorithms,
+        public_key: &[u8],
+        info: &[u8],
+        exporter_context: &[u8],
+        length: usize,
+    ) -> Result<(Vec<u8>, Secret), CryptoError> {
+        let pk = hpke_rs::HpkePublicKey::new(public_key.to_vec());
+        let (kem_output, exported) = hpke(alg)
+            .send_export(&pk, info, None, None, None, exporter_context, length)
+            .map_err(|_| CryptoError::InvalidKey)?;
+        Ok((kem_output, Secret::new(exported)))
+    }
+
+    fn hpke_setup_receiver_and_export(
+        &self,
+        alg: &Algorithms,
+        private_key: &HpkePrivateKey,
+        kem_output: &[u8],
+        info: &[u8],
+        exporter_context: &[u8],
+        length: usize,
+    ) -> Result<Secret, CryptoError> {
+        let sk = hpke_rs::HpkePrivateKey::new(private_key.0.as_bytes().to_vec());
+        // Opaque like hpke_open: a bad kem_output must not say why it failed.
+        hpke(alg)
+            .receiver_export(kem_output, &sk, info, None, None, None, exporter_context, length)
+            .map(Secret::new)
+            .map_err(|_| CryptoError::DecryptionFailed)
+    }
+
     fn hpke_derive_key_pair(&self, alg: &Algorithms, ikm: &[u8]) -> Result<HpkeKeyPair, CryptoError> {
+        if alg.kem == KemAlgorithm::DhKemX448 {
+            // hpke-rs 0.8 has no X448 DeriveKeyPair (see `dhkem_x448`).
+            let (sk, pk) = dhkem_x448::derive_key_pair(ikm)?;
+            return Ok(HpkeKeyPair { private: HpkePrivateKey(sk), public: HpkePublicKey(pk) });
+        }
         let pair = hpke(alg).derive_key_pair(ikm).map_err(|_| CryptoError::InvalidKey)?;
         let (sk, pk) = pair.into_keys();
         Ok(HpkeKeyPair {
@@ -227,4 +287,33 @@ impl CryptoProvider for AwsLcProvider {
     fn random(&self, out: &mut [u8]) -> Result<(), CryptoError> {
         aws_lc_rs::rand::fill(out).map_err(|_| CryptoError::Internal)
     }
+}
+
+/// Pure Ed448 verification, empty context (RFC 8032 §5.2.7). Every failure,
+/// a malformed key included, is the same opaque `VerificationFailed`.
+fn ed448_verify(public_key: &[u8], message: &[u8], sig: &[u8]) -> Result<(), CryptoError> {
+    let key: &[u8; 57] = public_key.try_into().map_err(|_| CryptoError::VerificationFailed)?;
+    let key = ed448_goldilocks::VerifyingKey::from_bytes(key).map_err(|_| CryptoError::VerificationFailed)?;
+    let sig = ed448_goldilocks::Signature::from_slice(sig).map_err(|_| CryptoError::VerificationFailed)?;
+    key.verify_raw(&sig, message).map_err(|_| CryptoError::VerificationFailed)
+}
+
+/// HPKE `SealBase` over DHKEM(X448): our `Encap` (hpke-rs 0.8 cannot derive
+/// the X448 ephemeral key), then hpke-rs's key schedule and AEAD
+/// (RFC 9180 §5.1, §6.1).
+fn x448_seal(
+    provider: &AwsLcProvider,
+    alg: &Algorithms,
+    public_key: &[u8],
+    info: &[u8],
+    aad: &[u8],
+    plaintext: &[u8],
+) -> Result<HpkeCiphertext, CryptoError> {
+    let mut ephemeral_ikm = Secret::zero(dhkem_x448::KEY_LEN);
+    provider.random(ephemeral_ikm.as_mut_bytes())?;
+    let (shared_secret, kem_output) = dhkem_x448::encap(public_key, ephemeral_ikm.as_bytes())?;
+    let mut context =
+        hpke(alg).key_schedule(shared_secret.as_bytes(), info, &[], &[]).map_err(|_| CryptoError::Internal)?;
+    let ciphertext = context.seal(aad, plaintext).map_err(|_| CryptoError::Internal)?;
+    Ok(HpkeCiphertext { kem_output, ciphertext })
 }

@@ -1,5 +1,6 @@
 //! hpke-rs's `HpkeCrypto` backend implemented over aws-lc-rs, so HPKE runs
-//! on the same primitives as the rest of the engine.
+//! on the same primitives as the rest of the engine. X448, which aws-lc-rs
+//! lacks, comes from [`super::dhkem_x448`].
 
 use aws_lc_rs::{aead, agreement, hmac};
 use hpke_rs_crypto::error::Error;
@@ -7,6 +8,8 @@ use hpke_rs_crypto::types::{
     AeadAlgorithm, KdfAlgorithm, KemAlgorithm, SingleStageKdfAlgorithm, TwoStageKdfAlgorithm,
 };
 use hpke_rs_crypto::{HpkeCrypto, HpkeDefaultPrng, TryCryptoRng, TryRng};
+
+use super::dhkem_x448;
 
 /// The aws-lc-rs backend for hpke-rs.
 #[derive(Debug)]
@@ -120,6 +123,9 @@ impl HpkeCrypto for AwsLcHpke {
     }
 
     fn supports_kem(alg: KemAlgorithm) -> Result<(), Error> {
+        if alg == KemAlgorithm::DhKem448 {
+            return Ok(());
+        }
         ecdh_alg(alg).map(|_| ())
     }
 
@@ -140,12 +146,19 @@ impl HpkeCrypto for AwsLcHpke {
     }
 
     fn dh(alg: KemAlgorithm, pk: &[u8], sk: &[u8]) -> Result<Vec<u8>, Error> {
+        if alg == KemAlgorithm::DhKem448 {
+            // The backend API hands the shared secret back as a plain Vec.
+            return dhkem_x448::dh(sk, pk).map(|z| z.as_bytes().to_vec()).map_err(|_| Error::KemInvalidPublicKey);
+        }
         let private = ecdh_private(alg, sk)?;
         let public = agreement::UnparsedPublicKey::new(ecdh_alg(alg)?, pk);
         agreement::agree(&private, public, Error::KemInvalidPublicKey, |shared| Ok(shared.to_vec()))
     }
 
     fn secret_to_public(alg: KemAlgorithm, sk: &[u8]) -> Result<Vec<u8>, Error> {
+        if alg == KemAlgorithm::DhKem448 {
+            return dhkem_x448::public_key(sk).map_err(|_| Error::KemInvalidSecretKey);
+        }
         ecdh_public_bytes(&ecdh_private(alg, sk)?)
     }
 
@@ -153,6 +166,11 @@ impl HpkeCrypto for AwsLcHpke {
         // A uniformly random scalar is rejected-and-retried only for the NIST
         // curves, where a few values are out of range (RFC 9180 §7.1.3).
         let mut sk = vec![0u8; alg.private_key_len()];
+        if alg == KemAlgorithm::DhKem448 {
+            // Every 56-byte string is an X448 private key (RFC 7748 §5).
+            prng.try_fill_bytes(&mut sk)?;
+            return Ok((dhkem_x448::public_key(&sk).map_err(|_| Error::KemInvalidSecretKey)?, sk));
+        }
         loop {
             prng.try_fill_bytes(&mut sk)?;
             if alg == KemAlgorithm::DhKemP521 {
@@ -181,6 +199,9 @@ impl HpkeCrypto for AwsLcHpke {
     }
 
     fn dh_validate_sk(alg: KemAlgorithm, sk: &[u8]) -> Result<Vec<u8>, Error> {
+        if alg == KemAlgorithm::DhKem448 {
+            return if sk.len() == dhkem_x448::KEY_LEN { Ok(sk.to_vec()) } else { Err(Error::KemInvalidSecretKey) };
+        }
         ecdh_private(alg, sk).map(|_| sk.to_vec())
     }
 

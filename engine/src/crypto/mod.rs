@@ -5,10 +5,13 @@
 //! suite and adds the labelled constructions of §5 on top.
 
 mod aws_lc;
+mod dhkem_x448;
 mod hpke_backend;
 mod keys;
 mod provider;
 mod suite;
+#[cfg(test)]
+mod tests;
 
 pub use aws_lc::AwsLcProvider;
 pub use keys::{
@@ -129,9 +132,17 @@ impl<'p> Suite<'p> {
 
     /// `ExpandWithLabel(secret, label, context, length)` (RFC 9420 §5.1).
     pub fn expand_with_label(&self, secret: &[u8], label: &str, context: &[u8], length: u16) -> Result<Secret, CryptoError> {
-        let mut info = Vec::with_capacity(2 + 1 + LABEL_PREFIX.len() + label.len() + 1 + context.len());
+        self.expand_with_label_bytes(secret, label.as_bytes(), context, length)
+    }
+
+    /// `ExpandWithLabel` with a label of arbitrary bytes: `MLS-Exporter`
+    /// (RFC 9420 §8.5) passes the application's label through, and the
+    /// label is `opaque<V>`, not necessarily UTF-8.
+    pub fn expand_with_label_bytes(&self, secret: &[u8], label: &[u8], context: &[u8], length: u16)
+    -> Result<Secret, CryptoError> {
+        let mut info = Vec::with_capacity(2 + 4 + LABEL_PREFIX.len() + label.len() + 4 + context.len());
         length.encode(&mut info);
-        write_label(&mut info, label.as_bytes());
+        write_label(&mut info, label);
         write_bytes(&mut info, context);
         self.provider.kdf_expand(&self.alg, secret, &info, usize::from(length))
     }
@@ -207,6 +218,27 @@ impl<'p> Suite<'p> {
     -> Result<Secret, CryptoError> {
         let info = labelled_content(label.as_bytes(), context);
         self.provider.hpke_open(&self.alg, private_key, &ct.kem_output, &info, &[], &ct.ciphertext)
+    }
+
+    /// `SetupBaseS(public_key, info)` then `context.export(exporter_context,
+    /// length)` (RFC 9180 §5.1, §5.3): the KEM output and the exported
+    /// secret. External initialization uses it (RFC 9420 §8.3).
+    pub fn hpke_setup_sender_and_export(&self, public_key: &[u8], info: &[u8], exporter_context: &[u8], length: usize)
+    -> Result<(Vec<u8>, Secret), CryptoError> {
+        self.provider.hpke_setup_sender_and_export(&self.alg, public_key, info, exporter_context, length)
+    }
+
+    /// `SetupBaseR(kem_output, private_key, info)` then
+    /// `context.export(exporter_context, length)` (RFC 9180 §5.1, §5.3).
+    pub fn hpke_setup_receiver_and_export(
+        &self,
+        private_key: &HpkePrivateKey,
+        kem_output: &[u8],
+        info: &[u8],
+        exporter_context: &[u8],
+        length: usize,
+    ) -> Result<Secret, CryptoError> {
+        self.provider.hpke_setup_receiver_and_export(&self.alg, private_key, kem_output, info, exporter_context, length)
     }
 
     /// HPKE `DeriveKeyPair(ikm)`.

@@ -58,6 +58,30 @@ pub trait CryptoProvider: Send + Sync + std::fmt::Debug {
         ciphertext: &[u8],
     ) -> Result<Secret, CryptoError>;
 
+    /// HPKE `SetupBaseS(pk, info)` followed by the context's
+    /// `Export(exporter_context, length)` (RFC 9180 §5.1, §5.3). Returns the
+    /// KEM output (`enc`) and the exported secret.
+    fn hpke_setup_sender_and_export(
+        &self,
+        alg: &Algorithms,
+        public_key: &[u8],
+        info: &[u8],
+        exporter_context: &[u8],
+        length: usize,
+    ) -> Result<(Vec<u8>, Secret), CryptoError>;
+
+    /// HPKE `SetupBaseR(enc, sk, info)` followed by the context's
+    /// `Export(exporter_context, length)` (RFC 9180 §5.1, §5.3).
+    fn hpke_setup_receiver_and_export(
+        &self,
+        alg: &Algorithms,
+        private_key: &HpkePrivateKey,
+        kem_output: &[u8],
+        info: &[u8],
+        exporter_context: &[u8],
+        length: usize,
+    ) -> Result<Secret, CryptoError>;
+
     /// HPKE `DeriveKeyPair(ikm)` (RFC 9180 §7.1.3).
     fn hpke_derive_key_pair(&self, alg: &Algorithms, ikm: &[u8]) -> Result<HpkeKeyPair, CryptoError>;
 

@@ -99,6 +99,7 @@ impl Decode for Credential {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -93,6 +93,7 @@ super::hash_reference! {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::super::leaf_node::tests::sample_leaf_node;
     use super::*;

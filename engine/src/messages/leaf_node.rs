@@ -1,6 +1,6 @@
 //! `LeafNode` and what it carries (RFC 9420 §7.2).
 
-use crate::codec::{Decode, DecodeError, Encode, Reader};
+use crate::codec::{Decode, DecodeError, Encode, Reader, write_bytes};
 use crate::crypto::{CipherSuite, HpkePublicKey, SignaturePrivateKey, SignaturePublicKey, Suite};
 use crate::error::{Error, UsageError};
 use crate::tree::math::LeafIndex;
@@ -165,7 +165,7 @@ impl LeafNode {
             let (group_id, leaf_index) = group.ok_or(UsageError::InvalidArgument(
                 "LeafNodeTBS of an update or commit leaf node needs the group id and leaf index (RFC 9420 §7.2)",
             ))?;
-            group_id.to_vec().encode(&mut out);
+            write_bytes(&mut out, group_id);
             leaf_index.encode(&mut out);
         }
         Ok(out)
@@ -211,6 +211,7 @@ impl Decode for LeafNode {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 pub(crate) mod tests {
     use super::*;
 

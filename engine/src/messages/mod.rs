@@ -2,6 +2,8 @@
 //! One file per message family; semantics (validation, state changes) live
 //! in the modules that act on them.
 
+pub mod commit;
+pub mod content;
 pub mod credential;
 pub mod extensions;
 pub mod group_context;
@@ -10,15 +12,30 @@ pub mod leaf_node;
 pub mod proposal;
 pub mod psk;
 pub mod ratchet_tree;
+pub mod registered_extensions;
+pub mod welcome;
 
+pub use commit::{Commit, UpdatePath, UpdatePathNode};
+pub use content::{
+    AuthenticatedContent, ContentType, FramedContent, FramedContentAuthData, FramedContentBody, MlsMessage,
+    MlsMessageBody, PrivateContentAad, PrivateMessage, PrivateMessageContent, PublicMessage, Sender, SenderData,
+    SenderDataAad, WireFormat,
+};
 pub use credential::{Certificate, Credential, CredentialType};
 pub use extensions::{Extension, ExtensionType};
 pub use group_context::{GroupContext, ProtocolVersion};
 pub use key_package::{KeyPackage, KeyPackageRef};
 pub use leaf_node::{Capabilities, LeafNode, LeafNodeSource, Lifetime};
-pub use proposal::ProposalType;
+pub use proposal::{
+    Add, ExternalInit, GroupContextExtensions, PreSharedKey, Proposal, ProposalOrRef, ProposalRef, ProposalType,
+    ReInit, Remove, Update,
+};
 pub use psk::{PreSharedKeyId, Psk, ResumptionPskUsage};
 pub use ratchet_tree::{Node, ParentNode, RatchetTree};
+pub use registered_extensions::{
+    ApplicationId, ExtensionData, ExternalPub, ExternalSender, ExternalSenders, RequiredCapabilities,
+};
+pub use welcome::{EncryptedGroupSecrets, GroupInfo, GroupSecrets, PathSecret, Welcome};
 
 use crate::codec::{Decode, DecodeError, Encode, Reader};
 use crate::tree::math::LeafIndex;

@@ -131,6 +131,7 @@ impl Decode for RatchetTree {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::super::leaf_node::tests::sample_leaf_node;
     use super::*;
