@@ -13,6 +13,8 @@ mod crypto_basics;
 mod deserialization;
 mod messages;
 mod tree_math;
+mod tree_operations;
+mod tree_validation;
 
 /// A case that was not run, and why.
 #[derive(Debug, Clone)]
@@ -117,7 +119,7 @@ pub fn vectors_dir() -> PathBuf {
 }
 
 /// The families this runner knows, by upstream file name.
-pub const FAMILIES: &[&str] = &["tree-math.json", "secret-tree.json", "key-schedule.json", "psk_secret.json", "crypto-basics.json", "messages.json", "deserialization.json"];
+pub const FAMILIES: &[&str] = &["tree-math.json", "secret-tree.json", "key-schedule.json", "psk_secret.json", "crypto-basics.json", "messages.json", "deserialization.json", "tree-operations.json", "tree-validation.json"];
 
 /// Runs one vector file, recognising its family by file name.
 pub fn run_file(path: &Path) -> Result<Outcome, String> {
@@ -126,6 +128,8 @@ pub fn run_file(path: &Path) -> Result<Outcome, String> {
     let family: fn(&str) -> Result<Outcome, String> = match name.as_str() {
         "crypto-basics.json" => crypto_basics::run,
         "tree-math.json" => tree_math::run,
+        "tree-operations.json" => tree_operations::run,
+        "tree-validation.json" => tree_validation::run,
         "secret-tree.json" => secret_tree::run,
         "key-schedule.json" => key_schedule::run,
         "psk_secret.json" => psk_secret::run,

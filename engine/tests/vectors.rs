@@ -15,6 +15,8 @@ macro_rules! families {
 
 families! {
     tree_math => "tree-math.json",
+    tree_operations => "tree-operations.json",
+    tree_validation => "tree-validation.json",
     crypto_basics => "crypto-basics.json",
     secret_tree => "secret-tree.json",
     key_schedule => "key-schedule.json",

@@ -21,7 +21,6 @@ use crate::crypto::{HpkePublicKey, Suite};
 use crate::error::{Error, ValidationError};
 use crate::messages::{Credential, LeafNode, Node, ParentNode, RatchetTree as RatchetTreeExtension};
 
-pub(crate) use hash::parent_hash;
 use hash::{HashCache, leaf_tree_hash, parent_tree_hash};
 use index::TreeIndex;
 use math::{LeafIndex, NodeIndex};
@@ -37,7 +36,8 @@ pub use view::{PathStep, TreeView};
 /// pool of the caller: call inside `pool.install(..)` to choose it.
 #[derive(Clone, Debug)]
 pub struct RatchetTree {
-    leaves: Vec<Option<LeafNode>>,
+    /// Boxed so that a blank leaf costs one pointer, not a LeafNode.
+    leaves: Vec<Option<Box<LeafNode>>>,
     /// Parent at odd node index `x` is `parents[x / 2]`.
     parents: Vec<Option<ParentNode>>,
     hashes: HashCache,
@@ -51,7 +51,7 @@ impl TreeView for RatchetTree {
     }
 
     fn leaf(&self, leaf: LeafIndex) -> Option<&LeafNode> {
-        self.leaves.get(leaf.0 as usize).and_then(Option::as_ref)
+        self.leaves.get(leaf.0 as usize).and_then(Option::as_deref)
     }
 
     fn parent_node(&self, node: NodeIndex) -> Option<&ParentNode> {
@@ -74,7 +74,7 @@ fn duplicate(what: &'static str) -> Error {
 impl RatchetTree {
     /// A one-member tree: the creator's leaf (§11).
     pub fn new(suite: &Suite<'_>, creator: LeafNode) -> Result<Self, Error> {
-        Self::from_nodes(suite, vec![Some(creator)], Vec::new())
+        Self::from_nodes(suite, vec![Some(Box::new(creator))], Vec::new())
     }
 
     /// Imports the `ratchet_tree` extension (§12.4.3.3): checks its shape,
@@ -96,7 +96,7 @@ impl RatchetTree {
         let mut parents = vec![None; (n_leaves - 1) as usize];
         for (i, node) in nodes.0.iter().enumerate() {
             match node {
-                Some(Node::Leaf(l)) => leaves[i / 2] = Some(l.clone()),
+                Some(Node::Leaf(l)) => leaves[i / 2] = Some(Box::new(l.clone())),
                 Some(Node::Parent(p)) => parents[i / 2] = Some(p.clone()),
                 None => {}
             }
@@ -104,7 +104,7 @@ impl RatchetTree {
         Self::from_nodes(suite, leaves, parents)
     }
 
-    fn from_nodes(suite: &Suite<'_>, leaves: Vec<Option<LeafNode>>, parents: Vec<Option<ParentNode>>) -> Result<Self, Error> {
+    fn from_nodes(suite: &Suite<'_>, leaves: Vec<Option<Box<LeafNode>>>, parents: Vec<Option<ParentNode>>) -> Result<Self, Error> {
         let width = math::node_width(leaves.len() as u32);
         let mut tree = Self {
             occupancy: Occupancy::from_leaves(&leaves),
@@ -153,7 +153,7 @@ impl RatchetTree {
             .leaves
             .par_iter()
             .enumerate()
-            .map_init(Vec::new, |buf, (i, leaf)| leaf_tree_hash(suite, LeafIndex(i as u32), leaf.as_ref(), buf))
+            .map_init(Vec::new, |buf, (i, leaf)| leaf_tree_hash(suite, LeafIndex(i as u32), leaf.as_deref(), buf))
             .collect();
         for (i, h) in leaf_hashes.iter().enumerate() {
             self.hashes.set(LeafIndex(i as u32).node(), h);
@@ -269,27 +269,31 @@ impl RatchetTree {
     /// Writes a staged diff into the tree: only changed nodes are written,
     /// only stale hashes recomputed, and the index follows the changes.
     pub fn merge(&mut self, suite: &Suite<'_>, diff: TreeDiff) {
-        let mut diff = diff;
         // Bring every stale hash up to date while the base is still intact.
-        let mut staged = StagedTree::new(self, std::mem::take(&mut diff));
+        let mut staged = StagedTree::new(self, diff);
         staged.root_hash(suite);
-        let diff = staged.into_diff();
+        let mut diff = staged.into_diff();
 
         let new_leaves = diff.leaf_count as usize;
         if new_leaves > self.leaves.len() {
             self.leaves.resize(new_leaves, None);
             self.parents.resize(new_leaves - 1, None);
         }
-        for (i, leaf) in diff.leaves {
-            self.replace_leaf(LeafIndex(i), leaf);
+        for (i, leaf) in diff.leaves.drain() {
+            self.replace_leaf(LeafIndex(i), leaf.map(Box::new));
         }
-        for (x, parent) in diff.parents {
+        for (x, parent) in diff.parents.drain() {
             self.replace_parent(NodeIndex(x), parent);
         }
-        // Truncation drops only blank nodes (§7.7), which the index never holds.
+        // Truncation drops blank leaves and blank parents, except possibly
+        // old roots (§7.7 discards the root whether or not it is blank),
+        // which must leave the index.
+        for i in new_leaves.saturating_sub(1)..self.parents.len() {
+            self.replace_parent(NodeIndex(2 * i as u32 + 1), None);
+        }
         self.leaves.truncate(new_leaves);
         self.parents.truncate(new_leaves.saturating_sub(1));
-        self.occupancy.resize(new_leaves as u32);
+        self.occupancy = diff.occupancy.take().unwrap_or_else(|| Occupancy::from_leaves(&self.leaves));
         self.hashes.resize(self.node_width());
         for (x, h) in diff.hashes {
             if x < self.node_width() {
@@ -298,7 +302,7 @@ impl RatchetTree {
         }
     }
 
-    fn replace_leaf(&mut self, leaf: LeafIndex, new: Option<LeafNode>) {
+    fn replace_leaf(&mut self, leaf: LeafIndex, new: Option<Box<LeafNode>>) {
         let Some(slot) = self.leaves.get_mut(leaf.0 as usize) else { return };
         let old = std::mem::replace(slot, new);
         let index = &mut self.index;
@@ -311,9 +315,6 @@ impl RatchetTree {
             index.signature_keys.insert(index.fingerprint(new.signature_key.as_bytes()), leaf.0);
             index.encryption_keys.insert(index.fingerprint(new.encryption_key.as_bytes()), leaf.node().0);
             index.credentials.insert(index.fingerprint(&new.credential.to_bytes()), leaf.0);
-            self.occupancy.set(leaf.0, true);
-        } else {
-            self.occupancy.set(leaf.0, false);
         }
     }
 

@@ -12,7 +12,7 @@ pub(crate) struct Occupancy {
 }
 
 impl Occupancy {
-    pub(crate) fn from_leaves(leaves: &[Option<LeafNode>]) -> Self {
+    pub(crate) fn from_leaves(leaves: &[Option<Box<LeafNode>>]) -> Self {
         let mut o = Self::default();
         o.resize(leaves.len() as u32);
         for (i, l) in leaves.iter().enumerate() {
@@ -47,6 +47,21 @@ impl Occupancy {
             *w &= !bit;
             self.count -= 1;
         }
+    }
+
+    /// The first blank leaf at or after `from`, if any.
+    pub(crate) fn first_vacant(&self, from: u32) -> Option<u32> {
+        let mut i = from;
+        while i < self.leaves {
+            let (word, bit) = ((i / 64) as usize, i % 64);
+            let free = !self.words.get(word).copied().unwrap_or(0) >> bit;
+            if free != 0 {
+                let found = i + free.trailing_zeros();
+                return (found < self.leaves).then_some(found);
+            }
+            i += 64 - bit;
+        }
+        None
     }
 
     /// Number of occupied leaves in `first .. first + count`.
