@@ -15,6 +15,7 @@ mod messages;
 mod tree_math;
 mod tree_operations;
 mod tree_validation;
+mod treekem;
 
 /// A case that was not run, and why.
 #[derive(Debug, Clone)]
@@ -119,7 +120,7 @@ pub fn vectors_dir() -> PathBuf {
 }
 
 /// The families this runner knows, by upstream file name.
-pub const FAMILIES: &[&str] = &["tree-math.json", "secret-tree.json", "key-schedule.json", "psk_secret.json", "crypto-basics.json", "messages.json", "deserialization.json", "tree-operations.json", "tree-validation.json"];
+pub const FAMILIES: &[&str] = &["tree-math.json", "secret-tree.json", "key-schedule.json", "psk_secret.json", "crypto-basics.json", "messages.json", "deserialization.json", "tree-operations.json", "tree-validation.json", "treekem.json"];
 
 /// Runs one vector file, recognising its family by file name.
 pub fn run_file(path: &Path) -> Result<Outcome, String> {
@@ -130,6 +131,7 @@ pub fn run_file(path: &Path) -> Result<Outcome, String> {
         "tree-math.json" => tree_math::run,
         "tree-operations.json" => tree_operations::run,
         "tree-validation.json" => tree_validation::run,
+        "treekem.json" => treekem::run,
         "secret-tree.json" => secret_tree::run,
         "key-schedule.json" => key_schedule::run,
         "psk_secret.json" => psk_secret::run,

@@ -15,5 +15,6 @@ pub mod messages;
 pub mod schedule;
 pub mod secret_tree;
 pub mod tree;
+pub mod treekem;
 
 pub use error::{Error, Result};

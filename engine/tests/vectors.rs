@@ -17,6 +17,7 @@ families! {
     tree_math => "tree-math.json",
     tree_operations => "tree-operations.json",
     tree_validation => "tree-validation.json",
+    treekem => "treekem.json",
     crypto_basics => "crypto-basics.json",
     secret_tree => "secret-tree.json",
     key_schedule => "key-schedule.json",

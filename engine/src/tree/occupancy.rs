@@ -32,6 +32,7 @@ impl Occupancy {
         self.words.resize((leaves as usize).div_ceil(64), 0);
     }
 
+    #[cfg(test)]
     pub(crate) fn get(&self, i: u32) -> bool {
         self.words.get((i / 64) as usize).is_some_and(|w| w >> (i % 64) & 1 == 1)
     }
