@@ -13,6 +13,8 @@ mod crypto_basics;
 mod deserialization;
 mod messages;
 mod tree_math;
+mod message_protection;
+mod transcript_hashes;
 
 /// A case that was not run, and why.
 #[derive(Debug, Clone)]
@@ -117,7 +119,7 @@ pub fn vectors_dir() -> PathBuf {
 }
 
 /// The families this runner knows, by upstream file name.
-pub const FAMILIES: &[&str] = &["tree-math.json", "secret-tree.json", "key-schedule.json", "psk_secret.json", "crypto-basics.json", "messages.json", "deserialization.json"];
+pub const FAMILIES: &[&str] = &["tree-math.json", "secret-tree.json", "key-schedule.json", "psk_secret.json", "crypto-basics.json", "messages.json", "deserialization.json", "message-protection.json", "transcript-hashes.json"];
 
 /// Runs one vector file, recognising its family by file name.
 pub fn run_file(path: &Path) -> Result<Outcome, String> {
@@ -131,6 +133,8 @@ pub fn run_file(path: &Path) -> Result<Outcome, String> {
         "psk_secret.json" => psk_secret::run,
         "messages.json" => messages::run,
         "deserialization.json" => deserialization::run,
+        "message-protection.json" => message_protection::run,
+        "transcript-hashes.json" => transcript_hashes::run,
         other => return Err(format!("{other}: no harness for this vector family yet")),
     };
     family(&json)
