@@ -92,8 +92,8 @@ pub fn protect_private(
     let Sender::Member(leaf_index) = sender else { return Err(ValidationError::PrivateMessageFromNonMember.into()) };
     let content_type = body.content_type();
 
-    // The plaintext is kept in a `Secret` so that our copy of it is
-    // zeroized once encrypted (the caller owns the content it came from).
+    // The plaintext is kept in a `Secret`, so the buffer that was
+    // encrypted is zeroized once done (the caller owns the content itself).
     let plaintext = Secret::new(PrivateMessageContent { body, auth, padding: 0 }.to_bytes());
     let plaintext = match padding.padding_for(plaintext.len()) {
         0 => plaintext,
@@ -111,7 +111,7 @@ pub fn protect_private(
     let nonce = guarded_nonce(&key, reuse_guard);
 
     // The AAD structs own their fields: move them in and back out rather
-    // than copy authenticated_data, which may be large.
+    // than clone authenticated_data, which may be large.
     let aad = PrivateContentAad { group_id, epoch, content_type, authenticated_data };
     let ciphertext = suite.aead_seal(key.key(), nonce.as_bytes(), &aad.to_bytes(), plaintext.as_bytes())?;
     let PrivateContentAad { group_id, authenticated_data, .. } = aad;
@@ -134,19 +134,11 @@ pub fn decrypt_sender_data(
     sender_data_secret: &Secret,
 ) -> Result<SenderData, Error> {
     let keys = SenderDataKeys::derive(suite, sender_data_secret.as_bytes(), &message.ciphertext)?;
-    let aad = sender_data_aad(message);
-    let plaintext = suite.aead_open(keys.key(), keys.nonce(), &aad, &message.encrypted_sender_data)?;
+    // SenderDataAAD: the first three fields of the PrivateMessage (§6.3.2).
+    let aad =
+        SenderDataAad { group_id: message.group_id.clone(), epoch: message.epoch, content_type: message.content_type };
+    let plaintext = suite.aead_open(keys.key(), keys.nonce(), &aad.to_bytes(), &message.encrypted_sender_data)?;
     Ok(SenderData::from_bytes(plaintext.as_bytes())?)
-}
-
-/// The encoded SenderDataAAD: the first three fields of the
-/// PrivateMessage (§6.3.2), written without copying the struct.
-fn sender_data_aad(message: &PrivateMessage) -> Vec<u8> {
-    let mut out = Vec::with_capacity(message.group_id.len() + 16);
-    message.group_id.encode(&mut out);
-    message.epoch.encode(&mut out);
-    message.content_type.encode(&mut out);
-    out
 }
 
 /// Decrypts a PrivateMessage into the AuthenticatedContent it carries
