@@ -16,6 +16,8 @@ mod tree_math;
 mod tree_operations;
 mod tree_validation;
 mod treekem;
+mod message_protection;
+mod transcript_hashes;
 
 /// A case that was not run, and why.
 #[derive(Debug, Clone)]
@@ -120,7 +122,7 @@ pub fn vectors_dir() -> PathBuf {
 }
 
 /// The families this runner knows, by upstream file name.
-pub const FAMILIES: &[&str] = &["tree-math.json", "secret-tree.json", "key-schedule.json", "psk_secret.json", "crypto-basics.json", "messages.json", "deserialization.json", "tree-operations.json", "tree-validation.json", "treekem.json"];
+pub const FAMILIES: &[&str] = &["tree-math.json", "secret-tree.json", "key-schedule.json", "psk_secret.json", "crypto-basics.json", "messages.json", "deserialization.json", "tree-operations.json", "tree-validation.json", "treekem.json", "message-protection.json", "transcript-hashes.json"];
 
 /// Runs one vector file, recognising its family by file name.
 pub fn run_file(path: &Path) -> Result<Outcome, String> {
@@ -137,6 +139,8 @@ pub fn run_file(path: &Path) -> Result<Outcome, String> {
         "psk_secret.json" => psk_secret::run,
         "messages.json" => messages::run,
         "deserialization.json" => deserialization::run,
+        "message-protection.json" => message_protection::run,
+        "transcript-hashes.json" => transcript_hashes::run,
         other => return Err(format!("{other}: no harness for this vector family yet")),
     };
     family(&json)

@@ -54,6 +54,46 @@ pub enum ValidationError {
     /// A PSK list and its secrets disagree in length (§8.4).
     #[error("{0}")]
     Rule(&'static str),
+    /// Application data travels only in a PrivateMessage (§6: applications
+    /// MUST use PrivateMessage for application messages).
+    #[error("application data must be sent as a PrivateMessage (§6)")]
+    ApplicationInPublicMessage,
+    /// Only a member sends a PrivateMessage (§6.3.2).
+    #[error("only a member sender may send a PrivateMessage (§6.3.2)")]
+    PrivateMessageFromNonMember,
+    /// The sender type may not send this content (§6.1): an external sender
+    /// only proposals of a type allowed for it, a new_member_proposal
+    /// sender only an Add, a new_member_commit sender only a Commit.
+    #[error("a {sender} sender may not send this content (§6.1)")]
+    SenderNotAllowed {
+        /// The `SenderType`, in the RFC's words.
+        sender: &'static str,
+    },
+    /// The sender's leaf is blank or outside the tree (§6.3.2, §6.1).
+    #[error("sender leaf {0} is blank (§6.3.2)")]
+    BlankSenderLeaf(u32),
+    /// No signature key is known for a non-member sender (§6.1).
+    #[error("no signature key for the sender (§6.1)")]
+    UnknownSigner,
+    /// The message's group_id is not the group's (§6).
+    #[error("message is for another group")]
+    WrongGroup,
+    /// The message's epoch is not the one it is being processed in (§6).
+    #[error("message is for epoch {got}, expected {expected}")]
+    WrongEpoch {
+        /// The epoch of the keys at hand.
+        expected: u64,
+        /// The message's epoch.
+        got: u64,
+    },
+    /// A `membership_tag` is missing for a member sender, or present for
+    /// another (§6.2).
+    #[error("membership_tag must be present exactly for member senders (§6.2)")]
+    MembershipTagPresence,
+    /// A `confirmation_tag` is missing from a Commit, or present on other
+    /// content (§6.1).
+    #[error("confirmation_tag must be present exactly for commits (§6.1)")]
+    ConfirmationTagPresence,
 }
 
 /// The caller asked for something the current state does not allow.

@@ -127,6 +127,19 @@ impl Ratchet {
     /// The key of `generation`, consumed: returned and deleted from the
     /// ratchet. On error the ratchet is unchanged.
     fn take(&mut self, suite: &Suite<'_>, len: Lengths, cfg: &SecretTreeConfig, generation: u32) -> Result<RatchetKey, Error> {
+        self.take_if(suite, len, cfg, generation, |_| Ok(())).map(|(key, ())| key)
+    }
+
+    /// Like [`take`](Self::take), but the key is consumed only if
+    /// `use_key` succeeds with it; otherwise the ratchet is unchanged.
+    fn take_if<T>(
+        &mut self,
+        suite: &Suite<'_>,
+        len: Lengths,
+        cfg: &SecretTreeConfig,
+        generation: u32,
+        use_key: impl FnOnce(&RatchetKey) -> Result<T, Error>,
+    ) -> Result<(RatchetKey, T), Error> {
         if generation < self.next {
             // `next - 1` is the newest generation handed out; the window
             // reaches `out_of_order_tolerance` generations behind it.
@@ -134,10 +147,12 @@ impl Ratchet {
             if generation < oldest_kept {
                 return Err(ValidationError::GenerationTooOld { generation }.into());
             }
-            return match self.skipped.binary_search_by_key(&generation, RatchetKey::generation) {
-                Ok(i) => Ok(self.skipped.remove(i)),
-                Err(_) => Err(ValidationError::GenerationConsumed { generation }.into()),
+            let Ok(i) = self.skipped.binary_search_by_key(&generation, RatchetKey::generation) else {
+                return Err(ValidationError::GenerationConsumed { generation }.into());
             };
+            // `i` came from the search over this very list.
+            let used = use_key(self.skipped.get(i).ok_or(CryptoError::Internal)?)?;
+            return Ok((self.skipped.remove(i), used));
         }
         if generation - self.next > cfg.max_forward_distance {
             return Err(ValidationError::GenerationTooFarAhead { generation }.into());
@@ -164,6 +179,7 @@ impl Ratchet {
         }
         // The loop always reaches `j == generation >= keep_from`.
         let wanted = wanted.ok_or(CryptoError::Internal)?;
+        let used = use_key(&wanted)?;
 
         self.secret = secret;
         self.next = new_next;
@@ -171,7 +187,7 @@ impl Ratchet {
         // Every fresh generation is >= the old `next` > every kept one, so
         // the list stays sorted.
         self.skipped.append(&mut fresh);
-        Ok(wanted)
+        Ok((wanted, used))
     }
 }
 
@@ -297,6 +313,29 @@ impl SecretTree {
         self.check(suite, leaf)?;
         let (len, cfg) = (self.len, self.config);
         self.with_ratchet(suite, leaf, ratchet_type, |r| r.take(suite, len, &cfg, generation))
+    }
+
+    /// Runs `use_key` with the key for a message received from `leaf` at
+    /// `generation`, and consumes the key only if `use_key` succeeds: a
+    /// key counts as consumed once it "(successfully) decrypt[ed] a
+    /// message" (RFC 9420 §9.2), so a forged ciphertext that fails to
+    /// decrypt does not burn the generation its real sender will use.
+    /// When `use_key` fails, or the request is rejected, the tree is
+    /// unchanged. Errors are those of [`receive_key`](Self::receive_key),
+    /// or `use_key`'s own.
+    pub fn receive_with_key<T>(
+        &mut self,
+        suite: &Suite<'_>,
+        leaf: LeafIndex,
+        ratchet_type: RatchetType,
+        generation: u32,
+        use_key: impl FnOnce(&RatchetKey) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        self.check(suite, leaf)?;
+        let (len, cfg) = (self.len, self.config);
+        // The key itself is dropped (zeroized) here: it has been used.
+        self.with_ratchet(suite, leaf, ratchet_type, |r| r.take_if(suite, len, &cfg, generation, use_key))
+            .map(|(_key, used)| used)
     }
 
     fn check(&self, suite: &Suite<'_>, leaf: LeafIndex) -> Result<(), Error> {
@@ -472,6 +511,31 @@ mod tests {
         assert_eq!(invalid(recv(&mut t, 1, RatchetType::Handshake, 3).unwrap_err()), ValidationError::GenerationConsumed {
             generation: 3
         });
+    }
+
+    #[test]
+    fn key_is_consumed_only_when_its_use_succeeds() {
+        let want = in_order(4, 2, RatchetType::Application, 4);
+        let mut t = tree(4, SecretTreeConfig::default());
+        let fail = |_: &RatchetKey| -> Result<(), Error> { Err(CryptoError::DecryptionFailed.into()) };
+        // A fresh leaf, a forward jump and a skipped key: none is consumed
+        // by a failed use, and the tree keeps its shape.
+        let before = shape(&t);
+        assert!(t.receive_with_key(&suite(), LeafIndex(2), RatchetType::Application, 2, fail).is_err());
+        assert_eq!(shape(&t), before);
+        let got = t.receive_with_key(&suite(), LeafIndex(2), RatchetType::Application, 2, |k| Ok(k.key().to_vec()));
+        assert_eq!(got.unwrap(), want[2].0);
+        let before = shape(&t);
+        assert!(t.receive_with_key(&suite(), LeafIndex(2), RatchetType::Application, 0, fail).is_err());
+        assert!(t.receive_with_key(&suite(), LeafIndex(2), RatchetType::Application, 3, fail).is_err());
+        assert_eq!(shape(&t), before);
+        assert_eq!(recv(&mut t, 2, RatchetType::Application, 0).unwrap().key(), want[0].0.as_slice());
+        assert_eq!(recv(&mut t, 2, RatchetType::Application, 3).unwrap().key(), want[3].0.as_slice());
+        // A successful use consumed generation 2.
+        assert_eq!(
+            invalid(t.receive_with_key(&suite(), LeafIndex(2), RatchetType::Application, 2, |_| Ok(())).unwrap_err()),
+            ValidationError::GenerationConsumed { generation: 2 }
+        );
     }
 
     #[test]

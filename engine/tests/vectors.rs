@@ -24,4 +24,6 @@ families! {
     psk_secret => "psk_secret.json",
     messages => "messages.json",
     deserialization => "deserialization.json",
+    message_protection => "message-protection.json",
+    transcript_hashes => "transcript-hashes.json",
 }

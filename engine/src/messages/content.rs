@@ -276,6 +276,17 @@ impl AuthenticatedContent {
         self.content.tbs_bytes(self.wire_format, context)
     }
 
+    /// The encoded `ConfirmedTranscriptHashInput` (RFC 9420 §8.2):
+    /// `wire_format`, the FramedContent and the signature, i.e. this
+    /// AuthenticatedContent without its confirmation tag.
+    pub fn confirmed_transcript_hash_input(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.wire_format.encode(&mut out);
+        self.content.encode(&mut out);
+        self.auth.signature.encode(&mut out);
+        out
+    }
+
     /// `MakeProposalRef` over this AuthenticatedContent (RFC 9420 §5.2).
     pub fn proposal_ref(&self, suite: &Suite<'_>) -> ProposalRef {
         ProposalRef(suite.proposal_ref(&self.to_bytes()))

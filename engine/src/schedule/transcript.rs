@@ -48,7 +48,7 @@ pub fn verify_confirmation_tag(
 
 /// Byte equality whose running time depends only on the lengths, which are
 /// public (a tag is `Nh` bytes), never on where the inputs differ.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }

@@ -1,0 +1,60 @@
+//! `transcript-hashes.json`: the confirmed and interim transcript hashes
+//! (RFC 9420 §8.2) a Commit's AuthenticatedContent produces, and its
+//! confirmation tag (§6.1).
+
+use serde::Deserialize;
+use throng::codec::Decode;
+use throng::crypto::Secret;
+use throng::messages::{AuthenticatedContent, ContentType};
+use throng::schedule::transcript::{confirmed_transcript_hash, interim_transcript_hash, verify_confirmation_tag};
+use throng::schedule::TranscriptHashes;
+
+use super::{CaseError, Outcome, check, check_eq, hex_bytes};
+
+#[derive(Deserialize)]
+struct Case {
+    cipher_suite: u16,
+    #[serde(with = "hex_bytes")]
+    confirmation_key: Vec<u8>,
+    #[serde(with = "hex_bytes")]
+    authenticated_content: Vec<u8>,
+    #[serde(with = "hex_bytes")]
+    interim_transcript_hash_before: Vec<u8>,
+    #[serde(with = "hex_bytes")]
+    confirmed_transcript_hash_after: Vec<u8>,
+    #[serde(with = "hex_bytes")]
+    interim_transcript_hash_after: Vec<u8>,
+}
+
+pub fn run(json: &str) -> Result<Outcome, String> {
+    let cases: Vec<Case> = serde_json::from_str(json).map_err(|e| e.to_string())?;
+    let mut out = Outcome::default();
+    for (i, c) in cases.iter().enumerate() {
+        out.record(i, c.cipher_suite, check_case(c));
+    }
+    Ok(out)
+}
+
+fn check_case(c: &Case) -> Result<(), CaseError> {
+    let suite = super::suite(c.cipher_suite)?;
+    let ac = AuthenticatedContent::from_bytes(&c.authenticated_content)?;
+    check_eq("content type", &ac.content.content_type(), &ContentType::Commit)?;
+    let tag = ac.auth.confirmation_tag.as_deref().ok_or_else(|| CaseError::Failed("no confirmation_tag".into()))?;
+
+    // The tag is a MAC over the confirmed hash the vector gives (§6.1).
+    let confirmation_key = Secret::from_slice(&c.confirmation_key);
+    let verified = verify_confirmation_tag(&suite, &confirmation_key, &c.confirmed_transcript_hash_after, tag);
+    check(verified.is_ok(), || format!("confirmation_tag does not verify: {verified:?}"))?;
+
+    let input = ac.confirmed_transcript_hash_input();
+    let confirmed = confirmed_transcript_hash(&suite, &c.interim_transcript_hash_before, &input);
+    check_eq("confirmed_transcript_hash_after", &confirmed, &c.confirmed_transcript_hash_after)?;
+    let interim = interim_transcript_hash(&suite, &confirmed, tag);
+    check_eq("interim_transcript_hash_after", &interim, &c.interim_transcript_hash_after)?;
+
+    // The same step through the pair a group carries.
+    let before = TranscriptHashes::from_parts(vec![], c.interim_transcript_hash_before.clone());
+    let after = TranscriptHashes::new(&suite, before.next_confirmed(&suite, &input), tag);
+    check_eq("TranscriptHashes confirmed", after.confirmed(), &c.confirmed_transcript_hash_after[..])?;
+    check_eq("TranscriptHashes interim", after.interim(), &c.interim_transcript_hash_after[..])
+}
