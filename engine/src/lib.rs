@@ -11,6 +11,7 @@ pub mod codec;
 pub mod crypto;
 pub mod error;
 pub mod framing;
+pub mod group;
 pub mod messages;
 pub mod schedule;
 pub mod secret_tree;

@@ -246,6 +246,16 @@ impl CryptoProvider for AwsLcProvider {
         exporter_context: &[u8],
         length: usize,
     ) -> Result<(Vec<u8>, Secret), CryptoError> {
+        if alg.kem == KemAlgorithm::DhKemX448 {
+            // As in `x448_seal`: our Encap, then hpke-rs's key schedule.
+            let mut ephemeral_ikm = Secret::zero(dhkem_x448::KEY_LEN);
+            self.random(ephemeral_ikm.as_mut_bytes())?;
+            let (shared_secret, kem_output) = dhkem_x448::encap(public_key, ephemeral_ikm.as_bytes())?;
+            let context =
+                hpke(alg).key_schedule(shared_secret.as_bytes(), info, &[], &[]).map_err(|_| CryptoError::Internal)?;
+            let exported = context.export(exporter_context, length).map_err(|_| CryptoError::Internal)?;
+            return Ok((kem_output, Secret::new(exported)));
+        }
         let pk = hpke_rs::HpkePublicKey::new(public_key.to_vec());
         let (kem_output, exported) = hpke(alg)
             .send_export(&pk, info, None, None, None, exporter_context, length)

@@ -26,7 +26,7 @@ use index::TreeIndex;
 use math::{LeafIndex, NodeIndex};
 use occupancy::Occupancy;
 pub use staged::{StagedTree, TreeDiff};
-pub use validate::LeafNodeRules;
+pub use validate::{LeafNodeRules, validate_leaf_node};
 pub use view::{PathStep, TreeView};
 
 /// The public state of a group's ratchet tree: every node's public
@@ -196,19 +196,7 @@ impl RatchetTree {
     /// The `ratchet_tree` extension form: every node in array order, with
     /// trailing blanks dropped (§12.4.3.3).
     pub fn export(&self) -> RatchetTreeExtension {
-        let mut nodes: Vec<Option<Node>> = (0..self.node_width())
-            .map(|x| {
-                let x = NodeIndex(x);
-                match x.leaf() {
-                    Some(l) => self.leaf(l).cloned().map(Node::Leaf),
-                    None => self.parent_node(x).cloned().map(Node::Parent),
-                }
-            })
-            .collect();
-        while matches!(nodes.last(), Some(None)) {
-            nodes.pop();
-        }
-        RatchetTreeExtension(nodes)
+        export_view(self)
     }
 
     /// Starts staging changes on top of this tree.
@@ -346,4 +334,22 @@ impl RatchetTree {
             + self.hashes.heap_bytes()
             + (self.index.signature_keys.len() + self.index.encryption_keys.len() + self.index.credentials.len()) * 24
     }
+}
+
+/// The `ratchet_tree` extension form of any view (a staged tree included):
+/// every node in array order, trailing blanks dropped (§12.4.3.3).
+pub fn export_view(view: &impl TreeView) -> RatchetTreeExtension {
+    let mut nodes: Vec<Option<Node>> = (0..view.node_width())
+        .map(|x| {
+            let x = NodeIndex(x);
+            match x.leaf() {
+                Some(l) => view.leaf(l).cloned().map(Node::Leaf),
+                None => view.parent_node(x).cloned().map(Node::Parent),
+            }
+        })
+        .collect();
+    while matches!(nodes.last(), Some(None)) {
+        nodes.pop();
+    }
+    RatchetTreeExtension(nodes)
 }

@@ -74,10 +74,13 @@ pub fn apply_update_path(
     };
 
     let keys: Vec<_> = path.nodes.iter().map(|n| n.encryption_key.clone()).collect();
-    for key in keys.iter().chain(std::iter::once(&path.leaf_node.encryption_key)) {
-        if staged.find_encryption_key(key.as_bytes()).is_some() {
-            return Err(rule("UpdatePath key already in the tree (RFC 9420 §12.4.2)"));
-        }
+    // §12.4.2: no key of the UpdatePath may already be in the tree (an
+    // external committer's leaf was just placed at `sender` itself).
+    let leaf_key = &path.leaf_node.encryption_key;
+    if keys.iter().any(|k| staged.find_encryption_key(k.as_bytes()).is_some())
+        || staged.find_encryption_key(leaf_key.as_bytes()).is_some_and(|x| x != sender.node())
+    {
+        return Err(rule("UpdatePath key already in the tree (RFC 9420 §12.4.2)"));
     }
     let expected_parent_hash = staged.apply_path(suite, sender, &keys)?;
     match &path.leaf_node.leaf_node_source {

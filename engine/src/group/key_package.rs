@@ -1,0 +1,149 @@
+//! KeyPackages (RFC 9420 §10): generating one with its private keys, and
+//! validating one received from a peer (§10.1).
+
+use crate::codec::Encode;
+use crate::crypto::{CipherSuite, CryptoProvider, HpkePrivateKey, SignatureKeyPair, Suite};
+use crate::error::{Error, ValidationError};
+use crate::messages::{
+    Capabilities, Credential, Extension, KeyPackage, KeyPackageRef, LeafNode, LeafNodeSource, Lifetime,
+    ProtocolVersion,
+};
+use crate::tree::{LeafNodeRules, validate_leaf_node};
+
+/// A member's long-term signing identity: its credential and key pair.
+#[derive(Clone, Debug)]
+pub struct Identity {
+    /// Who the member is (§5.3).
+    pub credential: Credential,
+    /// The key pair its credential binds.
+    pub signer: SignatureKeyPair,
+}
+
+impl Identity {
+    /// A basic-credential identity with a fresh signature key pair.
+    pub fn basic(provider: &dyn CryptoProvider, suite: CipherSuite, name: impl Into<Vec<u8>>) -> Result<Self, Error> {
+        let suite = Suite::new(provider, suite)?;
+        Ok(Self { credential: Credential::basic(name), signer: suite.generate_signature_key_pair()? })
+    }
+}
+
+/// Default capabilities: MLS 1.0, the one suite, basic credentials.
+pub fn default_capabilities(suite: CipherSuite) -> Capabilities {
+    Capabilities {
+        versions: vec![ProtocolVersion::MLS10],
+        cipher_suites: vec![suite],
+        extensions: Vec::new(),
+        proposals: Vec::new(),
+        credentials: vec![crate::messages::CredentialType::BASIC],
+    }
+}
+
+/// A KeyPackage with the private keys needed to join through it (§10):
+/// the init key (decrypts the Welcome's GroupSecrets) and the leaf's
+/// encryption key. Both zeroize on drop.
+#[derive(Clone, Debug)]
+pub struct KeyPackageBundle {
+    /// The public KeyPackage to publish.
+    pub key_package: KeyPackage,
+    pub(crate) init_private: HpkePrivateKey,
+    pub(crate) encryption_private: HpkePrivateKey,
+    pub(crate) identity: Identity,
+}
+
+/// Lifetime of generated KeyPackages: 90 days, starting one hour in the
+/// past to absorb clock skew (§7.2 asks applications to bound it).
+const LIFETIME_SECS: u64 = 90 * 24 * 3600;
+
+/// Seconds since the Unix epoch.
+pub(crate) fn now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+}
+
+impl KeyPackageBundle {
+    /// Generates a KeyPackage for `identity` in `suite`, with fresh init and
+    /// encryption keys, default capabilities and a 90-day lifetime.
+    pub fn generate(provider: &dyn CryptoProvider, suite: CipherSuite, identity: &Identity) -> Result<Self, Error> {
+        Self::generate_with(provider, suite, identity, default_capabilities(suite), Vec::new(), Vec::new())
+    }
+
+    /// Generates a KeyPackage with the given capabilities and leaf node and
+    /// KeyPackage extensions.
+    pub fn generate_with(
+        provider: &dyn CryptoProvider,
+        cipher_suite: CipherSuite,
+        identity: &Identity,
+        capabilities: Capabilities,
+        leaf_extensions: Vec<Extension>,
+        extensions: Vec<Extension>,
+    ) -> Result<Self, Error> {
+        let suite = Suite::new(provider, cipher_suite)?;
+        let init = suite.generate_hpke_key_pair()?;
+        let encryption = suite.generate_hpke_key_pair()?;
+        let start = now().saturating_sub(3600);
+        let mut leaf_node = LeafNode {
+            encryption_key: encryption.public.clone(),
+            signature_key: identity.signer.public.clone(),
+            credential: identity.credential.clone(),
+            capabilities,
+            leaf_node_source: LeafNodeSource::KeyPackage(Lifetime { not_before: start, not_after: start + LIFETIME_SECS }),
+            extensions: leaf_extensions,
+            signature: Vec::new(),
+        };
+        leaf_node.sign(&suite, &identity.signer.private, None)?;
+        let mut key_package = KeyPackage {
+            version: ProtocolVersion::MLS10,
+            cipher_suite,
+            init_key: init.public.clone(),
+            leaf_node,
+            extensions,
+            signature: Vec::new(),
+        };
+        key_package.sign(&suite, &identity.signer.private)?;
+        Ok(Self {
+            key_package,
+            init_private: init.private.clone(),
+            encryption_private: encryption.private.clone(),
+            identity: identity.clone(),
+        })
+    }
+
+    /// The reference a Welcome uses to address this KeyPackage (§5.2).
+    pub fn reference(&self, provider: &dyn CryptoProvider) -> Result<KeyPackageRef, Error> {
+        let suite = Suite::new(provider, self.key_package.cipher_suite)?;
+        Ok(self.key_package.make_ref(&suite))
+    }
+
+    /// The identity the KeyPackage was made for.
+    pub fn identity(&self) -> &Identity {
+        &self.identity
+    }
+
+    /// Encoded size of the KeyPackage.
+    pub fn encoded_len(&self) -> usize {
+        self.key_package.to_bytes().len()
+    }
+}
+
+fn rule(text: &'static str) -> Error {
+    ValidationError::Rule(text).into()
+}
+
+/// Validates a KeyPackage received for `group_suite` (§10.1): version and
+/// suite, its signature, its leaf node as a key_package leaf (§7.3), and
+/// an init key distinct from the leaf's encryption key.
+pub fn validate_key_package(suite: &Suite<'_>, key_package: &KeyPackage, rules: &LeafNodeRules<'_>) -> Result<(), Error> {
+    if key_package.version != ProtocolVersion::MLS10 {
+        return Err(rule("KeyPackage version is not mls10 (RFC 9420 §10.1)"));
+    }
+    if key_package.cipher_suite != suite.cipher_suite() {
+        return Err(rule("KeyPackage cipher suite differs from the group's (RFC 9420 §10.1)"));
+    }
+    if !matches!(key_package.leaf_node.leaf_node_source, LeafNodeSource::KeyPackage(_)) {
+        return Err(rule("KeyPackage leaf node source is not key_package (RFC 9420 §7.3)"));
+    }
+    if key_package.init_key == key_package.leaf_node.encryption_key {
+        return Err(rule("KeyPackage init_key equals the leaf encryption_key (RFC 9420 §10.1)"));
+    }
+    key_package.verify_signature(suite)?;
+    validate_leaf_node(suite, &key_package.leaf_node, None, rules)
+}

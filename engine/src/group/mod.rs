@@ -1,0 +1,577 @@
+//! A member's group state machine (RFC 9420 §11, §12).
+//!
+//! [`Group`] is one member's view of one epoch. Changing the epoch goes
+//! through two distinct state types (STYLE.md 4): a commit this member
+//! creates is a [`PendingCommit`] until [`Group::merge_pending_commit`] (the
+//! delivery service decides whether it won the epoch); a commit received
+//! is a [`StagedCommit`], inspectable, until [`Group::merge_staged_commit`].
+//! Both hold the complete next epoch, so merging is a swap, and a rejected
+//! message leaves the group exactly as it was.
+
+mod commit;
+mod external;
+pub mod key_package;
+mod proposals;
+mod welcome;
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+
+pub use commit::{CommitOptions, PendingCommit, StagedCommit};
+pub use key_package::{Identity, KeyPackageBundle, default_capabilities, validate_key_package};
+pub use proposals::{AppliedProposals, CommittedProposal};
+
+use crate::codec::Encode;
+use crate::crypto::{CipherSuite, CryptoProvider, Secret, Suite, default_provider};
+use crate::error::{Error, UsageError, ValidationError};
+use crate::framing::{self, PaddingPolicy};
+use crate::messages::content::{FramedContent, FramedContentBody, MlsMessage, MlsMessageBody, Sender, WireFormat};
+use crate::messages::RatchetTree as RatchetTreeExt;
+use crate::messages::registered_extensions::{ExtensionData, ExternalPub, ExternalSenders};
+use crate::messages::{
+    Credential, Extension, GroupContext, GroupInfo, LeafNode, PreSharedKeyId, Proposal, ProposalRef, ProtocolVersion,
+    Psk,
+};
+use crate::schedule::{EpochSecrets, TranscriptHashes};
+use crate::secret_tree::{SecretTree, SecretTreeConfig};
+use crate::tree::math::LeafIndex;
+use crate::tree::{RatchetTree, TreeView};
+use crate::treekem::PrivateTree;
+
+/// How a group behaves; every field has a sensible default.
+#[derive(Clone, Debug)]
+pub struct GroupConfig {
+    /// Padding of PrivateMessages (§6.3).
+    pub padding: PaddingPolicy,
+    /// The secret tree's out-of-order window (§9.2).
+    pub secret_tree: SecretTreeConfig,
+    /// Wire format for proposals and commits: PublicMessage by default, so
+    /// that a delivery service can validate them (RFC 9750).
+    pub handshake_wire_format: WireFormat,
+    /// Whether Welcomes carry the ratchet tree in the GroupInfo (§12.4.3.3).
+    pub ratchet_tree_in_welcome: bool,
+    /// Whether received key-package leaves must be within their lifetime
+    /// (§7.3 recommends it).
+    pub check_lifetimes: bool,
+    /// Resumption PSKs of this many past epochs are kept (§8.6).
+    pub resumption_psk_epochs: usize,
+    /// The rayon pool for parallel work; rayon's global pool when `None`.
+    pub pool: Option<Arc<rayon::ThreadPool>>,
+}
+
+impl Default for GroupConfig {
+    fn default() -> Self {
+        Self {
+            padding: PaddingPolicy::None,
+            secret_tree: SecretTreeConfig::default(),
+            handshake_wire_format: WireFormat::PUBLIC_MESSAGE,
+            ratchet_tree_in_welcome: true,
+            check_lifetimes: true,
+            resumption_psk_epochs: 8,
+            pool: None,
+        }
+    }
+}
+
+impl GroupConfig {
+    /// Runs `f` on the configured pool.
+    pub(crate) fn install<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
+        match &self.pool {
+            Some(pool) => pool.install(f),
+            None => f(),
+        }
+    }
+}
+
+/// A proposal received (or sent) in the current epoch, kept for commits
+/// that reference it (§12.1).
+#[derive(Clone, Debug)]
+pub(crate) struct CachedProposal {
+    pub(crate) reference: ProposalRef,
+    pub(crate) proposal: Proposal,
+    pub(crate) sender: Sender,
+}
+
+/// Pre-shared keys this member can inject or resolve (§8.4).
+#[derive(Clone, Debug, Default)]
+pub struct PskStore {
+    external: HashMap<Vec<u8>, Secret>,
+}
+
+impl PskStore {
+    /// Registers an external PSK under its id.
+    pub fn insert(&mut self, psk_id: Vec<u8>, psk: Secret) {
+        self.external.insert(psk_id, psk);
+    }
+
+    /// The external PSK with this id.
+    pub fn get(&self, psk_id: &[u8]) -> Option<&Secret> {
+        self.external.get(psk_id)
+    }
+}
+
+/// One member's state of one group in one epoch.
+#[derive(Debug)]
+pub struct Group {
+    pub(crate) provider: Arc<dyn CryptoProvider>,
+    pub(crate) config: GroupConfig,
+    pub(crate) context: GroupContext,
+    /// Shared so that co-resident members of one group can hold one tree
+    /// (copy-on-write through `Arc::make_mut` when merging).
+    pub(crate) tree: Arc<RatchetTree>,
+    pub(crate) private: PrivateTree,
+    pub(crate) identity: Identity,
+    pub(crate) epoch: EpochSecrets,
+    pub(crate) secret_tree: SecretTree,
+    pub(crate) transcript: TranscriptHashes,
+    pub(crate) confirmation_tag: Vec<u8>,
+    pub(crate) proposals: Vec<CachedProposal>,
+    pub(crate) resumption_psks: VecDeque<(u64, Secret)>,
+    pub(crate) psks: PskStore,
+    pub(crate) pending_reinit: Option<crate::messages::ReInit>,
+    pub(crate) active: bool,
+    /// Leaf keys of this member's own Update proposals, used only if a
+    /// commit applies the Update (§12.1.2).
+    pub(crate) pending_leaf_keys: Vec<crate::crypto::HpkeKeyPair>,
+}
+
+/// The outcome of processing one message.
+#[derive(Debug)]
+pub enum Processed {
+    /// Application data from a member.
+    Application {
+        /// Who sent it.
+        sender: LeafIndex,
+        /// The plaintext.
+        data: Vec<u8>,
+    },
+    /// A proposal, now cached for a later commit.
+    Proposal {
+        /// Its reference.
+        reference: ProposalRef,
+        /// The proposal.
+        proposal: Box<Proposal>,
+        /// Who sent it.
+        sender: Sender,
+    },
+    /// A commit, validated and staged; merge it to enter the new epoch.
+    Commit(Box<StagedCommit>),
+}
+
+/// A member as the roster shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Member {
+    /// Its leaf.
+    pub leaf_index: LeafIndex,
+    /// Its credential.
+    pub credential: Credential,
+    /// Its signature key.
+    pub signature_key: Vec<u8>,
+}
+
+pub(crate) fn rule(text: &'static str) -> Error {
+    ValidationError::Rule(text).into()
+}
+
+impl Group {
+    /// Creates a one-member group (§11) with the default provider.
+    pub fn create(
+        cipher_suite: CipherSuite,
+        identity: &Identity,
+        group_id: Vec<u8>,
+        extensions: Vec<Extension>,
+        config: GroupConfig,
+    ) -> Result<Self, Error> {
+        Self::create_with_provider(Arc::new(*default_provider()), cipher_suite, identity, group_id, extensions, config)
+    }
+
+    /// Creates a one-member group (§11) with the given provider.
+    pub fn create_with_provider(
+        provider: Arc<dyn CryptoProvider>,
+        cipher_suite: CipherSuite,
+        identity: &Identity,
+        group_id: Vec<u8>,
+        extensions: Vec<Extension>,
+        config: GroupConfig,
+    ) -> Result<Self, Error> {
+        let bundle = KeyPackageBundle::generate(&*provider, cipher_suite, identity)?;
+        let suite = Suite::new(&*provider, cipher_suite)?;
+        let tree = RatchetTree::new(&suite, bundle.key_package.leaf_node.clone())?;
+        let context = GroupContext {
+            version: ProtocolVersion::MLS10,
+            cipher_suite,
+            group_id,
+            epoch: 0,
+            tree_hash: tree.root_hash().to_vec(),
+            confirmed_transcript_hash: Vec::new(),
+            extensions,
+        };
+        let mut epoch = EpochSecrets::for_new_group(&suite)?;
+        // §11: the interim hash of epoch 0 uses a tag over the empty hash.
+        let confirmation_tag = crate::schedule::transcript::confirmation_tag(&suite, epoch.confirmation_key(), &[]);
+        let transcript = TranscriptHashes::new(&suite, Vec::new(), &confirmation_tag);
+        let secret_tree = new_secret_tree(&suite, &mut epoch, tree.leaf_count(), &config)?;
+        let private = PrivateTree::new(LeafIndex(0), bundle.encryption_private.clone(), bundle.key_package.leaf_node.encryption_key.clone());
+        Ok(Self {
+            provider,
+            config,
+            context,
+            tree: Arc::new(tree),
+            private,
+            identity: identity.clone(),
+            epoch,
+            secret_tree,
+            transcript,
+            confirmation_tag,
+            proposals: Vec::new(),
+            resumption_psks: VecDeque::new(),
+            psks: PskStore::default(),
+            pending_reinit: None,
+            active: true,
+            pending_leaf_keys: Vec::new(),
+        })
+    }
+
+    pub(crate) fn suite(&self) -> Result<Suite<'_>, Error> {
+        Ok(Suite::new(&*self.provider, self.context.cipher_suite)?)
+    }
+
+    /// The group id.
+    pub fn group_id(&self) -> &[u8] {
+        &self.context.group_id
+    }
+
+    /// The current epoch.
+    pub fn epoch(&self) -> u64 {
+        self.context.epoch
+    }
+
+    /// The group's cipher suite.
+    pub fn cipher_suite(&self) -> CipherSuite {
+        self.context.cipher_suite
+    }
+
+    /// The current GroupContext.
+    pub fn context(&self) -> &GroupContext {
+        &self.context
+    }
+
+    /// This member's leaf.
+    pub fn own_leaf(&self) -> LeafIndex {
+        self.private.own_leaf
+    }
+
+    /// The public ratchet tree.
+    pub fn tree(&self) -> &RatchetTree {
+        &self.tree
+    }
+
+    /// The shared handle to the tree (for co-resident members).
+    pub fn tree_arc(&self) -> &Arc<RatchetTree> {
+        &self.tree
+    }
+
+    /// Whether this member is still in the group (not removed, no ReInit).
+    pub fn is_active(&self) -> bool {
+        self.active && self.pending_reinit.is_none()
+    }
+
+    /// The ReInit this group committed, if any (§11.2).
+    pub fn pending_reinit(&self) -> Option<&crate::messages::ReInit> {
+        self.pending_reinit.as_ref()
+    }
+
+    /// Members in leaf order.
+    pub fn members(&self) -> Vec<Member> {
+        self.tree
+            .members()
+            .into_iter()
+            .map(|(leaf_index, n)| Member {
+                leaf_index,
+                credential: n.credential.clone(),
+                signature_key: n.signature_key.as_bytes().to_vec(),
+            })
+            .collect()
+    }
+
+    /// Number of members.
+    pub fn member_count(&self) -> u32 {
+        self.tree.member_count()
+    }
+
+    /// The epoch authenticator (§8.7): equal at every member of an epoch.
+    pub fn epoch_authenticator(&self) -> &[u8] {
+        self.epoch.epoch_authenticator().as_bytes()
+    }
+
+    /// `MLS-Exporter(label, context, length)` (§8.5).
+    pub fn export_secret(&self, label: &str, context: &[u8], length: u16) -> Result<Secret, Error> {
+        let suite = self.suite()?;
+        Ok(self.epoch.export(&suite, label.as_bytes(), context, length)?)
+    }
+
+    /// The resumption PSK of the current epoch (§8.6).
+    pub fn resumption_psk(&self) -> &Secret {
+        self.epoch.resumption_psk()
+    }
+
+    /// The external PSKs this member can use.
+    pub fn psk_store_mut(&mut self) -> &mut PskStore {
+        &mut self.psks
+    }
+
+    /// Proposals cached in this epoch.
+    pub fn pending_proposals(&self) -> impl Iterator<Item = (&ProposalRef, &Proposal, &Sender)> {
+        self.proposals.iter().map(|p| (&p.reference, &p.proposal, &p.sender))
+    }
+
+    fn require_active(&self) -> Result<(), Error> {
+        if self.is_active() { Ok(()) } else { Err(UsageError::InvalidArgument("group is no longer active").into()) }
+    }
+
+    /// Signs `body` as this member and protects it for the wire (§6).
+    pub(crate) fn frame(&mut self, body: FramedContentBody, authenticated_data: Vec<u8>, wire_format: WireFormat)
+    -> Result<(MlsMessage, Option<ProposalRef>), Error> {
+        let suite = Suite::new(&*self.provider, self.context.cipher_suite)?;
+        let content = FramedContent {
+            group_id: self.context.group_id.clone(),
+            epoch: self.context.epoch,
+            sender: Sender::Member(self.private.own_leaf),
+            authenticated_data,
+            body,
+        };
+        let signed = framing::sign_content(&suite, &self.identity.signer.private, wire_format, content, Some(&self.context))?;
+        let authenticated = signed.into_authenticated()?;
+        let reference = matches!(authenticated.content.body, FramedContentBody::Proposal(_))
+            .then(|| authenticated.proposal_ref(&suite));
+        let body = if wire_format == WireFormat::PRIVATE_MESSAGE {
+            MlsMessageBody::PrivateMessage(framing::protect_private(
+                &suite,
+                authenticated,
+                &mut self.secret_tree,
+                self.epoch.sender_data_secret(),
+                self.config.padding,
+            )?)
+        } else {
+            MlsMessageBody::PublicMessage(framing::protect_public(
+                &suite,
+                authenticated,
+                Some(&self.context),
+                Some(self.epoch.membership_key()),
+            )?)
+        };
+        Ok((MlsMessage::new(body), reference))
+    }
+
+    /// Encrypts application data as a PrivateMessage (§6.3).
+    pub fn encrypt_application(&mut self, data: &[u8], authenticated_data: Vec<u8>) -> Result<MlsMessage, Error> {
+        self.require_active()?;
+        if !self.proposals.is_empty() {
+            // §12.4: a member that has seen proposals commits before sending data.
+            return Err(UsageError::InvalidArgument("pending proposals must be committed before sending application data (RFC 9420 §12.4)").into());
+        }
+        Ok(self.frame(FramedContentBody::Application(data.to_vec()), authenticated_data, WireFormat::PRIVATE_MESSAGE)?.0)
+    }
+
+    /// Sends a proposal (§12.1); it is cached here too, so this member's
+    /// own commit can reference it.
+    pub fn propose(&mut self, proposal: Proposal) -> Result<(MlsMessage, ProposalRef), Error> {
+        self.require_active()?;
+        let wire = self.config.handshake_wire_format;
+        let (message, reference) = self.frame(FramedContentBody::Proposal(proposal.clone()), Vec::new(), wire)?;
+        let reference = reference.ok_or_else(|| rule("proposal without reference"))?;
+        self.proposals.push(CachedProposal {
+            reference: reference.clone(),
+            proposal,
+            sender: Sender::Member(self.private.own_leaf),
+        });
+        Ok((message, reference))
+    }
+
+    /// Proposes replacing this member's leaf with fresh keys (§12.1.2).
+    pub fn propose_update(&mut self) -> Result<(MlsMessage, ProposalRef), Error> {
+        let suite = self.suite()?;
+        let pair = suite.generate_hpke_key_pair()?;
+        let mut leaf = self.own_leaf_node()?.clone();
+        leaf.encryption_key = pair.public.clone();
+        leaf.leaf_node_source = crate::messages::LeafNodeSource::Update;
+        leaf.sign(&suite, &self.identity.signer.private, Some((&self.context.group_id, self.private.own_leaf)))?;
+        let out = self.propose(Proposal::Update(crate::messages::Update { leaf_node: leaf }))?;
+        // The new key is only used if a commit applies this Update.
+        self.pending_leaf_keys.push(pair);
+        Ok(out)
+    }
+
+    pub(crate) fn own_leaf_node(&self) -> Result<&LeafNode, Error> {
+        self.tree.leaf(self.private.own_leaf).ok_or_else(|| rule("own leaf is blank"))
+    }
+
+    /// A signed GroupInfo for the current epoch (§12.4.3), optionally with
+    /// the ratchet tree and the external public key (for external joins).
+    pub fn group_info(&self, with_ratchet_tree: bool, with_external_pub: bool) -> Result<GroupInfo, Error> {
+        let suite = self.suite()?;
+        let mut extensions = Vec::new();
+        if with_ratchet_tree {
+            extensions.push(RatchetTreeExt::to_extension(&self.tree.export()));
+        }
+        if with_external_pub {
+            extensions.push(ExternalPub { external_pub: self.epoch.external_pub(&suite)? }.to_extension());
+        }
+        let mut info = GroupInfo {
+            group_context: self.context.clone(),
+            extensions,
+            confirmation_tag: self.confirmation_tag.clone(),
+            signer: self.private.own_leaf,
+            signature: Vec::new(),
+        };
+        info.sign(&suite, &self.identity.signer.private)?;
+        Ok(info)
+    }
+
+    /// The signature key of an external sender (§12.1.8.1).
+    pub(crate) fn external_sender_key(&self, index: u32) -> Option<Vec<u8>> {
+        let senders = ExternalSenders::find_in(&self.context.extensions).ok()??;
+        senders.0.get(index as usize).map(|s| s.signature_key.as_bytes().to_vec())
+    }
+
+    /// Resolves a PSK for the key schedule (§8.4): external ones from the
+    /// store, resumption ones from this group's past epochs.
+    pub(crate) fn resolve_psk(&self, id: &PreSharedKeyId) -> Result<Secret, Error> {
+        match &id.psk {
+            Psk::External { psk_id } => {
+                self.psks.get(psk_id).cloned().ok_or_else(|| rule("unknown external PSK (RFC 9420 §12.4.2)"))
+            }
+            Psk::Resumption { psk_group_id, psk_epoch, .. } => {
+                if *psk_group_id != self.context.group_id {
+                    return Err(rule("resumption PSK of another group is not available (RFC 9420 §12.4.2)"));
+                }
+                if *psk_epoch == self.context.epoch {
+                    return Ok(self.epoch.resumption_psk().clone());
+                }
+                self.resumption_psks
+                    .iter()
+                    .find(|(e, _)| e == psk_epoch)
+                    .map(|(_, s)| s.clone())
+                    .ok_or_else(|| rule("resumption PSK epoch not available (RFC 9420 §12.4.2)"))
+            }
+        }
+    }
+
+    /// Bytes of this member's state that are its own (private keys, secret
+    /// tree, cached proposals), excluding the shared public tree.
+    pub fn private_state_len(&self) -> usize {
+        self.private.len() * 96 + self.proposals.iter().map(|p| p.proposal.to_bytes().len()).sum::<usize>()
+    }
+}
+
+/// Builds the epoch's secret tree from its encryption secret (§9).
+pub(crate) fn new_secret_tree(
+    suite: &Suite<'_>,
+    epoch: &mut EpochSecrets,
+    leaf_count: u32,
+    config: &GroupConfig,
+) -> Result<SecretTree, Error> {
+    let secret = epoch.take_encryption_secret().ok_or_else(|| rule("encryption secret already taken"))?;
+    SecretTree::new(suite, secret, leaf_count, config.secret_tree)
+}
+
+impl Group {
+    /// Processes a message for this group (§6, §12): application data is
+    /// returned, a proposal is cached, a commit is validated and staged.
+    /// On any error the group is unchanged (a PrivateMessage that decrypted
+    /// but then failed still consumes its key, §9.2).
+    pub fn process_message(&mut self, message: MlsMessage) -> Result<Processed, Error> {
+        self.require_active()?;
+        if message.version != ProtocolVersion::MLS10 {
+            return Err(rule("message version is not mls10 (RFC 9420 §6)"));
+        }
+        let provider = self.provider.clone();
+        let suite = Suite::new(&*provider, self.context.cipher_suite)?;
+        let authenticated = match message.body {
+            MlsMessageBody::PublicMessage(m) => {
+                let tree = &self.tree;
+                let this = &*self;
+                framing::unprotect_public(&suite, m, &self.context, Some(self.epoch.membership_key()), |content| {
+                    signer_key(this, tree, content)
+                })?
+            }
+            MlsMessageBody::PrivateMessage(m) => {
+                let tree = self.tree.clone();
+                framing::unprotect_private(
+                    &suite,
+                    m,
+                    &self.context,
+                    &mut self.secret_tree,
+                    self.epoch.sender_data_secret(),
+                    |leaf| tree.leaf(leaf).map(|n| n.signature_key.as_bytes().to_vec()),
+                )?
+            }
+            _ => return Err(UsageError::InvalidArgument("not a PublicMessage or PrivateMessage").into()),
+        };
+        match &authenticated.content.body {
+            FramedContentBody::Application(data) => {
+                let Sender::Member(sender) = authenticated.content.sender else {
+                    return Err(rule("application data from a non-member (RFC 9420 §6)"));
+                };
+                Ok(Processed::Application { sender, data: data.clone() })
+            }
+            FramedContentBody::Proposal(proposal) => {
+                self.check_single_proposal(&authenticated.content.sender, proposal)?;
+                let reference = authenticated.proposal_ref(&suite);
+                if !self.proposals.iter().any(|p| p.reference == reference) {
+                    self.proposals.push(CachedProposal {
+                        reference: reference.clone(),
+                        proposal: proposal.clone(),
+                        sender: authenticated.content.sender.clone(),
+                    });
+                }
+                Ok(Processed::Proposal {
+                    reference,
+                    proposal: Box::new(proposal.clone()),
+                    sender: authenticated.content.sender.clone(),
+                })
+            }
+            FramedContentBody::Commit(commit) => {
+                Ok(Processed::Commit(Box::new(self.stage_commit(&authenticated, commit)?)))
+            }
+        }
+    }
+
+    /// The checks a proposal passes on its own when received (§12.1): who
+    /// may send it, and that it names a real member.
+    fn check_single_proposal(&self, sender: &Sender, proposal: &Proposal) -> Result<(), Error> {
+        match (proposal, sender) {
+            (Proposal::Update(u), Sender::Member(l)) => {
+                if self.tree.leaf(*l).is_some_and(|n| n.encryption_key == u.leaf_node.encryption_key) {
+                    return Err(rule("Update keeps the old encryption key (RFC 9420 §7.3)"));
+                }
+            }
+            (Proposal::Update(_), _) => return Err(rule("Update from a non-member (RFC 9420 §12.1.2)")),
+            (Proposal::Remove(r), _) if self.tree.leaf(r.removed).is_none() => {
+                return Err(rule("Remove of a blank leaf (RFC 9420 §12.1.3)"));
+            }
+            (Proposal::ExternalInit(_), _) => return Err(rule("ExternalInit outside an external commit (RFC 9420 §12.1.6)")),
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// The key that signed a PublicMessage (§6.1): a member's leaf, a
+/// configured external sender, or the new member's own key.
+fn signer_key(group: &Group, tree: &RatchetTree, content: &FramedContent) -> Option<Vec<u8>> {
+    match &content.sender {
+        Sender::Member(l) => tree.leaf(*l).map(|n| n.signature_key.as_bytes().to_vec()),
+        Sender::External(i) => group.external_sender_key(*i),
+        Sender::NewMemberProposal => match &content.body {
+            FramedContentBody::Proposal(Proposal::Add(add)) => {
+                Some(add.key_package.leaf_node.signature_key.as_bytes().to_vec())
+            }
+            _ => None,
+        },
+        Sender::NewMemberCommit => match &content.body {
+            FramedContentBody::Commit(c) => c.path.as_ref().map(|p| p.leaf_node.signature_key.as_bytes().to_vec()),
+            _ => None,
+        },
+    }
+}

@@ -1,0 +1,171 @@
+//! Joining a group from a Welcome (RFC 9420 §12.4.3.1).
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use crate::codec::{Decode, Encode};
+use crate::crypto::{CryptoProvider, Suite};
+use crate::error::Error;
+use crate::messages::RatchetTree as RatchetTreeExt;
+use crate::messages::registered_extensions::{ExtensionData, RequiredCapabilities};
+use crate::messages::{GroupInfo, GroupSecrets, Psk, ResumptionPskUsage, Welcome};
+use crate::schedule::transcript::verify_confirmation_tag;
+use crate::schedule::{JoinerSecret, TranscriptHashes, psk_secret};
+use crate::tree::math;
+use crate::tree::{LeafNodeRules, RatchetTree, TreeView};
+use crate::treekem::{PrivateTree, derive_up};
+
+use super::key_package::{KeyPackageBundle, now};
+use super::{Group, GroupConfig, PskStore, new_secret_tree, rule};
+
+impl Group {
+    /// Joins a group from a Welcome (§12.4.3.1) with the KeyPackage it was
+    /// addressed to. The ratchet tree comes from the GroupInfo's
+    /// `ratchet_tree` extension, or `ratchet_tree` when given out of band.
+    /// The tree is validated in full (parallel on the configured pool).
+    pub fn join(
+        provider: Arc<dyn CryptoProvider>,
+        config: GroupConfig,
+        welcome: &Welcome,
+        bundle: &KeyPackageBundle,
+        ratchet_tree: Option<&RatchetTreeExt>,
+        psks: PskStore,
+    ) -> Result<Self, Error> {
+        let pool = config.clone();
+        pool.install(|| join_inner(provider, config, welcome, bundle, ratchet_tree, psks))
+    }
+}
+
+fn join_inner(
+    provider: Arc<dyn CryptoProvider>,
+    config: GroupConfig,
+    welcome: &Welcome,
+    bundle: &KeyPackageBundle,
+    ratchet_tree: Option<&RatchetTreeExt>,
+    psks: PskStore,
+) -> Result<Group, Error> {
+    let suite = Suite::new(&*provider, welcome.cipher_suite)?;
+    if bundle.key_package.cipher_suite != welcome.cipher_suite {
+        return Err(rule("Welcome cipher suite differs from the KeyPackage's (RFC 9420 §12.4.3.1)"));
+    }
+    let my_ref = bundle.key_package.make_ref(&suite);
+    let mine = welcome.secrets_for(&my_ref).ok_or_else(|| rule("Welcome has no secrets for this KeyPackage (RFC 9420 §12.4.3.1)"))?;
+    let group_secrets_bytes =
+        suite.decrypt_with_label(&bundle.init_private, "Welcome", &welcome.encrypted_group_info, &mine.encrypted_group_secrets)?;
+    let group_secrets = GroupSecrets::from_bytes(group_secrets_bytes.as_bytes())?;
+
+    // §12.4.3.1: PSKs, then the welcome key, then the GroupInfo.
+    let mut resolved = Vec::with_capacity(group_secrets.psks.len());
+    for id in &group_secrets.psks {
+        let secret = match &id.psk {
+            Psk::External { psk_id } => psks.get(psk_id).cloned(),
+            Psk::Resumption { .. } => None,
+        }
+        .ok_or_else(|| rule("Welcome names a PSK this client does not have (RFC 9420 §12.4.3.1)"))?;
+        resolved.push((id.clone(), secret));
+    }
+    let psk = psk_secret(&suite, resolved.iter().map(|(id, s)| (id, s)))?;
+    let joiner_secret = JoinerSecret::new(group_secrets.joiner_secret.clone());
+    let intermediate = joiner_secret.with_psk(&suite, &psk);
+    let (key, nonce) = intermediate.welcome_secret(&suite)?.key_and_nonce(&suite)?;
+    let group_info_bytes = suite.aead_open(key.as_bytes(), nonce.as_bytes(), &[], &welcome.encrypted_group_info)?;
+    let group_info = GroupInfo::from_bytes(group_info_bytes.as_bytes())?;
+    let context = group_info.group_context.clone();
+    if context.cipher_suite != welcome.cipher_suite {
+        return Err(rule("GroupInfo cipher suite differs from the Welcome's (RFC 9420 §12.4.3.1)"));
+    }
+    for id in &group_secrets.psks {
+        if let Psk::Resumption { usage: ResumptionPskUsage::Reinit | ResumptionPskUsage::Branch, .. } = id.psk {
+            if context.epoch != 1 {
+                return Err(rule("reinit/branch Welcome not at epoch 1 (RFC 9420 §12.4.3.1)"));
+            }
+        }
+    }
+
+    let tree_ext = match ratchet_tree {
+        Some(t) => t.clone(),
+        None => RatchetTreeExt::find_in(&group_info.extensions)?
+            .ok_or_else(|| rule("no ratchet tree in the Welcome or out of band (RFC 9420 §12.4.3.1)"))?,
+    };
+    let tree = import_and_validate(&suite, &tree_ext, &group_info, &config)?;
+
+    let my_leaf = tree
+        .members()
+        .into_iter()
+        .find(|(_, n)| **n == bundle.key_package.leaf_node)
+        .map(|(l, _)| l)
+        .ok_or_else(|| rule("own leaf not in the tree (RFC 9420 §12.4.3.1)"))?;
+    let mut private = PrivateTree::new(my_leaf, bundle.encryption_private.clone(), bundle.key_package.leaf_node.encryption_key.clone());
+    if let Some(path_secret) = &group_secrets.path_secret {
+        // From the common ancestor with the committer (the signer) up to the
+        // root, each non-blank node gets the next path secret.
+        let ancestor = math::common_ancestor(my_leaf.node(), group_info.signer.node());
+        let mut secret = path_secret.path_secret.clone();
+        let mut node = Some(ancestor);
+        while let Some(x) = node {
+            if !tree.is_blank(x) {
+                private.insert_path_secret(&suite, x, &secret)?;
+                secret = derive_up(&suite, &secret)?;
+            }
+            node = math::parent(x, tree.leaf_count());
+        }
+        if !private.is_consistent(&tree) {
+            return Err(rule("path secret does not match the tree's keys (RFC 9420 §12.4.3.1)"));
+        }
+    }
+
+    let mut epoch = intermediate.into_epoch(&suite, &context.to_bytes())?;
+    verify_confirmation_tag(&suite, epoch.confirmation_key(), &context.confirmed_transcript_hash, &group_info.confirmation_tag)?;
+    let transcript = TranscriptHashes::new(&suite, context.confirmed_transcript_hash.clone(), &group_info.confirmation_tag);
+    let secret_tree = new_secret_tree(&suite, &mut epoch, tree.leaf_count(), &config)?;
+    let mut store = psks;
+    for (id, secret) in resolved {
+        if let Psk::External { psk_id } = id.psk {
+            store.insert(psk_id, secret);
+        }
+    }
+    Ok(Group {
+        provider: provider.clone(),
+        config,
+        context,
+        tree: Arc::new(tree),
+        private,
+        identity: bundle.identity.clone(),
+        epoch,
+        secret_tree,
+        transcript,
+        confirmation_tag: group_info.confirmation_tag.clone(),
+        proposals: Vec::new(),
+        resumption_psks: VecDeque::new(),
+        psks: store,
+        pending_reinit: None,
+        active: true,
+        pending_leaf_keys: Vec::new(),
+    })
+}
+
+/// Imports a tree received from outside and runs every joiner check
+/// (§12.4.3.1): GroupInfo signature by its signer's leaf, tree hash, and
+/// the full tree validation.
+pub(crate) fn import_and_validate(
+    suite: &Suite<'_>,
+    tree_ext: &RatchetTreeExt,
+    group_info: &GroupInfo,
+    config: &GroupConfig,
+) -> Result<RatchetTree, Error> {
+    let context = &group_info.group_context;
+    let tree = RatchetTree::import(suite, tree_ext)?;
+    let signer = tree.leaf(group_info.signer).ok_or_else(|| rule("GroupInfo signer leaf is blank (RFC 9420 §12.4.3.1)"))?;
+    group_info.verify_signature(suite, signer.signature_key.as_bytes())?;
+    if tree.root_hash() != context.tree_hash.as_slice() {
+        return Err(rule("tree hash differs from the GroupInfo's (RFC 9420 §12.4.3.1)"));
+    }
+    let required = RequiredCapabilities::find_in(&context.extensions)?;
+    let rules = LeafNodeRules {
+        cipher_suite: context.cipher_suite,
+        required_capabilities: required.as_ref(),
+        now: config.check_lifetimes.then(now),
+    };
+    tree.validate(suite, &context.group_id, &rules)?;
+    Ok(tree)
+}

@@ -1,0 +1,170 @@
+//! End to end: members create, join, commit, process, exchange messages and
+//! agree on every epoch's authenticator and exporter, for every suite.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use throng::crypto::{AwsLcProvider, CipherSuite, CryptoProvider};
+use throng::group::{CommitOptions, Group, GroupConfig, Identity, KeyPackageBundle, Processed, PskStore};
+use throng::messages::content::{MlsMessage, MlsMessageBody};
+use throng::messages::{Add, Proposal, Remove};
+use throng::tree::math::LeafIndex;
+
+const SUITES: [u16; 7] = [1, 2, 3, 4, 5, 6, 7];
+
+fn provider() -> Arc<dyn CryptoProvider> {
+    Arc::new(AwsLcProvider)
+}
+
+fn welcome_of(msg: &MlsMessage) -> &throng::messages::Welcome {
+    match &msg.body {
+        MlsMessageBody::Welcome(w) => w,
+        _ => panic!("not a welcome"),
+    }
+}
+
+/// Every member processes `commit` (except `committer`) and merges it.
+fn deliver(members: &mut [Group], committer: usize, commit: &MlsMessage) {
+    for (i, m) in members.iter_mut().enumerate() {
+        if i == committer {
+            continue;
+        }
+        match m.process_message(commit.clone()).unwrap() {
+            Processed::Commit(staged) => m.merge_staged_commit(*staged).unwrap(),
+            other => panic!("expected commit, got {other:?}"),
+        }
+    }
+}
+
+fn assert_agree(members: &[Group]) {
+    let first = &members[0];
+    for m in members.iter().filter(|m| m.is_active()) {
+        assert_eq!(m.epoch(), first.epoch());
+        assert_eq!(m.epoch_authenticator(), first.epoch_authenticator());
+        assert_eq!(m.tree().root_hash(), first.tree().root_hash());
+        assert_eq!(
+            m.export_secret("test", b"ctx", 32).unwrap().as_bytes(),
+            first.export_secret("test", b"ctx", 32).unwrap().as_bytes()
+        );
+    }
+}
+
+fn scenario(cs: CipherSuite) {
+    let p = provider();
+    let alice_id = Identity::basic(&*p, cs, "alice").unwrap();
+    let mut alice = Group::create(cs, &alice_id, b"group".to_vec(), vec![], GroupConfig::default()).unwrap();
+
+    // Alice adds four members in one commit.
+    let bundles: Vec<KeyPackageBundle> = (0..4)
+        .map(|i| KeyPackageBundle::generate(&*p, cs, &Identity::basic(&*p, cs, format!("m{i}")).unwrap()).unwrap())
+        .collect();
+    let adds = bundles.iter().map(|b| Proposal::Add(Add { key_package: b.key_package.clone() })).collect();
+    let pending = alice.commit(CommitOptions::with_proposals(adds)).unwrap();
+    let welcome = pending.welcome.clone().unwrap();
+    alice.merge_pending_commit(pending).unwrap();
+    let mut members = vec![alice];
+    for b in &bundles {
+        members.push(Group::join(p.clone(), GroupConfig::default(), welcome_of(&welcome), b, None, PskStore::default()).unwrap());
+    }
+    assert_agree(&members);
+    assert_eq!(members[0].member_count(), 5);
+
+    // Member 2 commits an empty commit (a full path update).
+    let pending = members[2].commit(CommitOptions::default()).unwrap();
+    let msg = pending.message.clone();
+    members[2].merge_pending_commit(pending).unwrap();
+    deliver(&mut members, 2, &msg);
+    assert_agree(&members);
+
+    // Member 3 proposes an update; member 1 commits it by reference.
+    let (proposal, _) = members[3].propose_update().unwrap();
+    for (i, m) in members.iter_mut().enumerate() {
+        if i != 3 {
+            assert!(matches!(m.process_message(proposal.clone()).unwrap(), Processed::Proposal { .. }));
+        }
+    }
+    let pending = members[1].commit(CommitOptions::default()).unwrap();
+    assert_eq!(pending.applied().updated, vec![LeafIndex(3)]);
+    let msg = pending.message.clone();
+    members[1].merge_pending_commit(pending).unwrap();
+    deliver(&mut members, 1, &msg);
+    assert_agree(&members);
+
+    // Member 4 removes member 2.
+    let pending = members[4].commit(CommitOptions::with_proposals(vec![Proposal::Remove(Remove { removed: LeafIndex(2) })])).unwrap();
+    let msg = pending.message.clone();
+    members[4].merge_pending_commit(pending).unwrap();
+    deliver(&mut members, 4, &msg);
+    assert!(!members[2].is_active());
+    members.remove(2);
+    assert_agree(&members);
+    assert_eq!(members[0].member_count(), 4);
+
+    // Application messages in both directions.
+    let ct = members[0].encrypt_application(b"hello", vec![]).unwrap();
+    for m in members.iter_mut().skip(1) {
+        match m.process_message(ct.clone()).unwrap() {
+            Processed::Application { data, sender } => {
+                assert_eq!(data, b"hello");
+                assert_eq!(sender, LeafIndex(0));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    // A replay is rejected and changes nothing.
+    assert!(members[1].process_message(ct).is_err());
+
+    // An outsider joins by external commit.
+    let info = members[0].group_info(true, true).unwrap();
+    let eve_id = Identity::basic(&*p, cs, "eve").unwrap();
+    let (eve, commit) = Group::join_by_external_commit(p.clone(), GroupConfig::default(), &eve_id, &info, None).unwrap();
+    let n = members.len();
+    members.push(eve);
+    deliver(&mut members, n, &commit);
+    assert_agree(&members);
+    assert_eq!(members[0].member_count(), 5);
+
+    // The external joiner commits too.
+    let pending = members[n].commit(CommitOptions::default()).unwrap();
+    let msg = pending.message.clone();
+    members[n].merge_pending_commit(pending).unwrap();
+    deliver(&mut members, n, &msg);
+    assert_agree(&members);
+}
+
+#[test]
+fn members_agree_in_every_suite() {
+    for cs in SUITES {
+        scenario(CipherSuite(cs));
+    }
+}
+
+#[test]
+fn rejected_commit_changes_nothing() {
+    let cs = CipherSuite(1);
+    let p = provider();
+    let mut alice = Group::create(cs, &Identity::basic(&*p, cs, "a").unwrap(), b"g".to_vec(), vec![], GroupConfig::default()).unwrap();
+    let bob_kp = KeyPackageBundle::generate(&*p, cs, &Identity::basic(&*p, cs, "b").unwrap()).unwrap();
+    let pending = alice.commit(CommitOptions::with_proposals(vec![Proposal::Add(Add { key_package: bob_kp.key_package.clone() })])).unwrap();
+    let welcome = pending.welcome.clone().unwrap();
+    alice.merge_pending_commit(pending).unwrap();
+    let mut bob = Group::join(p.clone(), GroupConfig::default(), welcome_of(&welcome), &bob_kp, None, PskStore::default()).unwrap();
+
+    let pending = alice.commit(CommitOptions::default()).unwrap();
+    let mut msg = pending.message.clone();
+    // Corrupt the signature of the commit.
+    if let MlsMessageBody::PublicMessage(pm) = &mut msg.body {
+        pm.auth.signature[3] ^= 1;
+    }
+    let before = (bob.epoch(), bob.epoch_authenticator().to_vec(), bob.tree().root_hash().to_vec());
+    assert!(bob.process_message(msg).is_err());
+    assert_eq!(before, (bob.epoch(), bob.epoch_authenticator().to_vec(), bob.tree().root_hash().to_vec()));
+    // The genuine commit still works afterwards.
+    let good = pending.message.clone();
+    alice.merge_pending_commit(pending).unwrap();
+    match bob.process_message(good).unwrap() {
+        Processed::Commit(s) => bob.merge_staged_commit(*s).unwrap(),
+        _ => panic!(),
+    }
+    assert_eq!(bob.epoch_authenticator(), alice.epoch_authenticator());
+}
