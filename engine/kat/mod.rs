@@ -12,7 +12,9 @@ mod psk_secret;
 mod crypto_basics;
 mod deserialization;
 mod messages;
+mod passive_client;
 mod tree_math;
+mod welcome;
 mod tree_operations;
 mod tree_validation;
 mod treekem;
@@ -122,7 +124,7 @@ pub fn vectors_dir() -> PathBuf {
 }
 
 /// The families this runner knows, by upstream file name.
-pub const FAMILIES: &[&str] = &["tree-math.json", "secret-tree.json", "key-schedule.json", "psk_secret.json", "crypto-basics.json", "messages.json", "deserialization.json", "tree-operations.json", "tree-validation.json", "treekem.json", "message-protection.json", "transcript-hashes.json"];
+pub const FAMILIES: &[&str] = &["tree-math.json", "secret-tree.json", "key-schedule.json", "psk_secret.json", "crypto-basics.json", "messages.json", "deserialization.json", "tree-operations.json", "tree-validation.json", "treekem.json", "message-protection.json", "transcript-hashes.json", "welcome.json", "passive-client-welcome.json", "passive-client-handling-commit.json", "passive-client-random.json"];
 
 /// Runs one vector file, recognising its family by file name.
 pub fn run_file(path: &Path) -> Result<Outcome, String> {
@@ -131,6 +133,10 @@ pub fn run_file(path: &Path) -> Result<Outcome, String> {
     let family: fn(&str) -> Result<Outcome, String> = match name.as_str() {
         "crypto-basics.json" => crypto_basics::run,
         "tree-math.json" => tree_math::run,
+        "welcome.json" => welcome::run,
+        "passive-client-welcome.json" | "passive-client-handling-commit.json" | "passive-client-random.json" => {
+            passive_client::run
+        }
         "tree-operations.json" => tree_operations::run,
         "tree-validation.json" => tree_validation::run,
         "treekem.json" => treekem::run,

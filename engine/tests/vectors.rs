@@ -26,4 +26,7 @@ families! {
     deserialization => "deserialization.json",
     message_protection => "message-protection.json",
     transcript_hashes => "transcript-hashes.json",
+    welcome => "welcome.json",
+    passive_client_welcome => "passive-client-welcome.json",
+    passive_client_handling_commit => "passive-client-handling-commit.json",
 }

@@ -83,7 +83,15 @@ fn ed448_signing_key(seed: &[u8]) -> Result<ed448_goldilocks::SigningKey, Crypto
 
 /// An RFC 5915 `ECPrivateKey` holding only the scalar, so aws-lc can load a
 /// bare big-endian scalar (the MLS test-vector format) and derive the point.
-fn ec_private_key_der(scalar: &[u8]) -> Vec<u8> {
+fn ec_private_key_der(sig: SignatureAlgorithm, scalar: &[u8]) -> Vec<u8> {
+    // RFC 5915 wants the scalar at the curve's full length; some peers drop
+    // leading zero bytes.
+    let len = match sig {
+        SignatureAlgorithm::EcdsaP256Sha256 => 32,
+        SignatureAlgorithm::EcdsaP384Sha384 => 48,
+        _ => 66,
+    };
+    let scalar = &hpke_backend::left_pad(scalar, len);
     // SEQUENCE { INTEGER 1, OCTET STRING scalar }; a P-521 scalar (66 bytes)
     // keeps every length in DER's short form.
     let inner_len = 3 + 2 + scalar.len();
@@ -164,7 +172,7 @@ impl CryptoProvider for AwsLcProvider {
                 let scalar: aws_lc_rs::encoding::EcPrivateKeyBin<'_> =
                     private.as_be_bytes().map_err(|_| CryptoError::Internal)?;
                 let scalar = Secret::from_slice(scalar.as_ref());
-                let pair = signature::EcdsaKeyPair::from_private_key_der(signing, &ec_private_key_der(scalar.as_bytes()))
+                let pair = signature::EcdsaKeyPair::from_private_key_der(signing, &ec_private_key_der(sig, scalar.as_bytes()))
                     .map_err(|_| CryptoError::InvalidKey)?;
                 Ok(SignatureKeyPair {
                     public: SignaturePublicKey(pair.public_key().as_ref().to_vec()),
@@ -188,7 +196,7 @@ impl CryptoProvider for AwsLcProvider {
             }
             sig => {
                 let signing = ecdsa_signing(sig).ok_or(CryptoError::UnsupportedAlgorithm)?;
-                let der = Secret::new(ec_private_key_der(key.0.as_bytes()));
+                let der = Secret::new(ec_private_key_der(sig, key.0.as_bytes()));
                 let pair = signature::EcdsaKeyPair::from_private_key_der(signing, der.as_bytes())
                     .map_err(|_| CryptoError::InvalidKey)?;
                 let rng = aws_lc_rs::rand::SystemRandom::new();

@@ -99,7 +99,25 @@ pub(crate) fn hkdf_expand(alg: hmac::Algorithm, prk: &[u8], info: &[u8], len: us
 }
 
 pub(crate) fn ecdh_private(alg: KemAlgorithm, sk: &[u8]) -> Result<agreement::PrivateKey, Error> {
-    agreement::PrivateKey::from_private_key(ecdh_alg(alg)?, sk).map_err(|_| Error::KemInvalidSecretKey)
+    let ecdh = ecdh_alg(alg)?;
+    // Some implementations serialize NIST-curve scalars without their
+    // leading zero bytes; RFC 9180 §7.1.2 fixes the length at Nsk, so pad.
+    let padded;
+    let sk = match alg {
+        KemAlgorithm::DhKemP256 | KemAlgorithm::DhKemP384 | KemAlgorithm::DhKemP521 if sk.len() < alg.private_key_len() => {
+            padded = zeroize::Zeroizing::new(left_pad(sk, alg.private_key_len()));
+            &padded[..]
+        }
+        _ => sk,
+    };
+    agreement::PrivateKey::from_private_key(ecdh, sk).map_err(|_| Error::KemInvalidSecretKey)
+}
+
+/// `bytes` left-padded with zeros to `len` (a big-endian integer).
+pub(crate) fn left_pad(bytes: &[u8], len: usize) -> Vec<u8> {
+    let mut out = vec![0u8; len.saturating_sub(bytes.len())];
+    out.extend_from_slice(bytes);
+    out
 }
 
 pub(crate) fn ecdh_public_bytes(key: &agreement::PrivateKey) -> Result<Vec<u8>, Error> {

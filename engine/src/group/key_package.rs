@@ -107,6 +107,45 @@ impl KeyPackageBundle {
         })
     }
 
+    /// A bundle from existing keys (e.g. restored from storage or given by
+    /// a test vector); checks that each private key matches its public key
+    /// by a signature and an HPKE round trip.
+    pub fn from_keys(
+        provider: &dyn CryptoProvider,
+        key_package: KeyPackage,
+        init_private: HpkePrivateKey,
+        encryption_private: HpkePrivateKey,
+        signature_private: crate::crypto::SignaturePrivateKey,
+    ) -> Result<Self, Error> {
+        let suite = Suite::new(provider, key_package.cipher_suite)?;
+        let leaf = &key_package.leaf_node;
+        let probe = suite.sign_with_label(&signature_private, "probe", b"probe")?;
+        suite.verify_with_label(leaf.signature_key.as_bytes(), "probe", b"probe", &probe)?;
+        for (public, private) in [(&key_package.init_key, &init_private), (&leaf.encryption_key, &encryption_private)] {
+            let ct = suite.encrypt_with_label(public.as_bytes(), "probe", b"", b"probe")?;
+            suite.decrypt_with_label(private, "probe", b"", &ct)?;
+        }
+        let identity = Identity {
+            credential: leaf.credential.clone(),
+            signer: SignatureKeyPair { private: signature_private, public: leaf.signature_key.clone() },
+        };
+        Ok(Self { key_package, init_private, encryption_private, identity })
+    }
+
+    /// A bundle that can only open Welcomes: the init key is real, the
+    /// leaf and signature keys are placeholders. For inspecting a Welcome
+    /// (`open_welcome`), never for joining.
+    pub fn for_welcome_only(key_package: KeyPackage, init_private: HpkePrivateKey) -> Self {
+        let identity = Identity {
+            credential: key_package.leaf_node.credential.clone(),
+            signer: SignatureKeyPair {
+                private: crate::crypto::SignaturePrivateKey(crate::crypto::Secret::zero(0)),
+                public: key_package.leaf_node.signature_key.clone(),
+            },
+        };
+        Self { key_package, init_private, encryption_private: HpkePrivateKey(crate::crypto::Secret::zero(0)), identity }
+    }
+
     /// The reference a Welcome uses to address this KeyPackage (§5.2).
     pub fn reference(&self, provider: &dyn CryptoProvider) -> Result<KeyPackageRef, Error> {
         let suite = Suite::new(provider, self.key_package.cipher_suite)?;

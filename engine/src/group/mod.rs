@@ -20,6 +20,7 @@ use std::sync::Arc;
 pub use commit::{CommitOptions, PendingCommit, StagedCommit};
 pub use key_package::{Identity, KeyPackageBundle, default_capabilities, validate_key_package};
 pub use proposals::{AppliedProposals, CommittedProposal};
+pub use welcome::{OpenedWelcome, open_welcome};
 
 use crate::codec::Encode;
 use crate::crypto::{CipherSuite, CryptoProvider, Secret, Suite, default_provider};

@@ -36,25 +36,45 @@ impl Group {
     }
 }
 
-fn join_inner(
-    provider: Arc<dyn CryptoProvider>,
-    config: GroupConfig,
+/// A Welcome decrypted for one KeyPackage (§12.4.3.1), before any tree
+/// work: what a joiner (or a test) can check with no ratchet tree.
+#[derive(Debug)]
+pub struct OpenedWelcome {
+    /// The joiner's secrets.
+    pub group_secrets: GroupSecrets,
+    /// The decrypted GroupInfo (signature not yet verified).
+    pub group_info: GroupInfo,
+    pub(crate) intermediate: crate::schedule::IntermediateSecret,
+    pub(crate) resolved_psks: Vec<(crate::messages::PreSharedKeyId, crate::crypto::Secret)>,
+}
+
+impl OpenedWelcome {
+    /// The key schedule of the epoch the Welcome admits to (§8): consumes
+    /// the intermediate secret.
+    pub fn into_epoch(self, suite: &Suite<'_>) -> Result<(GroupInfo, GroupSecrets, crate::schedule::EpochSecrets), Error> {
+        let epoch = self.intermediate.into_epoch(suite, &self.group_info.group_context.to_bytes())?;
+        Ok((self.group_info, self.group_secrets, epoch))
+    }
+}
+
+/// Decrypts a Welcome with the KeyPackage's init key (§12.4.3.1): finds the
+/// joiner's EncryptedGroupSecrets, opens it, resolves the PSKs, derives the
+/// welcome key and decrypts the GroupInfo.
+pub fn open_welcome(
+    suite: &Suite<'_>,
     welcome: &Welcome,
     bundle: &KeyPackageBundle,
-    ratchet_tree: Option<&RatchetTreeExt>,
-    psks: PskStore,
-) -> Result<Group, Error> {
-    let suite = Suite::new(&*provider, welcome.cipher_suite)?;
-    if bundle.key_package.cipher_suite != welcome.cipher_suite {
+    psks: &PskStore,
+) -> Result<OpenedWelcome, Error> {
+    if bundle.key_package.cipher_suite != welcome.cipher_suite || suite.cipher_suite() != welcome.cipher_suite {
         return Err(rule("Welcome cipher suite differs from the KeyPackage's (RFC 9420 §12.4.3.1)"));
     }
-    let my_ref = bundle.key_package.make_ref(&suite);
+    let my_ref = bundle.key_package.make_ref(suite);
     let mine = welcome.secrets_for(&my_ref).ok_or_else(|| rule("Welcome has no secrets for this KeyPackage (RFC 9420 §12.4.3.1)"))?;
     let group_secrets_bytes =
         suite.decrypt_with_label(&bundle.init_private, "Welcome", &welcome.encrypted_group_info, &mine.encrypted_group_secrets)?;
     let group_secrets = GroupSecrets::from_bytes(group_secrets_bytes.as_bytes())?;
 
-    // §12.4.3.1: PSKs, then the welcome key, then the GroupInfo.
     let mut resolved = Vec::with_capacity(group_secrets.psks.len());
     for id in &group_secrets.psks {
         let secret = match &id.psk {
@@ -64,16 +84,30 @@ fn join_inner(
         .ok_or_else(|| rule("Welcome names a PSK this client does not have (RFC 9420 §12.4.3.1)"))?;
         resolved.push((id.clone(), secret));
     }
-    let psk = psk_secret(&suite, resolved.iter().map(|(id, s)| (id, s)))?;
+    let psk = psk_secret(suite, resolved.iter().map(|(id, s)| (id, s)))?;
     let joiner_secret = JoinerSecret::new(group_secrets.joiner_secret.clone());
-    let intermediate = joiner_secret.with_psk(&suite, &psk);
-    let (key, nonce) = intermediate.welcome_secret(&suite)?.key_and_nonce(&suite)?;
+    let intermediate = joiner_secret.with_psk(suite, &psk);
+    let (key, nonce) = intermediate.welcome_secret(suite)?.key_and_nonce(suite)?;
     let group_info_bytes = suite.aead_open(key.as_bytes(), nonce.as_bytes(), &[], &welcome.encrypted_group_info)?;
     let group_info = GroupInfo::from_bytes(group_info_bytes.as_bytes())?;
-    let context = group_info.group_context.clone();
-    if context.cipher_suite != welcome.cipher_suite {
+    if group_info.group_context.cipher_suite != welcome.cipher_suite {
         return Err(rule("GroupInfo cipher suite differs from the Welcome's (RFC 9420 §12.4.3.1)"));
     }
+    Ok(OpenedWelcome { group_secrets, group_info, intermediate, resolved_psks: resolved })
+}
+
+fn join_inner(
+    provider: Arc<dyn CryptoProvider>,
+    config: GroupConfig,
+    welcome: &Welcome,
+    bundle: &KeyPackageBundle,
+    ratchet_tree: Option<&RatchetTreeExt>,
+    psks: PskStore,
+) -> Result<Group, Error> {
+    let suite = Suite::new(&*provider, welcome.cipher_suite)?;
+    let OpenedWelcome { group_secrets, group_info, intermediate, resolved_psks: resolved } =
+        open_welcome(&suite, welcome, bundle, &psks)?;
+    let context = group_info.group_context.clone();
     for id in &group_secrets.psks {
         if let Psk::Resumption { usage: ResumptionPskUsage::Reinit | ResumptionPskUsage::Branch, .. } = id.psk {
             if context.epoch != 1 {
