@@ -168,3 +168,79 @@ fn rejected_commit_changes_nothing() {
     }
     assert_eq!(bob.epoch_authenticator(), alice.epoch_authenticator());
 }
+
+fn add_all(p: &Arc<dyn CryptoProvider>, cs: CipherSuite, n: usize) -> Vec<Group> {
+    let alice_id = Identity::basic(&**p, cs, "alice").unwrap();
+    let mut alice = Group::create(cs, &alice_id, b"old".to_vec(), vec![], GroupConfig::default()).unwrap();
+    let bundles: Vec<KeyPackageBundle> = (1..n)
+        .map(|i| KeyPackageBundle::generate(&**p, cs, &Identity::basic(&**p, cs, format!("m{i}")).unwrap()).unwrap())
+        .collect();
+    let adds = bundles.iter().map(|b| Proposal::Add(Add { key_package: b.key_package.clone() })).collect();
+    let pending = alice.commit(CommitOptions::with_proposals(adds)).unwrap();
+    let welcome = pending.welcome.clone().unwrap();
+    alice.merge_pending_commit(pending).unwrap();
+    let mut members = vec![alice];
+    for b in &bundles {
+        members.push(Group::join(p.clone(), GroupConfig::default(), welcome_of(&welcome), b, None, PskStore::default()).unwrap());
+    }
+    members
+}
+
+#[test]
+fn external_psk_and_reinit_to_another_suite() {
+    let p = provider();
+    let cs = CipherSuite(1);
+    let mut members = add_all(&p, cs, 3);
+
+    // An external PSK injected by a commit (§8.4) must be known to all.
+    for m in members.iter_mut() {
+        m.psk_store_mut().insert(b"shared".to_vec(), throng::crypto::Secret::from_slice(&[7; 32]));
+    }
+    let psk = throng::messages::PreSharedKeyId {
+        psk: throng::messages::Psk::External { psk_id: b"shared".to_vec() },
+        psk_nonce: vec![1; 32],
+    };
+    let pending = members[1]
+        .commit(CommitOptions::with_proposals(vec![Proposal::PreSharedKey(throng::messages::PreSharedKey { psk })]))
+        .unwrap();
+    let msg = pending.message.clone();
+    members[1].merge_pending_commit(pending).unwrap();
+    deliver(&mut members, 1, &msg);
+    assert_agree(&members);
+
+    // A ReInit to suite 3 under a new group id (§11.2).
+    let reinit = throng::messages::ReInit {
+        group_id: b"new".to_vec(),
+        version: throng::messages::ProtocolVersion::MLS10,
+        cipher_suite: CipherSuite(3),
+        extensions: vec![],
+    };
+    let pending = members[2].commit(CommitOptions::with_proposals(vec![Proposal::ReInit(reinit)])).unwrap();
+    let msg = pending.message.clone();
+    members[2].merge_pending_commit(pending).unwrap();
+    deliver(&mut members, 2, &msg);
+    assert!(members.iter().all(|m| m.pending_reinit().is_some() && !m.is_active()));
+    assert!(members[0].encrypt_application(b"x", vec![]).is_err());
+
+    // Member 2 starts the new group with everyone's new-suite KeyPackages.
+    let new_cs = CipherSuite(3);
+    let bundles: Vec<KeyPackageBundle> = [0, 1]
+        .iter()
+        .map(|i| KeyPackageBundle::generate(&*p, new_cs, &Identity::basic(&*p, new_cs, format!("n{i}")).unwrap()).unwrap())
+        .collect();
+    let creator_id = Identity::basic(&*p, new_cs, "n2").unwrap();
+    let (mut fresh, pending) = members[2]
+        .start_reinit(&creator_id, bundles.iter().map(|b| b.key_package.clone()).collect(), GroupConfig::default())
+        .unwrap();
+    let welcome = pending.welcome.clone().unwrap();
+    fresh.merge_pending_commit(pending).unwrap();
+    let mut new_members = vec![fresh];
+    for (i, b) in bundles.iter().enumerate() {
+        new_members.push(members[i].join_reinit(p.clone(), GroupConfig::default(), welcome_of(&welcome), b, None).unwrap());
+    }
+    assert_agree(&new_members);
+    assert_eq!(new_members[1].cipher_suite(), new_cs);
+    assert_eq!(new_members[1].group_id(), b"new");
+    // Without the old group's resumption PSK the Welcome cannot be opened.
+    assert!(Group::join(p.clone(), GroupConfig::default(), welcome_of(&welcome), &bundles[0], None, PskStore::default()).is_err());
+}

@@ -184,7 +184,9 @@ impl Group {
             let keep = match (&p.proposal, &p.sender) {
                 (Proposal::Update(_), Sender::Member(l)) => *l != me && !removed.contains(&l.0) && seen_leaves.insert(l.0),
                 (Proposal::Remove(r), _) => r.removed != me && seen_leaves.insert(r.removed.0),
-                (Proposal::ReInit(_), _) | (Proposal::ExternalInit(_), _) => false,
+                // §12.2: a ReInit must be alone; other proposals are preferred.
+                (Proposal::ReInit(_), _) => self.proposals.len() == 1,
+                (Proposal::ExternalInit(_), _) => false,
                 _ => true,
             };
             if keep {

@@ -12,6 +12,7 @@ mod commit;
 mod external;
 pub mod key_package;
 mod proposals;
+mod reinit;
 mod welcome;
 
 use std::collections::{HashMap, VecDeque};
@@ -97,9 +98,21 @@ pub(crate) struct CachedProposal {
 #[derive(Clone, Debug, Default)]
 pub struct PskStore {
     external: HashMap<Vec<u8>, Secret>,
+    /// Resumption PSKs of other groups (a ReInit's old group, §11.2).
+    resumption: HashMap<(Vec<u8>, u64), Secret>,
 }
 
 impl PskStore {
+    /// Registers the resumption PSK of another group's epoch.
+    pub fn insert_resumption(&mut self, group_id: Vec<u8>, epoch: u64, psk: Secret) {
+        self.resumption.insert((group_id, epoch), psk);
+    }
+
+    /// The resumption PSK of another group's epoch.
+    pub fn get_resumption(&self, group_id: &[u8], epoch: u64) -> Option<&Secret> {
+        self.resumption.get(&(group_id.to_vec(), epoch))
+    }
+
     /// Registers an external PSK under its id.
     pub fn insert(&mut self, psk_id: Vec<u8>, psk: Secret) {
         self.external.insert(psk_id, psk);
@@ -444,7 +457,11 @@ impl Group {
             }
             Psk::Resumption { psk_group_id, psk_epoch, .. } => {
                 if *psk_group_id != self.context.group_id {
-                    return Err(rule("resumption PSK of another group is not available (RFC 9420 §12.4.2)"));
+                    return self
+                        .psks
+                        .get_resumption(psk_group_id, *psk_epoch)
+                        .cloned()
+                        .ok_or_else(|| rule("resumption PSK of another group is not available (RFC 9420 §12.4.2)"));
                 }
                 if *psk_epoch == self.context.epoch {
                     return Ok(self.epoch.resumption_psk().clone());

@@ -153,8 +153,11 @@ pub(crate) fn apply_proposals(
                 if psk.psk.psk_nonce.len() != suite.hash_len() {
                     return Err(rule("psk_nonce is not Nh bytes (RFC 9420 §12.1.4)"));
                 }
-                if let Psk::Resumption { usage, .. } = &psk.psk.psk {
-                    if *usage != ResumptionPskUsage::Application {
+                if let Psk::Resumption { usage, psk_group_id, .. } = &psk.psk.psk {
+                    // A reinit or branch PSK is valid only in the first commit of
+                    // the new group it starts (§11.2, §11.3): epoch 0, another group.
+                    let starts_new_group = context.epoch == 0 && *psk_group_id != context.group_id;
+                    if *usage != ResumptionPskUsage::Application && !starts_new_group {
                         return Err(rule("reinit/branch resumption PSK in a Commit (RFC 9420 §12.1.4)"));
                     }
                 }

@@ -79,7 +79,7 @@ pub fn open_welcome(
     for id in &group_secrets.psks {
         let secret = match &id.psk {
             Psk::External { psk_id } => psks.get(psk_id).cloned(),
-            Psk::Resumption { .. } => None,
+            Psk::Resumption { psk_group_id, psk_epoch, .. } => psks.get_resumption(psk_group_id, *psk_epoch).cloned(),
         }
         .ok_or_else(|| rule("Welcome names a PSK this client does not have (RFC 9420 §12.4.3.1)"))?;
         resolved.push((id.clone(), secret));
