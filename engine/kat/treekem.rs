@@ -107,6 +107,38 @@ fn check_case(c: &Case) -> Result<(), CaseError> {
             check_eq(&format!("path {p}: tree hash after"), &staged.root_hash(&suite)[..], &up.tree_hash_after[..])?;
             check(applied.private.is_consistent(&staged), || format!("path {p}: leaf {j} keys disagree"))?;
         }
+        // Tampered copies of the path are rejected by the first receiver
+        // (§7.5: derived keys must match; §7.6: one ciphertext per
+        // resolution node; §7.9.2: the leaf's parent hash).
+        if let Some(receiver) = privates.iter().find(|pt| pt.own_leaf != sender) {
+            let mut tampered = Vec::new();
+            if let Some(last) = path.nodes.last() {
+                let mut t = path.clone();
+                let mut key = last.encryption_key.clone();
+                key.0[0] ^= 1;
+                if let Some(n) = t.nodes.last_mut() {
+                    n.encryption_key = key;
+                }
+                tampered.push(("public key", t));
+            }
+            if let Some(i) = path.nodes.iter().position(|n| !n.encrypted_path_secret.is_empty()) {
+                let mut t = path.clone();
+                t.nodes[i].encrypted_path_secret.pop();
+                tampered.push(("ciphertext count", t));
+            }
+            let mut t = path.clone();
+            if let throng::messages::LeafNodeSource::Commit { parent_hash } = &mut t.leaf_node.leaf_node_source {
+                if let Some(b) = parent_hash.first_mut() {
+                    *b ^= 1;
+                }
+            }
+            tampered.push(("leaf parent hash", t));
+            for (what, t) in tampered {
+                let mut staged = tree.stage();
+                let result = apply_update_path(&suite, &mut staged, sender, &t, receiver, &[], |th| group_context(c, th));
+                check(result.is_err(), || format!("path {p}: tampered {what} accepted"))?;
+            }
+        }
 
         // Our own path from the same sender, applied by everyone else.
         let sender_private = c.leaves_private.iter().find(|l| l.index == up.sender);

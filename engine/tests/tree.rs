@@ -1,0 +1,80 @@
+//! Ratchet tree properties beyond the vectors: results do not depend on the
+//! thread count, merged caches equal a from-scratch hash, and rejected
+//! changes leave the tree as it was.
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use throng::crypto::{AwsLcProvider, CipherSuite, CryptoProvider, Suite};
+use throng::group::{CommitOptions, Group, GroupConfig, Identity, KeyPackageBundle};
+use throng::messages::{Add, Proposal, Remove};
+use throng::tree::math::{LeafIndex, NodeIndex};
+use throng::tree::{LeafNodeRules, RatchetTree, TreeView};
+
+fn group_of(n: usize) -> Group {
+    let p: Arc<dyn CryptoProvider> = Arc::new(AwsLcProvider);
+    let cs = CipherSuite(1);
+    let mut g = Group::create(cs, &Identity::basic(&*p, cs, "c").unwrap(), b"g".to_vec(), vec![], GroupConfig::default()).unwrap();
+    let adds = (1..n)
+        .map(|i| {
+            let b = KeyPackageBundle::generate(&*p, cs, &Identity::basic(&*p, cs, format!("m{i}")).unwrap()).unwrap();
+            Proposal::Add(Add { key_package: b.key_package })
+        })
+        .collect();
+    let pending = g.commit(CommitOptions::with_proposals(adds)).unwrap();
+    g.merge_pending_commit(pending).unwrap();
+    // Remove a few members so the tree has blanks and unmerged leaves.
+    let removes = [5u32, 9, 17].iter().filter(|&&l| (l as usize) < n).map(|&l| Proposal::Remove(Remove { removed: LeafIndex(l) })).collect();
+    let pending = g.commit(CommitOptions { force_path: false, ..CommitOptions::with_proposals(removes) }).unwrap();
+    g.merge_pending_commit(pending).unwrap();
+    g
+}
+
+#[test]
+fn hashing_and_validation_do_not_depend_on_threads() {
+    let g = group_of(40);
+    let provider = AwsLcProvider;
+    let suite = Suite::new(&provider, CipherSuite(1)).unwrap();
+    let exported = g.tree().export();
+    let in_pool = |threads: usize| {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| {
+            let tree = RatchetTree::import(&suite, &exported).unwrap();
+            let rules = LeafNodeRules { cipher_suite: CipherSuite(1), required_capabilities: None, now: None };
+            tree.validate(&suite, b"g", &rules).unwrap();
+            (0..tree.node_width()).map(|x| tree.tree_hash(NodeIndex(x)).to_vec()).collect::<Vec<_>>()
+        })
+    };
+    let one = in_pool(1);
+    assert_eq!(one, in_pool(2));
+    assert_eq!(one, in_pool(4));
+    // The incrementally maintained cache equals the from-scratch hashes.
+    let cached: Vec<Vec<u8>> = (0..g.tree().node_width()).map(|x| g.tree().tree_hash(NodeIndex(x)).to_vec()).collect();
+    assert_eq!(one, cached);
+}
+
+#[test]
+fn rejected_stage_leaves_the_tree_unchanged() {
+    let g = group_of(12);
+    let tree = g.tree().clone();
+    let before = tree.export();
+    let mut staged = tree.stage();
+    // Removing a blank leaf is refused; an Update of a blank leaf too.
+    assert!(staged.remove_leaf(LeafIndex(9)).is_err());
+    let some_leaf = tree.leaf(LeafIndex(1)).unwrap().clone();
+    assert!(staged.update_leaf(LeafIndex(9), some_leaf).is_err());
+    drop(staged);
+    assert_eq!(tree.export(), before);
+}
+
+#[test]
+fn lookups_are_by_key_and_credential() {
+    let g = group_of(12);
+    let tree = g.tree();
+    for (leaf, node) in tree.members() {
+        assert_eq!(tree.find_signature_key(node.signature_key.as_bytes()), Some(leaf));
+        assert_eq!(tree.find_encryption_key(node.encryption_key.as_bytes()), Some(leaf.node()));
+        assert_eq!(tree.find_credential(&node.credential), vec![leaf]);
+    }
+    assert_eq!(tree.find_signature_key(b"nobody"), None);
+}
