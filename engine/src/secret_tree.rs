@@ -68,7 +68,7 @@ impl Default for SecretTreeConfig {
 /// uses it for one message and drops it, which zeroizes it. The nonce is
 /// the key schedule's: the framing layer XORs the reuse guard into it
 /// (§6.3.1).
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct RatchetKey {
     generation: u32,
     key: Secret,
@@ -105,7 +105,7 @@ struct Lengths {
 }
 
 /// One sender ratchet (RFC 9420 §9.1).
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Ratchet {
     /// `ratchet_secret_[N]_[next]`: the secret of the first generation not
     /// yet derived. Older ratchet secrets are deleted as soon as the next
@@ -192,7 +192,7 @@ impl Ratchet {
 }
 
 /// A leaf's two ratchets.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct LeafRatchets {
     handshake: Ratchet,
     application: Ratchet,
@@ -209,9 +209,12 @@ impl LeafRatchets {
 
 /// The secret tree of one epoch (RFC 9420 §9), sparse and lazily derived.
 ///
+/// `Clone` copies the secrets: two copies must never both send, or they
+/// would reuse keys and nonces (it exists for forking benchmark states).
+///
 /// Methods take the [`Suite`] the tree was built with (so the tree carries
 /// no provider lifetime and stays `Send + Sync`); another suite is refused.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct SecretTree {
     cipher_suite: CipherSuite,
     len: Lengths,

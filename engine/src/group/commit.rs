@@ -73,8 +73,10 @@ pub struct PendingCommit {
     pub message: MlsMessage,
     /// The Welcome for the members it adds, if any.
     pub welcome: Option<MlsMessage>,
-    /// The GroupInfo of the new epoch (signed; with the external public key).
-    pub group_info: GroupInfo,
+    /// The signed GroupInfo of the new epoch (with the external public key,
+    /// and the tree when `ratchet_tree_in_welcome`): present when the commit
+    /// adds members or `GroupConfig::group_info_with_commit` is set.
+    pub group_info: Option<GroupInfo>,
     applied: AppliedProposals,
     next: NextEpoch,
 }
@@ -279,25 +281,33 @@ impl Group {
         let authenticated = signed.confirm(tag.clone())?;
         let message = self.protect_handshake(&suite, authenticated)?;
 
-        // The GroupInfo of the new epoch, for joiners (§12.4.3).
-        let mut extensions = vec![ExternalPub { external_pub: epoch_secrets.external_pub(&suite)? }.to_extension()];
-        if self.config.ratchet_tree_in_welcome {
-            extensions.push(RatchetTreeExt::to_extension(&export_view(&staged)));
-        }
-        let mut group_info = GroupInfo {
-            group_context: context.clone(),
-            extensions,
-            confirmation_tag: tag.clone(),
-            signer: me,
-            signature: Vec::new(),
-        };
-        group_info.sign(&suite, &self.identity.signer.private)?;
-
-        let welcome = if applied.added.is_empty() {
-            None
+        // The GroupInfo of the new epoch (§12.4.3): needed for a Welcome, and
+        // published for external joiners when configured. Building it costs
+        // a signature and, with the tree, an O(n) export, so it is skipped
+        // otherwise.
+        let group_info = if !applied.added.is_empty() || self.config.group_info_with_commit {
+            let mut extensions = vec![ExternalPub { external_pub: epoch_secrets.external_pub(&suite)? }.to_extension()];
+            if self.config.ratchet_tree_in_welcome {
+                extensions.push(RatchetTreeExt::to_extension(&export_view(&staged)));
+            }
+            let mut info = GroupInfo {
+                group_context: context.clone(),
+                extensions,
+                confirmation_tag: tag.clone(),
+                signer: me,
+                signature: Vec::new(),
+            };
+            info.sign(&suite, &self.identity.signer.private)?;
+            Some(info)
         } else {
-            let psks = applied.psks.clone();
-            Some(build_welcome(&suite, &group_info, &applied.added, me, &path_secrets, &joiner_secret, &welcome_secret, psks)?)
+            None
+        };
+        let welcome = match (&group_info, applied.added.is_empty()) {
+            (Some(info), false) => {
+                let psks = applied.psks.clone();
+                Some(build_welcome(&suite, info, &applied.added, me, &path_secrets, &joiner_secret, &welcome_secret, psks)?)
+            }
+            _ => None,
         };
         let secret_tree = new_secret_tree(&suite, &mut epoch_secrets, staged.leaf_count(), &self.config)?;
         let next = NextEpoch {

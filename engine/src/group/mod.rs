@@ -52,6 +52,10 @@ pub struct GroupConfig {
     pub handshake_wire_format: WireFormat,
     /// Whether Welcomes carry the ratchet tree in the GroupInfo (§12.4.3.3).
     pub ratchet_tree_in_welcome: bool,
+    /// Whether every commit also produces the new epoch's signed GroupInfo
+    /// (for a delivery service that serves external joiners). Off by
+    /// default: [`Group::group_info`] makes one on demand.
+    pub group_info_with_commit: bool,
     /// Whether received key-package leaves must be within their lifetime
     /// (§7.3 recommends it).
     pub check_lifetimes: bool,
@@ -68,6 +72,7 @@ impl Default for GroupConfig {
             secret_tree: SecretTreeConfig::default(),
             handshake_wire_format: WireFormat::PUBLIC_MESSAGE,
             ratchet_tree_in_welcome: true,
+            group_info_with_commit: false,
             check_lifetimes: true,
             resumption_psk_epochs: 8,
             pool: None,
@@ -125,7 +130,11 @@ impl PskStore {
 }
 
 /// One member's state of one group in one epoch.
-#[derive(Debug)]
+///
+/// `Clone` duplicates every secret; two clones must never both send in the
+/// same epoch (key and nonce reuse, §9). It exists for persistence tests and
+/// benchmark forks.
+#[derive(Clone, Debug)]
 pub struct Group {
     pub(crate) provider: Arc<dyn CryptoProvider>,
     pub(crate) config: GroupConfig,
