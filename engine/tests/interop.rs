@@ -54,6 +54,9 @@ enum Change<'a> {
     AddWithoutPath(&'a [Vec<u8>]),
     /// Removes the members at these leaves.
     Remove(&'a [u32]),
+    /// Removes and adds in one commit (RFC 9420 §12.3: removes are applied
+    /// first, so the new members may take the freed leaves).
+    Replace(&'a [u32], &'a [Vec<u8>]),
     /// Commits the pending proposals by reference.
     Pending,
 }
@@ -65,9 +68,21 @@ impl std::fmt::Display for Change<'_> {
             Change::Add(kps) => write!(f, "Add of {} members", kps.len()),
             Change::AddWithoutPath(kps) => write!(f, "Add of {} members without path", kps.len()),
             Change::Remove(leaves) => write!(f, "Remove of leaves {leaves:?}"),
+            Change::Replace(leaves, kps) => write!(f, "Remove of leaves {leaves:?} and Add of {} members", kps.len()),
             Change::Pending => write!(f, "commit of pending proposals"),
         }
     }
+}
+
+/// A proposal sent on its own, to be committed by reference (§12.1).
+#[derive(Clone, Copy, Debug)]
+enum Propose<'a> {
+    /// Replace the proposer's leaf with fresh keys.
+    Update,
+    /// Add the member with this KeyPackage (MLSMessage bytes).
+    Add(&'a [u8]),
+    /// Remove the member at this leaf.
+    Remove(u32),
 }
 
 /// A commit as it goes on the wire.
@@ -101,7 +116,7 @@ trait Member {
     /// Creates a commit and merges it at once (the delivery service is
     /// assumed to accept it).
     fn commit(&mut self, change: Change<'_>) -> Committed;
-    fn propose_update(&mut self) -> Vec<u8>;
+    fn propose(&mut self, proposal: Propose<'_>) -> Vec<u8>;
     fn send(&mut self, data: &[u8]) -> Vec<u8>;
     /// Processes a message; a commit is merged.
     fn process(&mut self, message: &[u8]) -> Outcome<Received>;
@@ -207,8 +222,9 @@ impl Net {
             let has_path = wire::commit_has_path(&committed.commit);
             match change {
                 Change::AddWithoutPath(_) => assert!(!has_path, "{by}: {change} has a path"),
-                Change::Add(_) => {}
-                _ => assert!(has_path, "{by}: {change} has no path"),
+                // Adds alone need no path; pending proposals may be Adds only.
+                Change::Add(_) | Change::Pending => {}
+                Change::Update | Change::Remove(_) | Change::Replace(..) => assert!(has_path, "{by}: {change} has no path"),
             }
         }
         let received = self.deliver(from, &committed.commit);
@@ -220,10 +236,12 @@ impl Net {
                 other => panic!("{} got {other:?} for a commit", self.members[i].name()),
             }
         }
-        if let Change::Remove(leaves) = change {
-            assert_eq!(removed.len(), leaves.len(), "every removed member learns it was removed");
-        } else {
-            assert!(removed.is_empty());
+        match change {
+            Change::Remove(leaves) | Change::Replace(leaves, _) => {
+                assert_eq!(removed.len(), leaves.len(), "every removed member learns it was removed");
+            }
+            Change::Pending => {} // may commit Remove proposals
+            _ => assert!(removed.is_empty(), "{change} removed someone"),
         }
         for i in removed.into_iter().rev() {
             self.members.remove(i);
@@ -256,6 +274,21 @@ impl Net {
         self.welcome(clients, &welcome);
     }
 
+    /// Member `by` removes the members at `leaves` and adds `clients` in one
+    /// commit; they join from its Welcome.
+    fn replace(&mut self, by: &str, leaves: &[u32], clients: Vec<Box<dyn Client>>) {
+        let key_packages: Vec<Vec<u8>> = clients.iter().map(|c| c.key_package()).collect();
+        let welcome = self.commit(by, Change::Replace(leaves, &key_packages)).expect("an Add commit has a Welcome");
+        self.welcome(clients, &welcome);
+    }
+
+    /// Member `by` commits the pending proposals, which add `clients`; they
+    /// join from its Welcome.
+    fn commit_pending_adds(&mut self, by: &str, clients: Vec<Box<dyn Client>>) {
+        let welcome = self.commit(by, Change::Pending).expect("an Add commit has a Welcome");
+        self.welcome(clients, &welcome);
+    }
+
     /// `client` joins by external commit from member `from`'s GroupInfo.
     fn join_external(&mut self, from: &str, client: Box<dyn Client>) {
         let at = self.index_of(from);
@@ -271,14 +304,18 @@ impl Net {
         self.check_agreement(&format!("{name} joined by external commit"));
     }
 
-    /// Member `by` proposes to update its leaf; everyone else caches it.
-    fn propose_update(&mut self, by: &str) {
+    /// Member `by` sends a proposal; everyone else caches it.
+    fn propose(&mut self, by: &str, proposal: Propose<'_>) {
         let from = self.index_of(by);
-        let proposal = self.members[from].propose_update();
-        self.check_handshake_format(&proposal);
-        for (i, r) in self.deliver(from, &proposal) {
-            assert_eq!(r, Received::Proposal, "{} on {by}'s Update proposal", self.members[i].name());
+        let message = self.members[from].propose(proposal);
+        self.check_handshake_format(&message);
+        for (i, r) in self.deliver(from, &message) {
+            assert_eq!(r, Received::Proposal, "{} on {by}'s {proposal:?} proposal", self.members[i].name());
         }
+    }
+
+    fn propose_update(&mut self, by: &str) {
+        self.propose(by, Propose::Update);
     }
 
     /// Every member sends an application message that every other member
@@ -412,6 +449,37 @@ fn throng_creates(setup: Setup) {
     }
     net.chat();
 
+    // Adds and Removes proposed by members of one library, committed by
+    // reference by another; the committer's Welcome serves the new members.
+    let (t6, r8, o8) = (c(Throng, "t6"), c(MlsRs, "r8"), c(OpenMls, "o8"));
+    net.propose("o1", Propose::Add(&t6.key_package()));
+    net.propose("t1", Propose::Add(&r8.key_package()));
+    net.propose("r1", Propose::Add(&o8.key_package()));
+    let leaf = net.leaf_of("o7");
+    net.propose("t4", Propose::Remove(leaf));
+    let leaf = net.leaf_of("t7");
+    net.propose("r7", Propose::Remove(leaf));
+    net.commit_pending_adds("r4", vec![t6, r8, o8]);
+    let (t8, o9) = (c(Throng, "t8"), c(OpenMls, "o9"));
+    net.propose("t6", Propose::Add(&t8.key_package()));
+    net.propose("r8", Propose::Add(&o9.key_package()));
+    let leaf = net.leaf_of("r7");
+    net.propose("o8", Propose::Remove(leaf));
+    net.commit_pending_adds("t1", vec![t8, o9]);
+    let r9 = c(MlsRs, "r9");
+    net.propose("t8", Propose::Add(&r9.key_package()));
+    net.commit_pending_adds("o6", vec![r9]);
+    net.chat();
+
+    // Removes and Adds in one commit: the new members take freed leaves.
+    let leaves = [net.leaf_of("t6")];
+    net.replace("o1", &leaves, vec![c(MlsRs, "r10"), c(Throng, "t10")]);
+    let leaves = [net.leaf_of("o8"), net.leaf_of("t10")];
+    net.replace("r1", &leaves, vec![c(Throng, "t11")]);
+    let leaves = [net.leaf_of("r10"), net.leaf_of("o9")];
+    net.replace("t11", &leaves, vec![c(OpenMls, "o10"), c(MlsRs, "r11"), c(Throng, "t12")]);
+    net.chat();
+
     // A bigger group: a dozen members in one commit, then removes of many,
     // including the rightmost leaf (the tree shrinks, RFC 9420 §7.7).
     let batch: Vec<Box<dyn Client>> =
@@ -459,6 +527,25 @@ fn peer_creates(peer: Lib, setup: Setup) {
     net.chat();
     net.commit("p2", Change::Update);
 
+    // Proposals across libraries, committed by reference.
+    let t6 = c(Throng, "t6");
+    net.propose("p0", Propose::Add(&t6.key_package()));
+    let leaf = net.leaf_of("p5");
+    net.propose("t2", Propose::Remove(leaf));
+    net.commit_pending_adds("t1", vec![t6]);
+    let p7 = c(peer, "p7");
+    net.propose("t6", Propose::Add(&p7.key_package()));
+    let leaf = net.leaf_of("t5");
+    net.propose("t1", Propose::Remove(leaf));
+    net.commit_pending_adds("p0", vec![p7]);
+
+    // Removes and Adds in one commit, by the peer and by throng.
+    let leaves = [net.leaf_of("p6")];
+    net.replace("p0", &leaves, vec![c(Throng, "t7")]);
+    let leaves = [net.leaf_of("p7")];
+    net.replace("t7", &leaves, vec![c(peer, "p8"), c(other, "x8")]);
+    net.chat();
+
     // A second external join, from a throng member's GroupInfo.
     net.join_external("t3", c(Throng, "t4"));
 
@@ -505,7 +592,7 @@ fn mls_rs_creates() {
 mod throng_adapter {
     use std::sync::Arc;
 
-    use super::{Change, Client, Committed, Handshake, Member, Outcome, Received, Setup, fail};
+    use super::{Change, Client, Committed, Handshake, Member, Outcome, Propose, Received, Setup, fail};
     use throng::codec::{Decode, Encode};
     use throng::crypto::{AwsLcProvider, CipherSuite, CryptoProvider};
     use throng::group::{CommitOptions, Group, GroupConfig, Identity, KeyPackageBundle, Processed, PskStore};
@@ -602,15 +689,19 @@ mod throng_adapter {
                     })
                     .collect()
             };
+            let removes = |leaves: &[u32]| -> Vec<Proposal> {
+                leaves.iter().map(|l| Proposal::Remove(Remove { removed: LeafIndex(*l) })).collect()
+            };
             let options = match change {
                 Change::Update | Change::Pending => CommitOptions::default(),
                 Change::Add(key_packages) => CommitOptions::with_proposals(adds(key_packages)),
                 Change::AddWithoutPath(key_packages) => {
                     CommitOptions { force_path: false, ..CommitOptions::with_proposals(adds(key_packages)) }
                 }
-                Change::Remove(leaves) => CommitOptions::with_proposals(
-                    leaves.iter().map(|l| Proposal::Remove(Remove { removed: LeafIndex(*l) })).collect(),
-                ),
+                Change::Remove(leaves) => CommitOptions::with_proposals(removes(leaves)),
+                Change::Replace(leaves, key_packages) => {
+                    CommitOptions::with_proposals([removes(leaves), adds(key_packages)].concat())
+                }
             };
             let pending = self.group.commit(options).unwrap_or_else(|e| panic!("{}: commit {change}: {e:?}", self.name));
             let commit = pending.message.to_bytes();
@@ -619,8 +710,16 @@ mod throng_adapter {
             Committed { commit, welcome }
         }
 
-        fn propose_update(&mut self) -> Vec<u8> {
-            self.group.propose_update().unwrap().0.to_bytes()
+        fn propose(&mut self, proposal: Propose<'_>) -> Vec<u8> {
+            let sent = match proposal {
+                Propose::Update => self.group.propose_update(),
+                Propose::Add(kp) => match decode(kp).unwrap() {
+                    MlsMessageBody::KeyPackage(key_package) => self.group.propose(Proposal::Add(Add { key_package })),
+                    _ => panic!("not a KeyPackage"),
+                },
+                Propose::Remove(leaf) => self.group.propose(Proposal::Remove(Remove { removed: LeafIndex(leaf) })),
+            };
+            sent.unwrap_or_else(|e| panic!("{}: {proposal:?}: {e:?}", self.name)).0.to_bytes()
         }
 
         fn send(&mut self, data: &[u8]) -> Vec<u8> {
@@ -659,7 +758,7 @@ mod throng_adapter {
 // ---------------------------------------------------------------------------
 
 mod openmls_adapter {
-    use super::{Change, Client, Committed, Handshake, Member, Outcome, Received, Setup, fail};
+    use super::{Change, Client, Committed, Handshake, Member, Outcome, Propose, Received, Setup, fail};
     use openmls::prelude::tls_codec::Deserialize as _;
     use openmls::prelude::*;
     use openmls_basic_credential::SignatureKeyPair;
@@ -688,6 +787,13 @@ mod openmls_adapter {
 
     fn bytes(message: MlsMessageOut) -> Vec<u8> {
         message.to_bytes().unwrap()
+    }
+
+    fn key_package(provider: &OpenMlsRustCrypto, bytes: &[u8]) -> KeyPackage {
+        match decode(bytes).unwrap() {
+            MlsMessageBodyIn::KeyPackage(kp) => kp.validate(provider.crypto(), ProtocolVersion::Mls10).unwrap(),
+            _ => panic!("not a KeyPackage"),
+        }
     }
 
     pub struct OpenMlsClient {
@@ -797,13 +903,7 @@ mod openmls_adapter {
                     (commit, welcome)
                 }
                 Change::Add(key_packages) | Change::AddWithoutPath(key_packages) => {
-                    let key_packages: Vec<KeyPackage> = key_packages
-                        .iter()
-                        .map(|kp| match decode(kp).unwrap() {
-                            MlsMessageBodyIn::KeyPackage(kp) => kp.validate(p.crypto(), ProtocolVersion::Mls10).unwrap(),
-                            _ => panic!("not a KeyPackage"),
-                        })
-                        .collect();
+                    let key_packages: Vec<KeyPackage> = key_packages.iter().map(|kp| key_package(p, kp)).collect();
                     let (commit, welcome, _) = if matches!(change, Change::Add(_)) {
                         self.group.add_members(p, s, &key_packages)
                     } else {
@@ -817,13 +917,38 @@ mod openmls_adapter {
                     let (commit, welcome, _) = self.group.remove_members(p, s, &leaves).unwrap();
                     (commit, welcome)
                 }
+                Change::Replace(leaves, key_packages) => {
+                    let leaves: Vec<LeafNodeIndex> = leaves.iter().map(|l| LeafNodeIndex::new(*l)).collect();
+                    let key_packages: Vec<KeyPackage> = key_packages.iter().map(|kp| key_package(p, kp)).collect();
+                    // `swap_members` wants as many adds as removes; the
+                    // commit builder takes any mix.
+                    let (commit, welcome, _) = self
+                        .group
+                        .commit_builder()
+                        .propose_removals(leaves)
+                        .propose_adds(key_packages)
+                        .load_psks(p.storage())
+                        .unwrap()
+                        .build(p.rand(), p.crypto(), s, |_| true)
+                        .unwrap()
+                        .stage_commit(p)
+                        .unwrap()
+                        .into_messages();
+                    (commit, welcome)
+                }
             };
             self.group.merge_pending_commit(p).unwrap();
             Committed { commit: bytes(commit), welcome: welcome.map(bytes) }
         }
 
-        fn propose_update(&mut self) -> Vec<u8> {
-            let (message, _) = self.group.propose_self_update(&self.provider, &self.signer, LeafNodeParameters::default()).unwrap();
+        fn propose(&mut self, proposal: Propose<'_>) -> Vec<u8> {
+            let (p, s) = (&self.provider, &self.signer);
+            let (message, _) = match proposal {
+                Propose::Update => self.group.propose_self_update(p, s, LeafNodeParameters::default()).map_err(fail),
+                Propose::Add(kp) => self.group.propose_add_member(p, s, &key_package(p, kp)).map_err(fail),
+                Propose::Remove(leaf) => self.group.propose_remove_member(p, s, LeafNodeIndex::new(leaf)).map_err(fail),
+            }
+            .unwrap_or_else(|e| panic!("{}: {proposal:?}: {e}", self.name));
             bytes(message)
         }
 
@@ -871,7 +996,7 @@ mod openmls_adapter {
 // ---------------------------------------------------------------------------
 
 mod mls_rs_adapter {
-    use super::{Change, Client, Committed, Handshake, Member, Outcome, Received, Setup, fail};
+    use super::{Change, Client, Committed, Handshake, Member, Outcome, Propose, Received, Setup, fail};
     use mls_rs::client_builder::{BaseConfig, IntoConfigOutput, WithCryptoProvider, WithIdentityProvider, WithMlsRules};
     use mls_rs::group::{CommitEffect, ReceivedMessage};
     use mls_rs::identity::SigningIdentity;
@@ -981,6 +1106,11 @@ mod mls_rs_adapter {
                 Change::Remove(leaves) => {
                     leaves.iter().try_fold(self.group.commit_builder(), |b, l| b.remove_member(*l)).and_then(|b| b.build())
                 }
+                Change::Replace(leaves, key_packages) => leaves
+                    .iter()
+                    .try_fold(self.group.commit_builder(), |b, l| b.remove_member(*l))
+                    .and_then(|b| key_packages.iter().try_fold(b, |b, kp| b.add_member(decode(kp).unwrap())))
+                    .and_then(|b| b.build()),
             }
             .unwrap_or_else(|e| panic!("{}: commit {change}: {e:?}", self.name));
             self.group.apply_pending_commit().unwrap();
@@ -992,8 +1122,15 @@ mod mls_rs_adapter {
             Committed { commit: output.commit_message.to_bytes().unwrap(), welcome }
         }
 
-        fn propose_update(&mut self) -> Vec<u8> {
-            self.group.propose_update(Vec::new()).unwrap().to_bytes().unwrap()
+        fn propose(&mut self, proposal: Propose<'_>) -> Vec<u8> {
+            match proposal {
+                Propose::Update => self.group.propose_update(Vec::new()),
+                Propose::Add(kp) => self.group.propose_add(decode(kp).unwrap(), Vec::new()),
+                Propose::Remove(leaf) => self.group.propose_remove(leaf, Vec::new()),
+            }
+            .unwrap_or_else(|e| panic!("{}: {proposal:?}: {e:?}", self.name))
+            .to_bytes()
+            .unwrap()
         }
 
         fn send(&mut self, data: &[u8]) -> Vec<u8> {
