@@ -37,6 +37,11 @@ struct Setup {
     handshake: Handshake,
 }
 
+/// `authenticated_data` of every application message (RFC 9420 §6.3: it is
+/// part of the AEAD's associated data, so receivers decrypt only if they
+/// frame it the same way).
+const APPLICATION_AAD: &[u8] = b"interop aad";
+
 /// The exporter every member evaluates at every epoch.
 const EXPORTER_LABEL: &str = "throng interop";
 
@@ -318,15 +323,22 @@ impl Net {
         self.propose(by, Propose::Update);
     }
 
-    /// Every member sends an application message that every other member
-    /// decrypts intact.
+    /// Every member sends application messages that every other member
+    /// decrypts intact, though delivered out of order.
     fn chat(&mut self) {
         for from in 0..self.members.len() {
-            let text = format!("{} in epoch {}", self.members[from].name(), self.members[from].epoch()).into_bytes();
-            let message = self.members[from].send(&text);
-            assert_eq!(wire::format(&message), wire::PRIVATE_MESSAGE, "application data is a PrivateMessage");
-            for (i, r) in self.deliver(from, &message) {
-                assert_eq!(r, Received::Application(text.clone()), "{} on {}'s message", self.members[i].name(), self.members[from].name());
+            let texts: Vec<Vec<u8>> = (0..3)
+                .map(|k| format!("{} in epoch {}, message {k}", self.members[from].name(), self.members[from].epoch()).into_bytes())
+                .collect();
+            let messages: Vec<Vec<u8>> = texts.iter().map(|t| self.members[from].send(t)).collect();
+            // The last one first: receivers keep the keys of the generations
+            // skipped (RFC 9420 §9.2), and use each once.
+            for k in [2, 0, 1] {
+                assert_eq!(wire::format(&messages[k]), wire::PRIVATE_MESSAGE, "application data is a PrivateMessage");
+                for (i, r) in self.deliver(from, &messages[k]) {
+                    let text = texts[k].clone();
+                    assert_eq!(r, Received::Application(text), "{} on {}'s message", self.members[i].name(), self.members[from].name());
+                }
             }
         }
     }
@@ -590,11 +602,13 @@ fn mls_rs_creates() {
 // ---------------------------------------------------------------------------
 
 mod throng_adapter {
+    use std::num::NonZeroU16;
     use std::sync::Arc;
 
-    use super::{Change, Client, Committed, Handshake, Member, Outcome, Propose, Received, Setup, fail};
+    use super::{APPLICATION_AAD, Change, Client, Committed, Handshake, Member, Outcome, Propose, Received, Setup, fail};
     use throng::codec::{Decode, Encode};
     use throng::crypto::{AwsLcProvider, CipherSuite, CryptoProvider};
+    use throng::framing::PaddingPolicy;
     use throng::group::{CommitOptions, Group, GroupConfig, Identity, KeyPackageBundle, Processed, PskStore};
     use throng::messages::content::{MlsMessage, MlsMessageBody, WireFormat};
     use throng::messages::{Add, Proposal, Remove};
@@ -626,7 +640,13 @@ mod throng_adapter {
                 Handshake::Public => WireFormat::PUBLIC_MESSAGE,
                 Handshake::Private => WireFormat::PRIVATE_MESSAGE,
             };
-            let config = GroupConfig { handshake_wire_format, ..GroupConfig::default() };
+            // With encrypted handshakes, throng pads its PrivateMessages too
+            // (mls-rs pads by default; OpenMLS is told to below).
+            let padding = match setup.handshake {
+                Handshake::Public => PaddingPolicy::None,
+                Handshake::Private => PaddingPolicy::ToMultipleOf(NonZeroU16::new(64).unwrap()),
+            };
+            let config = GroupConfig { handshake_wire_format, padding, ..GroupConfig::default() };
             Self { name, suite, config, identity, bundle }
         }
     }
@@ -723,7 +743,7 @@ mod throng_adapter {
         }
 
         fn send(&mut self, data: &[u8]) -> Vec<u8> {
-            self.group.encrypt_application(data, vec![]).unwrap().to_bytes()
+            self.group.encrypt_application(data, APPLICATION_AAD.to_vec()).unwrap().to_bytes()
         }
 
         fn process(&mut self, message: &[u8]) -> Outcome<Received> {
@@ -758,7 +778,7 @@ mod throng_adapter {
 // ---------------------------------------------------------------------------
 
 mod openmls_adapter {
-    use super::{Change, Client, Committed, Handshake, Member, Outcome, Propose, Received, Setup, fail};
+    use super::{APPLICATION_AAD, Change, Client, Committed, Handshake, Member, Outcome, Propose, Received, Setup, fail};
     use openmls::prelude::tls_codec::Deserialize as _;
     use openmls::prelude::*;
     use openmls_basic_credential::SignatureKeyPair;
@@ -774,9 +794,18 @@ mod openmls_adapter {
         }
     }
 
+    /// Padding of PrivateMessages: with encrypted handshakes, everyone pads.
+    fn padding_size(handshake: Handshake) -> usize {
+        match handshake {
+            Handshake::Public => 0,
+            Handshake::Private => 32,
+        }
+    }
+
     fn join_config(handshake: Handshake) -> MlsGroupJoinConfig {
         MlsGroupJoinConfig::builder()
             .wire_format_policy(wire_format_policy(handshake))
+            .padding_size(padding_size(handshake))
             .use_ratchet_tree_extension(true)
             .build()
     }
@@ -839,6 +868,7 @@ mod openmls_adapter {
             let config = MlsGroupCreateConfig::builder()
                 .ciphersuite(self.suite)
                 .wire_format_policy(wire_format_policy(self.handshake))
+                .padding_size(padding_size(self.handshake))
                 .use_ratchet_tree_extension(true)
                 .build();
             let group = MlsGroup::new(&self.provider, &self.signer, &config, self.credential.clone()).unwrap();
@@ -953,6 +983,7 @@ mod openmls_adapter {
         }
 
         fn send(&mut self, data: &[u8]) -> Vec<u8> {
+            self.group.set_aad(APPLICATION_AAD.to_vec());
             bytes(self.group.create_message(&self.provider, &self.signer, data).unwrap())
         }
 
@@ -962,8 +993,12 @@ mod openmls_adapter {
                 .try_into_protocol_message()
                 .map_err(fail)?;
             let processed = self.group.process_message(&self.provider, message).map_err(fail)?;
+            let processed_aad = processed.aad().to_vec();
             match processed.into_content() {
-                ProcessedMessageContent::ApplicationMessage(m) => Ok(Received::Application(m.into_bytes())),
+                ProcessedMessageContent::ApplicationMessage(m) => {
+                    assert_eq!(processed_aad, APPLICATION_AAD, "{}: authenticated_data", self.name);
+                    Ok(Received::Application(m.into_bytes()))
+                }
                 ProcessedMessageContent::ProposalMessage(p) => {
                     self.group.store_pending_proposal(self.provider.storage(), *p).map_err(fail)?;
                     Ok(Received::Proposal)
@@ -996,7 +1031,7 @@ mod openmls_adapter {
 // ---------------------------------------------------------------------------
 
 mod mls_rs_adapter {
-    use super::{Change, Client, Committed, Handshake, Member, Outcome, Propose, Received, Setup, fail};
+    use super::{APPLICATION_AAD, Change, Client, Committed, Handshake, Member, Outcome, Propose, Received, Setup, fail};
     use mls_rs::client_builder::{BaseConfig, IntoConfigOutput, WithCryptoProvider, WithIdentityProvider, WithMlsRules};
     use mls_rs::group::{CommitEffect, ReceivedMessage};
     use mls_rs::identity::SigningIdentity;
@@ -1134,12 +1169,15 @@ mod mls_rs_adapter {
         }
 
         fn send(&mut self, data: &[u8]) -> Vec<u8> {
-            self.group.encrypt_application_message(data, Vec::new()).unwrap().to_bytes().unwrap()
+            self.group.encrypt_application_message(data, APPLICATION_AAD.to_vec()).unwrap().to_bytes().unwrap()
         }
 
         fn process(&mut self, message: &[u8]) -> Outcome<Received> {
             match self.group.process_incoming_message(decode(message)?).map_err(fail)? {
-                ReceivedMessage::ApplicationMessage(m) => Ok(Received::Application(m.data().to_vec())),
+                ReceivedMessage::ApplicationMessage(m) => {
+                    assert_eq!(m.authenticated_data, APPLICATION_AAD, "{}: authenticated_data", self.name);
+                    Ok(Received::Application(m.data().to_vec()))
+                }
                 ReceivedMessage::Proposal(_) => Ok(Received::Proposal),
                 ReceivedMessage::Commit(c) => match c.effect {
                     CommitEffect::Removed { .. } => Ok(Received::Removed),
