@@ -42,8 +42,9 @@ struct Envelope {
 
 /// What the service sends to a member.
 enum ToClient {
-    /// A message another member sent to the group.
-    Deliver(MlsMessage),
+    /// A message another member sent to the group (boxed: a commit is far
+    /// larger than a verdict).
+    Deliver(Box<MlsMessage>),
     /// The service's verdict on this member's own message.
     Verdict(Result<Accepted, Rejected>),
 }
@@ -106,7 +107,7 @@ async fn serve(registry: Arc<Registry>, directory: Arc<Directory>, stats: Arc<St
                     stats.accepted.fetch_add(1, Ordering::Relaxed);
                     for leaf in &accepted.fanout {
                         if let Some(mailbox) = directory.get(&(group_id.clone(), *leaf)) {
-                            let _ = mailbox.send(ToClient::Deliver(message.clone()));
+                            let _ = mailbox.send(ToClient::Deliver(Box::new(message.clone())));
                         }
                     }
                 }
@@ -171,7 +172,7 @@ async fn member(mut group: Group, outbox: UnboundedSender<Envelope>, reply: Unbo
             }
             ToClient::Verdict(Err(e)) => panic!("rejected: {e}"),
             ToClient::Deliver(message) => {
-                backlog.insert(epoch_of(&message), message);
+                backlog.insert(epoch_of(&message), *message);
             }
         }
         while let Some(message) = backlog.remove(&group.epoch()) {

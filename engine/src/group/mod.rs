@@ -539,11 +539,12 @@ impl Group {
 /// [`crate::public_group`].
 pub(crate) fn check_single_proposal(tree: &RatchetTree, sender: &Sender, proposal: &Proposal) -> Result<(), Error> {
     match (proposal, sender) {
-        (Proposal::Update(u), Sender::Member(l)) => {
-            if tree.leaf(*l).is_some_and(|n| n.encryption_key == u.leaf_node.encryption_key) {
-                return Err(rule("Update keeps the old encryption key (RFC 9420 §7.3)"));
-            }
+        (Proposal::Update(u), Sender::Member(l))
+            if tree.leaf(*l).is_some_and(|n| n.encryption_key == u.leaf_node.encryption_key) =>
+        {
+            return Err(rule("Update keeps the old encryption key (RFC 9420 §7.3)"));
         }
+        (Proposal::Update(_), Sender::Member(_)) => {}
         (Proposal::Update(_), _) => return Err(rule("Update from a non-member (RFC 9420 §12.1.2)")),
         (Proposal::Remove(r), _) if tree.leaf(r.removed).is_none() => {
             return Err(rule("Remove of a blank leaf (RFC 9420 §12.1.3)"));

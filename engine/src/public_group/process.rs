@@ -150,14 +150,14 @@ impl PublicGroup {
                 Err(rule("application data in a PublicMessage (RFC 9420 §6)"))
             }
             FramedContentBody::Proposal(proposal) => {
-                let sender = authenticated.content.sender.clone();
+                let sender = authenticated.content.sender;
                 self.check_proposal(&suite, &sender, proposal)?;
                 let reference = authenticated.proposal_ref(&suite);
                 if !self.proposals.iter().any(|p| p.reference == reference) {
                     self.proposals.push(CachedProposal {
                         reference: reference.clone(),
                         proposal: proposal.clone(),
-                        sender: sender.clone(),
+                        sender,
                     });
                 }
                 Ok(PublicProcessed::Proposal { reference, proposal: Box::new(proposal.clone()), sender })
@@ -178,7 +178,7 @@ impl PublicGroup {
     /// to commit.
     fn check_proposal(&self, suite: &Suite<'_>, sender: &Sender, proposal: &Proposal) -> Result<(), Error> {
         check_single_proposal(&self.tree, sender, proposal)?;
-        let list = [CommittedProposal { proposal: proposal.clone(), sender: sender.clone(), reference: None }];
+        let list = [CommittedProposal { proposal: proposal.clone(), sender: *sender, reference: None }];
         let mut staged = self.tree.stage();
         // The committer is not known yet: a leaf outside the tree, so the
         // rules about the committer's own Update or Remove (§12.2) cannot
@@ -191,7 +191,7 @@ impl PublicGroup {
     /// Validates a commit as a member does (§12.4.2), without the key
     /// schedule, and computes the next epoch's public state.
     fn stage_commit(&self, suite: &Suite<'_>, authenticated: &AuthenticatedContent, commit: &Commit) -> Result<StagedPublicCommit, Error> {
-        let sender = authenticated.content.sender.clone();
+        let sender = authenticated.content.sender;
         let committer = match sender {
             Sender::Member(l) => Committer::Member(l),
             Sender::NewMemberCommit => Committer::External,
@@ -207,9 +207,9 @@ impl PublicGroup {
                         .iter()
                         .find(|c| &c.reference == r)
                         .ok_or_else(|| rule("commit references an unknown proposal (RFC 9420 §12.4.2)"))?;
-                    CommittedProposal { proposal: cached.proposal.clone(), sender: cached.sender.clone(), reference: Some(r.clone()) }
+                    CommittedProposal { proposal: cached.proposal.clone(), sender: cached.sender, reference: Some(r.clone()) }
                 }
-                ProposalOrRef::Proposal(p) => CommittedProposal { proposal: (**p).clone(), sender: sender.clone(), reference: None },
+                ProposalOrRef::Proposal(p) => CommittedProposal { proposal: (**p).clone(), sender, reference: None },
             });
         }
 
