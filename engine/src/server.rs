@@ -296,9 +296,11 @@ impl Registry {
             return Ok(Accepted { epoch: state.group.epoch(), kind: AcceptedKind::Application, fanout: state.group.member_leaves() });
         }
 
+        // The copy the group consumes is made before the lock is taken.
+        let owned = message.clone();
         let mut state = slot.write();
         check_epoch(state.group.epoch(), peeked.epoch, peeked.content_type)?;
-        match state.group.process_message(message.clone())? {
+        match state.group.process_message(owned)? {
             PublicProcessed::Proposal { sender, .. } => {
                 let fanout = fanout_without(&state.group, &sender);
                 Ok(Accepted { epoch: state.group.epoch(), kind: AcceptedKind::Proposal, fanout })
@@ -368,7 +370,8 @@ impl Registry {
 
     /// Runs `f` on the group's public state under its read lock (for
     /// questions the other methods do not answer: tree hash, one member's
-    /// leaf, pending proposals).
+    /// leaf, pending proposals). `f` must not call back into the registry
+    /// for the same group: it would wait on the lock it holds.
     pub fn with_group<R>(&self, group_id: &[u8], f: impl FnOnce(&PublicGroup) -> R) -> Option<R> {
         Some(f(&self.slot(group_id)?.read().group))
     }
