@@ -643,7 +643,7 @@ fn cost_of_validating_a_commit_at_10k_members() {
     // Staging does not change the group, so the same commit is validated
     // repeatedly; the message clone (what `Registry::handle` pays too) is
     // timed apart.
-    let runs = 20;
+    let runs = 50;
     let mut clone_total = std::time::Duration::ZERO;
     let mut total = std::time::Duration::ZERO;
     let mut samples = Vec::new();
