@@ -376,10 +376,14 @@ fn invalid_and_late_handshakes_are_refused_and_change_nothing() {
     let mut bad_kp = KeyPackageBundle::generate(&*p, cs, &Identity::basic(&*p, cs, "x").unwrap()).unwrap().key_package;
     bad_kp.signature[0] ^= 1;
     let bad_add = Commit {
-        proposals: vec![ProposalOrRef::Proposal(Box::new(Proposal::Add(Add { key_package: bad_kp })))],
+        proposals: vec![ProposalOrRef::Proposal(Box::new(Proposal::Add(Add { key_package: bad_kp.clone() })))],
         path: base.path.clone(),
     };
     assert!(matches!(refused(&resign_commit(&alice, &ids[0].signer, &good.message, bad_add)), Rejected::Invalid(_)));
+    // The same KeyPackage in a proposal: refused on receipt, never queued
+    // (a committer that cached it could not commit).
+    let (bad_proposal, _) = bob.propose(Proposal::Add(Add { key_package: bad_kp })).unwrap();
+    assert!(matches!(refused(&bad_proposal), Rejected::Invalid(Error::Crypto(_))));
     // A path missing one ciphertext.
     let mut short = base.clone();
     if let Some(path) = &mut short.path {

@@ -7,7 +7,7 @@ use crate::error::{Error, UsageError};
 use crate::framing;
 use crate::group::{
     AppliedProposals, CachedProposal, CommittedProposal, Committer, apply_proposals, check_single_proposal,
-    check_unique_keys, signer_key,
+    check_unique_keys, signer_key, validate_key_package,
 };
 use crate::messages::content::{AuthenticatedContent, FramedContentBody, MlsMessage, MlsMessageBody, Sender};
 use crate::messages::registered_extensions::{ExtensionData, RequiredCapabilities};
@@ -171,21 +171,39 @@ impl PublicGroup {
     }
 
     /// A proposal on its own (§12.1): the checks a member runs on receipt,
-    /// then the list rules of §12.2 and §12.3 for a list of just this
-    /// proposal, on a throwaway stage. A proposal that could never be
-    /// committed (a bad KeyPackage, an Update with a bad leaf) is refused
-    /// before it reaches the members: a committer that cached it would fail
-    /// to commit.
+    /// plus what makes the proposal committable at all. A proposal that
+    /// could never be committed (a bad KeyPackage, an Update with a bad
+    /// leaf) is refused before it reaches the members: a committer that
+    /// cached it would fail to commit.
+    ///
+    /// Key uniqueness is left to the commit: a Remove in the same commit may
+    /// free a key an Add or Update reuses (§12.3 applies Removes first).
     fn check_proposal(&self, suite: &Suite<'_>, sender: &Sender, proposal: &Proposal) -> Result<(), Error> {
         check_single_proposal(&self.tree, sender, proposal)?;
-        let list = [CommittedProposal { proposal: proposal.clone(), sender: *sender, reference: None }];
-        let mut staged = self.tree.stage();
-        // The committer is not known yet: a leaf outside the tree, so the
-        // rules about the committer's own Update or Remove (§12.2) cannot
-        // fire here; they are checked when a commit names it.
-        let nobody = Committer::Member(LeafIndex(u32::MAX));
-        apply_proposals(suite, &self.context, &mut staged, &list, nobody, self.config.now())?;
-        Ok(())
+        let required = RequiredCapabilities::find_in(&self.context.extensions)?;
+        let rules = leaf_rules(&self.context, required.as_ref(), self.config.now());
+        match (proposal, sender) {
+            // §12.1.1: an Add is invalid if its KeyPackage is (§10.1).
+            (Proposal::Add(add), _) => validate_key_package(suite, &add.key_package, &rules),
+            // §12.1.2: the new leaf is validated as an update leaf (§7.3).
+            (Proposal::Update(update), Sender::Member(leaf)) => {
+                if !matches!(update.leaf_node.leaf_node_source, LeafNodeSource::Update) {
+                    return Err(rule("Update leaf node source is not update (RFC 9420 §7.3)"));
+                }
+                validate_leaf_node(suite, &update.leaf_node, Some((&self.context.group_id, *leaf)), &rules)
+            }
+            _ => {
+                // The list rules of §12.2 and §12.3 for a list of just this
+                // proposal, on a throwaway stage. The committer is not known
+                // yet: a leaf outside the tree, so the rules about the
+                // committer's own Update or Remove cannot fire here; they are
+                // checked when a commit names it.
+                let list = [CommittedProposal { proposal: proposal.clone(), sender: *sender, reference: None }];
+                let mut staged = self.tree.stage();
+                let nobody = Committer::Member(LeafIndex(u32::MAX));
+                apply_proposals(suite, &self.context, &mut staged, &list, nobody, self.config.now()).map(|_| ())
+            }
+        }
     }
 
     /// Validates a commit as a member does (§12.4.2), without the key
