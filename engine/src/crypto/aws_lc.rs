@@ -7,6 +7,8 @@ use hpke_rs::{Hpke, Mode};
 use hpke_rs_crypto::types as hpke_types;
 
 use super::dhkem_x448;
+use super::hpke_batch;
+use super::provider::PreparedInfo;
 use super::hpke_backend::{self, AwsLcHpke};
 use super::keys::{
     HpkeCiphertext, HpkeKeyPair, HpkePrivateKey, HpkePublicKey, SignatureKeyPair, SignaturePrivateKey,
@@ -244,6 +246,18 @@ impl CryptoProvider for AwsLcProvider {
             .open(kem_output, &sk, info, aad, ciphertext, None, None, None)
             .map(Secret::new)
             .map_err(|_| CryptoError::DecryptionFailed)
+    }
+
+    fn hpke_prepare_info(&self, alg: &Algorithms, info: &[u8]) -> PreparedInfo {
+        PreparedInfo { info: info.to_vec(), key_schedule_context: hpke_batch::prepare(alg, info) }
+    }
+
+    fn hpke_seal_prepared(&self, alg: &Algorithms, info: &PreparedInfo, public_key: &[u8], aad: &[u8], plaintext: &[u8])
+    -> Result<HpkeCiphertext, CryptoError> {
+        match &info.key_schedule_context {
+            Some(context) => hpke_batch::seal(alg, context, public_key, aad, plaintext),
+            None => self.hpke_seal(alg, public_key, &info.info, aad, plaintext),
+        }
     }
 
     fn hpke_setup_sender_and_export(

@@ -7,6 +7,7 @@
 mod aws_lc;
 mod dhkem_x448;
 mod hpke_backend;
+mod hpke_batch;
 mod keys;
 mod provider;
 mod suite;
@@ -18,7 +19,7 @@ pub use keys::{
     HpkeCiphertext, HpkeKeyPair, HpkePrivateKey, HpkePublicKey, Secret, SignatureKeyPair, SignaturePrivateKey,
     SignaturePublicKey,
 };
-pub use provider::CryptoProvider;
+pub use provider::{CryptoProvider, PreparedInfo};
 pub use suite::{AeadAlgorithm, Algorithms, CipherSuite, HashAlgorithm, KemAlgorithm, SignatureAlgorithm};
 
 use thiserror::Error;
@@ -208,9 +209,22 @@ impl<'p> Suite<'p> {
         M: FnOnce(&'k [&'k [u8]], &(dyn Fn(&[u8]) -> Result<HpkeCiphertext, CryptoError> + Sync))
             -> Vec<Result<HpkeCiphertext, CryptoError>>,
     {
-        let info = labelled_content(label.as_bytes(), context);
-        let seal = |pk: &[u8]| self.provider.hpke_seal(&self.alg, pk, &info, &[], plaintext);
+        let info = self.provider.hpke_prepare_info(&self.alg, &labelled_content(label.as_bytes(), context));
+        let seal = |pk: &[u8]| self.provider.hpke_seal_prepared(&self.alg, &info, pk, &[], plaintext);
         map_seal(public_keys, &seal).into_iter().collect()
+    }
+
+    /// Prepares the EncryptContext of `label` and `context` once, for many
+    /// [`Suite::encrypt_with_prepared`] calls with different plaintexts
+    /// (a Welcome's GroupSecrets, RFC 9420 §12.4.3.1).
+    pub fn prepare_encrypt_context(&self, label: &str, context: &[u8]) -> PreparedInfo {
+        self.provider.hpke_prepare_info(&self.alg, &labelled_content(label.as_bytes(), context))
+    }
+
+    /// EncryptWithLabel with a prepared EncryptContext.
+    pub fn encrypt_with_prepared(&self, prepared: &PreparedInfo, public_key: &[u8], plaintext: &[u8])
+    -> Result<HpkeCiphertext, CryptoError> {
+        self.provider.hpke_seal_prepared(&self.alg, prepared, public_key, &[], plaintext)
     }
 
     /// `DecryptWithLabel(sk, label, context, kem_output, ciphertext)` (RFC 9420 §5.1.3).

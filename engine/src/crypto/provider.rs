@@ -88,10 +88,35 @@ pub trait CryptoProvider: Send + Sync + std::fmt::Debug {
     /// Fills `out` with cryptographically secure random bytes.
     fn random(&self, out: &mut [u8]) -> Result<(), CryptoError>;
 
+    /// Prepares `info` for many [`CryptoProvider::hpke_seal_prepared`]
+    /// calls: a provider that can hash it into the key-schedule context once
+    /// (RFC 9180 §5.1) returns that context; the default keeps `info`.
+    fn hpke_prepare_info(&self, alg: &Algorithms, info: &[u8]) -> PreparedInfo {
+        let _ = alg;
+        PreparedInfo { info: info.to_vec(), key_schedule_context: None }
+    }
+
+    /// `SealBase` with prepared info; by default the same as
+    /// [`CryptoProvider::hpke_seal`].
+    fn hpke_seal_prepared(&self, alg: &Algorithms, info: &PreparedInfo, public_key: &[u8], aad: &[u8], plaintext: &[u8])
+    -> Result<HpkeCiphertext, CryptoError> {
+        self.hpke_seal(alg, public_key, &info.info, aad, plaintext)
+    }
+
     /// A fresh HPKE key pair: `DeriveKeyPair` of `Nsk`-sized random input.
     fn hpke_generate_key_pair(&self, alg: &Algorithms) -> Result<HpkeKeyPair, CryptoError> {
         let mut ikm = Secret::zero(alg.hash.len());
         self.random(ikm.as_mut_bytes())?;
         self.hpke_derive_key_pair(alg, ikm.as_bytes())
     }
+}
+
+/// HPKE `info` prepared once for seals to many recipients.
+#[derive(Clone, Debug)]
+pub struct PreparedInfo {
+    /// The info itself.
+    pub info: Vec<u8>,
+    /// RFC 9180 `key_schedule_context` (mode, psk_id_hash, info_hash), when
+    /// the provider computed it.
+    pub key_schedule_context: Option<Vec<u8>>,
 }

@@ -578,6 +578,9 @@ fn build_welcome(
 ) -> Result<MlsMessage, Error> {
     let (key, nonce) = welcome_secret.key_and_nonce(suite)?;
     let encrypted_group_info = suite.aead_seal(key.as_bytes(), nonce.as_bytes(), &[], &group_info.to_bytes())?;
+    // The whole encrypted GroupInfo is the HPKE context of every seal: hash
+    // it once, not once per joiner.
+    let prepared = suite.prepare_encrypt_context("Welcome", &encrypted_group_info);
     let secrets = added
         .par_iter()
         .map(|(leaf, kp)| {
@@ -594,7 +597,7 @@ fn build_welcome(
                 psks: psks.clone(),
             };
             let sealed: HpkeCiphertext =
-                suite.encrypt_with_label(kp.init_key.as_bytes(), "Welcome", &encrypted_group_info, &group_secrets.to_bytes())?;
+                suite.encrypt_with_prepared(&prepared, kp.init_key.as_bytes(), &group_secrets.to_bytes())?;
             Ok(EncryptedGroupSecrets { new_member: kp.make_ref(suite), encrypted_group_secrets: sealed })
         })
         .collect::<Result<Vec<_>, Error>>()?;
