@@ -15,6 +15,7 @@ pub mod group;
 pub mod messages;
 pub mod schedule;
 pub mod secret_tree;
+pub mod state;
 pub mod tree;
 pub mod treekem;
 

@@ -9,6 +9,7 @@
 
 mod apply;
 mod create;
+mod persist;
 
 pub use apply::{AppliedPath, apply_update_path, derive_up};
 pub use create::{CreatedPath, create_update_path};
