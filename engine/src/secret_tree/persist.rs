@@ -178,3 +178,98 @@ impl SecretTree {
         Ok(Self { cipher_suite: suite.cipher_suite(), len, config, n_leaves, nodes, ratchets })
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::crypto::{CipherSuite, default_provider};
+    use crate::secret_tree::RatchetType;
+    use crate::tree::math::LeafIndex;
+
+    fn suite() -> Suite<'static> {
+        Suite::new(default_provider(), CipherSuite(1)).unwrap()
+    }
+
+    fn round_trip(t: &SecretTree) -> Result<SecretTree, StateError> {
+        let mut bytes = Vec::new();
+        t.encode_state(&mut bytes);
+        assert!(bytes.len() <= t.state_len_bound());
+        let mut r = Reader::new(&bytes);
+        let back = SecretTree::decode_state(&suite(), &mut r)?;
+        assert!(r.is_empty());
+        Ok(back)
+    }
+
+    fn encoded(t: &SecretTree) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        t.encode_state(&mut bytes);
+        bytes
+    }
+
+    #[test]
+    fn imported_tree_hands_out_the_same_keys() {
+        let s = suite();
+        let mut t = SecretTree::new(&s, Secret::new(vec![5; 32]), 16, SecretTreeConfig::default()).unwrap();
+        t.receive_key(&s, LeafIndex(9), RatchetType::Application, 6).unwrap();
+        t.receive_key(&s, LeafIndex(9), RatchetType::Application, 2).unwrap();
+        t.next_send_key(&s, LeafIndex(3), RatchetType::Handshake).unwrap();
+        let mut back = round_trip(&t).unwrap();
+        assert_eq!(encoded(&back), encoded(&t));
+        for (leaf, ty, generation) in [(9, RatchetType::Application, 4), (9, RatchetType::Application, 7), (0, RatchetType::Handshake, 0)] {
+            let a = t.receive_key(&s, LeafIndex(leaf), ty, generation).unwrap();
+            let b = back.receive_key(&s, LeafIndex(leaf), ty, generation).unwrap();
+            assert_eq!((a.key(), a.nonce()), (b.key(), b.nonce()));
+        }
+        assert!(back.receive_key(&s, LeafIndex(9), RatchetType::Application, 2).is_err());
+        assert_eq!(encoded(&back), encoded(&t));
+    }
+
+    #[test]
+    fn broken_partition_is_inconsistent() {
+        let s = suite();
+        let fresh = SecretTree::new(&s, Secret::new(vec![5; 32]), 8, SecretTreeConfig::default()).unwrap();
+        let mut derived = SecretTree::new(&s, Secret::new(vec![5; 32]), 8, SecretTreeConfig::default()).unwrap();
+        derived.receive_key(&s, LeafIndex(0), RatchetType::Application, 0).unwrap();
+        assert_eq!(derived.stored_node_secrets(), 3);
+        let (fresh, derived) = (encoded(&fresh), encoded(&derived));
+        // Header (12 bytes), then node entries of 4 + 1 + 32 bytes.
+        let entry = 37;
+        let ratchets_at = 16 + 3 * entry;
+
+        // The root is still stored although leaf 0 was derived from it.
+        let mut both = fresh[..16 + entry].to_vec();
+        both.extend_from_slice(&derived[ratchets_at..]);
+        let decode = |bytes: &[u8]| SecretTree::decode_state(&s, &mut Reader::new(bytes)).map(|_| ());
+        assert!(matches!(decode(&both), Err(StateError::Inconsistent(_))));
+
+        // A stored sibling went missing: its leaves would be underivable.
+        let mut missing = derived[..12].to_vec();
+        missing.extend_from_slice(&2u32.to_be_bytes());
+        missing.extend_from_slice(&derived[16 + entry..]);
+        assert!(matches!(decode(&missing), Err(StateError::Inconsistent(_))));
+
+        // Nodes out of order.
+        let mut swapped = derived[..16].to_vec();
+        swapped.extend_from_slice(&derived[16 + entry..16 + 2 * entry]);
+        swapped.extend_from_slice(&derived[16..16 + entry]);
+        swapped.extend_from_slice(&derived[16 + 2 * entry..]);
+        assert!(matches!(decode(&swapped), Err(StateError::Inconsistent(_))));
+        decode(&derived).unwrap();
+    }
+
+    #[test]
+    fn skipped_keys_must_stay_inside_the_ratchet() {
+        let s = suite();
+        let mut t = SecretTree::new(&s, Secret::new(vec![5; 32]), 1, SecretTreeConfig::default()).unwrap();
+        t.receive_key(&s, LeafIndex(0), RatchetType::Handshake, 1).unwrap();
+        let mut bytes = encoded(&t);
+        // Single leaf: no node secrets; the ratchets start at byte 20 with
+        // the leaf index, then the handshake secret (1 + 32), then `next`.
+        let next_at = 20 + 4 + 33;
+        assert_eq!(bytes[next_at..next_at + 4], 2u32.to_be_bytes());
+        bytes[next_at..next_at + 4].copy_from_slice(&0u32.to_be_bytes());
+        let decode = |bytes: &[u8]| SecretTree::decode_state(&s, &mut Reader::new(bytes)).map(|_| ());
+        assert!(matches!(decode(&bytes), Err(StateError::Inconsistent(_))));
+    }
+}

@@ -207,13 +207,16 @@ fn import_member(bytes: &[u8], provider: Arc<dyn CryptoProvider>, config: GroupC
     }
     let count = read_count(r, 2)?;
     let mut psks = PskStore::default();
+    let mut last_id: Option<Vec<u8>> = None;
     for _ in 0..count {
         let id: Vec<u8> = read(r)?;
         let psk: Secret = read(r)?;
+        // Written in ascending id order, which also rules out duplicates.
+        if last_id.as_ref().is_some_and(|last| *last >= id) {
+            return Err(inconsistent("external PSK ids are not ascending"));
+        }
+        last_id = Some(id.clone());
         psks.insert(id, psk);
-    }
-    if psks.len() != count {
-        return Err(inconsistent("an external PSK id appears twice"));
     }
     let count = read_count(r, 2)?;
     let mut pending_leaf_keys = Vec::with_capacity(count);
@@ -238,7 +241,7 @@ fn import_member(bytes: &[u8], provider: Arc<dyn CryptoProvider>, config: GroupC
     }
     if active {
         let leaf = tree.leaf(own).ok_or_else(|| inconsistent("an active member's own leaf is blank"))?;
-        if leaf.signature_key != signature_public || private.key(own.node()).is_none() {
+        if leaf.signature_key != signature_public || leaf.credential != credential || private.key(own.node()).is_none() {
             return Err(inconsistent("own leaf does not carry this member's keys"));
         }
     }
