@@ -3,7 +3,8 @@
 //!
 //! Modules mirror the RFC: [`codec`] (§2.1), [`crypto`] (§5), [`tree::math`]
 //! (Appendix C), [`schedule`] (§8), [`secret_tree`] (§9), [`messages`]
-//! (§6–§12 wire structs).
+//! (§6–§12 wire structs); [`state`] exports a group to versioned bytes and
+//! imports it back.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

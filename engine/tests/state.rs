@@ -13,7 +13,7 @@ use throng::error::{Error, StateError, ValidationError};
 use throng::group::{CommitOptions, Group, GroupConfig, Identity, KeyPackageBundle, Processed, PskStore};
 use throng::messages::content::{MlsMessage, MlsMessageBody};
 use throng::messages::{Add, Proposal, Remove};
-use throng::state::FORMAT_VERSION;
+use throng::state::{FORMAT_VERSION, StateHeader, StateKind};
 use throng::tree::math::LeafIndex;
 
 const SUITES: [u16; 7] = [1, 2, 3, 4, 5, 6, 7];
@@ -192,7 +192,8 @@ fn other_version_kind_or_magic_is_refused() {
     let Session { bob, .. } = session(CipherSuite(1));
     let bytes = bob.export().unwrap();
     assert_eq!(&bytes[..4], b"THRG");
-    assert_eq!(throng::state::peek_header(&bytes).unwrap(), (FORMAT_VERSION, 1, CipherSuite(1)));
+    let header = throng::state::peek_header(&bytes).unwrap();
+    assert_eq!(header, StateHeader { format_version: FORMAT_VERSION, kind: StateKind::Member as u8, cipher_suite: CipherSuite(1) });
 
     let mut other = bytes.to_vec();
     other[4..6].copy_from_slice(&(FORMAT_VERSION + 1).to_be_bytes());

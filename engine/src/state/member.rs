@@ -125,18 +125,7 @@ impl Group {
 
         // Everything below is secret. Reserve it all now: a reallocation
         // would copy secrets into memory that is freed without zeroizing.
-        let secret_bound = 4
-            + self.identity.signer.private.0.len()
-            + self.private.state_len_bound()
-            + self.epoch.state_len_bound()
-            + self.secret_tree.state_len_bound()
-            + 4
-            + self.resumption_psks.iter().map(|(_, s)| 12 + s.len()).sum::<usize>()
-            + 4
-            + self.psks.entries().map(|(id, s)| 8 + id.len() + s.len()).sum::<usize>()
-            + 4
-            + self.pending_leaf_keys.iter().map(|p| 8 + p.private.0.len() + p.public.as_bytes().len()).sum::<usize>()
-            + suite.hash_len();
+        let secret_bound = self.secret_part_bound() + suite.hash_len();
         out.reserve_exact(secret_bound);
         let mut out = Zeroizing::new(out);
         let capacity = out.capacity();
@@ -165,6 +154,20 @@ impl Group {
         seal(&mut out, &suite);
         debug_assert_eq!(out.capacity(), capacity, "the secret part outgrew its reservation");
         Ok(out)
+    }
+
+    /// Upper bound of the bytes of the secret part of [`Group::export`].
+    pub(crate) fn secret_part_bound(&self) -> usize {
+        4 + self.identity.signer.private.0.len()
+            + self.private.state_len_bound()
+            + self.epoch.state_len_bound()
+            + self.secret_tree.state_len_bound()
+            + 4
+            + self.resumption_psks.iter().map(|(_, s)| 12 + s.len()).sum::<usize>()
+            + 4
+            + self.psks.entries().map(|(id, s)| 8 + id.len() + s.len()).sum::<usize>()
+            + 4
+            + self.pending_leaf_keys.iter().map(|p| 8 + p.private.0.len() + p.public.as_bytes().len()).sum::<usize>()
     }
 
     /// Imports state written by [`Group::export`], with the provider and

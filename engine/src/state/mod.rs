@@ -69,7 +69,7 @@
 mod member;
 
 use crate::codec::{Decode, DecodeError, Reader};
-use crate::crypto::{CryptoProvider, Suite};
+use crate::crypto::{CipherSuite, CryptoProvider, Suite};
 use crate::error::{Error, StateError};
 use crate::schedule::transcript::constant_time_eq;
 
@@ -92,18 +92,30 @@ pub enum StateKind {
 /// Bytes of the header: magic, version, kind, cipher suite.
 pub(crate) const HEADER_LEN: usize = 4 + 2 + 1 + 2;
 
-/// Reads the header of exported state without checking the digest: which
-/// format version, kind and cipher suite the bytes claim.
-pub fn peek_header(bytes: &[u8]) -> Result<(u16, u8, crate::crypto::CipherSuite), StateError> {
+/// What the header of exported state claims.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StateHeader {
+    /// The format version the bytes were written in.
+    pub format_version: u16,
+    /// The kind byte ([`StateKind`] as `u8`; unknown values are kept).
+    pub kind: u8,
+    /// The group's cipher suite.
+    pub cipher_suite: CipherSuite,
+}
+
+/// Reads the header of exported state without checking the digest (for a
+/// backend sorting its stored states, or migrating old versions).
+pub fn peek_header(bytes: &[u8]) -> Result<StateHeader, StateError> {
     let mut r = Reader::new(bytes);
     let magic: [u8; 4] = r.take_array().map_err(StateError::Corrupt)?;
     if magic != MAGIC {
         return Err(StateError::NotState);
     }
-    let version = u16::decode(&mut r).map_err(StateError::Corrupt)?;
-    let kind = u8::decode(&mut r).map_err(StateError::Corrupt)?;
-    let suite = crate::crypto::CipherSuite::decode(&mut r).map_err(StateError::Corrupt)?;
-    Ok((version, kind, suite))
+    Ok(StateHeader {
+        format_version: read(&mut r)?,
+        kind: read(&mut r)?,
+        cipher_suite: read(&mut r)?,
+    })
 }
 
 /// Starts an export: the header.
@@ -127,14 +139,14 @@ pub(crate) fn open<'a, 'p>(
     kind: StateKind,
     provider: &'p dyn CryptoProvider,
 ) -> Result<(Suite<'p>, Reader<'a>), Error> {
-    let (version, found_kind, cipher_suite) = peek_header(bytes)?;
-    if version != FORMAT_VERSION {
-        return Err(StateError::UnsupportedVersion { found: version, expected: FORMAT_VERSION }.into());
+    let header = peek_header(bytes)?;
+    if header.format_version != FORMAT_VERSION {
+        return Err(StateError::UnsupportedVersion { found: header.format_version, expected: FORMAT_VERSION }.into());
     }
-    if found_kind != kind as u8 {
-        return Err(StateError::WrongKind { found: found_kind, expected: kind as u8 }.into());
+    if header.kind != kind as u8 {
+        return Err(StateError::WrongKind { found: header.kind, expected: kind as u8 }.into());
     }
-    let suite = Suite::new(provider, cipher_suite)?;
+    let suite = Suite::new(provider, header.cipher_suite)?;
     let nh = suite.hash_len();
     let Some(sealed_len) = bytes.len().checked_sub(nh).filter(|&l| l >= HEADER_LEN) else {
         return Err(StateError::Corrupt(DecodeError::Truncated { needed: HEADER_LEN + nh, available: bytes.len() }).into());

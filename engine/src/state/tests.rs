@@ -65,6 +65,30 @@ fn export_is_deterministic_and_sealed() {
 }
 
 #[test]
+fn secret_part_fits_its_reservation() {
+    // Export reserves the secret part up front; were the bound too small,
+    // the buffer would reallocate and leave secrets behind in freed memory.
+    let bob = sample();
+    let bytes = bob.export().unwrap();
+    let mut public = Vec::new();
+    crate::state::member::encode_public_part(
+        &mut public,
+        &bob.context,
+        &bob.tree,
+        &bob.transcript,
+        &bob.confirmation_tag,
+        &bob.proposals,
+        bob.pending_reinit.as_ref(),
+    );
+    public.push(1);
+    bob.identity.credential.encode(&mut public);
+    bob.identity.signer.public.encode(&mut public);
+    let secret_len = bytes.len() - HEADER_LEN - public.len() - 32;
+    assert!(bob.pending_leaf_keys.len() == 1 && bob.psks.len() == 1 && bob.secret_tree.stored_skipped_keys() == 3);
+    assert!(secret_len <= bob.secret_part_bound(), "{secret_len} > {}", bob.secret_part_bound());
+}
+
+#[test]
 fn resealed_truncations_are_errors() {
     let bytes = sample().export().unwrap();
     let body = &bytes[..bytes.len() - 32];
