@@ -16,7 +16,7 @@ use crate::secret_tree::SecretTree;
 use crate::tree::{RatchetTree, TreeView};
 use crate::treekem::PrivateTree;
 
-use super::{StateKind, open, read, read_count, seal, write_header};
+use super::{HEADER_LEN, StateKind, open, read, read_count, seal, write_header};
 
 /// The part of a group's state that a member and a server share: the
 /// GroupContext, the tree, the transcript and the cached proposals.
@@ -108,7 +108,8 @@ impl Group {
     /// from its node arrays, not cloned. [`Group::import`] reads it back.
     pub fn export(&self) -> Result<Zeroizing<Vec<u8>>, Error> {
         let suite = self.suite()?;
-        let mut out = Vec::new();
+        let secret_bound = self.secret_part_bound() + suite.hash_len();
+        let mut out = Vec::with_capacity(HEADER_LEN + 1024 + self.tree.state_len_hint() + secret_bound);
         write_header(&mut out, StateKind::Member, &suite);
         encode_public_part(
             &mut out,
@@ -123,9 +124,9 @@ impl Group {
         self.identity.credential.encode(&mut out);
         self.identity.signer.public.encode(&mut out);
 
-        // Everything below is secret. Reserve it all now: a reallocation
-        // would copy secrets into memory that is freed without zeroizing.
-        let secret_bound = self.secret_part_bound() + suite.hash_len();
+        // Everything below is secret. Reserve it all now (a no-op when the
+        // estimate above held): a reallocation would copy secrets into
+        // memory that is freed without zeroizing.
         out.reserve_exact(secret_bound);
         let mut out = Zeroizing::new(out);
         let capacity = out.capacity();
