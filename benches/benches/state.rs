@@ -1,6 +1,6 @@
-//! Export and import of a member's state (`throng::state`) at 1,000 and
-//! 100,000 members: the bytes a backend persists per member and the time
-//! to write and read them back after a restart.
+//! Export and import of a member's state and of a server's `PublicGroup`
+//! (`throng::state`) at 1,000 and 100,000 members: the bytes a backend
+//! persists and the time to write and read them back after a restart.
 //!
 //! The group is built cheaply: the creator adds every member in one commit
 //! without a path (KeyPackages generated in parallel), then commits once
@@ -19,6 +19,7 @@ use rayon::prelude::*;
 use throng::crypto::{AwsLcProvider, CipherSuite, CryptoProvider};
 use throng::group::{CommitOptions, Group, GroupConfig, Identity, KeyPackageBundle};
 use throng::messages::{Add, Proposal};
+use throng::public_group::{PublicGroup, PublicGroupConfig};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -85,6 +86,17 @@ fn state(c: &mut Criterion) {
         bench.bench_function(BenchmarkId::new("export", members), |b| b.iter(|| black_box(group.export().expect("export"))));
         bench.bench_function(BenchmarkId::new("import", members), |b| {
             b.iter(|| black_box(Group::import(&bytes, provider.clone(), config()).expect("import")))
+        });
+
+        // The server's view of the same epoch.
+        let info = group.group_info(true, false).expect("group info");
+        let server = PublicGroup::from_group_info(provider.clone(), PublicGroupConfig::default(), &info, None).expect("public group");
+        let public = server.export().expect("export");
+        eprintln!("state bench: {members} members: {} bytes of public group state", public.len());
+        bench.throughput(Throughput::Bytes(public.len() as u64));
+        bench.bench_function(BenchmarkId::new("public_export", members), |b| b.iter(|| black_box(server.export().expect("export"))));
+        bench.bench_function(BenchmarkId::new("public_import", members), |b| {
+            b.iter(|| black_box(PublicGroup::import(&public, provider.clone(), PublicGroupConfig::default()).expect("import")))
         });
     }
     bench.finish();

@@ -13,6 +13,7 @@ use throng::error::{Error, StateError, ValidationError};
 use throng::group::{CommitOptions, Group, GroupConfig, Identity, KeyPackageBundle, Processed, PskStore};
 use throng::messages::content::{MlsMessage, MlsMessageBody};
 use throng::messages::{Add, Proposal, Remove};
+use throng::public_group::{PublicGroup, PublicGroupConfig, PublicProcessed};
 use throng::state::{FORMAT_VERSION, StateHeader, StateKind};
 use throng::tree::math::LeafIndex;
 
@@ -73,6 +74,8 @@ struct Session {
     carol: Group,
     dave: Group,
     messages: Vec<MlsMessage>,
+    /// Bob's Update proposal, for a server that starts at this epoch.
+    update: MlsMessage,
 }
 
 fn session(cs: CipherSuite) -> Session {
@@ -109,11 +112,11 @@ fn session(cs: CipherSuite) -> Session {
         assert!(matches!(g.process_message(update.clone()).unwrap(), Processed::Proposal { .. }));
     }
     bob.psk_store_mut().insert(b"external psk".to_vec(), Secret::new(vec![7; 32]));
-    Session { alice, bob, carol, dave, messages }
+    Session { alice, bob, carol, dave, messages, update }
 }
 
 fn round_trip_mid_session(cs: CipherSuite) {
-    let Session { mut alice, mut bob, mut carol, mut dave, messages } = session(cs);
+    let Session { mut alice, mut bob, mut carol, mut dave, messages, .. } = session(cs);
     let bytes = bob.export().unwrap();
     let mut bob2 = Group::import(&bytes, provider(), GroupConfig::default()).unwrap();
     assert_eq!(*bob2.export().unwrap(), *bytes, "suite {cs:?}: import then export changes the bytes");
@@ -306,5 +309,72 @@ fn thousand_member_state_exports_and_imports() {
         assert!(Group::import(&damaged, provider(), GroupConfig::default()).is_err());
         let cut = rng.below(bytes.len());
         assert!(Group::import(&bytes[..cut], provider(), GroupConfig::default()).is_err());
+    }
+}
+
+fn public_process_commit(server: &mut PublicGroup, msg: &MlsMessage) {
+    match server.process_message(msg.clone()).unwrap() {
+        PublicProcessed::Commit(staged) => server.merge_staged_commit(*staged).unwrap(),
+        other => panic!("expected a commit, got {other:?}"),
+    }
+}
+
+fn public_fingerprint(server: &PublicGroup) -> (u64, Vec<u8>, Vec<u8>) {
+    (server.epoch(), server.tree_hash().to_vec(), server.context().confirmed_transcript_hash.clone())
+}
+
+fn public_round_trip(cs: CipherSuite) {
+    let Session { alice, mut carol, update, .. } = session(cs);
+    let mut server =
+        PublicGroup::from_group_info(provider(), PublicGroupConfig::default(), &alice.group_info(true, false).unwrap(), None).unwrap();
+    assert!(matches!(server.process_message(update).unwrap(), PublicProcessed::Proposal { .. }));
+    let bytes = server.export().unwrap();
+    let mut server2 = PublicGroup::import(&bytes, provider(), PublicGroupConfig::default()).unwrap();
+    assert_eq!(*server2.export().unwrap(), *bytes);
+    assert_eq!(server2.pending_proposals().count(), 1);
+    assert_eq!(server2.roster(), server.roster());
+
+    // Both follow Carol's commit of Bob's Update to the same epoch.
+    let msg = commit_and_merge(&mut carol, CommitOptions::default());
+    for s in [&mut server, &mut server2] {
+        public_process_commit(s, &msg);
+        assert_eq!(public_fingerprint(s), (carol.epoch(), carol.tree().root_hash().to_vec(), carol.context().confirmed_transcript_hash.clone()));
+    }
+    assert_eq!(*server2.export().unwrap(), *server.export().unwrap());
+    server2.verify_group_info(&carol.group_info(true, false).unwrap()).unwrap();
+}
+
+#[test]
+fn public_group_state_round_trips_in_every_suite() {
+    for cs in SUITES {
+        public_round_trip(CipherSuite(cs));
+    }
+}
+
+#[test]
+fn public_group_membership_key_and_kinds() {
+    let Session { alice, bob, .. } = session(CipherSuite(1));
+    let mut server =
+        PublicGroup::from_group_info(provider(), PublicGroupConfig::default(), &alice.group_info(true, false).unwrap(), None).unwrap();
+    server.set_membership_key(Secret::new(vec![3; 32]));
+    let bytes = server.export().unwrap();
+    let server2 = PublicGroup::import(&bytes, provider(), PublicGroupConfig::default()).unwrap();
+    assert_eq!(*server2.export().unwrap(), *bytes);
+
+    // Neither kind imports as the other.
+    let member = bob.export().unwrap();
+    let err = PublicGroup::import(&member, provider(), PublicGroupConfig::default()).unwrap_err();
+    assert_eq!(err, Error::State(StateError::WrongKind { found: 1, expected: 2 }));
+    assert_eq!(state_error(Group::import(&bytes, provider(), GroupConfig::default())), StateError::WrongKind { found: 2, expected: 1 });
+
+    for len in 0..bytes.len() {
+        assert!(PublicGroup::import(&bytes[..len], provider(), PublicGroupConfig::default()).is_err(), "prefix of {len}");
+    }
+    let mut rng = XorShift(0x9_0b11c);
+    for _ in 0..1000 {
+        let mut damaged = bytes.to_vec();
+        let at = rng.below(damaged.len());
+        damaged[at] ^= 1 + rng.below(255) as u8;
+        assert!(PublicGroup::import(&damaged, provider(), PublicGroupConfig::default()).is_err(), "flip at {at}");
     }
 }

@@ -1,4 +1,5 @@
-//! Exported group state: a [`Group`](crate::group::Group) as versioned
+//! Exported group state: a member's [`Group`](crate::group::Group) or a
+//! server's [`PublicGroup`](crate::public_group::PublicGroup) as versioned
 //! bytes that a backend stores and imports again after a restart
 //! (DESIGN.md, "Bad input and faults").
 //!
@@ -67,6 +68,7 @@
 //! the backend's own, already validated when it was received.
 
 mod member;
+mod public;
 
 use crate::codec::{Decode, DecodeError, Reader};
 use crate::crypto::{CipherSuite, CryptoProvider, Suite};
@@ -85,7 +87,8 @@ pub const FORMAT_VERSION: u16 = 1;
 pub enum StateKind {
     /// A member's [`Group`](crate::group::Group), secrets included.
     Member = 1,
-    /// A server's `PublicGroup`: no private keys.
+    /// A server's [`PublicGroup`](crate::public_group::PublicGroup): no
+    /// private keys, at most the membership key.
     Public = 2,
 }
 

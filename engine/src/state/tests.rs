@@ -172,3 +172,26 @@ fn tree_state_rejects_bad_leaf_counts() {
     // 2^30 leaves claimed by a handful of bytes: refused, not allocated.
     assert!(matches!(decode(&[0x40, 0, 0, 0, 0, 0]), Err(StateError::Corrupt(DecodeError::Truncated { .. }))));
 }
+
+#[test]
+fn public_group_resealed_truncations_are_errors() {
+    use crate::public_group::{PublicGroup, PublicGroupConfig};
+    let bob = sample();
+    let mut server = PublicGroup::from_group_info(provider(), PublicGroupConfig::default(), &bob.group_info(true, false).unwrap(), None).unwrap();
+    server.set_membership_key(Secret::new(vec![4; 32]));
+    let bytes = server.export().unwrap();
+    let body = &bytes[..bytes.len() - 32];
+    assert_eq!(reseal(body), *bytes);
+    for cut in HEADER_LEN..body.len() {
+        let result = PublicGroup::import(&reseal(&body[..cut]), provider(), PublicGroupConfig::default());
+        assert!(matches!(result, Err(Error::State(StateError::Corrupt(_) | StateError::Inconsistent(_)))), "cut at {cut}");
+    }
+    // A membership key of the wrong size.
+    let mut short = body[..body.len() - 1].to_vec();
+    let len_at = short.len() - 32;
+    short[len_at] = 31;
+    assert!(matches!(
+        PublicGroup::import(&reseal(&short), provider(), PublicGroupConfig::default()),
+        Err(Error::State(StateError::Inconsistent(_)))
+    ));
+}
