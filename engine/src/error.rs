@@ -21,6 +21,9 @@ pub enum Error {
     /// The caller asked for something the current state does not allow.
     #[error("misuse: {0}")]
     Misuse(#[from] UsageError),
+    /// Exported group state could not be imported.
+    #[error("state: {0}")]
+    State(#[from] StateError),
 }
 
 /// A rule of RFC 9420 that a message broke; each variant names its section.
@@ -103,6 +106,42 @@ pub enum UsageError {
     /// An argument is out of its documented range.
     #[error("{0}")]
     InvalidArgument(&'static str),
+}
+
+/// Why exported group state (see [`crate::state`]) could not be imported.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum StateError {
+    /// The bytes do not start with the state magic: not a throng state.
+    #[error("not a throng state (bad magic)")]
+    NotState,
+    /// The state was written in a format version this build cannot read.
+    #[error("state format version {found} is not supported (expected {expected})")]
+    UnsupportedVersion {
+        /// The version the bytes carry.
+        found: u16,
+        /// The version this build reads and writes.
+        expected: u16,
+    },
+    /// The state is of another kind (a public group's state given to a
+    /// member's import, or the reverse).
+    #[error("state is of kind {found}, expected kind {expected}")]
+    WrongKind {
+        /// The kind byte the bytes carry.
+        found: u8,
+        /// The kind the caller asked for.
+        expected: u8,
+    },
+    /// The digest over the state does not match: the bytes were damaged.
+    #[error("state digest mismatch: the bytes are damaged")]
+    DigestMismatch,
+    /// The state did not decode.
+    #[error("corrupt state: {0}")]
+    Corrupt(DecodeError),
+    /// The state decoded but its parts disagree (a broken invariant names
+    /// which).
+    #[error("inconsistent state: {0}")]
+    Inconsistent(&'static str),
 }
 
 /// Shorthand for engine results.

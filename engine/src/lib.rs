@@ -3,7 +3,8 @@
 //!
 //! Modules mirror the RFC: [`codec`] (§2.1), [`crypto`] (§5), [`tree::math`]
 //! (Appendix C), [`schedule`] (§8), [`secret_tree`] (§9), [`messages`]
-//! (§6–§12 wire structs).
+//! (§6–§12 wire structs); [`state`] exports a group to versioned bytes and
+//! imports it back.
 //!
 //! A member's state machine is [`group::Group`]; a server's view of a group,
 //! without private keys, is [`public_group::PublicGroup`] (RFC 9750), and
@@ -25,6 +26,7 @@ pub mod public_group;
 pub mod schedule;
 pub mod secret_tree;
 pub mod server;
+pub mod state;
 pub mod tree;
 pub mod treekem;
 

@@ -23,6 +23,8 @@
 //! nothing: all derivation happens on scratch values that are committed only
 //! once the request has succeeded.
 
+mod persist;
+
 use std::collections::HashMap;
 
 use crate::crypto::{CipherSuite, CryptoError, Secret, Suite};

@@ -130,6 +130,21 @@ impl PskStore {
     pub fn get(&self, psk_id: &[u8]) -> Option<&Secret> {
         self.external.get(psk_id)
     }
+
+    /// Every PSK, for exporting state (`crate::state`).
+    pub(crate) fn entries(&self) -> impl Iterator<Item = (&Vec<u8>, &Secret)> {
+        self.external.iter()
+    }
+
+    /// Number of PSKs held.
+    pub fn len(&self) -> usize {
+        self.external.len()
+    }
+
+    /// Whether no PSK is held.
+    pub fn is_empty(&self) -> bool {
+        self.external.is_empty()
+    }
 }
 
 /// One member's state of one group in one epoch.

@@ -297,3 +297,69 @@ pub fn derive_epoch(
     let epoch_secrets = intermediate.into_epoch(suite, group_context)?;
     Ok(EpochDerivation { joiner_secret, welcome_secret, epoch_secrets })
 }
+
+/// Persistence of the epoch's secrets for [`crate::state`]: every secret of
+/// Table 4 that is still held and the next init_secret, in field order.
+/// The epoch_secret itself was never kept, so it is not written either.
+impl EpochSecrets {
+    /// Appends the secrets to exported state (secret bytes: the caller's
+    /// buffer must be zeroized, see [`crate::state`]).
+    pub(crate) fn encode_state(&self, out: &mut Vec<u8>) {
+        use crate::codec::Encode;
+        self.sender_data_secret.encode(out);
+        self.encryption_secret.encode(out);
+        self.exporter_secret.encode(out);
+        self.external_secret.encode(out);
+        self.confirmation_key.encode(out);
+        self.membership_key.encode(out);
+        self.resumption_psk.encode(out);
+        self.epoch_authenticator.encode(out);
+        self.init_secret.0.encode(out);
+    }
+
+    /// Upper bound of the bytes [`encode_state`](Self::encode_state)
+    /// writes, so the exporter can reserve its buffer before any secret is
+    /// written (a reallocation would leave a copy behind).
+    pub(crate) fn state_len_bound(&self) -> usize {
+        // Nine secrets of at most 64 bytes, a varint length each, and the
+        // presence octet of the encryption secret.
+        9 * (4 + self.sender_data_secret.len().max(64)) + 1
+    }
+
+    /// Reads what [`encode_state`](Self::encode_state) wrote; every secret
+    /// must be `KDF.Nh` bytes of `suite`.
+    pub(crate) fn decode_state(suite: &Suite<'_>, r: &mut crate::codec::Reader<'_>)
+    -> Result<Self, crate::error::StateError> {
+        use crate::codec::{Decode, DecodeError};
+        use crate::error::StateError;
+        let sender_data_secret = read_nh(suite, r)?;
+        let encryption_secret = match u8::decode(r).map_err(StateError::Corrupt)? {
+            0 => None,
+            1 => Some(read_nh(suite, r)?),
+            v => return Err(StateError::Corrupt(DecodeError::InvalidValue { field: "optional presence", value: u64::from(v) })),
+        };
+        let mut read = || read_nh(suite, r);
+        Ok(Self {
+            sender_data_secret,
+            encryption_secret,
+            exporter_secret: read()?,
+            external_secret: read()?,
+            confirmation_key: read()?,
+            membership_key: read()?,
+            resumption_psk: read()?,
+            epoch_authenticator: read()?,
+            init_secret: InitSecret(read()?),
+        })
+    }
+}
+
+/// One `KDF.Nh`-byte secret of exported state.
+fn read_nh(suite: &Suite<'_>, r: &mut crate::codec::Reader<'_>) -> Result<Secret, crate::error::StateError> {
+    use crate::codec::Decode;
+    use crate::error::StateError;
+    let s = Secret::decode(r).map_err(StateError::Corrupt)?;
+    if s.len() != suite.hash_len() {
+        return Err(StateError::Inconsistent("an epoch secret is not KDF.Nh bytes"));
+    }
+    Ok(s)
+}

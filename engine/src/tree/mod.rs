@@ -10,6 +10,7 @@ mod hash;
 mod index;
 pub mod math;
 mod occupancy;
+mod persist;
 mod staged;
 mod validate;
 mod view;

@@ -9,6 +9,7 @@
 
 mod apply;
 mod create;
+mod persist;
 
 pub use apply::{AppliedPath, PublicPath, apply_update_path, apply_update_path_public, derive_up};
 pub use create::{CreatedPath, create_update_path};
