@@ -30,11 +30,21 @@ enum Handshake {
     Private,
 }
 
+/// How joiners get the ratchet tree (RFC 9420 §12.4.3.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TreeDelivery {
+    /// In the `ratchet_tree` extension of the (Welcome's) GroupInfo.
+    InGroupInfo,
+    /// Out of band, from a member; GroupInfos go without it.
+    OutOfBand,
+}
+
 /// What every client of one scenario run is configured with.
 #[derive(Clone, Copy, Debug)]
 struct Setup {
     suite: u16,
     handshake: Handshake,
+    tree: TreeDelivery,
 }
 
 /// `authenticated_data` of every application message (RFC 9420 §6.3: it is
@@ -125,8 +135,11 @@ trait Member {
     fn send(&mut self, data: &[u8]) -> Vec<u8>;
     /// Processes a message; a commit is merged.
     fn process(&mut self, message: &[u8]) -> Outcome<Received>;
-    /// A signed GroupInfo with the ratchet tree and the external public key.
+    /// A signed GroupInfo with the external public key, and with the
+    /// ratchet tree unless it goes out of band.
     fn group_info(&mut self) -> Vec<u8>;
+    /// The ratchet tree, encoded as in the `ratchet_tree` extension.
+    fn ratchet_tree(&self) -> Vec<u8>;
     fn epoch_authenticator(&self) -> Vec<u8>;
     fn export(&self, label: &str, context: &[u8], length: u16) -> Vec<u8>;
 }
@@ -138,11 +151,13 @@ trait Client {
     fn key_package(&self) -> Vec<u8>;
     /// Creates a one-member group.
     fn create(self: Box<Self>) -> Box<dyn Member>;
-    /// Joins from a Welcome (MLSMessage bytes); the tree is in the Welcome.
-    fn join(self: Box<Self>, welcome: &[u8]) -> Outcome<Box<dyn Member>>;
-    /// Joins by external commit from a GroupInfo (MLSMessage bytes);
-    /// returns the member and its commit.
-    fn join_external(self: Box<Self>, group_info: &[u8]) -> Outcome<(Box<dyn Member>, Vec<u8>)>;
+    /// Joins from a Welcome (MLSMessage bytes), with the ratchet tree when
+    /// it comes out of band.
+    fn join(self: Box<Self>, welcome: &[u8], tree: Option<&[u8]>) -> Outcome<Box<dyn Member>>;
+    /// Joins by external commit from a GroupInfo (MLSMessage bytes), with
+    /// the ratchet tree when it comes out of band; returns the member and
+    /// its commit.
+    fn join_external(self: Box<Self>, group_info: &[u8], tree: Option<&[u8]>) -> Outcome<(Box<dyn Member>, Vec<u8>)>;
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -187,10 +202,7 @@ impl Net {
     }
 
     fn index_of(&self, name: &str) -> usize {
-        self.members
-            .iter()
-            .position(|m| m.name().ends_with(name))
-            .unwrap_or_else(|| panic!("no member {name}"))
+        self.members.iter().position(|m| m.name().ends_with(name)).unwrap_or_else(|| panic!("no member {name}"))
     }
 
     fn leaf_of(&self, name: &str) -> u32 {
@@ -207,9 +219,9 @@ impl Net {
             if i == from {
                 continue;
             }
-            let received = m
-                .process(message)
-                .unwrap_or_else(|e| panic!("{:?}: {} rejected a message of {sender} (epoch {epoch}): {e}", self.setup, m.name()));
+            let received = m.process(message).unwrap_or_else(|e| {
+                panic!("{:?}: {} rejected a message of {sender} (epoch {epoch}): {e}", self.setup, m.name())
+            });
             out.push((i, received));
         }
         out
@@ -229,7 +241,9 @@ impl Net {
                 Change::AddWithoutPath(_) => assert!(!has_path, "{by}: {change} has a path"),
                 // Adds alone need no path; pending proposals may be Adds only.
                 Change::Add(_) | Change::Pending => {}
-                Change::Update | Change::Remove(_) | Change::Replace(..) => assert!(has_path, "{by}: {change} has no path"),
+                Change::Update | Change::Remove(_) | Change::Replace(..) => {
+                    assert!(has_path, "{by}: {change} has no path")
+                }
             }
         }
         let received = self.deliver(from, &committed.commit);
@@ -255,11 +269,20 @@ impl Net {
         committed.welcome
     }
 
-    /// New members join from a Welcome.
-    fn welcome(&mut self, clients: Vec<Box<dyn Client>>, welcome: &[u8]) {
+    /// The tree a joiner gets out of band, from member `from`, if the setup
+    /// says so.
+    fn tree_from(&self, from: &str) -> Option<Vec<u8>> {
+        (self.setup.tree == TreeDelivery::OutOfBand).then(|| self.members[self.index_of(from)].ratchet_tree())
+    }
+
+    /// New members join from a Welcome that `by` sent.
+    fn welcome(&mut self, by: &str, clients: Vec<Box<dyn Client>>, welcome: &[u8]) {
+        let tree = self.tree_from(by);
         for c in clients {
             let name = c.name().to_owned();
-            let member = c.join(welcome).unwrap_or_else(|e| panic!("{:?}: {name} could not join from the Welcome: {e}", self.setup));
+            let member = c
+                .join(welcome, tree.as_deref())
+                .unwrap_or_else(|e| panic!("{:?}: {name} could not join from the Welcome: {e}", self.setup));
             self.members.push(member);
         }
         self.check_agreement("Welcome");
@@ -269,14 +292,14 @@ impl Net {
     fn add(&mut self, by: &str, clients: Vec<Box<dyn Client>>) {
         let key_packages: Vec<Vec<u8>> = clients.iter().map(|c| c.key_package()).collect();
         let welcome = self.commit(by, Change::Add(&key_packages)).expect("an Add commit has a Welcome");
-        self.welcome(clients, &welcome);
+        self.welcome(by, clients, &welcome);
     }
 
     /// As [`Net::add`], in a commit without an UpdatePath.
     fn add_without_path(&mut self, by: &str, clients: Vec<Box<dyn Client>>) {
         let key_packages: Vec<Vec<u8>> = clients.iter().map(|c| c.key_package()).collect();
         let welcome = self.commit(by, Change::AddWithoutPath(&key_packages)).expect("an Add commit has a Welcome");
-        self.welcome(clients, &welcome);
+        self.welcome(by, clients, &welcome);
     }
 
     /// Member `by` removes the members at `leaves` and adds `clients` in one
@@ -284,23 +307,27 @@ impl Net {
     fn replace(&mut self, by: &str, leaves: &[u32], clients: Vec<Box<dyn Client>>) {
         let key_packages: Vec<Vec<u8>> = clients.iter().map(|c| c.key_package()).collect();
         let welcome = self.commit(by, Change::Replace(leaves, &key_packages)).expect("an Add commit has a Welcome");
-        self.welcome(clients, &welcome);
+        self.welcome(by, clients, &welcome);
     }
 
     /// Member `by` commits the pending proposals, which add `clients`; they
     /// join from its Welcome.
     fn commit_pending_adds(&mut self, by: &str, clients: Vec<Box<dyn Client>>) {
         let welcome = self.commit(by, Change::Pending).expect("an Add commit has a Welcome");
-        self.welcome(clients, &welcome);
+        self.welcome(by, clients, &welcome);
     }
 
     /// `client` joins by external commit from member `from`'s GroupInfo.
     fn join_external(&mut self, from: &str, client: Box<dyn Client>) {
         let at = self.index_of(from);
         let info = self.members[at].group_info();
+        let expect_tree = self.setup.tree == TreeDelivery::InGroupInfo;
+        assert_eq!(wire::group_info_has_tree(&info), expect_tree, "{from}: ratchet_tree in the GroupInfo");
+        let tree = self.tree_from(from);
         let name = client.name().to_owned();
-        let (member, commit) =
-            client.join_external(&info).unwrap_or_else(|e| panic!("{:?}: {name} could not join externally: {e}", self.setup));
+        let (member, commit) = client
+            .join_external(&info, tree.as_deref())
+            .unwrap_or_else(|e| panic!("{:?}: {name} could not join externally: {e}", self.setup));
         self.members.push(member);
         let joiner = self.members.len() - 1;
         for (i, r) in self.deliver(joiner, &commit) {
@@ -328,7 +355,10 @@ impl Net {
     fn chat(&mut self) {
         for from in 0..self.members.len() {
             let texts: Vec<Vec<u8>> = (0..3)
-                .map(|k| format!("{} in epoch {}, message {k}", self.members[from].name(), self.members[from].epoch()).into_bytes())
+                .map(|k| {
+                    format!("{} in epoch {}, message {k}", self.members[from].name(), self.members[from].epoch())
+                        .into_bytes()
+                })
                 .collect();
             let messages: Vec<Vec<u8>> = texts.iter().map(|t| self.members[from].send(t)).collect();
             // The last one first: receivers keep the keys of the generations
@@ -337,7 +367,13 @@ impl Net {
                 assert_eq!(wire::format(&messages[k]), wire::PRIVATE_MESSAGE, "application data is a PrivateMessage");
                 for (i, r) in self.deliver(from, &messages[k]) {
                     let text = texts[k].clone();
-                    assert_eq!(r, Received::Application(text), "{} on {}'s message", self.members[i].name(), self.members[from].name());
+                    assert_eq!(
+                        r,
+                        Received::Application(text),
+                        "{} on {}'s message",
+                        self.members[i].name(),
+                        self.members[from].name()
+                    );
                 }
             }
         }
@@ -372,6 +408,7 @@ impl Net {
 /// A look at the bytes on the wire, to check what the adapters configured.
 mod wire {
     use throng::codec::Decode;
+    use throng::messages::ExtensionType;
     use throng::messages::content::{FramedContentBody, MlsMessage, MlsMessageBody};
 
     pub const PUBLIC_MESSAGE: u16 = 1;
@@ -380,6 +417,16 @@ mod wire {
     /// `MLSMessage.wire_format` (RFC 9420 §6): the two bytes after the version.
     pub fn format(message: &[u8]) -> u16 {
         u16::from_be_bytes([message[2], message[3]])
+    }
+
+    /// Whether a GroupInfo carries the `ratchet_tree` extension.
+    pub fn group_info_has_tree(message: &[u8]) -> bool {
+        match MlsMessage::from_bytes(message).unwrap().body {
+            MlsMessageBody::GroupInfo(info) => {
+                info.extensions.iter().any(|e| e.extension_type == ExtensionType::RATCHET_TREE)
+            }
+            _ => panic!("not a GroupInfo"),
+        }
     }
 
     /// Whether a commit sent as a PublicMessage carries an UpdatePath.
@@ -494,8 +541,7 @@ fn throng_creates(setup: Setup) {
 
     // A bigger group: a dozen members in one commit, then removes of many,
     // including the rightmost leaf (the tree shrinks, RFC 9420 §7.7).
-    let batch: Vec<Box<dyn Client>> =
-        (0..12).map(|i| c([Throng, OpenMls, MlsRs][i % 3], &format!("b{i}"))).collect();
+    let batch: Vec<Box<dyn Client>> = (0..12).map(|i| c([Throng, OpenMls, MlsRs][i % 3], &format!("b{i}"))).collect();
     net.add("o6", batch);
     for by in ["b0", "b1", "b2", "t5"] {
         net.commit(by, Change::Update);
@@ -570,11 +616,15 @@ fn peer_creates(peer: Lib, setup: Setup) {
     net.chat();
 }
 
-/// Every scenario runs once per suite and handshake wire format.
+/// Every scenario runs once per suite and handshake wire format, with the
+/// tree in GroupInfos, and once more (suite 1) with the tree out of band.
 fn setups() -> impl Iterator<Item = Setup> {
     [Handshake::Public, Handshake::Private]
         .into_iter()
-        .flat_map(|handshake| SUITES.into_iter().map(move |suite| Setup { suite, handshake }))
+        .flat_map(|handshake| {
+            SUITES.into_iter().map(move |suite| Setup { suite, handshake, tree: TreeDelivery::InGroupInfo })
+        })
+        .chain([Setup { suite: SUITES[0], handshake: Handshake::Public, tree: TreeDelivery::OutOfBand }])
 }
 
 #[test]
@@ -605,13 +655,16 @@ mod throng_adapter {
     use std::num::NonZeroU16;
     use std::sync::Arc;
 
-    use super::{APPLICATION_AAD, Change, Client, Committed, Handshake, Member, Outcome, Propose, Received, Setup, fail};
+    use super::{
+        APPLICATION_AAD, Change, Client, Committed, Handshake, Member, Outcome, Propose, Received, Setup, TreeDelivery,
+        fail,
+    };
     use throng::codec::{Decode, Encode};
     use throng::crypto::{AwsLcProvider, CipherSuite, CryptoProvider};
     use throng::framing::PaddingPolicy;
     use throng::group::{CommitOptions, Group, GroupConfig, Identity, KeyPackageBundle, Processed, PskStore};
     use throng::messages::content::{MlsMessage, MlsMessageBody, WireFormat};
-    use throng::messages::{Add, Proposal, Remove};
+    use throng::messages::{Add, Proposal, RatchetTree, Remove};
     use throng::tree::math::LeafIndex;
 
     fn provider() -> Arc<dyn CryptoProvider> {
@@ -646,7 +699,9 @@ mod throng_adapter {
                 Handshake::Public => PaddingPolicy::None,
                 Handshake::Private => PaddingPolicy::ToMultipleOf(NonZeroU16::new(64).unwrap()),
             };
-            let config = GroupConfig { handshake_wire_format, padding, ..GroupConfig::default() };
+            let ratchet_tree_in_welcome = setup.tree == TreeDelivery::InGroupInfo;
+            let config =
+                GroupConfig { handshake_wire_format, padding, ratchet_tree_in_welcome, ..GroupConfig::default() };
             Self { name, suite, config, identity, bundle }
         }
     }
@@ -662,27 +717,39 @@ mod throng_adapter {
 
         fn create(self: Box<Self>) -> Box<dyn Member> {
             let group_id = format!("group of {}", self.name).into_bytes();
+            let tree_in_group_info = self.config.ratchet_tree_in_welcome;
             let group = Group::create(self.suite, &self.identity, group_id, vec![], self.config).unwrap();
-            Box::new(ThrongMember { name: self.name, group })
+            Box::new(ThrongMember { name: self.name, tree_in_group_info, group })
         }
 
-        fn join(self: Box<Self>, welcome: &[u8]) -> Outcome<Box<dyn Member>> {
+        fn join(self: Box<Self>, welcome: &[u8], tree: Option<&[u8]>) -> Outcome<Box<dyn Member>> {
             let MlsMessageBody::Welcome(welcome) = decode(welcome)? else { return Err("not a Welcome".into()) };
-            let group = Group::join(provider(), self.config, &welcome, &self.bundle, None, PskStore::default())
-                .map_err(fail)?;
-            Ok(Box::new(ThrongMember { name: self.name, group }))
+            let tree = tree.map(RatchetTree::from_bytes).transpose().map_err(fail)?;
+            let tree_in_group_info = self.config.ratchet_tree_in_welcome;
+            let group =
+                Group::join(provider(), self.config, &welcome, &self.bundle, tree.as_ref(), PskStore::default())
+                    .map_err(fail)?;
+            Ok(Box::new(ThrongMember { name: self.name, tree_in_group_info, group }))
         }
 
-        fn join_external(self: Box<Self>, group_info: &[u8]) -> Outcome<(Box<dyn Member>, Vec<u8>)> {
+        fn join_external(
+            self: Box<Self>,
+            group_info: &[u8],
+            tree: Option<&[u8]>,
+        ) -> Outcome<(Box<dyn Member>, Vec<u8>)> {
             let MlsMessageBody::GroupInfo(info) = decode(group_info)? else { return Err("not a GroupInfo".into()) };
+            let tree = tree.map(RatchetTree::from_bytes).transpose().map_err(fail)?;
+            let tree_in_group_info = self.config.ratchet_tree_in_welcome;
             let (group, commit) =
-                Group::join_by_external_commit(provider(), self.config, &self.identity, &info, None).map_err(fail)?;
-            Ok((Box::new(ThrongMember { name: self.name, group }), commit.to_bytes()))
+                Group::join_by_external_commit(provider(), self.config, &self.identity, &info, tree.as_ref())
+                    .map_err(fail)?;
+            Ok((Box::new(ThrongMember { name: self.name, tree_in_group_info, group }), commit.to_bytes()))
         }
     }
 
     struct ThrongMember {
         name: String,
+        tree_in_group_info: bool,
         group: Group,
     }
 
@@ -723,7 +790,8 @@ mod throng_adapter {
                     CommitOptions::with_proposals([removes(leaves), adds(key_packages)].concat())
                 }
             };
-            let pending = self.group.commit(options).unwrap_or_else(|e| panic!("{}: commit {change}: {e:?}", self.name));
+            let pending =
+                self.group.commit(options).unwrap_or_else(|e| panic!("{}: commit {change}: {e:?}", self.name));
             let commit = pending.message.to_bytes();
             let welcome = pending.welcome.as_ref().map(Encode::to_bytes);
             self.group.merge_pending_commit(pending).unwrap();
@@ -760,7 +828,12 @@ mod throng_adapter {
         }
 
         fn group_info(&mut self) -> Vec<u8> {
-            MlsMessage::new(MlsMessageBody::GroupInfo(self.group.group_info(true, true).unwrap())).to_bytes()
+            MlsMessage::new(MlsMessageBody::GroupInfo(self.group.group_info(self.tree_in_group_info, true).unwrap()))
+                .to_bytes()
+        }
+
+        fn ratchet_tree(&self) -> Vec<u8> {
+            self.group.tree().export().to_bytes()
         }
 
         fn epoch_authenticator(&self) -> Vec<u8> {
@@ -778,7 +851,10 @@ mod throng_adapter {
 // ---------------------------------------------------------------------------
 
 mod openmls_adapter {
-    use super::{APPLICATION_AAD, Change, Client, Committed, Handshake, Member, Outcome, Propose, Received, Setup, fail};
+    use super::{
+        APPLICATION_AAD, Change, Client, Committed, Handshake, Member, Outcome, Propose, Received, Setup, TreeDelivery,
+        fail,
+    };
     use openmls::prelude::tls_codec::Deserialize as _;
     use openmls::prelude::*;
     use openmls_basic_credential::SignatureKeyPair;
@@ -802,12 +878,16 @@ mod openmls_adapter {
         }
     }
 
-    fn join_config(handshake: Handshake) -> MlsGroupJoinConfig {
+    fn join_config(setup: Setup) -> MlsGroupJoinConfig {
         MlsGroupJoinConfig::builder()
-            .wire_format_policy(wire_format_policy(handshake))
-            .padding_size(padding_size(handshake))
-            .use_ratchet_tree_extension(true)
+            .wire_format_policy(wire_format_policy(setup.handshake))
+            .padding_size(padding_size(setup.handshake))
+            .use_ratchet_tree_extension(setup.tree == TreeDelivery::InGroupInfo)
             .build()
+    }
+
+    fn tree(bytes: Option<&[u8]>) -> Outcome<Option<RatchetTreeIn>> {
+        bytes.map(|b| RatchetTreeIn::tls_deserialize_exact(b).map_err(fail)).transpose()
     }
 
     fn decode(bytes: &[u8]) -> Outcome<MlsMessageBodyIn> {
@@ -828,7 +908,7 @@ mod openmls_adapter {
     pub struct OpenMlsClient {
         name: String,
         suite: Ciphersuite,
-        handshake: Handshake,
+        setup: Setup,
         provider: OpenMlsRustCrypto,
         signer: SignatureKeyPair,
         credential: CredentialWithKey,
@@ -847,11 +927,18 @@ mod openmls_adapter {
             // The bundle's private keys go to the provider's storage.
             let bundle = KeyPackage::builder().build(suite, &provider, &signer, credential.clone()).unwrap();
             let key_package = bundle.key_package().clone();
-            Self { name, suite, handshake: setup.handshake, provider, signer, credential, key_package }
+            Self { name, suite, setup, provider, signer, credential, key_package }
         }
 
         fn member(self, group: MlsGroup) -> Box<dyn Member> {
-            Box::new(OpenMlsMember { name: self.name, provider: self.provider, signer: self.signer, group })
+            let tree_in_group_info = self.setup.tree == TreeDelivery::InGroupInfo;
+            Box::new(OpenMlsMember {
+                name: self.name,
+                tree_in_group_info,
+                provider: self.provider,
+                signer: self.signer,
+                group,
+            })
         }
     }
 
@@ -867,27 +954,35 @@ mod openmls_adapter {
         fn create(self: Box<Self>) -> Box<dyn Member> {
             let config = MlsGroupCreateConfig::builder()
                 .ciphersuite(self.suite)
-                .wire_format_policy(wire_format_policy(self.handshake))
-                .padding_size(padding_size(self.handshake))
-                .use_ratchet_tree_extension(true)
+                .wire_format_policy(wire_format_policy(self.setup.handshake))
+                .padding_size(padding_size(self.setup.handshake))
+                .use_ratchet_tree_extension(self.setup.tree == TreeDelivery::InGroupInfo)
                 .build();
             let group = MlsGroup::new(&self.provider, &self.signer, &config, self.credential.clone()).unwrap();
             self.member(group)
         }
 
-        fn join(self: Box<Self>, welcome: &[u8]) -> Outcome<Box<dyn Member>> {
+        fn join(self: Box<Self>, welcome: &[u8], tree_bytes: Option<&[u8]>) -> Outcome<Box<dyn Member>> {
             let MlsMessageBodyIn::Welcome(welcome) = decode(welcome)? else { return Err("not a Welcome".into()) };
-            let group = StagedWelcome::new_from_welcome(&self.provider, &join_config(self.handshake), welcome, None)
-                .map_err(fail)?
-                .into_group(&self.provider)
-                .map_err(fail)?;
+            let group =
+                StagedWelcome::new_from_welcome(&self.provider, &join_config(self.setup), welcome, tree(tree_bytes)?)
+                    .map_err(fail)?
+                    .into_group(&self.provider)
+                    .map_err(fail)?;
             Ok(self.member(group))
         }
 
-        fn join_external(self: Box<Self>, group_info: &[u8]) -> Outcome<(Box<dyn Member>, Vec<u8>)> {
+        fn join_external(
+            self: Box<Self>,
+            group_info: &[u8],
+            tree_bytes: Option<&[u8]>,
+        ) -> Outcome<(Box<dyn Member>, Vec<u8>)> {
             let MlsMessageBodyIn::GroupInfo(info) = decode(group_info)? else { return Err("not a GroupInfo".into()) };
-            let (group, bundle) = MlsGroup::external_commit_builder()
-                .with_config(join_config(self.handshake))
+            let mut builder = MlsGroup::external_commit_builder().with_config(join_config(self.setup));
+            if let Some(tree) = tree(tree_bytes)? {
+                builder = builder.with_ratchet_tree(tree);
+            }
+            let (group, bundle) = builder
                 .build_group(&self.provider, info, self.credential.clone())
                 .map_err(fail)?
                 .load_psks(self.provider.storage())
@@ -903,6 +998,7 @@ mod openmls_adapter {
 
     struct OpenMlsMember {
         name: String,
+        tree_in_group_info: bool,
         provider: OpenMlsRustCrypto,
         signer: SignatureKeyPair,
         group: MlsGroup,
@@ -1013,7 +1109,12 @@ mod openmls_adapter {
         }
 
         fn group_info(&mut self) -> Vec<u8> {
-            bytes(self.group.export_group_info(self.provider.crypto(), &self.signer, true).unwrap())
+            bytes(self.group.export_group_info(self.provider.crypto(), &self.signer, self.tree_in_group_info).unwrap())
+        }
+
+        fn ratchet_tree(&self) -> Vec<u8> {
+            use openmls::prelude::tls_codec::Serialize as _;
+            self.group.export_ratchet_tree().tls_serialize_detached().unwrap()
         }
 
         fn epoch_authenticator(&self) -> Vec<u8> {
@@ -1031,9 +1132,14 @@ mod openmls_adapter {
 // ---------------------------------------------------------------------------
 
 mod mls_rs_adapter {
-    use super::{APPLICATION_AAD, Change, Client, Committed, Handshake, Member, Outcome, Propose, Received, Setup, fail};
-    use mls_rs::client_builder::{BaseConfig, IntoConfigOutput, WithCryptoProvider, WithIdentityProvider, WithMlsRules};
-    use mls_rs::group::{CommitEffect, ReceivedMessage};
+    use super::{
+        APPLICATION_AAD, Change, Client, Committed, Handshake, Member, Outcome, Propose, Received, Setup, TreeDelivery,
+        fail,
+    };
+    use mls_rs::client_builder::{
+        BaseConfig, IntoConfigOutput, WithCryptoProvider, WithIdentityProvider, WithMlsRules,
+    };
+    use mls_rs::group::{CommitEffect, ExportedTree, ReceivedMessage};
     use mls_rs::identity::SigningIdentity;
     use mls_rs::identity::basic::{BasicCredential, BasicIdentityProvider};
     use mls_rs::mls_rules::{CommitOptions, DefaultMlsRules, EncryptionOptions};
@@ -1041,7 +1147,10 @@ mod mls_rs_adapter {
     use mls_rs_crypto_awslc::AwsLcCryptoProvider;
 
     type Config = IntoConfigOutput<
-        WithMlsRules<DefaultMlsRules, WithCryptoProvider<AwsLcCryptoProvider, WithIdentityProvider<BasicIdentityProvider, BaseConfig>>>,
+        WithMlsRules<
+            DefaultMlsRules,
+            WithCryptoProvider<AwsLcCryptoProvider, WithIdentityProvider<BasicIdentityProvider, BaseConfig>>,
+        >,
     >;
 
     fn decode(bytes: &[u8]) -> Outcome<MlsMessage> {
@@ -1050,6 +1159,7 @@ mod mls_rs_adapter {
 
     pub struct MlsRsClient {
         name: String,
+        tree_in_group_info: bool,
         client: mls_rs::Client<Config>,
         key_package: Vec<u8>,
     }
@@ -1059,11 +1169,14 @@ mod mls_rs_adapter {
             let crypto = AwsLcCryptoProvider::default();
             let suite = CipherSuite::from(setup.suite);
             let (secret, public) = crypto.cipher_suite_provider(suite).unwrap().signature_key_generate().unwrap();
-            let identity = SigningIdentity::new(BasicCredential::new(name.clone().into_bytes()).into_credential(), public);
+            let identity =
+                SigningIdentity::new(BasicCredential::new(name.clone().into_bytes()).into_credential(), public);
             // mls-rs's defaults: a path only where RFC 9420 §12.4 requires
             // one (so its Adds go without), the tree in the Welcome, one
             // Welcome for all new members.
-            let commit_options = CommitOptions::new().with_ratchet_tree_extension(true).with_single_welcome_message(true);
+            let tree_in_group_info = setup.tree == TreeDelivery::InGroupInfo;
+            let commit_options =
+                CommitOptions::new().with_ratchet_tree_extension(tree_in_group_info).with_single_welcome_message(true);
             // `EncryptionOptions` is non-exhaustive and its padding type
             // private: set the one field on the default.
             let mut encryption_options = EncryptionOptions::default();
@@ -1081,7 +1194,7 @@ mod mls_rs_adapter {
                 .unwrap()
                 .to_bytes()
                 .unwrap();
-            Self { name, client, key_package }
+            Self { name, tree_in_group_info, client, key_package }
         }
     }
 
@@ -1096,23 +1209,35 @@ mod mls_rs_adapter {
 
         fn create(self: Box<Self>) -> Box<dyn Member> {
             let group = self.client.create_group(ExtensionList::default(), ExtensionList::default(), None).unwrap();
-            Box::new(MlsRsMember { name: self.name, group })
+            Box::new(MlsRsMember { name: self.name, tree_in_group_info: self.tree_in_group_info, group })
         }
 
-        fn join(self: Box<Self>, welcome: &[u8]) -> Outcome<Box<dyn Member>> {
-            let (group, _) = self.client.join_group(None, &decode(welcome)?, None).map_err(fail)?;
-            Ok(Box::new(MlsRsMember { name: self.name, group }))
+        fn join(self: Box<Self>, welcome: &[u8], tree: Option<&[u8]>) -> Outcome<Box<dyn Member>> {
+            let tree = tree.map(ExportedTree::from_bytes).transpose().map_err(fail)?;
+            let (group, _) = self.client.join_group(tree, &decode(welcome)?, None).map_err(fail)?;
+            Ok(Box::new(MlsRsMember { name: self.name, tree_in_group_info: self.tree_in_group_info, group }))
         }
 
-        fn join_external(self: Box<Self>, group_info: &[u8]) -> Outcome<(Box<dyn Member>, Vec<u8>)> {
-            let (group, commit) =
-                self.client.external_commit_builder().map_err(fail)?.build(decode(group_info)?).map_err(fail)?;
-            Ok((Box::new(MlsRsMember { name: self.name, group }), commit.to_bytes().map_err(fail)?))
+        fn join_external(
+            self: Box<Self>,
+            group_info: &[u8],
+            tree: Option<&[u8]>,
+        ) -> Outcome<(Box<dyn Member>, Vec<u8>)> {
+            let mut builder = self.client.external_commit_builder().map_err(fail)?;
+            if let Some(tree) = tree {
+                builder = builder.with_tree_data(ExportedTree::from_bytes(tree).map_err(fail)?.into_owned());
+            }
+            let (group, commit) = builder.build(decode(group_info)?).map_err(fail)?;
+            Ok((
+                Box::new(MlsRsMember { name: self.name, tree_in_group_info: self.tree_in_group_info, group }),
+                commit.to_bytes().map_err(fail)?,
+            ))
         }
     }
 
     struct MlsRsMember {
         name: String,
+        tree_in_group_info: bool,
         group: mls_rs::Group<Config>,
     }
 
@@ -1138,9 +1263,10 @@ mod mls_rs_adapter {
                     .iter()
                     .try_fold(self.group.commit_builder(), |b, kp| b.add_member(decode(kp).unwrap()))
                     .and_then(|b| b.build()),
-                Change::Remove(leaves) => {
-                    leaves.iter().try_fold(self.group.commit_builder(), |b, l| b.remove_member(*l)).and_then(|b| b.build())
-                }
+                Change::Remove(leaves) => leaves
+                    .iter()
+                    .try_fold(self.group.commit_builder(), |b, l| b.remove_member(*l))
+                    .and_then(|b| b.build()),
                 Change::Replace(leaves, key_packages) => leaves
                     .iter()
                     .try_fold(self.group.commit_builder(), |b, l| b.remove_member(*l))
@@ -1188,7 +1314,11 @@ mod mls_rs_adapter {
         }
 
         fn group_info(&mut self) -> Vec<u8> {
-            self.group.group_info_message_allowing_ext_commit(true).unwrap().to_bytes().unwrap()
+            self.group.group_info_message_allowing_ext_commit(self.tree_in_group_info).unwrap().to_bytes().unwrap()
+        }
+
+        fn ratchet_tree(&self) -> Vec<u8> {
+            self.group.export_tree().to_bytes().unwrap()
         }
 
         fn epoch_authenticator(&self) -> Vec<u8> {
