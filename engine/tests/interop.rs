@@ -140,6 +140,10 @@ trait Member {
     fn group_info(&mut self) -> Vec<u8>;
     /// The ratchet tree, encoded as in the `ratchet_tree` extension.
     fn ratchet_tree(&self) -> Vec<u8>;
+    /// Rejoins by external commit, removing its own old leaf in the same
+    /// commit (RFC 9420 §12.4.3.2 allows one such Remove); returns the commit.
+    /// `None` where the library has no API for it.
+    fn rejoin(&mut self, group_info: &[u8], tree: Option<&[u8]>) -> Option<Outcome<Vec<u8>>>;
     fn epoch_authenticator(&self) -> Vec<u8>;
     fn export(&self, label: &str, context: &[u8], length: u16) -> Vec<u8>;
 }
@@ -336,6 +340,24 @@ impl Net {
         self.check_agreement(&format!("{name} joined by external commit"));
     }
 
+    /// Member `who` rejoins by external commit from `from`'s GroupInfo,
+    /// removing its old leaf (a client that lost its state resyncs this way).
+    fn rejoin(&mut self, who: &str, from: &str) {
+        let at = self.index_of(from);
+        let info = self.members[at].group_info();
+        let tree = self.tree_from(from);
+        let joiner = self.index_of(who);
+        let commit = self.members[joiner]
+            .rejoin(&info, tree.as_deref())
+            .unwrap_or_else(|| panic!("{who}: the library cannot rejoin by external commit"))
+            .unwrap_or_else(|e| panic!("{:?}: {who} could not rejoin: {e}", self.setup));
+        assert_eq!(wire::commit_removes(&commit), 1, "{who}'s rejoin removes its old leaf");
+        for (i, r) in self.deliver(joiner, &commit) {
+            assert_eq!(r, Received::Commit, "{} on {who}'s external rejoin", self.members[i].name());
+        }
+        self.check_agreement(&format!("{who} rejoined by external commit"));
+    }
+
     /// Member `by` sends a proposal; everyone else caches it.
     fn propose(&mut self, by: &str, proposal: Propose<'_>) {
         let from = self.index_of(by);
@@ -408,8 +430,8 @@ impl Net {
 /// A look at the bytes on the wire, to check what the adapters configured.
 mod wire {
     use throng::codec::Decode;
-    use throng::messages::ExtensionType;
     use throng::messages::content::{FramedContentBody, MlsMessage, MlsMessageBody};
+    use throng::messages::{Commit, ExtensionType, Proposal, ProposalOrRef};
 
     pub const PUBLIC_MESSAGE: u16 = 1;
     pub const PRIVATE_MESSAGE: u16 = 2;
@@ -429,15 +451,29 @@ mod wire {
         }
     }
 
-    /// Whether a commit sent as a PublicMessage carries an UpdatePath.
-    pub fn commit_has_path(message: &[u8]) -> bool {
+    fn commit(message: &[u8]) -> Commit {
         match MlsMessage::from_bytes(message).unwrap().body {
             MlsMessageBody::PublicMessage(m) => match m.content.body {
-                FramedContentBody::Commit(commit) => commit.path.is_some(),
+                FramedContentBody::Commit(commit) => commit,
                 _ => panic!("not a commit"),
             },
             _ => panic!("not a PublicMessage"),
         }
+    }
+
+    /// Whether a commit sent as a PublicMessage carries an UpdatePath.
+    pub fn commit_has_path(message: &[u8]) -> bool {
+        commit(message).path.is_some()
+    }
+
+    /// How many Remove proposals a commit sent as a PublicMessage carries by
+    /// value.
+    pub fn commit_removes(message: &[u8]) -> usize {
+        let removes = commit(message)
+            .proposals
+            .into_iter()
+            .filter(|p| matches!(p, ProposalOrRef::Proposal(p) if matches!(**p, Proposal::Remove(_))));
+        removes.count()
     }
 }
 
@@ -485,6 +521,10 @@ fn throng_creates(setup: Setup) {
     net.join_external("t3", c(MlsRs, "r5"));
     net.commit("o5", Change::Update);
     net.commit("r5", Change::Update);
+    // Peers resync by external commit that removes their old leaf.
+    net.rejoin("o5", "t0");
+    net.rejoin("r5", "t3");
+    net.commit("t0", Change::Update);
 
     // Removes by every library, of every library.
     let leaves = [net.leaf_of("o2"), net.leaf_of("r2")];
@@ -604,8 +644,11 @@ fn peer_creates(peer: Lib, setup: Setup) {
     net.replace("t7", &leaves, vec![c(peer, "p8"), c(other, "x8")]);
     net.chat();
 
-    // A second external join, from a throng member's GroupInfo.
+    // A second external join, from a throng member's GroupInfo, and peers
+    // resyncing by external commit.
     net.join_external("t3", c(Throng, "t4"));
+    net.rejoin("p0", "t3");
+    net.rejoin("x1", "p0");
 
     // Removes: throng removes peers, the peer removes throng members.
     let leaves = [net.leaf_of("p1"), net.leaf_of("x2")];
@@ -836,6 +879,11 @@ mod throng_adapter {
             self.group.tree().export().to_bytes()
         }
 
+        fn rejoin(&mut self, _: &[u8], _: Option<&[u8]>) -> Option<Outcome<Vec<u8>>> {
+            // `Group::join_by_external_commit` takes no Remove of an old leaf.
+            None
+        }
+
         fn epoch_authenticator(&self) -> Vec<u8> {
             self.group.epoch_authenticator().to_vec()
         }
@@ -931,12 +979,12 @@ mod openmls_adapter {
         }
 
         fn member(self, group: MlsGroup) -> Box<dyn Member> {
-            let tree_in_group_info = self.setup.tree == TreeDelivery::InGroupInfo;
             Box::new(OpenMlsMember {
                 name: self.name,
-                tree_in_group_info,
+                setup: self.setup,
                 provider: self.provider,
                 signer: self.signer,
+                credential: self.credential,
                 group,
             })
         }
@@ -978,29 +1026,44 @@ mod openmls_adapter {
             tree_bytes: Option<&[u8]>,
         ) -> Outcome<(Box<dyn Member>, Vec<u8>)> {
             let MlsMessageBodyIn::GroupInfo(info) = decode(group_info)? else { return Err("not a GroupInfo".into()) };
-            let mut builder = MlsGroup::external_commit_builder().with_config(join_config(self.setup));
-            if let Some(tree) = tree(tree_bytes)? {
-                builder = builder.with_ratchet_tree(tree);
-            }
-            let (group, bundle) = builder
-                .build_group(&self.provider, info, self.credential.clone())
-                .map_err(fail)?
-                .load_psks(self.provider.storage())
-                .map_err(fail)?
-                .build(self.provider.rand(), self.provider.crypto(), &self.signer, |_| true)
-                .map_err(fail)?
-                .finalize(&self.provider)
-                .map_err(fail)?;
-            let commit = bytes(bundle.into_commit());
+            let (group, commit) =
+                external_commit(self.setup, &self.provider, &self.signer, self.credential.clone(), info, tree_bytes)?;
             Ok((self.member(group), commit))
         }
     }
 
+    /// An external commit from `info` (and the tree, if out of band); if a
+    /// member has the same signature key, OpenMLS removes it in the commit.
+    fn external_commit(
+        setup: Setup,
+        provider: &OpenMlsRustCrypto,
+        signer: &SignatureKeyPair,
+        credential: CredentialWithKey,
+        info: openmls::messages::group_info::VerifiableGroupInfo,
+        tree_bytes: Option<&[u8]>,
+    ) -> Outcome<(MlsGroup, Vec<u8>)> {
+        let mut builder = MlsGroup::external_commit_builder().with_config(join_config(setup));
+        if let Some(tree) = tree(tree_bytes)? {
+            builder = builder.with_ratchet_tree(tree);
+        }
+        let (group, bundle) = builder
+            .build_group(provider, info, credential)
+            .map_err(fail)?
+            .load_psks(provider.storage())
+            .map_err(fail)?
+            .build(provider.rand(), provider.crypto(), signer, |_| true)
+            .map_err(fail)?
+            .finalize(provider)
+            .map_err(fail)?;
+        Ok((group, bytes(bundle.into_commit())))
+    }
+
     struct OpenMlsMember {
         name: String,
-        tree_in_group_info: bool,
+        setup: Setup,
         provider: OpenMlsRustCrypto,
         signer: SignatureKeyPair,
+        credential: CredentialWithKey,
         group: MlsGroup,
     }
 
@@ -1109,12 +1172,25 @@ mod openmls_adapter {
         }
 
         fn group_info(&mut self) -> Vec<u8> {
-            bytes(self.group.export_group_info(self.provider.crypto(), &self.signer, self.tree_in_group_info).unwrap())
+            let with_tree = self.setup.tree == TreeDelivery::InGroupInfo;
+            bytes(self.group.export_group_info(self.provider.crypto(), &self.signer, with_tree).unwrap())
         }
 
         fn ratchet_tree(&self) -> Vec<u8> {
             use openmls::prelude::tls_codec::Serialize as _;
             self.group.export_ratchet_tree().tls_serialize_detached().unwrap()
+        }
+
+        fn rejoin(&mut self, group_info: &[u8], tree_bytes: Option<&[u8]>) -> Option<Outcome<Vec<u8>>> {
+            let MlsMessageBodyIn::GroupInfo(info) = decode(group_info).unwrap() else { panic!("not a GroupInfo") };
+            // The old state is gone: a fresh provider (storage) for the new one.
+            let provider = OpenMlsRustCrypto::default();
+            let joined =
+                external_commit(self.setup, &provider, &self.signer, self.credential.clone(), info, tree_bytes);
+            Some(joined.map(|(group, commit)| {
+                (self.provider, self.group) = (provider, group);
+                commit
+            }))
         }
 
         fn epoch_authenticator(&self) -> Vec<u8> {
@@ -1209,13 +1285,13 @@ mod mls_rs_adapter {
 
         fn create(self: Box<Self>) -> Box<dyn Member> {
             let group = self.client.create_group(ExtensionList::default(), ExtensionList::default(), None).unwrap();
-            Box::new(MlsRsMember { name: self.name, tree_in_group_info: self.tree_in_group_info, group })
+            self.member(group)
         }
 
         fn join(self: Box<Self>, welcome: &[u8], tree: Option<&[u8]>) -> Outcome<Box<dyn Member>> {
             let tree = tree.map(ExportedTree::from_bytes).transpose().map_err(fail)?;
             let (group, _) = self.client.join_group(tree, &decode(welcome)?, None).map_err(fail)?;
-            Ok(Box::new(MlsRsMember { name: self.name, tree_in_group_info: self.tree_in_group_info, group }))
+            Ok(self.member(group))
         }
 
         fn join_external(
@@ -1223,21 +1299,46 @@ mod mls_rs_adapter {
             group_info: &[u8],
             tree: Option<&[u8]>,
         ) -> Outcome<(Box<dyn Member>, Vec<u8>)> {
-            let mut builder = self.client.external_commit_builder().map_err(fail)?;
-            if let Some(tree) = tree {
-                builder = builder.with_tree_data(ExportedTree::from_bytes(tree).map_err(fail)?.into_owned());
-            }
-            let (group, commit) = builder.build(decode(group_info)?).map_err(fail)?;
-            Ok((
-                Box::new(MlsRsMember { name: self.name, tree_in_group_info: self.tree_in_group_info, group }),
-                commit.to_bytes().map_err(fail)?,
-            ))
+            let (group, commit) = external_commit(&self.client, group_info, tree, None)?;
+            Ok((self.member(group), commit))
+        }
+    }
+
+    /// An external commit from `group_info` (and the tree, if out of band),
+    /// removing the member at `remove` in the same commit.
+    fn external_commit(
+        client: &mls_rs::Client<Config>,
+        group_info: &[u8],
+        tree: Option<&[u8]>,
+        remove: Option<u32>,
+    ) -> Outcome<(mls_rs::Group<Config>, Vec<u8>)> {
+        let mut builder = client.external_commit_builder().map_err(fail)?;
+        if let Some(leaf) = remove {
+            builder = builder.with_removal(leaf);
+        }
+        if let Some(tree) = tree {
+            builder = builder.with_tree_data(ExportedTree::from_bytes(tree).map_err(fail)?.into_owned());
+        }
+        let (group, commit) = builder.build(decode(group_info)?).map_err(fail)?;
+        Ok((group, commit.to_bytes().map_err(fail)?))
+    }
+
+    impl MlsRsClient {
+        fn member(self, group: mls_rs::Group<Config>) -> Box<dyn Member> {
+            Box::new(MlsRsMember {
+                name: self.name,
+                tree_in_group_info: self.tree_in_group_info,
+                client: self.client,
+                group,
+            })
         }
     }
 
     struct MlsRsMember {
         name: String,
         tree_in_group_info: bool,
+        /// Kept to rejoin with the same identity.
+        client: mls_rs::Client<Config>,
         group: mls_rs::Group<Config>,
     }
 
@@ -1319,6 +1420,14 @@ mod mls_rs_adapter {
 
         fn ratchet_tree(&self) -> Vec<u8> {
             self.group.export_tree().to_bytes().unwrap()
+        }
+
+        fn rejoin(&mut self, group_info: &[u8], tree: Option<&[u8]>) -> Option<Outcome<Vec<u8>>> {
+            let joined = external_commit(&self.client, group_info, tree, Some(self.leaf()));
+            Some(joined.map(|(group, commit)| {
+                self.group = group;
+                commit
+            }))
         }
 
         fn epoch_authenticator(&self) -> Vec<u8> {
