@@ -52,6 +52,10 @@ struct Setup {
 /// frame it the same way).
 const APPLICATION_AAD: &[u8] = b"interop aad";
 
+/// An external PSK every client holds (RFC 9420 §8.4: agreed out of band).
+const EXTERNAL_PSK_ID: &[u8] = b"interop psk";
+const EXTERNAL_PSK: [u8; 32] = [0x5a; 32];
+
 /// The exporter every member evaluates at every epoch.
 const EXPORTER_LABEL: &str = "throng interop";
 
@@ -74,6 +78,9 @@ enum Change<'a> {
     Replace(&'a [u32], &'a [Vec<u8>]),
     /// Commits the pending proposals by reference.
     Pending,
+    /// Injects the external PSK [`EXTERNAL_PSK_ID`] (RFC 9420 §8.4, §12.1.4)
+    /// and adds these members, whose Welcome then names the PSK.
+    Psk(&'a [Vec<u8>]),
 }
 
 impl std::fmt::Display for Change<'_> {
@@ -85,6 +92,7 @@ impl std::fmt::Display for Change<'_> {
             Change::Remove(leaves) => write!(f, "Remove of leaves {leaves:?}"),
             Change::Replace(leaves, kps) => write!(f, "Remove of leaves {leaves:?} and Add of {} members", kps.len()),
             Change::Pending => write!(f, "commit of pending proposals"),
+            Change::Psk(kps) => write!(f, "PreSharedKey and Add of {} members", kps.len()),
         }
     }
 }
@@ -206,7 +214,10 @@ impl Net {
     }
 
     fn index_of(&self, name: &str) -> usize {
-        self.members.iter().position(|m| m.name().ends_with(name)).unwrap_or_else(|| panic!("no member {name}"))
+        self.members
+            .iter()
+            .position(|m| m.name().split_once(':').is_some_and(|(_, n)| n == name))
+            .unwrap_or_else(|| panic!("no member {name}"))
     }
 
     fn leaf_of(&self, name: &str) -> u32 {
@@ -245,6 +256,7 @@ impl Net {
                 Change::AddWithoutPath(_) => assert!(!has_path, "{by}: {change} has a path"),
                 // Adds alone need no path; pending proposals may be Adds only.
                 Change::Add(_) | Change::Pending => {}
+                Change::Psk(_) => assert_eq!(wire::commit_psks(&committed.commit), 1, "{by}: {change}"),
                 Change::Update | Change::Remove(_) | Change::Replace(..) => {
                     assert!(has_path, "{by}: {change} has no path")
                 }
@@ -303,6 +315,14 @@ impl Net {
     fn add_without_path(&mut self, by: &str, clients: Vec<Box<dyn Client>>) {
         let key_packages: Vec<Vec<u8>> = clients.iter().map(|c| c.key_package()).collect();
         let welcome = self.commit(by, Change::AddWithoutPath(&key_packages)).expect("an Add commit has a Welcome");
+        self.welcome(by, clients, &welcome);
+    }
+
+    /// Member `by` injects the external PSK and adds `clients` in one
+    /// commit; they join from its Welcome, which names the PSK.
+    fn add_with_psk(&mut self, by: &str, clients: Vec<Box<dyn Client>>) {
+        let key_packages: Vec<Vec<u8>> = clients.iter().map(|c| c.key_package()).collect();
+        let welcome = self.commit(by, Change::Psk(&key_packages)).expect("an Add commit has a Welcome");
         self.welcome(by, clients, &welcome);
     }
 
@@ -469,11 +489,17 @@ mod wire {
     /// How many Remove proposals a commit sent as a PublicMessage carries by
     /// value.
     pub fn commit_removes(message: &[u8]) -> usize {
-        let removes = commit(message)
-            .proposals
-            .into_iter()
-            .filter(|p| matches!(p, ProposalOrRef::Proposal(p) if matches!(**p, Proposal::Remove(_))));
-        removes.count()
+        by_value(message, |p| matches!(p, Proposal::Remove(_)))
+    }
+
+    /// How many PreSharedKey proposals a commit sent as a PublicMessage
+    /// carries by value.
+    pub fn commit_psks(message: &[u8]) -> usize {
+        by_value(message, |p| matches!(p, Proposal::PreSharedKey(_)))
+    }
+
+    fn by_value(message: &[u8], f: impl Fn(&Proposal) -> bool) -> usize {
+        commit(message).proposals.iter().filter(|p| matches!(p, ProposalOrRef::Proposal(p) if f(p))).count()
     }
 }
 
@@ -508,6 +534,15 @@ fn throng_creates(setup: Setup) {
         net.propose_update(proposer);
     }
     net.commit("t0", Change::Pending);
+    net.chat();
+
+    // An external PSK injected by each library (RFC 9420 §8.4).
+    for by in ["t0", "o1", "r1"] {
+        net.commit(by, Change::Psk(&[]));
+    }
+    net.add_with_psk("t0", vec![c(OpenMls, "o20"), c(MlsRs, "r20"), c(Throng, "t20")]);
+    net.add_with_psk("o1", vec![c(Throng, "t21"), c(MlsRs, "r21")]);
+    net.add_with_psk("r1", vec![c(Throng, "t22"), c(OpenMls, "o22")]);
     net.chat();
 
     // Peers add members of every library; throng adds peers.
@@ -615,6 +650,12 @@ fn peer_creates(peer: Lib, setup: Setup) {
         net.commit(committer, Change::Pending);
     }
 
+    // External PSKs, injected by the peer and by throng.
+    net.commit("p0", Change::Psk(&[]));
+    net.commit("t2", Change::Psk(&[]));
+    net.add_with_psk("p0", vec![c(Throng, "t9")]);
+    net.add_with_psk("t9", vec![c(peer, "p9"), c(other, "x9")]);
+
     // Adds without a path by the peer and by throng.
     net.add_without_path("p0", vec![c(Throng, "t5"), c(peer, "p5")]);
     net.add_without_path("t5", vec![c(peer, "p6")]);
@@ -699,15 +740,15 @@ mod throng_adapter {
     use std::sync::Arc;
 
     use super::{
-        APPLICATION_AAD, Change, Client, Committed, Handshake, Member, Outcome, Propose, Received, Setup, TreeDelivery,
-        fail,
+        APPLICATION_AAD, Change, Client, Committed, EXTERNAL_PSK, EXTERNAL_PSK_ID, Handshake, Member, Outcome, Propose,
+        Received, Setup, TreeDelivery, fail,
     };
     use throng::codec::{Decode, Encode};
-    use throng::crypto::{AwsLcProvider, CipherSuite, CryptoProvider};
+    use throng::crypto::{AwsLcProvider, CipherSuite, CryptoProvider, Secret};
     use throng::framing::PaddingPolicy;
     use throng::group::{CommitOptions, Group, GroupConfig, Identity, KeyPackageBundle, Processed, PskStore};
     use throng::messages::content::{MlsMessage, MlsMessageBody, WireFormat};
-    use throng::messages::{Add, Proposal, RatchetTree, Remove};
+    use throng::messages::{Add, PreSharedKey, PreSharedKeyId, Proposal, Psk, RatchetTree, Remove};
     use throng::tree::math::LeafIndex;
 
     fn provider() -> Arc<dyn CryptoProvider> {
@@ -762,17 +803,16 @@ mod throng_adapter {
             let group_id = format!("group of {}", self.name).into_bytes();
             let tree_in_group_info = self.config.ratchet_tree_in_welcome;
             let group = Group::create(self.suite, &self.identity, group_id, vec![], self.config).unwrap();
-            Box::new(ThrongMember { name: self.name, tree_in_group_info, group })
+            ThrongMember::new(self.name, tree_in_group_info, group)
         }
 
         fn join(self: Box<Self>, welcome: &[u8], tree: Option<&[u8]>) -> Outcome<Box<dyn Member>> {
             let MlsMessageBody::Welcome(welcome) = decode(welcome)? else { return Err("not a Welcome".into()) };
             let tree = tree.map(RatchetTree::from_bytes).transpose().map_err(fail)?;
             let tree_in_group_info = self.config.ratchet_tree_in_welcome;
-            let group =
-                Group::join(provider(), self.config, &welcome, &self.bundle, tree.as_ref(), PskStore::default())
-                    .map_err(fail)?;
-            Ok(Box::new(ThrongMember { name: self.name, tree_in_group_info, group }))
+            let group = Group::join(provider(), self.config, &welcome, &self.bundle, tree.as_ref(), psk_store())
+                .map_err(fail)?;
+            Ok(ThrongMember::new(self.name, tree_in_group_info, group))
         }
 
         fn join_external(
@@ -786,14 +826,27 @@ mod throng_adapter {
             let (group, commit) =
                 Group::join_by_external_commit(provider(), self.config, &self.identity, &info, tree.as_ref())
                     .map_err(fail)?;
-            Ok((Box::new(ThrongMember { name: self.name, tree_in_group_info, group }), commit.to_bytes()))
+            Ok((ThrongMember::new(self.name, tree_in_group_info, group), commit.to_bytes()))
         }
+    }
+
+    fn psk_store() -> PskStore {
+        let mut store = PskStore::default();
+        store.insert(EXTERNAL_PSK_ID.to_vec(), Secret::new(EXTERNAL_PSK.to_vec()));
+        store
     }
 
     struct ThrongMember {
         name: String,
         tree_in_group_info: bool,
         group: Group,
+    }
+
+    impl ThrongMember {
+        fn new(name: String, tree_in_group_info: bool, mut group: Group) -> Box<dyn Member> {
+            *group.psk_store_mut() = psk_store();
+            Box::new(Self { name, tree_in_group_info, group })
+        }
     }
 
     impl Member for ThrongMember {
@@ -824,6 +877,14 @@ mod throng_adapter {
             };
             let options = match change {
                 Change::Update | Change::Pending => CommitOptions::default(),
+                Change::Psk(key_packages) => {
+                    // A fresh Nh-byte nonce (RFC 9420 §8.4); the exporter
+                    // gives one without another source of randomness.
+                    let psk_nonce = self.group.export_secret("psk nonce", b"", 32).unwrap().as_bytes().to_vec();
+                    let psk = PreSharedKeyId { psk: Psk::External { psk_id: EXTERNAL_PSK_ID.to_vec() }, psk_nonce };
+                    let psk = Proposal::PreSharedKey(PreSharedKey { psk });
+                    CommitOptions::with_proposals([vec![psk], adds(key_packages)].concat())
+                }
                 Change::Add(key_packages) => CommitOptions::with_proposals(adds(key_packages)),
                 Change::AddWithoutPath(key_packages) => {
                     CommitOptions { force_path: false, ..CommitOptions::with_proposals(adds(key_packages)) }
@@ -900,11 +961,12 @@ mod throng_adapter {
 
 mod openmls_adapter {
     use super::{
-        APPLICATION_AAD, Change, Client, Committed, Handshake, Member, Outcome, Propose, Received, Setup, TreeDelivery,
-        fail,
+        APPLICATION_AAD, Change, Client, Committed, EXTERNAL_PSK, EXTERNAL_PSK_ID, Handshake, Member, Outcome, Propose,
+        Received, Setup, TreeDelivery, fail,
     };
     use openmls::prelude::tls_codec::Deserialize as _;
     use openmls::prelude::*;
+    use openmls::schedule::{ExternalPsk, PreSharedKeyId, Psk};
     use openmls_basic_credential::SignatureKeyPair;
     use openmls_rust_crypto::OpenMlsRustCrypto;
 
@@ -942,6 +1004,13 @@ mod openmls_adapter {
         Ok(MlsMessageIn::tls_deserialize_exact(bytes).map_err(fail)?.extract())
     }
 
+    /// A provider (crypto and storage) that holds the external PSK.
+    fn provider() -> OpenMlsRustCrypto {
+        let provider = OpenMlsRustCrypto::default();
+        PreSharedKeyId::external(EXTERNAL_PSK_ID.to_vec(), Vec::new()).store(&provider, &EXTERNAL_PSK).unwrap();
+        provider
+    }
+
     fn bytes(message: MlsMessageOut) -> Vec<u8> {
         message.to_bytes().unwrap()
     }
@@ -966,7 +1035,7 @@ mod openmls_adapter {
     impl OpenMlsClient {
         pub fn new(setup: Setup, name: String) -> Self {
             let suite = Ciphersuite::try_from(setup.suite).unwrap();
-            let provider = OpenMlsRustCrypto::default();
+            let provider = provider();
             let signer = SignatureKeyPair::new(suite.signature_algorithm()).unwrap();
             let credential = CredentialWithKey {
                 credential: BasicCredential::new(name.clone().into_bytes()).into(),
@@ -1087,6 +1156,25 @@ mod openmls_adapter {
                     let bundle = self.group.self_update(p, s, LeafNodeParameters::default()).unwrap();
                     (bundle.into_commit(), None)
                 }
+                Change::Psk(key_packages) => {
+                    let key_packages: Vec<KeyPackage> = key_packages.iter().map(|kp| key_package(p, kp)).collect();
+                    let suite = self.group.ciphersuite();
+                    let psk = Psk::External(ExternalPsk::new(EXTERNAL_PSK_ID.to_vec()));
+                    let psk = PreSharedKeyId::new(suite, p.rand(), psk).unwrap();
+                    let (commit, welcome, _) = self
+                        .group
+                        .commit_builder()
+                        .add_proposal(Proposal::PreSharedKey(Box::new(PreSharedKeyProposal::new(psk))))
+                        .propose_adds(key_packages)
+                        .load_psks(p.storage())
+                        .unwrap()
+                        .build(p.rand(), p.crypto(), s, |_| true)
+                        .unwrap()
+                        .stage_commit(p)
+                        .unwrap()
+                        .into_messages();
+                    (commit, welcome)
+                }
                 Change::Pending => {
                     let (commit, welcome, _) = self.group.commit_to_pending_proposals(p, s).unwrap();
                     (commit, welcome)
@@ -1184,7 +1272,7 @@ mod openmls_adapter {
         fn rejoin(&mut self, group_info: &[u8], tree_bytes: Option<&[u8]>) -> Option<Outcome<Vec<u8>>> {
             let MlsMessageBodyIn::GroupInfo(info) = decode(group_info).unwrap() else { panic!("not a GroupInfo") };
             // The old state is gone: a fresh provider (storage) for the new one.
-            let provider = OpenMlsRustCrypto::default();
+            let provider = provider();
             let joined =
                 external_commit(self.setup, &provider, &self.signer, self.credential.clone(), info, tree_bytes);
             Some(joined.map(|(group, commit)| {
@@ -1209,8 +1297,8 @@ mod openmls_adapter {
 
 mod mls_rs_adapter {
     use super::{
-        APPLICATION_AAD, Change, Client, Committed, Handshake, Member, Outcome, Propose, Received, Setup, TreeDelivery,
-        fail,
+        APPLICATION_AAD, Change, Client, Committed, EXTERNAL_PSK, EXTERNAL_PSK_ID, Handshake, Member, Outcome, Propose,
+        Received, Setup, TreeDelivery, fail,
     };
     use mls_rs::client_builder::{
         BaseConfig, IntoConfigOutput, WithCryptoProvider, WithIdentityProvider, WithMlsRules,
@@ -1219,6 +1307,7 @@ mod mls_rs_adapter {
     use mls_rs::identity::SigningIdentity;
     use mls_rs::identity::basic::{BasicCredential, BasicIdentityProvider};
     use mls_rs::mls_rules::{CommitOptions, DefaultMlsRules, EncryptionOptions};
+    use mls_rs::psk::{ExternalPskId, PreSharedKey};
     use mls_rs::{CipherSuite, CipherSuiteProvider, CryptoProvider, ExtensionList, MlsMessage};
     use mls_rs_crypto_awslc::AwsLcCryptoProvider;
 
@@ -1265,6 +1354,9 @@ mod mls_rs_adapter {
                 .mls_rules(rules)
                 .signing_identity(identity, secret, suite)
                 .build();
+            client
+                .secret_store()
+                .insert(ExternalPskId::new(EXTERNAL_PSK_ID.to_vec()), PreSharedKey::new(EXTERNAL_PSK.to_vec()));
             let key_package = client
                 .generate_key_package_message(ExtensionList::default(), ExtensionList::default(), None)
                 .unwrap()
@@ -1360,6 +1452,12 @@ mod mls_rs_adapter {
                 // An empty commit carries a path (RFC 9420 §12.4); pending
                 // proposals are committed by reference.
                 Change::Update | Change::Pending => self.group.commit(Vec::new()),
+                Change::Psk(key_packages) => self
+                    .group
+                    .commit_builder()
+                    .add_external_psk(ExternalPskId::new(EXTERNAL_PSK_ID.to_vec()))
+                    .and_then(|b| key_packages.iter().try_fold(b, |b, kp| b.add_member(decode(kp).unwrap())))
+                    .and_then(|b| b.build()),
                 Change::Add(key_packages) | Change::AddWithoutPath(key_packages) => key_packages
                     .iter()
                     .try_fold(self.group.commit_builder(), |b, kp| b.add_member(decode(kp).unwrap()))
