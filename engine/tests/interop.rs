@@ -803,7 +803,7 @@ mod throng_adapter {
             let group_id = format!("group of {}", self.name).into_bytes();
             let tree_in_group_info = self.config.ratchet_tree_in_welcome;
             let group = Group::create(self.suite, &self.identity, group_id, vec![], self.config).unwrap();
-            ThrongMember::new(self.name, tree_in_group_info, group)
+            ThrongMember::boxed(self.name, tree_in_group_info, group)
         }
 
         fn join(self: Box<Self>, welcome: &[u8], tree: Option<&[u8]>) -> Outcome<Box<dyn Member>> {
@@ -812,7 +812,7 @@ mod throng_adapter {
             let tree_in_group_info = self.config.ratchet_tree_in_welcome;
             let group = Group::join(provider(), self.config, &welcome, &self.bundle, tree.as_ref(), psk_store())
                 .map_err(fail)?;
-            Ok(ThrongMember::new(self.name, tree_in_group_info, group))
+            Ok(ThrongMember::boxed(self.name, tree_in_group_info, group))
         }
 
         fn join_external(
@@ -826,7 +826,7 @@ mod throng_adapter {
             let (group, commit) =
                 Group::join_by_external_commit(provider(), self.config, &self.identity, &info, tree.as_ref())
                     .map_err(fail)?;
-            Ok((ThrongMember::new(self.name, tree_in_group_info, group), commit.to_bytes()))
+            Ok((ThrongMember::boxed(self.name, tree_in_group_info, group), commit.to_bytes()))
         }
     }
 
@@ -843,7 +843,7 @@ mod throng_adapter {
     }
 
     impl ThrongMember {
-        fn new(name: String, tree_in_group_info: bool, mut group: Group) -> Box<dyn Member> {
+        fn boxed(name: String, tree_in_group_info: bool, mut group: Group) -> Box<dyn Member> {
             *group.psk_store_mut() = psk_store();
             Box::new(Self { name, tree_in_group_info, group })
         }
