@@ -9,11 +9,18 @@
 //! other member intact.
 //!
 //! Configuration shared by all three libraries: basic credentials,
-//! application data as PrivateMessage, the ratchet tree in the Welcome and
-//! in GroupInfos, and handshake messages either as PublicMessage (throng's
-//! default; OpenMLS "mixed plaintext" policy; mls-rs without control-message
-//! encryption) or, in a second run of every scenario, as PrivateMessage.
-//! External commits are PublicMessages either way (RFC 9420 §12.4.3.2).
+//! application data as PrivateMessage (with authenticated data, delivered
+//! out of order), an external PSK every client holds, and per run ([`Setup`]):
+//! - the cipher suite: 1, 2 and 3;
+//! - handshake messages as PublicMessage (throng's default; OpenMLS "mixed
+//!   plaintext" policy; mls-rs without control-message encryption) or as
+//!   PrivateMessage (every sender pads); external commits are PublicMessages
+//!   either way (RFC 9420 §12.4.3.2);
+//! - the ratchet tree in the GroupInfo (of the Welcome and of external
+//!   joins), or out of band (suite 1).
+//!
+//! `cargo test --release -p throng --test interop` runs every scenario in
+//! every setup.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::fmt::Debug;
