@@ -9,11 +9,18 @@
 //! other member intact.
 //!
 //! Configuration shared by all three libraries: basic credentials,
-//! application data as PrivateMessage, the ratchet tree in the Welcome and
-//! in GroupInfos, and handshake messages either as PublicMessage (throng's
-//! default; OpenMLS "mixed plaintext" policy; mls-rs without control-message
-//! encryption) or, in a second run of every scenario, as PrivateMessage.
-//! External commits are PublicMessages either way (RFC 9420 §12.4.3.2).
+//! application data as PrivateMessage (with authenticated data, delivered
+//! out of order), an external PSK every client holds, and per run ([`Setup`]):
+//! - the cipher suite: 1, 2 and 3;
+//! - handshake messages as PublicMessage (throng's default; OpenMLS "mixed
+//!   plaintext" policy; mls-rs without control-message encryption) or as
+//!   PrivateMessage (every sender pads); external commits are PublicMessages
+//!   either way (RFC 9420 §12.4.3.2);
+//! - the ratchet tree in the GroupInfo (of the Welcome and of external
+//!   joins), or out of band (suite 1).
+//!
+//! `cargo test --release -p throng --test interop` runs every scenario in
+//! every setup.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::fmt::Debug;
@@ -30,17 +37,31 @@ enum Handshake {
     Private,
 }
 
+/// How joiners get the ratchet tree (RFC 9420 §12.4.3.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TreeDelivery {
+    /// In the `ratchet_tree` extension of the (Welcome's) GroupInfo.
+    InGroupInfo,
+    /// Out of band, from a member; GroupInfos go without it.
+    OutOfBand,
+}
+
 /// What every client of one scenario run is configured with.
 #[derive(Clone, Copy, Debug)]
 struct Setup {
     suite: u16,
     handshake: Handshake,
+    tree: TreeDelivery,
 }
 
 /// `authenticated_data` of every application message (RFC 9420 §6.3: it is
 /// part of the AEAD's associated data, so receivers decrypt only if they
 /// frame it the same way).
 const APPLICATION_AAD: &[u8] = b"interop aad";
+
+/// An external PSK every client holds (RFC 9420 §8.4: agreed out of band).
+const EXTERNAL_PSK_ID: &[u8] = b"interop psk";
+const EXTERNAL_PSK: [u8; 32] = [0x5a; 32];
 
 /// The exporter every member evaluates at every epoch.
 const EXPORTER_LABEL: &str = "throng interop";
@@ -64,6 +85,9 @@ enum Change<'a> {
     Replace(&'a [u32], &'a [Vec<u8>]),
     /// Commits the pending proposals by reference.
     Pending,
+    /// Injects the external PSK [`EXTERNAL_PSK_ID`] (RFC 9420 §8.4, §12.1.4)
+    /// and adds these members, whose Welcome then names the PSK.
+    Psk(&'a [Vec<u8>]),
 }
 
 impl std::fmt::Display for Change<'_> {
@@ -75,6 +99,7 @@ impl std::fmt::Display for Change<'_> {
             Change::Remove(leaves) => write!(f, "Remove of leaves {leaves:?}"),
             Change::Replace(leaves, kps) => write!(f, "Remove of leaves {leaves:?} and Add of {} members", kps.len()),
             Change::Pending => write!(f, "commit of pending proposals"),
+            Change::Psk(kps) => write!(f, "PreSharedKey and Add of {} members", kps.len()),
         }
     }
 }
@@ -125,8 +150,15 @@ trait Member {
     fn send(&mut self, data: &[u8]) -> Vec<u8>;
     /// Processes a message; a commit is merged.
     fn process(&mut self, message: &[u8]) -> Outcome<Received>;
-    /// A signed GroupInfo with the ratchet tree and the external public key.
+    /// A signed GroupInfo with the external public key, and with the
+    /// ratchet tree unless it goes out of band.
     fn group_info(&mut self) -> Vec<u8>;
+    /// The ratchet tree, encoded as in the `ratchet_tree` extension.
+    fn ratchet_tree(&self) -> Vec<u8>;
+    /// Rejoins by external commit, removing its own old leaf in the same
+    /// commit (RFC 9420 §12.4.3.2 allows one such Remove); returns the commit.
+    /// `None` where the library has no API for it.
+    fn rejoin(&mut self, group_info: &[u8], tree: Option<&[u8]>) -> Option<Outcome<Vec<u8>>>;
     fn epoch_authenticator(&self) -> Vec<u8>;
     fn export(&self, label: &str, context: &[u8], length: u16) -> Vec<u8>;
 }
@@ -138,11 +170,13 @@ trait Client {
     fn key_package(&self) -> Vec<u8>;
     /// Creates a one-member group.
     fn create(self: Box<Self>) -> Box<dyn Member>;
-    /// Joins from a Welcome (MLSMessage bytes); the tree is in the Welcome.
-    fn join(self: Box<Self>, welcome: &[u8]) -> Outcome<Box<dyn Member>>;
-    /// Joins by external commit from a GroupInfo (MLSMessage bytes);
-    /// returns the member and its commit.
-    fn join_external(self: Box<Self>, group_info: &[u8]) -> Outcome<(Box<dyn Member>, Vec<u8>)>;
+    /// Joins from a Welcome (MLSMessage bytes), with the ratchet tree when
+    /// it comes out of band.
+    fn join(self: Box<Self>, welcome: &[u8], tree: Option<&[u8]>) -> Outcome<Box<dyn Member>>;
+    /// Joins by external commit from a GroupInfo (MLSMessage bytes), with
+    /// the ratchet tree when it comes out of band; returns the member and
+    /// its commit.
+    fn join_external(self: Box<Self>, group_info: &[u8], tree: Option<&[u8]>) -> Outcome<(Box<dyn Member>, Vec<u8>)>;
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -189,7 +223,7 @@ impl Net {
     fn index_of(&self, name: &str) -> usize {
         self.members
             .iter()
-            .position(|m| m.name().ends_with(name))
+            .position(|m| m.name().split_once(':').is_some_and(|(_, n)| n == name))
             .unwrap_or_else(|| panic!("no member {name}"))
     }
 
@@ -207,9 +241,9 @@ impl Net {
             if i == from {
                 continue;
             }
-            let received = m
-                .process(message)
-                .unwrap_or_else(|e| panic!("{:?}: {} rejected a message of {sender} (epoch {epoch}): {e}", self.setup, m.name()));
+            let received = m.process(message).unwrap_or_else(|e| {
+                panic!("{:?}: {} rejected a message of {sender} (epoch {epoch}): {e}", self.setup, m.name())
+            });
             out.push((i, received));
         }
         out
@@ -229,7 +263,10 @@ impl Net {
                 Change::AddWithoutPath(_) => assert!(!has_path, "{by}: {change} has a path"),
                 // Adds alone need no path; pending proposals may be Adds only.
                 Change::Add(_) | Change::Pending => {}
-                Change::Update | Change::Remove(_) | Change::Replace(..) => assert!(has_path, "{by}: {change} has no path"),
+                Change::Psk(_) => assert_eq!(wire::commit_psks(&committed.commit), 1, "{by}: {change}"),
+                Change::Update | Change::Remove(_) | Change::Replace(..) => {
+                    assert!(has_path, "{by}: {change} has no path")
+                }
             }
         }
         let received = self.deliver(from, &committed.commit);
@@ -255,11 +292,20 @@ impl Net {
         committed.welcome
     }
 
-    /// New members join from a Welcome.
-    fn welcome(&mut self, clients: Vec<Box<dyn Client>>, welcome: &[u8]) {
+    /// The tree a joiner gets out of band, from member `from`, if the setup
+    /// says so.
+    fn tree_from(&self, from: &str) -> Option<Vec<u8>> {
+        (self.setup.tree == TreeDelivery::OutOfBand).then(|| self.members[self.index_of(from)].ratchet_tree())
+    }
+
+    /// New members join from a Welcome that `by` sent.
+    fn welcome(&mut self, by: &str, clients: Vec<Box<dyn Client>>, welcome: &[u8]) {
+        let tree = self.tree_from(by);
         for c in clients {
             let name = c.name().to_owned();
-            let member = c.join(welcome).unwrap_or_else(|e| panic!("{:?}: {name} could not join from the Welcome: {e}", self.setup));
+            let member = c
+                .join(welcome, tree.as_deref())
+                .unwrap_or_else(|e| panic!("{:?}: {name} could not join from the Welcome: {e}", self.setup));
             self.members.push(member);
         }
         self.check_agreement("Welcome");
@@ -269,14 +315,22 @@ impl Net {
     fn add(&mut self, by: &str, clients: Vec<Box<dyn Client>>) {
         let key_packages: Vec<Vec<u8>> = clients.iter().map(|c| c.key_package()).collect();
         let welcome = self.commit(by, Change::Add(&key_packages)).expect("an Add commit has a Welcome");
-        self.welcome(clients, &welcome);
+        self.welcome(by, clients, &welcome);
     }
 
     /// As [`Net::add`], in a commit without an UpdatePath.
     fn add_without_path(&mut self, by: &str, clients: Vec<Box<dyn Client>>) {
         let key_packages: Vec<Vec<u8>> = clients.iter().map(|c| c.key_package()).collect();
         let welcome = self.commit(by, Change::AddWithoutPath(&key_packages)).expect("an Add commit has a Welcome");
-        self.welcome(clients, &welcome);
+        self.welcome(by, clients, &welcome);
+    }
+
+    /// Member `by` injects the external PSK and adds `clients` in one
+    /// commit; they join from its Welcome, which names the PSK.
+    fn add_with_psk(&mut self, by: &str, clients: Vec<Box<dyn Client>>) {
+        let key_packages: Vec<Vec<u8>> = clients.iter().map(|c| c.key_package()).collect();
+        let welcome = self.commit(by, Change::Psk(&key_packages)).expect("an Add commit has a Welcome");
+        self.welcome(by, clients, &welcome);
     }
 
     /// Member `by` removes the members at `leaves` and adds `clients` in one
@@ -284,29 +338,51 @@ impl Net {
     fn replace(&mut self, by: &str, leaves: &[u32], clients: Vec<Box<dyn Client>>) {
         let key_packages: Vec<Vec<u8>> = clients.iter().map(|c| c.key_package()).collect();
         let welcome = self.commit(by, Change::Replace(leaves, &key_packages)).expect("an Add commit has a Welcome");
-        self.welcome(clients, &welcome);
+        self.welcome(by, clients, &welcome);
     }
 
     /// Member `by` commits the pending proposals, which add `clients`; they
     /// join from its Welcome.
     fn commit_pending_adds(&mut self, by: &str, clients: Vec<Box<dyn Client>>) {
         let welcome = self.commit(by, Change::Pending).expect("an Add commit has a Welcome");
-        self.welcome(clients, &welcome);
+        self.welcome(by, clients, &welcome);
     }
 
     /// `client` joins by external commit from member `from`'s GroupInfo.
     fn join_external(&mut self, from: &str, client: Box<dyn Client>) {
         let at = self.index_of(from);
         let info = self.members[at].group_info();
+        let expect_tree = self.setup.tree == TreeDelivery::InGroupInfo;
+        assert_eq!(wire::group_info_has_tree(&info), expect_tree, "{from}: ratchet_tree in the GroupInfo");
+        let tree = self.tree_from(from);
         let name = client.name().to_owned();
-        let (member, commit) =
-            client.join_external(&info).unwrap_or_else(|e| panic!("{:?}: {name} could not join externally: {e}", self.setup));
+        let (member, commit) = client
+            .join_external(&info, tree.as_deref())
+            .unwrap_or_else(|e| panic!("{:?}: {name} could not join externally: {e}", self.setup));
         self.members.push(member);
         let joiner = self.members.len() - 1;
         for (i, r) in self.deliver(joiner, &commit) {
             assert_eq!(r, Received::Commit, "{} on the external commit", self.members[i].name());
         }
         self.check_agreement(&format!("{name} joined by external commit"));
+    }
+
+    /// Member `who` rejoins by external commit from `from`'s GroupInfo,
+    /// removing its old leaf (a client that lost its state resyncs this way).
+    fn rejoin(&mut self, who: &str, from: &str) {
+        let at = self.index_of(from);
+        let info = self.members[at].group_info();
+        let tree = self.tree_from(from);
+        let joiner = self.index_of(who);
+        let commit = self.members[joiner]
+            .rejoin(&info, tree.as_deref())
+            .unwrap_or_else(|| panic!("{who}: the library cannot rejoin by external commit"))
+            .unwrap_or_else(|e| panic!("{:?}: {who} could not rejoin: {e}", self.setup));
+        assert_eq!(wire::commit_removes(&commit), 1, "{who}'s rejoin removes its old leaf");
+        for (i, r) in self.deliver(joiner, &commit) {
+            assert_eq!(r, Received::Commit, "{} on {who}'s external rejoin", self.members[i].name());
+        }
+        self.check_agreement(&format!("{who} rejoined by external commit"));
     }
 
     /// Member `by` sends a proposal; everyone else caches it.
@@ -328,7 +404,10 @@ impl Net {
     fn chat(&mut self) {
         for from in 0..self.members.len() {
             let texts: Vec<Vec<u8>> = (0..3)
-                .map(|k| format!("{} in epoch {}, message {k}", self.members[from].name(), self.members[from].epoch()).into_bytes())
+                .map(|k| {
+                    format!("{} in epoch {}, message {k}", self.members[from].name(), self.members[from].epoch())
+                        .into_bytes()
+                })
                 .collect();
             let messages: Vec<Vec<u8>> = texts.iter().map(|t| self.members[from].send(t)).collect();
             // The last one first: receivers keep the keys of the generations
@@ -337,7 +416,13 @@ impl Net {
                 assert_eq!(wire::format(&messages[k]), wire::PRIVATE_MESSAGE, "application data is a PrivateMessage");
                 for (i, r) in self.deliver(from, &messages[k]) {
                     let text = texts[k].clone();
-                    assert_eq!(r, Received::Application(text), "{} on {}'s message", self.members[i].name(), self.members[from].name());
+                    assert_eq!(
+                        r,
+                        Received::Application(text),
+                        "{} on {}'s message",
+                        self.members[i].name(),
+                        self.members[from].name()
+                    );
                 }
             }
         }
@@ -373,6 +458,7 @@ impl Net {
 mod wire {
     use throng::codec::Decode;
     use throng::messages::content::{FramedContentBody, MlsMessage, MlsMessageBody};
+    use throng::messages::{Commit, ExtensionType, Proposal, ProposalOrRef};
 
     pub const PUBLIC_MESSAGE: u16 = 1;
     pub const PRIVATE_MESSAGE: u16 = 2;
@@ -382,15 +468,45 @@ mod wire {
         u16::from_be_bytes([message[2], message[3]])
     }
 
-    /// Whether a commit sent as a PublicMessage carries an UpdatePath.
-    pub fn commit_has_path(message: &[u8]) -> bool {
+    /// Whether a GroupInfo carries the `ratchet_tree` extension.
+    pub fn group_info_has_tree(message: &[u8]) -> bool {
+        match MlsMessage::from_bytes(message).unwrap().body {
+            MlsMessageBody::GroupInfo(info) => {
+                info.extensions.iter().any(|e| e.extension_type == ExtensionType::RATCHET_TREE)
+            }
+            _ => panic!("not a GroupInfo"),
+        }
+    }
+
+    fn commit(message: &[u8]) -> Commit {
         match MlsMessage::from_bytes(message).unwrap().body {
             MlsMessageBody::PublicMessage(m) => match m.content.body {
-                FramedContentBody::Commit(commit) => commit.path.is_some(),
+                FramedContentBody::Commit(commit) => commit,
                 _ => panic!("not a commit"),
             },
             _ => panic!("not a PublicMessage"),
         }
+    }
+
+    /// Whether a commit sent as a PublicMessage carries an UpdatePath.
+    pub fn commit_has_path(message: &[u8]) -> bool {
+        commit(message).path.is_some()
+    }
+
+    /// How many Remove proposals a commit sent as a PublicMessage carries by
+    /// value.
+    pub fn commit_removes(message: &[u8]) -> usize {
+        by_value(message, |p| matches!(p, Proposal::Remove(_)))
+    }
+
+    /// How many PreSharedKey proposals a commit sent as a PublicMessage
+    /// carries by value.
+    pub fn commit_psks(message: &[u8]) -> usize {
+        by_value(message, |p| matches!(p, Proposal::PreSharedKey(_)))
+    }
+
+    fn by_value(message: &[u8], f: impl Fn(&Proposal) -> bool) -> usize {
+        commit(message).proposals.iter().filter(|p| matches!(p, ProposalOrRef::Proposal(p) if f(p))).count()
     }
 }
 
@@ -427,6 +543,15 @@ fn throng_creates(setup: Setup) {
     net.commit("t0", Change::Pending);
     net.chat();
 
+    // An external PSK injected by each library (RFC 9420 §8.4).
+    for by in ["t0", "o1", "r1"] {
+        net.commit(by, Change::Psk(&[]));
+    }
+    net.add_with_psk("t0", vec![c(OpenMls, "o20"), c(MlsRs, "r20"), c(Throng, "t20")]);
+    net.add_with_psk("o1", vec![c(Throng, "t21"), c(MlsRs, "r21")]);
+    net.add_with_psk("r1", vec![c(Throng, "t22"), c(OpenMls, "o22")]);
+    net.chat();
+
     // Peers add members of every library; throng adds peers.
     net.add("o1", vec![c(Throng, "t2"), c(OpenMls, "o2"), c(MlsRs, "r2")]);
     net.add("r1", vec![c(Throng, "t3"), c(OpenMls, "o3"), c(MlsRs, "r3")]);
@@ -438,6 +563,10 @@ fn throng_creates(setup: Setup) {
     net.join_external("t3", c(MlsRs, "r5"));
     net.commit("o5", Change::Update);
     net.commit("r5", Change::Update);
+    // Peers resync by external commit that removes their old leaf.
+    net.rejoin("o5", "t0");
+    net.rejoin("r5", "t3");
+    net.commit("t0", Change::Update);
 
     // Removes by every library, of every library.
     let leaves = [net.leaf_of("o2"), net.leaf_of("r2")];
@@ -494,8 +623,7 @@ fn throng_creates(setup: Setup) {
 
     // A bigger group: a dozen members in one commit, then removes of many,
     // including the rightmost leaf (the tree shrinks, RFC 9420 §7.7).
-    let batch: Vec<Box<dyn Client>> =
-        (0..12).map(|i| c([Throng, OpenMls, MlsRs][i % 3], &format!("b{i}"))).collect();
+    let batch: Vec<Box<dyn Client>> = (0..12).map(|i| c([Throng, OpenMls, MlsRs][i % 3], &format!("b{i}"))).collect();
     net.add("o6", batch);
     for by in ["b0", "b1", "b2", "t5"] {
         net.commit(by, Change::Update);
@@ -529,6 +657,12 @@ fn peer_creates(peer: Lib, setup: Setup) {
         net.commit(committer, Change::Pending);
     }
 
+    // External PSKs, injected by the peer and by throng.
+    net.commit("p0", Change::Psk(&[]));
+    net.commit("t2", Change::Psk(&[]));
+    net.add_with_psk("p0", vec![c(Throng, "t9")]);
+    net.add_with_psk("t9", vec![c(peer, "p9"), c(other, "x9")]);
+
     // Adds without a path by the peer and by throng.
     net.add_without_path("p0", vec![c(Throng, "t5"), c(peer, "p5")]);
     net.add_without_path("t5", vec![c(peer, "p6")]);
@@ -558,8 +692,11 @@ fn peer_creates(peer: Lib, setup: Setup) {
     net.replace("t7", &leaves, vec![c(peer, "p8"), c(other, "x8")]);
     net.chat();
 
-    // A second external join, from a throng member's GroupInfo.
+    // A second external join, from a throng member's GroupInfo, and peers
+    // resyncing by external commit.
     net.join_external("t3", c(Throng, "t4"));
+    net.rejoin("p0", "t3");
+    net.rejoin("x1", "p0");
 
     // Removes: throng removes peers, the peer removes throng members.
     let leaves = [net.leaf_of("p1"), net.leaf_of("x2")];
@@ -570,11 +707,15 @@ fn peer_creates(peer: Lib, setup: Setup) {
     net.chat();
 }
 
-/// Every scenario runs once per suite and handshake wire format.
+/// Every scenario runs once per suite and handshake wire format, with the
+/// tree in GroupInfos, and once more (suite 1) with the tree out of band.
 fn setups() -> impl Iterator<Item = Setup> {
     [Handshake::Public, Handshake::Private]
         .into_iter()
-        .flat_map(|handshake| SUITES.into_iter().map(move |suite| Setup { suite, handshake }))
+        .flat_map(|handshake| {
+            SUITES.into_iter().map(move |suite| Setup { suite, handshake, tree: TreeDelivery::InGroupInfo })
+        })
+        .chain([Setup { suite: SUITES[0], handshake: Handshake::Public, tree: TreeDelivery::OutOfBand }])
 }
 
 #[test]
@@ -605,13 +746,16 @@ mod throng_adapter {
     use std::num::NonZeroU16;
     use std::sync::Arc;
 
-    use super::{APPLICATION_AAD, Change, Client, Committed, Handshake, Member, Outcome, Propose, Received, Setup, fail};
+    use super::{
+        APPLICATION_AAD, Change, Client, Committed, EXTERNAL_PSK, EXTERNAL_PSK_ID, Handshake, Member, Outcome, Propose,
+        Received, Setup, TreeDelivery, fail,
+    };
     use throng::codec::{Decode, Encode};
-    use throng::crypto::{AwsLcProvider, CipherSuite, CryptoProvider};
+    use throng::crypto::{AwsLcProvider, CipherSuite, CryptoProvider, Secret};
     use throng::framing::PaddingPolicy;
     use throng::group::{CommitOptions, Group, GroupConfig, Identity, KeyPackageBundle, Processed, PskStore};
     use throng::messages::content::{MlsMessage, MlsMessageBody, WireFormat};
-    use throng::messages::{Add, Proposal, Remove};
+    use throng::messages::{Add, PreSharedKey, PreSharedKeyId, Proposal, Psk, RatchetTree, Remove};
     use throng::tree::math::LeafIndex;
 
     fn provider() -> Arc<dyn CryptoProvider> {
@@ -646,7 +790,9 @@ mod throng_adapter {
                 Handshake::Public => PaddingPolicy::None,
                 Handshake::Private => PaddingPolicy::ToMultipleOf(NonZeroU16::new(64).unwrap()),
             };
-            let config = GroupConfig { handshake_wire_format, padding, ..GroupConfig::default() };
+            let ratchet_tree_in_welcome = setup.tree == TreeDelivery::InGroupInfo;
+            let config =
+                GroupConfig { handshake_wire_format, padding, ratchet_tree_in_welcome, ..GroupConfig::default() };
             Self { name, suite, config, identity, bundle }
         }
     }
@@ -662,28 +808,52 @@ mod throng_adapter {
 
         fn create(self: Box<Self>) -> Box<dyn Member> {
             let group_id = format!("group of {}", self.name).into_bytes();
+            let tree_in_group_info = self.config.ratchet_tree_in_welcome;
             let group = Group::create(self.suite, &self.identity, group_id, vec![], self.config).unwrap();
-            Box::new(ThrongMember { name: self.name, group })
+            ThrongMember::boxed(self.name, tree_in_group_info, group)
         }
 
-        fn join(self: Box<Self>, welcome: &[u8]) -> Outcome<Box<dyn Member>> {
+        fn join(self: Box<Self>, welcome: &[u8], tree: Option<&[u8]>) -> Outcome<Box<dyn Member>> {
             let MlsMessageBody::Welcome(welcome) = decode(welcome)? else { return Err("not a Welcome".into()) };
-            let group = Group::join(provider(), self.config, &welcome, &self.bundle, None, PskStore::default())
+            let tree = tree.map(RatchetTree::from_bytes).transpose().map_err(fail)?;
+            let tree_in_group_info = self.config.ratchet_tree_in_welcome;
+            let group = Group::join(provider(), self.config, &welcome, &self.bundle, tree.as_ref(), psk_store())
                 .map_err(fail)?;
-            Ok(Box::new(ThrongMember { name: self.name, group }))
+            Ok(ThrongMember::boxed(self.name, tree_in_group_info, group))
         }
 
-        fn join_external(self: Box<Self>, group_info: &[u8]) -> Outcome<(Box<dyn Member>, Vec<u8>)> {
+        fn join_external(
+            self: Box<Self>,
+            group_info: &[u8],
+            tree: Option<&[u8]>,
+        ) -> Outcome<(Box<dyn Member>, Vec<u8>)> {
             let MlsMessageBody::GroupInfo(info) = decode(group_info)? else { return Err("not a GroupInfo".into()) };
+            let tree = tree.map(RatchetTree::from_bytes).transpose().map_err(fail)?;
+            let tree_in_group_info = self.config.ratchet_tree_in_welcome;
             let (group, commit) =
-                Group::join_by_external_commit(provider(), self.config, &self.identity, &info, None).map_err(fail)?;
-            Ok((Box::new(ThrongMember { name: self.name, group }), commit.to_bytes()))
+                Group::join_by_external_commit(provider(), self.config, &self.identity, &info, tree.as_ref())
+                    .map_err(fail)?;
+            Ok((ThrongMember::boxed(self.name, tree_in_group_info, group), commit.to_bytes()))
         }
+    }
+
+    fn psk_store() -> PskStore {
+        let mut store = PskStore::default();
+        store.insert(EXTERNAL_PSK_ID.to_vec(), Secret::new(EXTERNAL_PSK.to_vec()));
+        store
     }
 
     struct ThrongMember {
         name: String,
+        tree_in_group_info: bool,
         group: Group,
+    }
+
+    impl ThrongMember {
+        fn boxed(name: String, tree_in_group_info: bool, mut group: Group) -> Box<dyn Member> {
+            *group.psk_store_mut() = psk_store();
+            Box::new(Self { name, tree_in_group_info, group })
+        }
     }
 
     impl Member for ThrongMember {
@@ -714,6 +884,14 @@ mod throng_adapter {
             };
             let options = match change {
                 Change::Update | Change::Pending => CommitOptions::default(),
+                Change::Psk(key_packages) => {
+                    // A fresh Nh-byte nonce (RFC 9420 §8.4); the exporter
+                    // gives one without another source of randomness.
+                    let psk_nonce = self.group.export_secret("psk nonce", b"", 32).unwrap().as_bytes().to_vec();
+                    let psk = PreSharedKeyId { psk: Psk::External { psk_id: EXTERNAL_PSK_ID.to_vec() }, psk_nonce };
+                    let psk = Proposal::PreSharedKey(PreSharedKey { psk });
+                    CommitOptions::with_proposals([vec![psk], adds(key_packages)].concat())
+                }
                 Change::Add(key_packages) => CommitOptions::with_proposals(adds(key_packages)),
                 Change::AddWithoutPath(key_packages) => {
                     CommitOptions { force_path: false, ..CommitOptions::with_proposals(adds(key_packages)) }
@@ -723,7 +901,8 @@ mod throng_adapter {
                     CommitOptions::with_proposals([removes(leaves), adds(key_packages)].concat())
                 }
             };
-            let pending = self.group.commit(options).unwrap_or_else(|e| panic!("{}: commit {change}: {e:?}", self.name));
+            let pending =
+                self.group.commit(options).unwrap_or_else(|e| panic!("{}: commit {change}: {e:?}", self.name));
             let commit = pending.message.to_bytes();
             let welcome = pending.welcome.as_ref().map(Encode::to_bytes);
             self.group.merge_pending_commit(pending).unwrap();
@@ -760,7 +939,17 @@ mod throng_adapter {
         }
 
         fn group_info(&mut self) -> Vec<u8> {
-            MlsMessage::new(MlsMessageBody::GroupInfo(self.group.group_info(true, true).unwrap())).to_bytes()
+            MlsMessage::new(MlsMessageBody::GroupInfo(self.group.group_info(self.tree_in_group_info, true).unwrap()))
+                .to_bytes()
+        }
+
+        fn ratchet_tree(&self) -> Vec<u8> {
+            self.group.tree().export().to_bytes()
+        }
+
+        fn rejoin(&mut self, _: &[u8], _: Option<&[u8]>) -> Option<Outcome<Vec<u8>>> {
+            // `Group::join_by_external_commit` takes no Remove of an old leaf.
+            None
         }
 
         fn epoch_authenticator(&self) -> Vec<u8> {
@@ -778,9 +967,13 @@ mod throng_adapter {
 // ---------------------------------------------------------------------------
 
 mod openmls_adapter {
-    use super::{APPLICATION_AAD, Change, Client, Committed, Handshake, Member, Outcome, Propose, Received, Setup, fail};
+    use super::{
+        APPLICATION_AAD, Change, Client, Committed, EXTERNAL_PSK, EXTERNAL_PSK_ID, Handshake, Member, Outcome, Propose,
+        Received, Setup, TreeDelivery, fail,
+    };
     use openmls::prelude::tls_codec::Deserialize as _;
     use openmls::prelude::*;
+    use openmls::schedule::{ExternalPsk, PreSharedKeyId, Psk};
     use openmls_basic_credential::SignatureKeyPair;
     use openmls_rust_crypto::OpenMlsRustCrypto;
 
@@ -802,16 +995,27 @@ mod openmls_adapter {
         }
     }
 
-    fn join_config(handshake: Handshake) -> MlsGroupJoinConfig {
+    fn join_config(setup: Setup) -> MlsGroupJoinConfig {
         MlsGroupJoinConfig::builder()
-            .wire_format_policy(wire_format_policy(handshake))
-            .padding_size(padding_size(handshake))
-            .use_ratchet_tree_extension(true)
+            .wire_format_policy(wire_format_policy(setup.handshake))
+            .padding_size(padding_size(setup.handshake))
+            .use_ratchet_tree_extension(setup.tree == TreeDelivery::InGroupInfo)
             .build()
+    }
+
+    fn tree(bytes: Option<&[u8]>) -> Outcome<Option<RatchetTreeIn>> {
+        bytes.map(|b| RatchetTreeIn::tls_deserialize_exact(b).map_err(fail)).transpose()
     }
 
     fn decode(bytes: &[u8]) -> Outcome<MlsMessageBodyIn> {
         Ok(MlsMessageIn::tls_deserialize_exact(bytes).map_err(fail)?.extract())
+    }
+
+    /// A provider (crypto and storage) that holds the external PSK.
+    fn provider() -> OpenMlsRustCrypto {
+        let provider = OpenMlsRustCrypto::default();
+        PreSharedKeyId::external(EXTERNAL_PSK_ID.to_vec(), Vec::new()).store(&provider, &EXTERNAL_PSK).unwrap();
+        provider
     }
 
     fn bytes(message: MlsMessageOut) -> Vec<u8> {
@@ -828,7 +1032,7 @@ mod openmls_adapter {
     pub struct OpenMlsClient {
         name: String,
         suite: Ciphersuite,
-        handshake: Handshake,
+        setup: Setup,
         provider: OpenMlsRustCrypto,
         signer: SignatureKeyPair,
         credential: CredentialWithKey,
@@ -838,7 +1042,7 @@ mod openmls_adapter {
     impl OpenMlsClient {
         pub fn new(setup: Setup, name: String) -> Self {
             let suite = Ciphersuite::try_from(setup.suite).unwrap();
-            let provider = OpenMlsRustCrypto::default();
+            let provider = provider();
             let signer = SignatureKeyPair::new(suite.signature_algorithm()).unwrap();
             let credential = CredentialWithKey {
                 credential: BasicCredential::new(name.clone().into_bytes()).into(),
@@ -847,11 +1051,18 @@ mod openmls_adapter {
             // The bundle's private keys go to the provider's storage.
             let bundle = KeyPackage::builder().build(suite, &provider, &signer, credential.clone()).unwrap();
             let key_package = bundle.key_package().clone();
-            Self { name, suite, handshake: setup.handshake, provider, signer, credential, key_package }
+            Self { name, suite, setup, provider, signer, credential, key_package }
         }
 
         fn member(self, group: MlsGroup) -> Box<dyn Member> {
-            Box::new(OpenMlsMember { name: self.name, provider: self.provider, signer: self.signer, group })
+            Box::new(OpenMlsMember {
+                name: self.name,
+                setup: self.setup,
+                provider: self.provider,
+                signer: self.signer,
+                credential: self.credential,
+                group,
+            })
         }
     }
 
@@ -867,44 +1078,68 @@ mod openmls_adapter {
         fn create(self: Box<Self>) -> Box<dyn Member> {
             let config = MlsGroupCreateConfig::builder()
                 .ciphersuite(self.suite)
-                .wire_format_policy(wire_format_policy(self.handshake))
-                .padding_size(padding_size(self.handshake))
-                .use_ratchet_tree_extension(true)
+                .wire_format_policy(wire_format_policy(self.setup.handshake))
+                .padding_size(padding_size(self.setup.handshake))
+                .use_ratchet_tree_extension(self.setup.tree == TreeDelivery::InGroupInfo)
                 .build();
             let group = MlsGroup::new(&self.provider, &self.signer, &config, self.credential.clone()).unwrap();
             self.member(group)
         }
 
-        fn join(self: Box<Self>, welcome: &[u8]) -> Outcome<Box<dyn Member>> {
+        fn join(self: Box<Self>, welcome: &[u8], tree_bytes: Option<&[u8]>) -> Outcome<Box<dyn Member>> {
             let MlsMessageBodyIn::Welcome(welcome) = decode(welcome)? else { return Err("not a Welcome".into()) };
-            let group = StagedWelcome::new_from_welcome(&self.provider, &join_config(self.handshake), welcome, None)
-                .map_err(fail)?
-                .into_group(&self.provider)
-                .map_err(fail)?;
+            let group =
+                StagedWelcome::new_from_welcome(&self.provider, &join_config(self.setup), welcome, tree(tree_bytes)?)
+                    .map_err(fail)?
+                    .into_group(&self.provider)
+                    .map_err(fail)?;
             Ok(self.member(group))
         }
 
-        fn join_external(self: Box<Self>, group_info: &[u8]) -> Outcome<(Box<dyn Member>, Vec<u8>)> {
+        fn join_external(
+            self: Box<Self>,
+            group_info: &[u8],
+            tree_bytes: Option<&[u8]>,
+        ) -> Outcome<(Box<dyn Member>, Vec<u8>)> {
             let MlsMessageBodyIn::GroupInfo(info) = decode(group_info)? else { return Err("not a GroupInfo".into()) };
-            let (group, bundle) = MlsGroup::external_commit_builder()
-                .with_config(join_config(self.handshake))
-                .build_group(&self.provider, info, self.credential.clone())
-                .map_err(fail)?
-                .load_psks(self.provider.storage())
-                .map_err(fail)?
-                .build(self.provider.rand(), self.provider.crypto(), &self.signer, |_| true)
-                .map_err(fail)?
-                .finalize(&self.provider)
-                .map_err(fail)?;
-            let commit = bytes(bundle.into_commit());
+            let (group, commit) =
+                external_commit(self.setup, &self.provider, &self.signer, self.credential.clone(), info, tree_bytes)?;
             Ok((self.member(group), commit))
         }
     }
 
+    /// An external commit from `info` (and the tree, if out of band); if a
+    /// member has the same signature key, OpenMLS removes it in the commit.
+    fn external_commit(
+        setup: Setup,
+        provider: &OpenMlsRustCrypto,
+        signer: &SignatureKeyPair,
+        credential: CredentialWithKey,
+        info: openmls::messages::group_info::VerifiableGroupInfo,
+        tree_bytes: Option<&[u8]>,
+    ) -> Outcome<(MlsGroup, Vec<u8>)> {
+        let mut builder = MlsGroup::external_commit_builder().with_config(join_config(setup));
+        if let Some(tree) = tree(tree_bytes)? {
+            builder = builder.with_ratchet_tree(tree);
+        }
+        let (group, bundle) = builder
+            .build_group(provider, info, credential)
+            .map_err(fail)?
+            .load_psks(provider.storage())
+            .map_err(fail)?
+            .build(provider.rand(), provider.crypto(), signer, |_| true)
+            .map_err(fail)?
+            .finalize(provider)
+            .map_err(fail)?;
+        Ok((group, bytes(bundle.into_commit())))
+    }
+
     struct OpenMlsMember {
         name: String,
+        setup: Setup,
         provider: OpenMlsRustCrypto,
         signer: SignatureKeyPair,
+        credential: CredentialWithKey,
         group: MlsGroup,
     }
 
@@ -927,6 +1162,25 @@ mod openmls_adapter {
                 Change::Update => {
                     let bundle = self.group.self_update(p, s, LeafNodeParameters::default()).unwrap();
                     (bundle.into_commit(), None)
+                }
+                Change::Psk(key_packages) => {
+                    let key_packages: Vec<KeyPackage> = key_packages.iter().map(|kp| key_package(p, kp)).collect();
+                    let suite = self.group.ciphersuite();
+                    let psk = Psk::External(ExternalPsk::new(EXTERNAL_PSK_ID.to_vec()));
+                    let psk = PreSharedKeyId::new(suite, p.rand(), psk).unwrap();
+                    let (commit, welcome, _) = self
+                        .group
+                        .commit_builder()
+                        .add_proposal(Proposal::PreSharedKey(Box::new(PreSharedKeyProposal::new(psk))))
+                        .propose_adds(key_packages)
+                        .load_psks(p.storage())
+                        .unwrap()
+                        .build(p.rand(), p.crypto(), s, |_| true)
+                        .unwrap()
+                        .stage_commit(p)
+                        .unwrap()
+                        .into_messages();
+                    (commit, welcome)
                 }
                 Change::Pending => {
                     let (commit, welcome, _) = self.group.commit_to_pending_proposals(p, s).unwrap();
@@ -1013,7 +1267,25 @@ mod openmls_adapter {
         }
 
         fn group_info(&mut self) -> Vec<u8> {
-            bytes(self.group.export_group_info(self.provider.crypto(), &self.signer, true).unwrap())
+            let with_tree = self.setup.tree == TreeDelivery::InGroupInfo;
+            bytes(self.group.export_group_info(self.provider.crypto(), &self.signer, with_tree).unwrap())
+        }
+
+        fn ratchet_tree(&self) -> Vec<u8> {
+            use openmls::prelude::tls_codec::Serialize as _;
+            self.group.export_ratchet_tree().tls_serialize_detached().unwrap()
+        }
+
+        fn rejoin(&mut self, group_info: &[u8], tree_bytes: Option<&[u8]>) -> Option<Outcome<Vec<u8>>> {
+            let MlsMessageBodyIn::GroupInfo(info) = decode(group_info).unwrap() else { panic!("not a GroupInfo") };
+            // The old state is gone: a fresh provider (storage) for the new one.
+            let provider = provider();
+            let joined =
+                external_commit(self.setup, &provider, &self.signer, self.credential.clone(), info, tree_bytes);
+            Some(joined.map(|(group, commit)| {
+                (self.provider, self.group) = (provider, group);
+                commit
+            }))
         }
 
         fn epoch_authenticator(&self) -> Vec<u8> {
@@ -1031,17 +1303,26 @@ mod openmls_adapter {
 // ---------------------------------------------------------------------------
 
 mod mls_rs_adapter {
-    use super::{APPLICATION_AAD, Change, Client, Committed, Handshake, Member, Outcome, Propose, Received, Setup, fail};
-    use mls_rs::client_builder::{BaseConfig, IntoConfigOutput, WithCryptoProvider, WithIdentityProvider, WithMlsRules};
-    use mls_rs::group::{CommitEffect, ReceivedMessage};
+    use super::{
+        APPLICATION_AAD, Change, Client, Committed, EXTERNAL_PSK, EXTERNAL_PSK_ID, Handshake, Member, Outcome, Propose,
+        Received, Setup, TreeDelivery, fail,
+    };
+    use mls_rs::client_builder::{
+        BaseConfig, IntoConfigOutput, WithCryptoProvider, WithIdentityProvider, WithMlsRules,
+    };
+    use mls_rs::group::{CommitEffect, ExportedTree, ReceivedMessage};
     use mls_rs::identity::SigningIdentity;
     use mls_rs::identity::basic::{BasicCredential, BasicIdentityProvider};
     use mls_rs::mls_rules::{CommitOptions, DefaultMlsRules, EncryptionOptions};
+    use mls_rs::psk::{ExternalPskId, PreSharedKey};
     use mls_rs::{CipherSuite, CipherSuiteProvider, CryptoProvider, ExtensionList, MlsMessage};
     use mls_rs_crypto_awslc::AwsLcCryptoProvider;
 
     type Config = IntoConfigOutput<
-        WithMlsRules<DefaultMlsRules, WithCryptoProvider<AwsLcCryptoProvider, WithIdentityProvider<BasicIdentityProvider, BaseConfig>>>,
+        WithMlsRules<
+            DefaultMlsRules,
+            WithCryptoProvider<AwsLcCryptoProvider, WithIdentityProvider<BasicIdentityProvider, BaseConfig>>,
+        >,
     >;
 
     fn decode(bytes: &[u8]) -> Outcome<MlsMessage> {
@@ -1050,6 +1331,7 @@ mod mls_rs_adapter {
 
     pub struct MlsRsClient {
         name: String,
+        tree_in_group_info: bool,
         client: mls_rs::Client<Config>,
         key_package: Vec<u8>,
     }
@@ -1059,11 +1341,14 @@ mod mls_rs_adapter {
             let crypto = AwsLcCryptoProvider::default();
             let suite = CipherSuite::from(setup.suite);
             let (secret, public) = crypto.cipher_suite_provider(suite).unwrap().signature_key_generate().unwrap();
-            let identity = SigningIdentity::new(BasicCredential::new(name.clone().into_bytes()).into_credential(), public);
+            let identity =
+                SigningIdentity::new(BasicCredential::new(name.clone().into_bytes()).into_credential(), public);
             // mls-rs's defaults: a path only where RFC 9420 §12.4 requires
             // one (so its Adds go without), the tree in the Welcome, one
             // Welcome for all new members.
-            let commit_options = CommitOptions::new().with_ratchet_tree_extension(true).with_single_welcome_message(true);
+            let tree_in_group_info = setup.tree == TreeDelivery::InGroupInfo;
+            let commit_options =
+                CommitOptions::new().with_ratchet_tree_extension(tree_in_group_info).with_single_welcome_message(true);
             // `EncryptionOptions` is non-exhaustive and its padding type
             // private: set the one field on the default.
             let mut encryption_options = EncryptionOptions::default();
@@ -1076,12 +1361,15 @@ mod mls_rs_adapter {
                 .mls_rules(rules)
                 .signing_identity(identity, secret, suite)
                 .build();
+            client
+                .secret_store()
+                .insert(ExternalPskId::new(EXTERNAL_PSK_ID.to_vec()), PreSharedKey::new(EXTERNAL_PSK.to_vec()));
             let key_package = client
                 .generate_key_package_message(ExtensionList::default(), ExtensionList::default(), None)
                 .unwrap()
                 .to_bytes()
                 .unwrap();
-            Self { name, client, key_package }
+            Self { name, tree_in_group_info, client, key_package }
         }
     }
 
@@ -1096,23 +1384,60 @@ mod mls_rs_adapter {
 
         fn create(self: Box<Self>) -> Box<dyn Member> {
             let group = self.client.create_group(ExtensionList::default(), ExtensionList::default(), None).unwrap();
-            Box::new(MlsRsMember { name: self.name, group })
+            self.member(group)
         }
 
-        fn join(self: Box<Self>, welcome: &[u8]) -> Outcome<Box<dyn Member>> {
-            let (group, _) = self.client.join_group(None, &decode(welcome)?, None).map_err(fail)?;
-            Ok(Box::new(MlsRsMember { name: self.name, group }))
+        fn join(self: Box<Self>, welcome: &[u8], tree: Option<&[u8]>) -> Outcome<Box<dyn Member>> {
+            let tree = tree.map(ExportedTree::from_bytes).transpose().map_err(fail)?;
+            let (group, _) = self.client.join_group(tree, &decode(welcome)?, None).map_err(fail)?;
+            Ok(self.member(group))
         }
 
-        fn join_external(self: Box<Self>, group_info: &[u8]) -> Outcome<(Box<dyn Member>, Vec<u8>)> {
-            let (group, commit) =
-                self.client.external_commit_builder().map_err(fail)?.build(decode(group_info)?).map_err(fail)?;
-            Ok((Box::new(MlsRsMember { name: self.name, group }), commit.to_bytes().map_err(fail)?))
+        fn join_external(
+            self: Box<Self>,
+            group_info: &[u8],
+            tree: Option<&[u8]>,
+        ) -> Outcome<(Box<dyn Member>, Vec<u8>)> {
+            let (group, commit) = external_commit(&self.client, group_info, tree, None)?;
+            Ok((self.member(group), commit))
+        }
+    }
+
+    /// An external commit from `group_info` (and the tree, if out of band),
+    /// removing the member at `remove` in the same commit.
+    fn external_commit(
+        client: &mls_rs::Client<Config>,
+        group_info: &[u8],
+        tree: Option<&[u8]>,
+        remove: Option<u32>,
+    ) -> Outcome<(mls_rs::Group<Config>, Vec<u8>)> {
+        let mut builder = client.external_commit_builder().map_err(fail)?;
+        if let Some(leaf) = remove {
+            builder = builder.with_removal(leaf);
+        }
+        if let Some(tree) = tree {
+            builder = builder.with_tree_data(ExportedTree::from_bytes(tree).map_err(fail)?.into_owned());
+        }
+        let (group, commit) = builder.build(decode(group_info)?).map_err(fail)?;
+        Ok((group, commit.to_bytes().map_err(fail)?))
+    }
+
+    impl MlsRsClient {
+        fn member(self, group: mls_rs::Group<Config>) -> Box<dyn Member> {
+            Box::new(MlsRsMember {
+                name: self.name,
+                tree_in_group_info: self.tree_in_group_info,
+                client: self.client,
+                group,
+            })
         }
     }
 
     struct MlsRsMember {
         name: String,
+        tree_in_group_info: bool,
+        /// Kept to rejoin with the same identity.
+        client: mls_rs::Client<Config>,
         group: mls_rs::Group<Config>,
     }
 
@@ -1134,13 +1459,20 @@ mod mls_rs_adapter {
                 // An empty commit carries a path (RFC 9420 §12.4); pending
                 // proposals are committed by reference.
                 Change::Update | Change::Pending => self.group.commit(Vec::new()),
+                Change::Psk(key_packages) => self
+                    .group
+                    .commit_builder()
+                    .add_external_psk(ExternalPskId::new(EXTERNAL_PSK_ID.to_vec()))
+                    .and_then(|b| key_packages.iter().try_fold(b, |b, kp| b.add_member(decode(kp).unwrap())))
+                    .and_then(|b| b.build()),
                 Change::Add(key_packages) | Change::AddWithoutPath(key_packages) => key_packages
                     .iter()
                     .try_fold(self.group.commit_builder(), |b, kp| b.add_member(decode(kp).unwrap()))
                     .and_then(|b| b.build()),
-                Change::Remove(leaves) => {
-                    leaves.iter().try_fold(self.group.commit_builder(), |b, l| b.remove_member(*l)).and_then(|b| b.build())
-                }
+                Change::Remove(leaves) => leaves
+                    .iter()
+                    .try_fold(self.group.commit_builder(), |b, l| b.remove_member(*l))
+                    .and_then(|b| b.build()),
                 Change::Replace(leaves, key_packages) => leaves
                     .iter()
                     .try_fold(self.group.commit_builder(), |b, l| b.remove_member(*l))
@@ -1188,7 +1520,19 @@ mod mls_rs_adapter {
         }
 
         fn group_info(&mut self) -> Vec<u8> {
-            self.group.group_info_message_allowing_ext_commit(true).unwrap().to_bytes().unwrap()
+            self.group.group_info_message_allowing_ext_commit(self.tree_in_group_info).unwrap().to_bytes().unwrap()
+        }
+
+        fn ratchet_tree(&self) -> Vec<u8> {
+            self.group.export_tree().to_bytes().unwrap()
+        }
+
+        fn rejoin(&mut self, group_info: &[u8], tree: Option<&[u8]>) -> Option<Outcome<Vec<u8>>> {
+            let joined = external_commit(&self.client, group_info, tree, Some(self.leaf()));
+            Some(joined.map(|(group, commit)| {
+                self.group = group;
+                commit
+            }))
         }
 
         fn epoch_authenticator(&self) -> Vec<u8> {
