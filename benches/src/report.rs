@@ -1,0 +1,181 @@
+//! Output of `compare`: JSON lines or a Markdown table.
+//!
+//! **JSON lines schema.** The first line is `{"meta": {...}}`: group size,
+//! runs, caps, the implementations with their versions, CPUs, the command and
+//! the scenario definitions. Every other line is one (implementation, metric):
+//!
+//! ```json
+//! {"impl":"mls-rs","members":1000,"op":"commit","median_ms":1.93,"runs":3}
+//! {"impl":"openmls","members":1000,"op":"tree_bytes","bytes":402711,"runs":3}
+//! {"impl":"openmls","members":100000,"op":"join","median_ms":null,"runs":0,"timeout":"exceeded the 60 s cap"}
+//! ```
+//!
+//! `median_ms` (times) or `bytes` (sizes) is the median of `runs` successful
+//! samples, `null` when there are none. A row with `error` or `timeout` tells
+//! why a metric stopped being measured (later runs skip it); such rows are
+//! always present, never dropped.
+
+use std::fmt::Write as _;
+
+use serde_json::{Map, Value, json};
+
+use crate::harness::Results;
+use crate::impls::Impl;
+use crate::metric::Unit;
+use crate::scenario::DEFINITIONS;
+
+fn meta(results: &Results) -> Value {
+    let o = &results.options;
+    let impls: Map<String, Value> =
+        o.impls.iter().map(|i| (i.name().to_string(), Value::from(i.version()))).collect();
+    json!({
+        "members": o.members,
+        "runs": o.runs,
+        "cap_secs": o.cap.as_secs_f64(),
+        "setup_cap_secs": o.setup_cap.as_secs_f64(),
+        "impls": impls,
+        "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+        "command": std::env::args().collect::<Vec<_>>().join(" "),
+        "definitions": DEFINITIONS,
+    })
+}
+
+/// The report as JSON lines (see the module documentation).
+pub fn json_lines(results: &Results) -> String {
+    let mut out = json!({ "meta": meta(results) }).to_string();
+    out.push('\n');
+    for (&(implementation, metric), tally) in &results.tallies {
+        let mut row = Map::new();
+        row.insert("impl".into(), implementation.name().into());
+        row.insert("members".into(), results.options.members.into());
+        row.insert("op".into(), metric.name().into());
+        let median = tally.median();
+        match metric.unit() {
+            Unit::Millis => row.insert("median_ms".into(), median.into()),
+            Unit::Bytes => row.insert("bytes".into(), median.map(|b| b.round() as u64).into()),
+        };
+        row.insert("runs".into(), tally.samples.len().into());
+        if let Some(failure) = &tally.failure {
+            let key = if failure.timeout { "timeout" } else { "error" };
+            row.insert(key.into(), failure.message.clone().into());
+        }
+        out.push_str(&Value::Object(row).to_string());
+        out.push('\n');
+    }
+    out
+}
+
+/// Three significant digits, no exponent.
+fn millis(ms: f64) -> String {
+    if ms >= 100.0 {
+        format!("{ms:.0}")
+    } else if ms >= 10.0 {
+        format!("{ms:.1}")
+    } else if ms >= 1.0 {
+        format!("{ms:.2}")
+    } else {
+        format!("{ms:.3}")
+    }
+}
+
+/// An integer with thousands separators.
+fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The report as Markdown: one row per metric, one column per implementation,
+/// each peer with its ratio to throng (or to the first implementation when
+/// throng is not compared); ratios above 1 mean slower or larger.
+pub fn markdown(results: &Results) -> String {
+    let o = &results.options;
+    let baseline = if o.impls.contains(&Impl::Throng) { Some(Impl::Throng) } else { o.impls.first().copied() };
+    let mut out = String::new();
+    let _ = writeln!(out, "## compare: {} members, {} runs\n", grouped(u64::from(o.members)), o.runs);
+    let _ = write!(out, "| op |");
+    for i in &o.impls {
+        let _ = write!(out, " {i} |");
+    }
+    let _ = write!(out, "\n|---|");
+    for _ in &o.impls {
+        let _ = write!(out, "---:|");
+    }
+    out.push('\n');
+    let mut failures = Vec::new();
+    for &metric in &o.metrics {
+        let unit = match metric.unit() {
+            Unit::Millis => "ms",
+            Unit::Bytes => "B",
+        };
+        let _ = write!(out, "| {metric} ({unit}) |");
+        let base = baseline.and_then(|b| results.tallies.get(&(b, metric))).and_then(|t| t.median());
+        for &i in &o.impls {
+            let Some(tally) = results.tallies.get(&(i, metric)) else {
+                let _ = write!(out, " |");
+                continue;
+            };
+            let mut cell = match (tally.median(), metric.unit()) {
+                (Some(v), Unit::Millis) => millis(v),
+                (Some(v), Unit::Bytes) => grouped(v.round() as u64),
+                (None, _) => match &tally.failure {
+                    Some(f) if f.timeout => "timeout".into(),
+                    _ => "error".into(),
+                },
+            };
+            if let (Some(v), Some(b), false) = (tally.median(), base, Some(i) == baseline) {
+                if b > 0.0 {
+                    let _ = write!(cell, " (×{:.2})", v / b);
+                }
+            }
+            if let Some(failure) = &tally.failure {
+                failures.push(format!("{i} `{metric}`: {}", failure.message));
+                cell.push_str(" ⚠");
+            }
+            let _ = write!(out, " {cell} |");
+        }
+        out.push('\n');
+    }
+    if !failures.is_empty() {
+        let _ = writeln!(out, "\nNot measured in every run (⚠):\n");
+        for f in failures {
+            let _ = writeln!(out, "- {f}");
+        }
+    }
+    let _ = writeln!(out, "\nMedians of {} runs; ratios are to {}.", o.runs, baseline.map_or("-", Impl::name));
+    let _ = writeln!(out, "Implementations:");
+    for i in &o.impls {
+        let _ = writeln!(out, "- {i}: {}", i.version());
+    }
+    let _ = writeln!(
+        out,
+        "\nTime cap {} s per operation, {} s per setup phase; {} CPUs.",
+        o.cap.as_secs_f64(),
+        o.setup_cap.as_secs_f64(),
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    );
+    let _ = writeln!(out, "\n{DEFINITIONS}");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn number_formats() {
+        assert_eq!(grouped(0), "0");
+        assert_eq!(grouped(999), "999");
+        assert_eq!(grouped(1000), "1,000");
+        assert_eq!(grouped(1_234_567), "1,234,567");
+        assert_eq!(millis(1234.4), "1234");
+        assert_eq!(millis(12.345), "12.3");
+        assert_eq!(millis(0.1234), "0.123");
+    }
+}
