@@ -40,6 +40,9 @@ pub struct Args {
     /// Internal: run one scenario of one implementation and report events.
     #[arg(long, hide = true)]
     pub worker: Option<Scenario>,
+    /// Test hook: make this operation hang in the workers, to exercise the cap.
+    #[arg(long, hide = true)]
+    pub debug_stall: Option<Metric>,
 }
 
 /// Default number of runs for a group size.
@@ -57,15 +60,28 @@ pub fn main(args: Args, heap_bytes: Option<fn() -> usize>) -> ExitCode {
         eprintln!("compare: --members must be at least {MIN_MEMBERS}");
         return ExitCode::from(2);
     }
-    let impls = if args.impls.is_empty() { Impl::defaults() } else { args.impls.clone() };
-    let metrics = if args.ops.is_empty() { Metric::ALL.to_vec() } else { args.ops.clone() };
+    let impls = if args.impls.is_empty() {
+        Impl::defaults()
+    } else {
+        args.impls.clone()
+    };
+    let metrics = if args.ops.is_empty() {
+        Metric::ALL.to_vec()
+    } else {
+        args.ops.clone()
+    };
 
     if let Some(scenario) = args.worker {
         let [implementation] = impls.as_slice() else {
             eprintln!("compare: a worker runs exactly one implementation");
             return ExitCode::from(2);
         };
-        let config = Config { members: args.members, wanted: metrics, heap_bytes };
+        let config = Config {
+            members: args.members,
+            wanted: metrics,
+            heap_bytes,
+            stall: args.debug_stall,
+        };
         let stdout = std::io::stdout();
         implementation.run(scenario, &config, &mut |event| {
             if let Ok(json) = serde_json::to_string(&event) {
@@ -86,12 +102,21 @@ pub fn main(args: Args, heap_bytes: Option<fn() -> usize>) -> ExitCode {
     let options = Options {
         members: args.members,
         impls,
-        metrics: Metric::ALL.into_iter().filter(|m| metrics.contains(m)).collect(),
-        runs: args.runs.unwrap_or_else(|| default_runs(args.members)).max(1),
+        metrics: Metric::ALL
+            .into_iter()
+            .filter(|m| metrics.contains(m))
+            .collect(),
+        runs: args
+            .runs
+            .unwrap_or_else(|| default_runs(args.members))
+            .max(1),
         cap,
-        setup_cap: args.setup_cap_secs.map_or(cap * 10, Duration::from_secs_f64),
+        setup_cap: args
+            .setup_cap_secs
+            .map_or(cap * 10, Duration::from_secs_f64),
         worker_exe,
         progress: true,
+        stall: args.debug_stall,
     };
     match harness::compare(&options) {
         Ok(results) => {
@@ -109,4 +134,3 @@ pub fn main(args: Args, heap_bytes: Option<fn() -> usize>) -> ExitCode {
         }
     }
 }
-

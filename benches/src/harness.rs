@@ -54,6 +54,8 @@ pub struct Options {
     pub worker_exe: PathBuf,
     /// Print progress on stderr.
     pub progress: bool,
+    /// Test hook passed to the workers (`--debug-stall`).
+    pub stall: Option<Metric>,
 }
 
 /// How a metric failed.
@@ -120,7 +122,12 @@ pub fn compare(options: &Options) -> std::io::Result<Results> {
     let mut tallies: BTreeMap<(Impl, Metric), Tally> = options
         .impls
         .iter()
-        .flat_map(|&i| options.metrics.iter().map(move |&m| ((i, m), Tally::default())))
+        .flat_map(|&i| {
+            options
+                .metrics
+                .iter()
+                .map(move |&m| ((i, m), Tally::default()))
+        })
         .collect();
     for run in 0..options.runs {
         for scenario in Scenario::ALL {
@@ -129,7 +136,10 @@ pub fn compare(options: &Options) -> std::io::Result<Results> {
             }
         }
     }
-    Ok(Results { options: options.clone(), tallies })
+    Ok(Results {
+        options: options.clone(),
+        tallies,
+    })
 }
 
 fn run_scenario(
@@ -148,18 +158,22 @@ fn run_scenario(
             .iter()
             .copied()
             .filter(|m| m.scenario() == scenario && !reported.contains(m))
-            .filter(|m| tallies.get(&(implementation, *m)).is_some_and(|t| t.failure.is_none()))
+            .filter(|m| {
+                tallies
+                    .get(&(implementation, *m))
+                    .is_some_and(|t| t.failure.is_none())
+            })
             .collect();
         if wanted.is_empty() {
             return Ok(());
         }
         if options.progress {
             eprintln!(
-                "compare: run {}/{} · {} · {:?} · {} ops",
+                "compare: run {}/{} · {} · {} · {} ops",
                 run + 1,
                 options.runs,
                 implementation,
-                scenario,
+                scenario.name(),
                 wanted.len()
             );
         }
@@ -171,13 +185,27 @@ fn run_scenario(
         let mut setup_failure: Option<Failure> = None;
         for event in attempt.events {
             match event {
-                Event::Time { op, ms } => record(tallies, &mut reported, &wanted, implementation, op, ms),
-                Event::Bytes { op, bytes } => {
-                    record(tallies, &mut reported, &wanted, implementation, op, bytes as f64)
+                Event::Time { op, ms } => {
+                    record(tallies, &mut reported, &wanted, implementation, op, ms)
                 }
+                Event::Bytes { op, bytes } => record(
+                    tallies,
+                    &mut reported,
+                    &wanted,
+                    implementation,
+                    op,
+                    bytes as f64,
+                ),
                 Event::Fail { op, error } => {
                     reported.insert(op);
-                    fail(tallies, op, Failure { timeout: false, message: format!("failed: {error}") });
+                    fail(
+                        tallies,
+                        op,
+                        Failure {
+                            timeout: false,
+                            message: format!("failed: {error}"),
+                        },
+                    );
                 }
                 Event::SetupFailed { phase, error } => {
                     setup_failure = Some(Failure {
@@ -198,7 +226,14 @@ fn run_scenario(
             }
             Ending::TimedOut(Position::Op(op)) => {
                 let secs = options.cap.as_secs_f64();
-                fail(tallies, op, Failure { timeout: true, message: format!("exceeded the {secs} s cap") });
+                fail(
+                    tallies,
+                    op,
+                    Failure {
+                        timeout: true,
+                        message: format!("exceeded the {secs} s cap"),
+                    },
+                );
                 true
             }
             Ending::TimedOut(Position::Phase(phase)) => {
@@ -210,7 +245,14 @@ fn run_scenario(
                 true
             }
             Ending::Died(status, Position::Op(op), stderr) => {
-                fail(tallies, op, Failure { timeout: false, message: format!("worker died ({status}): {stderr}") });
+                fail(
+                    tallies,
+                    op,
+                    Failure {
+                        timeout: false,
+                        message: format!("worker died ({status}): {stderr}"),
+                    },
+                );
                 true
             }
             Ending::Died(status, Position::Phase(phase), stderr) => {
@@ -222,14 +264,21 @@ fn run_scenario(
             }
         };
         if options.progress {
-            eprintln!("compare:   done in {:.1} s", started.elapsed().as_secs_f64());
+            eprintln!(
+                "compare:   done in {:.1} s",
+                started.elapsed().as_secs_f64()
+            );
         }
         // What is wanted and neither reported nor failed now.
         let missing: Vec<Metric> = wanted
             .iter()
             .copied()
             .filter(|m| !reported.contains(m))
-            .filter(|m| tallies.get(&(implementation, *m)).is_some_and(|t| t.failure.is_none()))
+            .filter(|m| {
+                tallies
+                    .get(&(implementation, *m))
+                    .is_some_and(|t| t.failure.is_none())
+            })
             .collect();
         if missing.is_empty() {
             return Ok(());
@@ -263,7 +312,9 @@ fn fail_with_dependents(
         if m != metric && !m.needs(metric) {
             continue;
         }
-        let Some(tally) = tallies.get_mut(&(implementation, m)) else { continue };
+        let Some(tally) = tallies.get_mut(&(implementation, m)) else {
+            continue;
+        };
         if tally.failure.is_some() {
             continue;
         }
@@ -302,15 +353,27 @@ fn attempt(
     implementation: Impl,
     wanted: &[Metric],
 ) -> std::io::Result<Attempt> {
-    let ops = wanted.iter().map(|m| m.name()).collect::<Vec<_>>().join(",");
-    let scenario_name = match scenario {
-        Scenario::Join => "join",
-        Scenario::Cold => "cold",
-        Scenario::Warm => "warm",
-    };
+    let ops = wanted
+        .iter()
+        .map(|m| m.name())
+        .collect::<Vec<_>>()
+        .join(",");
     let mut child = Command::new(&options.worker_exe)
-        .args(["--worker", scenario_name, "--impl", implementation.name(), "--ops", &ops])
+        .args([
+            "--worker",
+            scenario.name(),
+            "--impl",
+            implementation.name(),
+            "--ops",
+            &ops,
+        ])
         .args(["--members", &options.members.to_string()])
+        .args(
+            options
+                .stall
+                .iter()
+                .flat_map(|m| ["--debug-stall", m.name()]),
+        )
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -324,8 +387,12 @@ fn attempt(
         let wait = deadline.saturating_duration_since(Instant::now());
         match lines.recv_timeout(wait) {
             Ok(line) => {
-                let Some(json) = line.strip_prefix(EVENT_PREFIX) else { continue };
-                let Ok(event) = serde_json::from_str::<Event>(json) else { continue };
+                let Some(json) = line.strip_prefix(EVENT_PREFIX) else {
+                    continue;
+                };
+                let Ok(event) = serde_json::from_str::<Event>(json) else {
+                    continue;
+                };
                 match &event {
                     Event::Start { op } => {
                         position = Position::Op(*op);
@@ -365,9 +432,17 @@ fn attempt(
 }
 
 /// Threads draining the worker's stdout (into lines) and stderr (its tail).
-fn readers(child: &mut Child) -> std::io::Result<(mpsc::Receiver<String>, thread::JoinHandle<String>)> {
-    let stdout = child.stdout.take().ok_or_else(|| std::io::Error::other("no worker stdout"))?;
-    let mut stderr = child.stderr.take().ok_or_else(|| std::io::Error::other("no worker stderr"))?;
+fn readers(
+    child: &mut Child,
+) -> std::io::Result<(mpsc::Receiver<String>, thread::JoinHandle<String>)> {
+    let stdout = child
+        .stdout
+        .take()
+        .ok_or_else(|| std::io::Error::other("no worker stdout"))?;
+    let mut stderr = child
+        .stderr
+        .take()
+        .ok_or_else(|| std::io::Error::other("no worker stderr"))?;
     let (tx, rx) = mpsc::channel();
     thread::spawn(move || {
         for line in BufReader::new(stdout).lines() {
@@ -393,7 +468,13 @@ mod tests {
 
     #[test]
     fn median_of_odd_and_even_counts() {
-        let t = |s: &[f64]| Tally { samples: s.to_vec(), failure: None }.median();
+        let t = |s: &[f64]| {
+            Tally {
+                samples: s.to_vec(),
+                failure: None,
+            }
+            .median()
+        };
         assert_eq!(t(&[]), None);
         assert_eq!(t(&[3.0, 1.0, 2.0]), Some(2.0));
         assert_eq!(t(&[4.0, 1.0, 3.0, 2.0]), Some(2.5));

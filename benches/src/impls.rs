@@ -9,7 +9,17 @@ use crate::scenario::{self, Config, Event};
 
 /// One compared implementation.
 #[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
 )]
 pub enum Impl {
     /// This repository's engine.
@@ -86,6 +96,7 @@ impl std::fmt::Display for Impl {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 
@@ -97,7 +108,8 @@ mod tests {
 
     #[test]
     fn versions_match_the_lockfile() {
-        let lock = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.lock")).unwrap();
+        let lock =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.lock")).unwrap();
         for (constant, crates) in [
             (versions::OPENMLS, ["openmls", "openmls_rust_crypto"]),
             (versions::MLS_RS, ["mls-rs", "mls-rs-crypto-awslc"]),

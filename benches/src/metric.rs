@@ -5,7 +5,17 @@ use serde::{Deserialize, Serialize};
 
 /// One measured quantity: a median time (`median_ms`) or a size (`bytes`).
 #[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
 )]
 #[serde(rename_all = "snake_case")]
 #[value(rename_all = "snake_case")]
@@ -62,7 +72,17 @@ pub enum Unit {
 /// The scenario a metric comes from; each runs in its own worker process
 /// (see [`crate::harness`]) with its own, untimed setup.
 #[derive(
-    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum,
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
 )]
 #[serde(rename_all = "snake_case")]
 #[value(rename_all = "snake_case")]
@@ -78,6 +98,15 @@ pub enum Scenario {
 impl Scenario {
     /// Every scenario, in the order the harness runs them.
     pub const ALL: [Scenario; 3] = [Scenario::Join, Scenario::Cold, Scenario::Warm];
+
+    /// The name on the command line (`--worker cold`) and in progress lines.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::Join => "join",
+            Scenario::Cold => "cold",
+            Scenario::Warm => "warm",
+        }
+    }
 }
 
 impl Metric {
@@ -202,6 +231,7 @@ impl std::fmt::Display for Metric {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
 

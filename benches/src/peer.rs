@@ -70,8 +70,7 @@ pub trait Peer {
 
     /// Timed as `add_one`: a commit adding the member of `key_package` (its
     /// Welcome is built, encoded and discarded), merged, returned encoded.
-    fn commit_add(&mut self, member: &mut Self::Member, key_package: &[u8])
-    -> PeerResult<Vec<u8>>;
+    fn commit_add(&mut self, member: &mut Self::Member, key_package: &[u8]) -> PeerResult<Vec<u8>>;
 
     /// Timed as `remove_one`: a commit removing the member at `leaf`, merged,
     /// returned encoded.

@@ -17,52 +17,96 @@
 
 use std::fmt::Write as _;
 
-use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+
+use serde::Serialize;
 
 use crate::harness::Results;
 use crate::impls::Impl;
 use crate::metric::Unit;
 use crate::scenario::DEFINITIONS;
 
-fn meta(results: &Results) -> Value {
-    let o = &results.options;
-    let impls: Map<String, Value> =
-        o.impls.iter().map(|i| (i.name().to_string(), Value::from(i.version()))).collect();
-    json!({
-        "members": o.members,
-        "runs": o.runs,
-        "cap_secs": o.cap.as_secs_f64(),
-        "setup_cap_secs": o.setup_cap.as_secs_f64(),
-        "impls": impls,
-        "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
-        "command": std::env::args().collect::<Vec<_>>().join(" "),
-        "definitions": DEFINITIONS,
-    })
+#[derive(Serialize)]
+struct Meta<'a> {
+    members: u32,
+    runs: usize,
+    cap_secs: f64,
+    setup_cap_secs: f64,
+    impls: BTreeMap<&'static str, &'static str>,
+    cpus: usize,
+    command: String,
+    definitions: &'a str,
+}
+
+#[derive(Serialize)]
+struct Row<'a> {
+    #[serde(rename = "impl")]
+    implementation: &'static str,
+    members: u32,
+    op: &'static str,
+    /// Outer `None`: a size row; inner `None`: no sample (`null`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    median_ms: Option<Option<f64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bytes: Option<Option<u64>>,
+    runs: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    timeout: Option<&'a str>,
+}
+
+fn cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// The report as JSON lines (see the module documentation).
 pub fn json_lines(results: &Results) -> String {
-    let mut out = json!({ "meta": meta(results) }).to_string();
-    out.push('\n');
-    for (&(implementation, metric), tally) in &results.tallies {
-        let mut row = Map::new();
-        row.insert("impl".into(), implementation.name().into());
-        row.insert("members".into(), results.options.members.into());
-        row.insert("op".into(), metric.name().into());
-        let median = tally.median();
-        match metric.unit() {
-            Unit::Millis => row.insert("median_ms".into(), median.into()),
-            Unit::Bytes => row.insert("bytes".into(), median.map(|b| b.round() as u64).into()),
-        };
-        row.insert("runs".into(), tally.samples.len().into());
-        if let Some(failure) = &tally.failure {
-            let key = if failure.timeout { "timeout" } else { "error" };
-            row.insert(key.into(), failure.message.clone().into());
+    let o = &results.options;
+    let meta = Meta {
+        members: o.members,
+        runs: o.runs,
+        cap_secs: o.cap.as_secs_f64(),
+        setup_cap_secs: o.setup_cap.as_secs_f64(),
+        impls: o.impls.iter().map(|i| (i.name(), i.version())).collect(),
+        cpus: cpus(),
+        command: std::env::args().collect::<Vec<_>>().join(" "),
+        definitions: DEFINITIONS,
+    };
+    #[derive(Serialize)]
+    struct MetaLine<'a> {
+        meta: Meta<'a>,
+    }
+    let mut out = to_line(&MetaLine { meta });
+    for &implementation in &o.impls {
+        for &metric in &o.metrics {
+            let Some(tally) = results.tallies.get(&(implementation, metric)) else {
+                continue;
+            };
+            let median = tally.median();
+            let failure = tally.failure.as_ref();
+            let row = Row {
+                implementation: implementation.name(),
+                members: o.members,
+                op: metric.name(),
+                median_ms: (metric.unit() == Unit::Millis)
+                    .then_some(median.map(|ms| (ms * 1e4).round() / 1e4)),
+                bytes: (metric.unit() == Unit::Bytes).then(|| median.map(|b| b.round() as u64)),
+                runs: tally.samples.len(),
+                error: failure.filter(|f| !f.timeout).map(|f| f.message.as_str()),
+                timeout: failure.filter(|f| f.timeout).map(|f| f.message.as_str()),
+            };
+            out.push_str(&to_line(&row));
         }
-        out.push_str(&Value::Object(row).to_string());
-        out.push('\n');
     }
     out
+}
+
+fn to_line(value: &impl Serialize) -> String {
+    // Serializing these plain structs cannot fail.
+    let mut line = serde_json::to_string(value).unwrap_or_default();
+    line.push('\n');
+    line
 }
 
 /// Three significant digits, no exponent.
@@ -96,9 +140,18 @@ fn grouped(n: u64) -> String {
 /// throng is not compared); ratios above 1 mean slower or larger.
 pub fn markdown(results: &Results) -> String {
     let o = &results.options;
-    let baseline = if o.impls.contains(&Impl::Throng) { Some(Impl::Throng) } else { o.impls.first().copied() };
+    let baseline = if o.impls.contains(&Impl::Throng) {
+        Some(Impl::Throng)
+    } else {
+        o.impls.first().copied()
+    };
     let mut out = String::new();
-    let _ = writeln!(out, "## compare: {} members, {} runs\n", grouped(u64::from(o.members)), o.runs);
+    let _ = writeln!(
+        out,
+        "## compare: {} members, {} runs\n",
+        grouped(u64::from(o.members)),
+        o.runs
+    );
     let _ = write!(out, "| op |");
     for i in &o.impls {
         let _ = write!(out, " {i} |");
@@ -115,7 +168,9 @@ pub fn markdown(results: &Results) -> String {
             Unit::Bytes => "B",
         };
         let _ = write!(out, "| {metric} ({unit}) |");
-        let base = baseline.and_then(|b| results.tallies.get(&(b, metric))).and_then(|t| t.median());
+        let base = baseline
+            .and_then(|b| results.tallies.get(&(b, metric)))
+            .and_then(|t| t.median());
         for &i in &o.impls {
             let Some(tally) = results.tallies.get(&(i, metric)) else {
                 let _ = write!(out, " |");
@@ -148,7 +203,12 @@ pub fn markdown(results: &Results) -> String {
             let _ = writeln!(out, "- {f}");
         }
     }
-    let _ = writeln!(out, "\nMedians of {} runs; ratios are to {}.", o.runs, baseline.map_or("-", Impl::name));
+    let _ = writeln!(
+        out,
+        "\nMedians of {} runs; ratios are to {}.",
+        o.runs,
+        baseline.map_or("-", Impl::name)
+    );
     let _ = writeln!(out, "Implementations:");
     for i in &o.impls {
         let _ = writeln!(out, "- {i}: {}", i.version());
@@ -158,7 +218,7 @@ pub fn markdown(results: &Results) -> String {
         "\nTime cap {} s per operation, {} s per setup phase; {} CPUs.",
         o.cap.as_secs_f64(),
         o.setup_cap.as_secs_f64(),
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+        cpus()
     );
     let _ = writeln!(out, "\n{DEFINITIONS}");
     out

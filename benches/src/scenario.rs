@@ -117,6 +117,8 @@ pub struct Config {
     /// Live heap bytes, from a counting global allocator; without it
     /// `state_bytes` is reported as an error.
     pub heap_bytes: Option<fn() -> usize>,
+    /// Test hook: this operation never returns, to exercise the time cap.
+    pub stall: Option<Metric>,
 }
 
 /// Smallest group the scenarios support: A, B, C and the member `remove_one`
@@ -124,8 +126,18 @@ pub struct Config {
 pub const MIN_MEMBERS: u32 = 4;
 
 /// Runs `scenario` against `peer`, reporting through `emit`.
-pub fn run<P: Peer>(peer: &mut P, scenario: Scenario, config: &Config, emit: &mut dyn FnMut(Event)) {
-    let mut runner = Runner { peer, config, emit, phase: String::new() };
+pub fn run<P: Peer>(
+    peer: &mut P,
+    scenario: Scenario,
+    config: &Config,
+    emit: &mut dyn FnMut(Event),
+) {
+    let mut runner = Runner {
+        peer,
+        config,
+        emit,
+        phase: String::new(),
+    };
     let result = match scenario {
         Scenario::Join => runner.join_scenario(),
         Scenario::Cold => runner.commit_scenario(false),
@@ -133,7 +145,10 @@ pub fn run<P: Peer>(peer: &mut P, scenario: Scenario, config: &Config, emit: &mu
     };
     if let Err(error) = result {
         let phase = std::mem::take(&mut runner.phase);
-        (runner.emit)(Event::SetupFailed { phase, error: error.to_string() });
+        (runner.emit)(Event::SetupFailed {
+            phase,
+            error: error.to_string(),
+        });
     }
 }
 
@@ -162,7 +177,11 @@ pub fn warmers(n: u32, committer: u32) -> Vec<u32> {
         .filter_map(|k| {
             let size = 1u32 << k;
             let base = committer & !(2 * size - 1);
-            let sibling = if committer & size != 0 { base } else { base + size };
+            let sibling = if committer & size != 0 {
+                base
+            } else {
+                base + size
+            };
             (sibling != 0 && sibling < n).then_some(sibling)
         })
         .collect()
@@ -175,6 +194,13 @@ struct Runner<'a, P: Peer> {
     /// The setup phase in progress, named in a `SetupFailed`.
     phase: String,
 }
+
+/// The creator, every other member's key package, and the clients kept by leaf.
+type Clients<P> = (
+    <P as Peer>::Client,
+    Vec<Vec<u8>>,
+    Vec<(u32, <P as Peer>::Client)>,
+);
 
 /// What the commit scenarios start from.
 struct Fixture<P: Peer> {
@@ -191,7 +217,9 @@ struct Fixture<P: Peer> {
 impl<P: Peer> Runner<'_, P> {
     fn phase(&mut self, name: impl Into<String>) {
         self.phase = name.into();
-        (self.emit)(Event::Phase { name: self.phase.clone() });
+        (self.emit)(Event::Phase {
+            name: self.phase.clone(),
+        });
     }
 
     fn wanted(&self, m: Metric) -> bool {
@@ -201,23 +229,37 @@ impl<P: Peer> Runner<'_, P> {
     /// Times `op`; on failure reports it and returns `None`.
     fn timed<T>(&mut self, op: Metric, f: impl FnOnce(&mut P) -> PeerResult<T>) -> Option<T> {
         (self.emit)(Event::Start { op });
+        if self.config.stall == Some(op) {
+            loop {
+                std::thread::park();
+            }
+        }
         let start = Instant::now();
         let result = f(self.peer);
         let elapsed = start.elapsed();
         match result {
             Ok(value) => {
-                (self.emit)(Event::Time { op, ms: elapsed.as_secs_f64() * 1e3 });
+                (self.emit)(Event::Time {
+                    op,
+                    ms: elapsed.as_secs_f64() * 1e3,
+                });
                 Some(value)
             }
             Err(error) => {
-                (self.emit)(Event::Fail { op, error: error.to_string() });
+                (self.emit)(Event::Fail {
+                    op,
+                    error: error.to_string(),
+                });
                 None
             }
         }
     }
 
     fn bytes(&mut self, op: Metric, bytes: usize) {
-        (self.emit)(Event::Bytes { op, bytes: bytes as u64 });
+        (self.emit)(Event::Bytes {
+            op,
+            bytes: bytes as u64,
+        });
     }
 
     /// Checks that two members reached the same epoch state.
@@ -240,7 +282,7 @@ impl<P: Peer> Runner<'_, P> {
 
     /// Creates the creator and `n - 1` key packages; keeps the clients of
     /// `keep` (by leaf) and drops the others.
-    fn clients(&mut self, keep: &[u32]) -> PeerResult<(P::Client, Vec<Vec<u8>>, Vec<(u32, P::Client)>)> {
+    fn clients(&mut self, keep: &[u32]) -> PeerResult<Clients<P>> {
         let n = self.config.members;
         self.phase(format!("{} key packages", n - 1));
         let (creator, _) = self.peer.client(0)?;
@@ -257,7 +299,10 @@ impl<P: Peer> Runner<'_, P> {
     }
 
     fn take_client(kept: &mut Vec<(u32, P::Client)>, leaf: u32) -> PeerResult<P::Client> {
-        let at = kept.iter().position(|(l, _)| *l == leaf).ok_or("client not kept")?;
+        let at = kept
+            .iter()
+            .position(|(l, _)| *l == leaf)
+            .ok_or("client not kept")?;
         Ok(kept.swap_remove(at).1)
     }
 
@@ -265,7 +310,8 @@ impl<P: Peer> Runner<'_, P> {
         let n = self.config.members;
         let b_leaf = committer(n);
         let (creator, key_packages, mut kept) = self.clients(&[b_leaf, PROCESSOR])?;
-        let Some((a, welcome)) = self.timed(Metric::Build, |p| p.build(creator, &key_packages)) else {
+        let Some((a, welcome)) = self.timed(Metric::Build, |p| p.build(creator, &key_packages))
+        else {
             return Ok(());
         };
         drop(key_packages);
@@ -322,10 +368,14 @@ impl<P: Peer> Runner<'_, P> {
         let tree = self.peer.ratchet_tree(&a)?;
 
         self.phase("join of B");
-        let b = self.peer.join(Self::take_client(&mut kept, b_leaf)?, &welcome, &tree)?;
+        let b = self
+            .peer
+            .join(Self::take_client(&mut kept, b_leaf)?, &welcome, &tree)?;
         self.expect_leaf(&b, b_leaf)?;
         self.phase("join of C");
-        let c = self.peer.join(Self::take_client(&mut kept, PROCESSOR)?, &welcome, &tree)?;
+        let c = self
+            .peer
+            .join(Self::take_client(&mut kept, PROCESSOR)?, &welcome, &tree)?;
         self.expect_leaf(&c, PROCESSOR)?;
         self.same_epoch(&b, &c)?;
         drop(a);
@@ -334,7 +384,14 @@ impl<P: Peer> Runner<'_, P> {
         for leaf in warmer_leaves {
             warmers.push((leaf, Self::take_client(&mut kept, leaf)?));
         }
-        Ok(Fixture { welcome, tree, b, c, warmers, newcomer })
+        Ok(Fixture {
+            welcome,
+            tree,
+            b,
+            c,
+            warmers,
+            newcomer,
+        })
     }
 
     /// Warms B's copath as the module documentation describes.
@@ -365,11 +422,20 @@ impl<P: Peer> Runner<'_, P> {
         if warm {
             self.warm(&mut fixture)?;
         }
-        let pick = |warm_metric: Metric, cold_metric: Metric| if warm { warm_metric } else { cold_metric };
+        let pick =
+            |warm_metric: Metric, cold_metric: Metric| if warm { warm_metric } else { cold_metric };
         let n = self.config.members;
         let pairs = [
-            (Op::Update, pick(Metric::Commit, Metric::CommitCold), pick(Metric::Process, Metric::ProcessCold)),
-            (Op::Add, pick(Metric::AddOne, Metric::AddOneCold), pick(Metric::ProcessAdd, Metric::ProcessAddCold)),
+            (
+                Op::Update,
+                pick(Metric::Commit, Metric::CommitCold),
+                pick(Metric::Process, Metric::ProcessCold),
+            ),
+            (
+                Op::Add,
+                pick(Metric::AddOne, Metric::AddOneCold),
+                pick(Metric::ProcessAdd, Metric::ProcessAddCold),
+            ),
             (
                 Op::Remove,
                 pick(Metric::RemoveOne, Metric::RemoveOneCold),
@@ -399,9 +465,15 @@ impl<P: Peer> Runner<'_, P> {
             if !self.wanted(process_metric) {
                 continue;
             }
-            if self.timed(process_metric, |p| p.process(&mut c, &commit)).is_some() {
+            if self
+                .timed(process_metric, |p| p.process(&mut c, &commit))
+                .is_some()
+            {
                 if let Err(error) = self.same_epoch(&b, &c) {
-                    (self.emit)(Event::Fail { op: process_metric, error: error.to_string() });
+                    (self.emit)(Event::Fail {
+                        op: process_metric,
+                        error: error.to_string(),
+                    });
                 }
             }
         }

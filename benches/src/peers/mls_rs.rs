@@ -7,12 +7,12 @@
 use mls_rs::client_builder::{
     BaseConfig, IntoConfigOutput, WithCryptoProvider, WithIdentityProvider, WithMlsRules,
 };
+use mls_rs::group::ExportedTree;
 use mls_rs::group::ReceivedMessage;
 use mls_rs::identity::SigningIdentity;
 use mls_rs::identity::basic::{BasicCredential, BasicIdentityProvider};
 use mls_rs::mls_rules::{CommitOptions, DefaultMlsRules};
 use mls_rs::{CipherSuite, CipherSuiteProvider, CryptoProvider, ExtensionList, MlsMessage};
-use mls_rs::group::ExportedTree;
 use mls_rs_crypto_awslc::AwsLcCryptoProvider;
 
 use crate::peer::{Peer, PeerResult};
@@ -23,7 +23,10 @@ const SUITE: CipherSuite = CipherSuite::CURVE25519_AES128;
 type Config = IntoConfigOutput<
     WithMlsRules<
         DefaultMlsRules,
-        WithCryptoProvider<AwsLcCryptoProvider, WithIdentityProvider<BasicIdentityProvider, BaseConfig>>,
+        WithCryptoProvider<
+            AwsLcCryptoProvider,
+            WithIdentityProvider<BasicIdentityProvider, BaseConfig>,
+        >,
     >,
 >;
 
@@ -52,7 +55,6 @@ impl Peer for MlsRs {
         "mls-rs"
     }
 
-
     fn client(&mut self, identity: u32) -> PeerResult<(Client, Vec<u8>)> {
         let suite = self
             .crypto
@@ -78,8 +80,13 @@ impl Peer for MlsRs {
         Ok((client, key_package))
     }
 
-    fn build(&mut self, creator: Client, key_packages: &[Vec<u8>]) -> PeerResult<(Member, Vec<u8>)> {
-        let mut group = creator.create_group(ExtensionList::default(), ExtensionList::default(), None)?;
+    fn build(
+        &mut self,
+        creator: Client,
+        key_packages: &[Vec<u8>],
+    ) -> PeerResult<(Member, Vec<u8>)> {
+        let mut group =
+            creator.create_group(ExtensionList::default(), ExtensionList::default(), None)?;
         let mut commit = group.commit_builder();
         for kp in key_packages {
             commit = commit.add_member(message(kp)?)?;
@@ -110,7 +117,10 @@ impl Peer for MlsRs {
     }
 
     fn commit_add(&mut self, member: &mut Member, key_package: &[u8]) -> PeerResult<Vec<u8>> {
-        let output = member.commit_builder().add_member(message(key_package)?)?.build()?;
+        let output = member
+            .commit_builder()
+            .add_member(message(key_package)?)?
+            .build()?;
         member.apply_pending_commit()?;
         // The adder sends the Welcome too: encoding it is part of the operation.
         for welcome in &output.welcome_messages {
