@@ -129,10 +129,21 @@ pub fn compare(options: &Options) -> std::io::Result<Results> {
                 .map(move |&m| ((i, m), Tally::default()))
         })
         .collect();
+    // An implementation that cannot build the group (the `build` operation
+    // or a setup's build phase failed or ran past its cap) is not asked again:
+    // every scenario starts with a build.
+    let mut unbuildable = BTreeMap::new();
     for run in 0..options.runs {
         for scenario in Scenario::ALL {
             for &implementation in &options.impls {
-                run_scenario(options, &mut tallies, run, scenario, implementation)?;
+                if let Some(failure) = unbuildable.get(&implementation) {
+                    skip_scenario(options, &mut tallies, scenario, implementation, failure);
+                    continue;
+                }
+                let blocker = run_scenario(options, &mut tallies, run, scenario, implementation)?;
+                if let Some(failure) = blocker {
+                    unbuildable.insert(implementation, failure);
+                }
             }
         }
     }
@@ -142,14 +153,44 @@ pub fn compare(options: &Options) -> std::io::Result<Results> {
     })
 }
 
+/// Marks the not yet failed metrics of `scenario` as not measurable.
+fn skip_scenario(
+    options: &Options,
+    tallies: &mut Tallies,
+    scenario: Scenario,
+    implementation: Impl,
+    blocker: &Failure,
+) {
+    for &m in &options.metrics {
+        if m.scenario() != scenario {
+            continue;
+        }
+        if let Some(tally) = tallies.get_mut(&(implementation, m)) {
+            tally.failure.get_or_insert_with(|| Failure {
+                timeout: blocker.timeout,
+                message: format!("not measured: building the group {}", blocker.message),
+            });
+        }
+    }
+}
+
+/// Whether a failure in this setup phase means the group cannot be built.
+fn builds_the_group(phase: &str) -> bool {
+    phase == "build" || phase.ends_with("key packages")
+}
+
+/// Runs one scenario of one implementation (restarting its worker after a
+/// kill); returns the failure that keeps this implementation from building
+/// the group, if that happened.
 fn run_scenario(
     options: &Options,
     tallies: &mut BTreeMap<(Impl, Metric), Tally>,
     run: usize,
     scenario: Scenario,
     implementation: Impl,
-) -> std::io::Result<()> {
+) -> std::io::Result<Option<Failure>> {
     let mut reported = BTreeSet::new();
+    let mut blocker = None;
     // Each abnormal ending fails at least one metric, so this terminates;
     // the bound is a second guard.
     for _attempt in 0..=Metric::ALL.len() {
@@ -165,7 +206,7 @@ fn run_scenario(
             })
             .collect();
         if wanted.is_empty() {
-            return Ok(());
+            return Ok(blocker);
         }
         if options.progress {
             eprintln!(
@@ -208,10 +249,14 @@ fn run_scenario(
                     );
                 }
                 Event::SetupFailed { phase, error } => {
-                    setup_failure = Some(Failure {
+                    let failure = Failure {
                         timeout: false,
                         message: format!("setup failed ({phase}): {error}"),
-                    });
+                    };
+                    if builds_the_group(&phase) {
+                        blocker = Some(failure.clone());
+                    }
+                    setup_failure = Some(failure);
                 }
                 Event::Phase { .. } | Event::Start { .. } => {}
             }
@@ -238,10 +283,14 @@ fn run_scenario(
             }
             Ending::TimedOut(Position::Phase(phase)) => {
                 let secs = options.setup_cap.as_secs_f64();
-                setup_failure = Some(Failure {
+                let failure = Failure {
                     timeout: true,
                     message: format!("setup phase `{phase}` exceeded the {secs} s setup cap"),
-                });
+                };
+                if builds_the_group(&phase) {
+                    blocker = Some(failure.clone());
+                }
+                setup_failure = Some(failure);
                 true
             }
             Ending::Died(status, Position::Op(op), stderr) => {
@@ -256,13 +305,22 @@ fn run_scenario(
                 true
             }
             Ending::Died(status, Position::Phase(phase), stderr) => {
-                setup_failure = Some(Failure {
+                let failure = Failure {
                     timeout: false,
                     message: format!("worker died ({status}) in `{phase}`: {stderr}"),
-                });
+                };
+                if builds_the_group(&phase) {
+                    blocker = Some(failure.clone());
+                }
+                setup_failure = Some(failure);
                 true
             }
         };
+        if blocker.is_none() {
+            blocker = tallies
+                .get(&(implementation, Metric::Build))
+                .and_then(|t| t.failure.clone());
+        }
         if options.progress {
             eprintln!(
                 "compare:   done in {:.1} s",
@@ -281,7 +339,7 @@ fn run_scenario(
             })
             .collect();
         if missing.is_empty() {
-            return Ok(());
+            return Ok(blocker);
         }
         if let Some(failure) = setup_failure {
             for m in missing {
@@ -289,13 +347,13 @@ fn run_scenario(
                     tally.failure = Some(failure.clone());
                 }
             }
-            return Ok(());
+            return Ok(blocker);
         }
         if !abnormal {
-            return Ok(());
+            return Ok(blocker);
         }
     }
-    Ok(())
+    Ok(blocker)
 }
 
 type Tallies = BTreeMap<(Impl, Metric), Tally>;

@@ -136,3 +136,26 @@ fn an_implementation_without_adapter_gives_error_rows() {
         assert!(r["error"].is_string(), "{r}");
     }
 }
+
+#[test]
+fn a_group_that_cannot_be_built_is_not_asked_again() {
+    let started = std::time::Instant::now();
+    let rows = compare(&[
+        "--members",
+        "8",
+        "--runs",
+        "3",
+        "--impl",
+        "mls-rs",
+        "--cap-secs",
+        "0.5",
+        "--debug-stall",
+        "build",
+    ]);
+    assert_eq!(rows.len(), Metric::ALL.len());
+    for r in &rows {
+        assert!(r["timeout"].is_string(), "{r}");
+    }
+    // One kill, not one per scenario and run.
+    assert!(started.elapsed().as_secs_f64() < 10.0);
+}
