@@ -72,6 +72,8 @@ pub struct Failure {
 pub struct Tally {
     /// One value per successful run (milliseconds or bytes).
     pub samples: Vec<f64>,
+    /// CPU milliseconds per successful run of a timed metric, where known.
+    pub cpu_samples: Vec<f64>,
     /// The failure that stopped further runs, if any.
     pub failure: Option<Failure>,
 }
@@ -79,14 +81,25 @@ pub struct Tally {
 impl Tally {
     /// Median of the samples.
     pub fn median(&self) -> Option<f64> {
-        let mut s = self.samples.clone();
-        s.sort_by(f64::total_cmp);
-        let n = s.len();
-        match n {
-            0 => None,
-            _ if n % 2 == 1 => Some(s[n / 2]),
-            _ => Some((s[n / 2 - 1] + s[n / 2]) / 2.0),
-        }
+        median(&self.samples)
+    }
+
+    /// Median of the CPU-time samples, when every sample has one.
+    pub fn median_cpu(&self) -> Option<f64> {
+        (self.cpu_samples.len() == self.samples.len())
+            .then(|| median(&self.cpu_samples))
+            .flatten()
+    }
+}
+
+fn median(samples: &[f64]) -> Option<f64> {
+    let mut s = samples.to_vec();
+    s.sort_by(f64::total_cmp);
+    let n = s.len();
+    match n {
+        0 => None,
+        _ if n % 2 == 1 => Some(s[n / 2]),
+        _ => Some((s[n / 2 - 1] + s[n / 2]) / 2.0),
     }
 }
 
@@ -226,9 +239,15 @@ fn run_scenario(
         let mut setup_failure: Option<Failure> = None;
         for event in attempt.events {
             match event {
-                Event::Time { op, ms } => {
-                    record(tallies, &mut reported, &wanted, implementation, op, ms)
-                }
+                Event::Time { op, ms, cpu_ms } => record(
+                    tallies,
+                    &mut reported,
+                    &wanted,
+                    implementation,
+                    op,
+                    ms,
+                    cpu_ms,
+                ),
                 Event::Bytes { op, bytes } => record(
                     tallies,
                     &mut reported,
@@ -236,6 +255,7 @@ fn run_scenario(
                     implementation,
                     op,
                     bytes as f64,
+                    None,
                 ),
                 Event::Fail { op, error } => {
                     reported.insert(op);
@@ -394,6 +414,7 @@ fn record(
     implementation: Impl,
     op: Metric,
     value: f64,
+    cpu: Option<f64>,
 ) {
     if !wanted.contains(&op) {
         return;
@@ -401,6 +422,7 @@ fn record(
     reported.insert(op);
     if let Some(tally) = tallies.get_mut(&(implementation, op)) {
         tally.samples.push(value);
+        tally.cpu_samples.extend(cpu);
     }
 }
 
@@ -526,13 +548,7 @@ mod tests {
 
     #[test]
     fn median_of_odd_and_even_counts() {
-        let t = |s: &[f64]| {
-            Tally {
-                samples: s.to_vec(),
-                failure: None,
-            }
-            .median()
-        };
+        let t = |s: &[f64]| median(s);
         assert_eq!(t(&[]), None);
         assert_eq!(t(&[3.0, 1.0, 2.0]), Some(2.0));
         assert_eq!(t(&[4.0, 1.0, 3.0, 2.0]), Some(2.5));

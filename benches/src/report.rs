@@ -5,13 +5,17 @@
 //! the scenario definitions. Every other line is one (implementation, metric):
 //!
 //! ```json
-//! {"impl":"mls-rs","members":1000,"op":"commit","median_ms":1.93,"runs":3}
+//! {"impl":"mls-rs","members":1000,"op":"commit","median_ms":1.93,"median_cpu_ms":1.9,"runs":3}
 //! {"impl":"openmls","members":1000,"op":"tree_bytes","bytes":402711,"runs":3}
 //! {"impl":"openmls","members":100000,"op":"join","median_ms":null,"runs":0,"timeout":"exceeded the 60 s cap"}
 //! ```
 //!
 //! `median_ms` (times) or `bytes` (sizes) is the median of `runs` successful
-//! samples, `null` when there are none. A row with `error` or `timeout` tells
+//! samples, `null` when there are none. Times also carry `median_cpu_ms` where
+//! the OS reports per-thread CPU time (Linux): the CPU time of all the
+//! worker's threads during the operation, which other load on the machine
+//! inflates much less than wall time (and which exceeds wall time when the
+//! library works in parallel). A row with `error` or `timeout` tells
 //! why a metric stopped being measured (later runs skip it); such rows are
 //! always present, never dropped.
 
@@ -47,6 +51,8 @@ struct Row<'a> {
     /// Outer `None`: a size row; inner `None`: no sample (`null`).
     #[serde(skip_serializing_if = "Option::is_none")]
     median_ms: Option<Option<f64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    median_cpu_ms: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     bytes: Option<Option<u64>>,
     runs: usize,
@@ -89,8 +95,8 @@ pub fn json_lines(results: &Results) -> String {
                 implementation: implementation.name(),
                 members: o.members,
                 op: metric.name(),
-                median_ms: (metric.unit() == Unit::Millis)
-                    .then_some(median.map(|ms| (ms * 1e4).round() / 1e4)),
+                median_ms: (metric.unit() == Unit::Millis).then_some(median.map(round_ms)),
+                median_cpu_ms: tally.median_cpu().map(round_ms),
                 bytes: (metric.unit() == Unit::Bytes).then(|| median.map(|b| b.round() as u64)),
                 runs: tally.samples.len(),
                 error: failure.filter(|f| !f.timeout).map(|f| f.message.as_str()),
@@ -100,6 +106,11 @@ pub fn json_lines(results: &Results) -> String {
         }
     }
     out
+}
+
+/// To 0.1 µs: more digits would be noise.
+fn round_ms(ms: f64) -> f64 {
+    (ms * 1e4).round() / 1e4
 }
 
 fn to_line(value: &impl Serialize) -> String {

@@ -39,7 +39,7 @@
 //! overhead is not included. An earlier, untimed join of B has already paid
 //! any one-time initialization (thread pools, lazy statics).
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
@@ -84,6 +84,12 @@ pub enum Event {
         op: Metric,
         /// Its wall time.
         ms: f64,
+        /// CPU time of all the worker's threads during it, where the OS
+        /// tells ([`cpu_time`]); less sensitive than wall time to other load
+        /// on the machine, larger than it when the operation runs in parallel
+        /// (thread pools spinning while idle count too).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cpu_ms: Option<f64>,
     },
     /// A size was measured.
     Bytes {
@@ -150,6 +156,23 @@ pub fn run<P: Peer>(
             error: error.to_string(),
         });
     }
+}
+
+/// CPU time consumed so far by every live thread of this process, summed from
+/// Linux's `/proc/self/task/*/schedstat` (first field: nanoseconds on CPU).
+/// `None` where that is unavailable. Threads that exit are no longer counted,
+/// which is fine between two reads around one operation on a stable thread pool.
+pub fn cpu_time() -> Option<Duration> {
+    let mut total = 0u64;
+    for task in std::fs::read_dir("/proc/self/task").ok()? {
+        let Ok(task) = task else { continue };
+        // A thread may exit between listing and reading.
+        let Ok(stat) = std::fs::read_to_string(task.path().join("schedstat")) else {
+            continue;
+        };
+        total += stat.split_whitespace().next()?.parse::<u64>().ok()?;
+    }
+    Some(Duration::from_nanos(total))
 }
 
 /// Leaf of B, the committer.
@@ -234,14 +257,17 @@ impl<P: Peer> Runner<'_, P> {
                 std::thread::park();
             }
         }
+        let cpu_start = cpu_time();
         let start = Instant::now();
         let result = f(self.peer);
         let elapsed = start.elapsed();
+        let cpu = cpu_start.zip(cpu_time()).map(|(a, b)| b.saturating_sub(a));
         match result {
             Ok(value) => {
                 (self.emit)(Event::Time {
                     op,
                     ms: elapsed.as_secs_f64() * 1e3,
+                    cpu_ms: cpu.map(|c| c.as_secs_f64() * 1e3),
                 });
                 Some(value)
             }
