@@ -158,21 +158,12 @@ pub fn run<P: Peer>(
     }
 }
 
-/// CPU time consumed so far by every live thread of this process, summed from
-/// Linux's `/proc/self/task/*/schedstat` (first field: nanoseconds on CPU).
-/// `None` where that is unavailable. Threads that exit are no longer counted,
-/// which is fine between two reads around one operation on a stable thread pool.
+/// CPU time consumed so far by all threads of this process
+/// (`CLOCK_PROCESS_CPUTIME_ID`), `None` where the OS does not tell.
 pub fn cpu_time() -> Option<Duration> {
-    let mut total = 0u64;
-    for task in std::fs::read_dir("/proc/self/task").ok()? {
-        let Ok(task) = task else { continue };
-        // A thread may exit between listing and reading.
-        let Ok(stat) = std::fs::read_to_string(task.path().join("schedstat")) else {
-            continue;
-        };
-        total += stat.split_whitespace().next()?.parse::<u64>().ok()?;
-    }
-    Some(Duration::from_nanos(total))
+    cpu_time::ProcessTime::try_now()
+        .ok()
+        .map(|t| t.as_duration())
 }
 
 /// Leaf of B, the committer.
