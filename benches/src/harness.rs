@@ -142,9 +142,10 @@ pub fn compare(options: &Options) -> std::io::Result<Results> {
                 .map(move |&m| ((i, m), Tally::default()))
         })
         .collect();
-    // An implementation that cannot build the group (the `build` operation
-    // or a setup's build phase failed or ran past its cap) is not asked again:
-    // every scenario starts with a build.
+    // An implementation that cannot build the group (a build as setup failed
+    // or ran past the setup cap) is not asked again: every scenario starts
+    // with a build. A timed `build` past the (shorter) operation cap only
+    // fails `build`; the scenario is retried with the build as setup.
     let mut unbuildable = BTreeMap::new();
     for run in 0..options.runs {
         for scenario in Scenario::ALL {
@@ -181,7 +182,7 @@ fn skip_scenario(
         if let Some(tally) = tallies.get_mut(&(implementation, m)) {
             tally.failure.get_or_insert_with(|| Failure {
                 timeout: blocker.timeout,
-                message: format!("not measured: building the group {}", blocker.message),
+                message: format!("not measured: the group could not be built ({})", blocker.message),
             });
         }
     }
@@ -336,11 +337,7 @@ fn run_scenario(
                 true
             }
         };
-        if blocker.is_none() {
-            blocker = tallies
-                .get(&(implementation, Metric::Build))
-                .and_then(|t| t.failure.clone());
-        }
+
         if options.progress {
             eprintln!(
                 "compare:   done in {:.1} s",

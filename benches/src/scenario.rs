@@ -123,7 +123,8 @@ pub struct Config {
     /// Live heap bytes, from a counting global allocator; without it
     /// `state_bytes` is reported as an error.
     pub heap_bytes: Option<fn() -> usize>,
-    /// Test hook: this operation never returns, to exercise the time cap.
+    /// Test hook: this operation never returns (timed or as setup), to
+    /// exercise the time caps.
     pub stall: Option<Metric>,
 }
 
@@ -240,14 +241,19 @@ impl<P: Peer> Runner<'_, P> {
         self.config.wanted.iter().any(|&w| w == m || w.needs(m))
     }
 
-    /// Times `op`; on failure reports it and returns `None`.
-    fn timed<T>(&mut self, op: Metric, f: impl FnOnce(&mut P) -> PeerResult<T>) -> Option<T> {
-        (self.emit)(Event::Start { op });
+    /// Test hook (`--debug-stall`): never returns where `op` would run.
+    fn stall_point(&self, op: Metric) {
         if self.config.stall == Some(op) {
             loop {
                 std::thread::park();
             }
         }
+    }
+
+    /// Times `op`; on failure reports it and returns `None`.
+    fn timed<T>(&mut self, op: Metric, f: impl FnOnce(&mut P) -> PeerResult<T>) -> Option<T> {
+        (self.emit)(Event::Start { op });
+        self.stall_point(op);
         let cpu_start = cpu_time();
         let start = Instant::now();
         let result = f(self.peer);
@@ -327,9 +333,15 @@ impl<P: Peer> Runner<'_, P> {
         let n = self.config.members;
         let b_leaf = committer(n);
         let (creator, key_packages, mut kept) = self.clients(&[b_leaf, PROCESSOR])?;
-        let Some((a, welcome)) = self.timed(Metric::Build, |p| p.build(creator, &key_packages))
-        else {
-            return Ok(());
+        // Timed when wanted; otherwise (e.g. after a `build` ran past the cap
+        // in an earlier attempt) a setup phase, so `join` can still be had.
+        self.phase("build");
+        let (a, welcome) = if self.wanted(Metric::Build) {
+            self.timed(Metric::Build, |p| p.build(creator, &key_packages))
+                .ok_or("the group could not be built")?
+        } else {
+            self.stall_point(Metric::Build);
+            self.peer.build(creator, &key_packages)?
         };
         drop(key_packages);
         self.bytes(Metric::WelcomeBytes, welcome.len());
@@ -380,6 +392,7 @@ impl<P: Peer> Runner<'_, P> {
         let (_newcomer, newcomer) = self.peer.client(n)?;
 
         self.phase("build");
+        self.stall_point(Metric::Build);
         let (a, welcome) = self.peer.build(creator, &key_packages)?;
         drop(key_packages);
         let tree = self.peer.ratchet_tree(&a)?;

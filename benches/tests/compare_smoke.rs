@@ -149,6 +149,8 @@ fn a_group_that_cannot_be_built_is_not_asked_again() {
         "mls-rs",
         "--cap-secs",
         "0.5",
+        "--setup-cap-secs",
+        "1",
         "--debug-stall",
         "build",
     ]);
@@ -156,6 +158,14 @@ fn a_group_that_cannot_be_built_is_not_asked_again() {
     for r in &rows {
         assert!(r["timeout"].is_string(), "{r}");
     }
-    // One kill, not one per scenario and run.
+    let build = row(&rows, "mls-rs", Metric::Build);
+    assert!(
+        build["timeout"]
+            .as_str()
+            .is_some_and(|t| t.contains("0.5 s cap")),
+        "{build}"
+    );
+    // The timed build is killed, then the build as setup: two kills, not one
+    // per scenario and run.
     assert!(started.elapsed().as_secs_f64() < 10.0);
 }
