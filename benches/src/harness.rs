@@ -182,7 +182,10 @@ fn skip_scenario(
         if let Some(tally) = tallies.get_mut(&(implementation, m)) {
             tally.failure.get_or_insert_with(|| Failure {
                 timeout: blocker.timeout,
-                message: format!("not measured: the group could not be built ({})", blocker.message),
+                message: format!(
+                    "not measured: the group could not be built ({})",
+                    blocker.message
+                ),
             });
         }
     }
