@@ -1,0 +1,127 @@
+//! The implementations the comparison knows, and the dispatch from a name to
+//! a [`Peer`] adapter.
+
+use serde::{Deserialize, Serialize};
+
+use crate::metric::Scenario;
+use crate::peers::{mls_rs::MlsRs, openmls::OpenMls};
+use crate::scenario::{self, Config, Event};
+
+/// One compared implementation.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+)]
+pub enum Impl {
+    /// This repository's engine.
+    #[serde(rename = "throng")]
+    #[value(name = "throng")]
+    Throng,
+    /// mls-rs with the aws-lc crypto provider.
+    #[serde(rename = "mls-rs")]
+    #[value(name = "mls-rs")]
+    MlsRs,
+    /// OpenMLS with the RustCrypto provider.
+    #[serde(rename = "openmls")]
+    #[value(name = "openmls")]
+    OpenMls,
+}
+
+/// Versions of the compared crates, as locked in `Cargo.lock` (a test checks).
+pub mod versions {
+    /// `openmls` and its provider.
+    pub const OPENMLS: &str = "openmls 0.9.2 + openmls_rust_crypto 0.6.0";
+    /// `mls-rs` and its provider.
+    pub const MLS_RS: &str = "mls-rs 0.57.0 + mls-rs-crypto-awslc 0.27.0";
+}
+
+impl Impl {
+    /// Every implementation, in column order.
+    pub const ALL: [Impl; 3] = [Impl::Throng, Impl::MlsRs, Impl::OpenMls];
+
+    /// The name in the output.
+    pub fn name(self) -> &'static str {
+        match self {
+            Impl::Throng => "throng",
+            Impl::MlsRs => "mls-rs",
+            Impl::OpenMls => "openmls",
+        }
+    }
+
+    /// What exactly is compared.
+    pub fn version(self) -> &'static str {
+        match self {
+            Impl::Throng => concat!("throng ", env!("CARGO_PKG_VERSION")),
+            Impl::MlsRs => versions::MLS_RS,
+            Impl::OpenMls => versions::OPENMLS,
+        }
+    }
+
+    /// Whether an adapter exists (throng's group layer is not written yet).
+    pub fn available(self) -> bool {
+        !matches!(self, Impl::Throng)
+    }
+
+    /// The implementations compared when none are named.
+    pub fn defaults() -> Vec<Impl> {
+        Impl::ALL.into_iter().filter(|i| i.available()).collect()
+    }
+
+    /// Runs `scenario` with this implementation's adapter (in a worker process).
+    pub fn run(self, scenario: Scenario, config: &Config, emit: &mut dyn FnMut(Event)) {
+        match self {
+            Impl::MlsRs => scenario::run(&mut MlsRs::default(), scenario, config, emit),
+            Impl::OpenMls => scenario::run(&mut OpenMls::default(), scenario, config, emit),
+            Impl::Throng => emit(Event::SetupFailed {
+                phase: "adapter".into(),
+                error: "throng's group layer has no comparison adapter yet".into(),
+            }),
+        }
+    }
+}
+
+impl std::fmt::Display for Impl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    fn locked(lock: &str, name: &str) -> String {
+        let marker = format!("name = \"{name}\"\nversion = \"");
+        let at = lock.find(&marker).unwrap() + marker.len();
+        lock[at..].split('"').next().unwrap().to_string()
+    }
+
+    #[test]
+    fn versions_match_the_lockfile() {
+        let lock =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.lock")).unwrap();
+        for (constant, crates) in [
+            (versions::OPENMLS, ["openmls", "openmls_rust_crypto"]),
+            (versions::MLS_RS, ["mls-rs", "mls-rs-crypto-awslc"]),
+        ] {
+            let expected = format!(
+                "{} {} + {} {}",
+                crates[0],
+                locked(&lock, crates[0]),
+                crates[1],
+                locked(&lock, crates[1])
+            );
+            assert_eq!(constant, expected);
+        }
+    }
+}

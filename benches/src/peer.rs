@@ -1,0 +1,93 @@
+//! The interface every compared MLS implementation offers to the harness.
+//!
+//! A [`Peer`] is a thin adapter over one library: each method is one protocol
+//! operation, with everything the harness must not time (key generation for
+//! clients that merely get added, copying a member state) split into separate
+//! methods. The scenario in [`crate::scenario`] decides what is timed; an
+//! adapter never reads a clock.
+//!
+//! Messages cross this interface as encoded bytes (`MLSMessage`, RFC 9420 §6),
+//! as they would cross a network: creating a commit includes encoding it, and
+//! processing one includes decoding it. All adapters use cipher suite 1
+//! (`MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519`), basic credentials,
+//! handshake messages as `PublicMessage`, the ratchet tree delivered out of
+//! band (not in a GroupInfo extension) and an UpdatePath in every commit,
+//! including add-only commits (RFC 9420 §12.4 leaves it optional there; one
+//! rule for all keeps the figures comparable).
+
+use std::error::Error;
+
+/// What an adapter returns when the library refuses an operation.
+pub type PeerError = Box<dyn Error + Send + Sync>;
+
+/// Result of a [`Peer`] operation.
+pub type PeerResult<T> = Result<T, PeerError>;
+
+/// One MLS implementation, seen by the comparison harness.
+///
+/// Leaf indices follow RFC 9420 §7.7: the creator is leaf 0 and the `i`-th
+/// key package given to [`Peer::build`] lands in leaf `i + 1`.
+pub trait Peer {
+    /// A client that is not yet in a group: its credential, signature key
+    /// pair and the private keys of the one key package it published.
+    type Client;
+    /// One member's complete state in one group (including whatever the
+    /// library keeps next to the group object, e.g. a storage provider).
+    type Member;
+
+    /// Name used in the output (`"openmls"`).
+    fn name(&self) -> &'static str;
+
+    /// Untimed. A new client whose identity is `identity` (unique within the
+    /// run), and its encoded key package (`MLSMessage`, §10).
+    fn client(&mut self, identity: u32) -> PeerResult<(Self::Client, Vec<u8>)>;
+
+    /// Timed as `build`: `creator` creates a group and commits adding every
+    /// key package in one commit (with a path), merges it, and encodes the
+    /// Welcome (`MLSMessage`, §12.4.3.1), which is returned.
+    fn build(
+        &mut self,
+        creator: Self::Client,
+        key_packages: &[Vec<u8>],
+    ) -> PeerResult<(Self::Member, Vec<u8>)>;
+
+    /// Untimed. The encoded ratchet tree (§12.4.3.3) of `member`'s group,
+    /// as a joiner receives it out of band.
+    fn ratchet_tree(&mut self, member: &Self::Member) -> PeerResult<Vec<u8>>;
+
+    /// Timed as `join`: `client` processes `welcome` with `ratchet_tree`,
+    /// with every check the library makes by default on a Welcome and a tree.
+    fn join(
+        &mut self,
+        client: Self::Client,
+        welcome: &[u8],
+        ratchet_tree: &[u8],
+    ) -> PeerResult<Self::Member>;
+
+    /// Timed as `commit`: an empty commit with a path (a self-update),
+    /// created, merged by `member`, and returned encoded.
+    fn commit_update(&mut self, member: &mut Self::Member) -> PeerResult<Vec<u8>>;
+
+    /// Timed as `add_one`: a commit adding the member of `key_package` (its
+    /// Welcome is built, encoded and discarded), merged, returned encoded.
+    fn commit_add(&mut self, member: &mut Self::Member, key_package: &[u8]) -> PeerResult<Vec<u8>>;
+
+    /// Timed as `remove_one`: a commit removing the member at `leaf`, merged,
+    /// returned encoded.
+    fn commit_remove(&mut self, member: &mut Self::Member, leaf: u32) -> PeerResult<Vec<u8>>;
+
+    /// Timed as `process*`: `member` decodes, validates and merges `commit`.
+    fn process(&mut self, member: &mut Self::Member, commit: &[u8]) -> PeerResult<()>;
+
+    /// Untimed. An independent copy of `member`, so that one state can serve
+    /// several measured operations that each advance the epoch.
+    fn fork(&mut self, member: &Self::Member) -> PeerResult<Self::Member>;
+
+    /// Untimed. `member`'s own leaf index.
+    fn leaf_index(&self, member: &Self::Member) -> u32;
+
+    /// Untimed. The epoch authenticator (§8.7) of `member`'s current epoch;
+    /// the harness compares it across members to check that each operation
+    /// really took effect.
+    fn epoch_authenticator(&self, member: &Self::Member) -> PeerResult<Vec<u8>>;
+}

@@ -1,0 +1,4 @@
+//! Adapters of the compared implementations to [`crate::peer::Peer`].
+
+pub mod mls_rs;
+pub mod openmls;

@@ -1,0 +1,539 @@
+//! The measured scenarios, written once for every [`Peer`].
+//!
+//! Members are named by leaf index (RFC 9420 §7.7), in a group of `n` built by
+//! the creator:
+//!
+//! * `A`, leaf 0, the creator;
+//! * `B`, leaf `n - 1`, the committer of every `commit`, `add_one` and
+//!   `remove_one` (a member other than the creator);
+//! * `C`, leaf 1, the member that processes those commits, and the joiner of
+//!   `join`.
+//!
+//! Only these and the warmers below ever hold a state; the other `n - 3`
+//! members are key packages whose clients are dropped once published, which
+//! is what lets one process simulate a group of 100,000.
+//!
+//! **Cold** (`*_cold`): B and C as they join the freshly built group, whose
+//! only non-blank parent nodes are the creator's direct path (the build commit
+//! carries a path).
+//!
+//! **Warm**: before measuring, one member in each of B's copath subtrees
+//! (the subtree's leftmost leaf) joins and commits a self-update, from the
+//! largest subtree down, skipping subtrees the creator's path already covers;
+//! B and C process each. Then B commits once more and C processes it. After
+//! this every node of B's copath is non-blank (or has a one-node resolution),
+//! so B's UpdatePath is encrypted to about log2(n) nodes, as in a long-lived
+//! group, rather than to ~n/2 leaves as on the cold tree. The warming commits
+//! cost about one cold commit in total; the warmers' states are dropped after
+//! their commit.
+//!
+//! `remove_one` removes leaf `n - 2`, B's nearest neighbour, so the removal
+//! blanks (almost) only nodes B's own path rewrites: removing a far member
+//! would blank nodes of B's copath and measure a partly cold tree. `add_one`
+//! adds a fresh member (leaf `n` after a commit). Each commit pair (commit +
+//! process) starts from its own copy ([`Peer::fork`], untimed) of B and C.
+//!
+//! **`state_bytes`**: heap bytes requested and not freed across C's `join`
+//! (the Welcome and tree are borrowed, so the difference is what the new
+//! member state holds), read from a counting global allocator; allocator
+//! overhead is not included. An earlier, untimed join of B has already paid
+//! any one-time initialization (thread pools, lazy statics).
+
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::metric::{Metric, Scenario};
+use crate::peer::{Peer, PeerResult};
+
+/// The scenario definitions, as printed with every report.
+pub const DEFINITIONS: &str = "Definitions. Group of n: creator A = leaf 0; committer B = leaf n-1 \
+(commit, add_one, remove_one); processor C = leaf 1 (process*, and the joiner of join). \
+build: A creates the group and adds n-1 members in one commit with a path (key packages made \
+beforehand, untimed). join: C processes the Welcome with the ratchet tree delivered out of band. \
+Every commit carries an UpdatePath; create + merge is timed, encoding included; process = decode, \
+validate, merge. Handshake messages are PublicMessages; cipher suite 1. \
+Cold (*_cold): B and C as they join the freshly built tree (only A's direct path is non-blank). \
+Warm: before measuring, the leftmost member of each of B's copath subtrees not covered by A's path \
+joins and commits a self-update (largest subtree first), B and C process each; then B commits once \
+and C processes it; every node on B's copath then has a one-node resolution. remove_one removes \
+leaf n-2 (B's neighbour, so the removal does not blank B's copath); add_one adds a fresh member. \
+Each commit/process pair starts from untimed copies of B and C. \
+state_bytes: heap bytes requested and not freed across C's join (counting global allocator over \
+mimalloc; allocator overhead excluded; an untimed join ran before it). tree_bytes: the encoded \
+ratchet tree; welcome_bytes: the encoded Welcome of build (without the tree); commit_bytes: the \
+encoded self-update commit. Each (run, scenario, implementation) runs in its own process.";
+
+/// One line of a worker's report to the harness.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// An untimed setup phase begins.
+    Phase {
+        /// What the phase does.
+        name: String,
+    },
+    /// A timed operation begins (the harness's time cap starts).
+    Start {
+        /// The operation.
+        op: Metric,
+    },
+    /// A timed operation ended.
+    Time {
+        /// The operation.
+        op: Metric,
+        /// Its wall time.
+        ms: f64,
+        /// CPU time of all the worker's threads during it, where the OS
+        /// tells ([`cpu_time`]); less sensitive than wall time to other load
+        /// on the machine, larger than it when the operation runs in parallel
+        /// (thread pools spinning while idle count too).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cpu_ms: Option<f64>,
+    },
+    /// A size was measured.
+    Bytes {
+        /// The size metric.
+        op: Metric,
+        /// Its value.
+        bytes: u64,
+    },
+    /// An operation failed; the scenario goes on without what needs it.
+    Fail {
+        /// The operation.
+        op: Metric,
+        /// The library's error.
+        error: String,
+    },
+    /// Setup failed: no further metric of the scenario can be had.
+    SetupFailed {
+        /// The phase that failed.
+        phase: String,
+        /// Why.
+        error: String,
+    },
+}
+
+/// What a scenario needs besides the peer.
+pub struct Config {
+    /// Group size `n` (at least 4).
+    pub members: u32,
+    /// The metrics to measure; others are only run when a wanted one needs them.
+    pub wanted: Vec<Metric>,
+    /// Live heap bytes, from a counting global allocator; without it
+    /// `state_bytes` is reported as an error.
+    pub heap_bytes: Option<fn() -> usize>,
+    /// Test hook: this operation never returns (timed or as setup), to
+    /// exercise the time caps.
+    pub stall: Option<Metric>,
+}
+
+/// Smallest group the scenarios support: A, B, C and the member `remove_one`
+/// removes must be distinct.
+pub const MIN_MEMBERS: u32 = 4;
+
+/// Runs `scenario` against `peer`, reporting through `emit`.
+pub fn run<P: Peer>(
+    peer: &mut P,
+    scenario: Scenario,
+    config: &Config,
+    emit: &mut dyn FnMut(Event),
+) {
+    let mut runner = Runner {
+        peer,
+        config,
+        emit,
+        phase: String::new(),
+    };
+    let result = match scenario {
+        Scenario::Join => runner.join_scenario(),
+        Scenario::Cold => runner.commit_scenario(false),
+        Scenario::Warm => runner.commit_scenario(true),
+    };
+    if let Err(error) = result {
+        let phase = std::mem::take(&mut runner.phase);
+        (runner.emit)(Event::SetupFailed {
+            phase,
+            error: error.to_string(),
+        });
+    }
+}
+
+/// CPU time consumed so far by all threads of this process
+/// (`CLOCK_PROCESS_CPUTIME_ID`), `None` where the OS does not tell.
+pub fn cpu_time() -> Option<Duration> {
+    cpu_time::ProcessTime::try_now()
+        .ok()
+        .map(|t| t.as_duration())
+}
+
+/// Leaf of B, the committer.
+fn committer(n: u32) -> u32 {
+    n - 1
+}
+
+/// Leaf of C, the processor and joiner.
+const PROCESSOR: u32 = 1;
+
+/// Leaf `remove_one` removes.
+fn removed(n: u32) -> u32 {
+    n - 2
+}
+
+/// The warmers of `committer` in a group of `n`: the leftmost leaf of each of
+/// its copath subtrees (RFC 9420 §4.1.2, Appendix C), from the root down,
+/// leaving out empty subtrees, single leaves (a leaf is its own resolution)
+/// and subtrees holding leaf 0, whose root the creator's build commit filled.
+pub fn warmers(n: u32, committer: u32) -> Vec<u32> {
+    let width = n.next_power_of_two();
+    let levels = width.trailing_zeros();
+    (1..levels)
+        .rev()
+        .filter_map(|k| {
+            let size = 1u32 << k;
+            let base = committer & !(2 * size - 1);
+            let sibling = if committer & size != 0 {
+                base
+            } else {
+                base + size
+            };
+            (sibling != 0 && sibling < n).then_some(sibling)
+        })
+        .collect()
+}
+
+struct Runner<'a, P: Peer> {
+    peer: &'a mut P,
+    config: &'a Config,
+    emit: &'a mut dyn FnMut(Event),
+    /// The setup phase in progress, named in a `SetupFailed`.
+    phase: String,
+}
+
+/// The creator, every other member's key package, and the clients kept by leaf.
+type Clients<P> = (
+    <P as Peer>::Client,
+    Vec<Vec<u8>>,
+    Vec<(u32, <P as Peer>::Client)>,
+);
+
+/// What the commit scenarios start from.
+struct Fixture<P: Peer> {
+    welcome: Vec<u8>,
+    tree: Vec<u8>,
+    b: P::Member,
+    c: P::Member,
+    /// Clients of the warmers, by leaf, in warming order.
+    warmers: Vec<(u32, P::Client)>,
+    /// The key package `add_one` adds.
+    newcomer: Vec<u8>,
+}
+
+impl<P: Peer> Runner<'_, P> {
+    fn phase(&mut self, name: impl Into<String>) {
+        self.phase = name.into();
+        (self.emit)(Event::Phase {
+            name: self.phase.clone(),
+        });
+    }
+
+    fn wanted(&self, m: Metric) -> bool {
+        self.config.wanted.iter().any(|&w| w == m || w.needs(m))
+    }
+
+    /// Test hook (`--debug-stall`): never returns where `op` would run.
+    fn stall_point(&self, op: Metric) {
+        if self.config.stall == Some(op) {
+            loop {
+                std::thread::park();
+            }
+        }
+    }
+
+    /// Times `op`; on failure reports it and returns `None`.
+    fn timed<T>(&mut self, op: Metric, f: impl FnOnce(&mut P) -> PeerResult<T>) -> Option<T> {
+        (self.emit)(Event::Start { op });
+        self.stall_point(op);
+        let cpu_start = cpu_time();
+        let start = Instant::now();
+        let result = f(self.peer);
+        let elapsed = start.elapsed();
+        let cpu = cpu_start.zip(cpu_time()).map(|(a, b)| b.saturating_sub(a));
+        match result {
+            Ok(value) => {
+                (self.emit)(Event::Time {
+                    op,
+                    ms: elapsed.as_secs_f64() * 1e3,
+                    cpu_ms: cpu.map(|c| c.as_secs_f64() * 1e3),
+                });
+                Some(value)
+            }
+            Err(error) => {
+                (self.emit)(Event::Fail {
+                    op,
+                    error: error.to_string(),
+                });
+                None
+            }
+        }
+    }
+
+    fn bytes(&mut self, op: Metric, bytes: usize) {
+        (self.emit)(Event::Bytes {
+            op,
+            bytes: bytes as u64,
+        });
+    }
+
+    /// Checks that two members reached the same epoch state.
+    fn same_epoch(&self, x: &P::Member, y: &P::Member) -> PeerResult<()> {
+        if self.peer.epoch_authenticator(x)? == self.peer.epoch_authenticator(y)? {
+            Ok(())
+        } else {
+            Err("members disagree on the epoch authenticator".into())
+        }
+    }
+
+    fn expect_leaf(&self, member: &P::Member, leaf: u32) -> PeerResult<()> {
+        let got = self.peer.leaf_index(member);
+        if got == leaf {
+            Ok(())
+        } else {
+            Err(format!("member expected at leaf {leaf} is at leaf {got}").into())
+        }
+    }
+
+    /// Creates the creator and `n - 1` key packages; keeps the clients of
+    /// `keep` (by leaf) and drops the others.
+    fn clients(&mut self, keep: &[u32]) -> PeerResult<Clients<P>> {
+        let n = self.config.members;
+        self.phase(format!("{} key packages", n - 1));
+        let (creator, _) = self.peer.client(0)?;
+        let mut key_packages = Vec::with_capacity(n as usize - 1);
+        let mut kept = Vec::with_capacity(keep.len());
+        for leaf in 1..n {
+            let (client, key_package) = self.peer.client(leaf)?;
+            key_packages.push(key_package);
+            if keep.contains(&leaf) {
+                kept.push((leaf, client));
+            }
+        }
+        Ok((creator, key_packages, kept))
+    }
+
+    fn take_client(kept: &mut Vec<(u32, P::Client)>, leaf: u32) -> PeerResult<P::Client> {
+        let at = kept
+            .iter()
+            .position(|(l, _)| *l == leaf)
+            .ok_or("client not kept")?;
+        Ok(kept.swap_remove(at).1)
+    }
+
+    fn join_scenario(&mut self) -> PeerResult<()> {
+        let n = self.config.members;
+        let b_leaf = committer(n);
+        let (creator, key_packages, mut kept) = self.clients(&[b_leaf, PROCESSOR])?;
+        // Timed when wanted; otherwise (e.g. after a `build` ran past the cap
+        // in an earlier attempt) a setup phase, so `join` can still be had.
+        self.phase("build");
+        let (a, welcome) = if self.wanted(Metric::Build) {
+            self.timed(Metric::Build, |p| p.build(creator, &key_packages))
+                .ok_or("the group could not be built")?
+        } else {
+            self.stall_point(Metric::Build);
+            self.peer.build(creator, &key_packages)?
+        };
+        drop(key_packages);
+        self.bytes(Metric::WelcomeBytes, welcome.len());
+        self.phase("export the ratchet tree");
+        let tree = self.peer.ratchet_tree(&a)?;
+        self.bytes(Metric::TreeBytes, tree.len());
+        if !self.wanted(Metric::Join) {
+            return Ok(());
+        }
+
+        self.phase("untimed join of B (one-time initialization)");
+        let b_client = Self::take_client(&mut kept, b_leaf)?;
+        let b = self.peer.join(b_client, &welcome, &tree)?;
+        self.expect_leaf(&b, b_leaf)?;
+        self.same_epoch(&a, &b)?;
+
+        self.phase("join of C");
+        let c_client = Self::take_client(&mut kept, PROCESSOR)?;
+        let heap_before = self.config.heap_bytes.map(|heap| heap());
+        let Some(c) = self.timed(Metric::Join, |p| p.join(c_client, &welcome, &tree)) else {
+            return Ok(());
+        };
+        match (self.config.heap_bytes, heap_before) {
+            (Some(heap), Some(before)) => {
+                let retained = heap().saturating_sub(before);
+                self.bytes(Metric::StateBytes, retained);
+            }
+            _ => (self.emit)(Event::Fail {
+                op: Metric::StateBytes,
+                error: "no counting allocator installed".into(),
+            }),
+        }
+        self.phase("check C");
+        self.expect_leaf(&c, PROCESSOR)?;
+        self.same_epoch(&a, &c)?;
+        Ok(())
+    }
+
+    /// Build and the joins of B and C (and, when warming, keeps the warmers' clients).
+    fn fixture(&mut self, warm: bool) -> PeerResult<Fixture<P>> {
+        let n = self.config.members;
+        let b_leaf = committer(n);
+        let warmer_leaves = if warm { warmers(n, b_leaf) } else { Vec::new() };
+        let mut keep = vec![b_leaf, PROCESSOR];
+        keep.extend(&warmer_leaves);
+        let (creator, key_packages, mut kept) = self.clients(&keep)?;
+        self.phase("newcomer key package");
+        let (_newcomer, newcomer) = self.peer.client(n)?;
+
+        self.phase("build");
+        self.stall_point(Metric::Build);
+        let (a, welcome) = self.peer.build(creator, &key_packages)?;
+        drop(key_packages);
+        let tree = self.peer.ratchet_tree(&a)?;
+
+        self.phase("join of B");
+        let b = self
+            .peer
+            .join(Self::take_client(&mut kept, b_leaf)?, &welcome, &tree)?;
+        self.expect_leaf(&b, b_leaf)?;
+        self.phase("join of C");
+        let c = self
+            .peer
+            .join(Self::take_client(&mut kept, PROCESSOR)?, &welcome, &tree)?;
+        self.expect_leaf(&c, PROCESSOR)?;
+        self.same_epoch(&b, &c)?;
+        drop(a);
+
+        let mut warmers = Vec::with_capacity(warmer_leaves.len());
+        for leaf in warmer_leaves {
+            warmers.push((leaf, Self::take_client(&mut kept, leaf)?));
+        }
+        Ok(Fixture {
+            welcome,
+            tree,
+            b,
+            c,
+            warmers,
+            newcomer,
+        })
+    }
+
+    /// Warms B's copath as the module documentation describes.
+    fn warm(&mut self, fixture: &mut Fixture<P>) -> PeerResult<()> {
+        let mut commits: Vec<Vec<u8>> = Vec::new();
+        for (leaf, client) in std::mem::take(&mut fixture.warmers) {
+            self.phase(format!("warming: member {leaf} joins and catches up"));
+            let mut warmer = self.peer.join(client, &fixture.welcome, &fixture.tree)?;
+            self.expect_leaf(&warmer, leaf)?;
+            for commit in &commits {
+                self.peer.process(&mut warmer, commit)?;
+            }
+            self.phase(format!("warming: member {leaf} commits, B and C process"));
+            let commit = self.peer.commit_update(&mut warmer)?;
+            self.peer.process(&mut fixture.b, &commit)?;
+            self.peer.process(&mut fixture.c, &commit)?;
+            self.same_epoch(&warmer, &fixture.b)?;
+            commits.push(commit);
+        }
+        self.phase("warming: B commits once, C processes");
+        let commit = self.peer.commit_update(&mut fixture.b)?;
+        self.peer.process(&mut fixture.c, &commit)?;
+        self.same_epoch(&fixture.b, &fixture.c)
+    }
+
+    fn commit_scenario(&mut self, warm: bool) -> PeerResult<()> {
+        let mut fixture = self.fixture(warm)?;
+        if warm {
+            self.warm(&mut fixture)?;
+        }
+        let pick =
+            |warm_metric: Metric, cold_metric: Metric| if warm { warm_metric } else { cold_metric };
+        let n = self.config.members;
+        let pairs = [
+            (
+                Op::Update,
+                pick(Metric::Commit, Metric::CommitCold),
+                pick(Metric::Process, Metric::ProcessCold),
+            ),
+            (
+                Op::Add,
+                pick(Metric::AddOne, Metric::AddOneCold),
+                pick(Metric::ProcessAdd, Metric::ProcessAddCold),
+            ),
+            (
+                Op::Remove,
+                pick(Metric::RemoveOne, Metric::RemoveOneCold),
+                pick(Metric::ProcessRemove, Metric::ProcessRemoveCold),
+            ),
+        ];
+        for (op, commit_metric, process_metric) in pairs {
+            if !self.wanted(commit_metric) {
+                continue;
+            }
+            self.phase(format!("copies of B and C for {commit_metric}"));
+            let mut b = self.peer.fork(&fixture.b)?;
+            let mut c = self.peer.fork(&fixture.c)?;
+            let newcomer = &fixture.newcomer;
+            let Some(commit) = self.timed(commit_metric, |p| match op {
+                Op::Update => p.commit_update(&mut b),
+                Op::Add => p.commit_add(&mut b, newcomer),
+                Op::Remove => p.commit_remove(&mut b, removed(n)),
+            }) else {
+                continue;
+            };
+            if commit_metric == Metric::Commit {
+                self.bytes(Metric::CommitBytes, commit.len());
+            } else if commit_metric == Metric::CommitCold {
+                self.bytes(Metric::CommitBytesCold, commit.len());
+            }
+            if !self.wanted(process_metric) {
+                continue;
+            }
+            if self
+                .timed(process_metric, |p| p.process(&mut c, &commit))
+                .is_some()
+            {
+                if let Err(error) = self.same_epoch(&b, &c) {
+                    (self.emit)(Event::Fail {
+                        op: process_metric,
+                        error: error.to_string(),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Op {
+    Update,
+    Add,
+    Remove,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn warmers_cover_the_committer_copath() {
+        // n = 8, B = 7: copath subtrees {6}, {4,5}, {0..3}; {0..3} holds the creator.
+        assert_eq!(warmers(8, 7), vec![4]);
+        // n = 1000 (width 1024), B = 999.
+        let w = warmers(1000, 999);
+        assert_eq!(w, vec![512, 768, 896, 960, 992, 996]);
+        // Subtrees beyond the last leaf are empty and skipped.
+        assert_eq!(warmers(9, 8), Vec::<u32>::new());
+        assert!(warmers(100_000, 99_999).len() <= 16);
+        for w in warmers(100_000, 99_999) {
+            assert!(w > PROCESSOR && w != removed(100_000) && w < 99_999);
+        }
+    }
+}

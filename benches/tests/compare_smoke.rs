@@ -1,0 +1,171 @@
+//! Runs the `compare` binary at a small group size, so it cannot rot: every
+//! metric of both peers must come out as a number, and the time cap must turn
+//! a hung operation into a `timeout` row rather than a hang or a missing row.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::Command;
+
+use serde_json::Value;
+use throng_benches::metric::{Metric, Unit};
+
+fn compare(args: &[&str]) -> Vec<Value> {
+    let output = Command::new(env!("CARGO_BIN_EXE_compare"))
+        .args(args)
+        .arg("--json")
+        .output()
+        .expect("compare runs");
+    assert!(
+        output.status.success(),
+        "compare failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let lines: Vec<Value> = String::from_utf8(output.stdout)
+        .expect("utf-8")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    assert!(
+        lines[0].get("meta").is_some(),
+        "first line is the meta line"
+    );
+    lines[1..].to_vec()
+}
+
+fn row<'a>(rows: &'a [Value], implementation: &str, metric: Metric) -> &'a Value {
+    rows.iter()
+        .find(|r| r["impl"] == implementation && r["op"] == metric.name())
+        .unwrap_or_else(|| panic!("no row for {implementation} {metric}"))
+}
+
+fn value(row: &Value, metric: Metric) -> Option<f64> {
+    match metric.unit() {
+        Unit::Millis => row["median_ms"].as_f64(),
+        Unit::Bytes => row["bytes"].as_f64(),
+    }
+}
+
+#[test]
+fn every_metric_of_both_peers_is_measured() {
+    let rows = compare(&["--members", "64", "--runs", "1", "--impl", "mls-rs,openmls"]);
+    assert_eq!(rows.len(), 2 * Metric::ALL.len());
+    for implementation in ["mls-rs", "openmls"] {
+        for metric in Metric::ALL {
+            let r = row(&rows, implementation, metric);
+            assert!(
+                r.get("error").is_none() && r.get("timeout").is_none(),
+                "{r}"
+            );
+            assert!(value(r, metric).is_some_and(|v| v > 0.0), "{r}");
+            assert_eq!(r["runs"], 1, "{r}");
+        }
+        // Warming shrinks B's UpdatePath from ~n/2 leaf encryptions to ~log2(n).
+        let warm = value(
+            row(&rows, implementation, Metric::CommitBytes),
+            Metric::CommitBytes,
+        );
+        let cold = value(
+            row(&rows, implementation, Metric::CommitBytesCold),
+            Metric::CommitBytesCold,
+        );
+        assert!(
+            warm < cold,
+            "{implementation}: warm {warm:?} vs cold {cold:?}"
+        );
+    }
+}
+
+#[test]
+fn a_hung_operation_becomes_a_timeout_row() {
+    let rows = compare(&[
+        "--members",
+        "8",
+        "--runs",
+        "2",
+        "--impl",
+        "mls-rs",
+        "--cap-secs",
+        "0.5",
+        "--ops",
+        "commit_cold,process_cold,add_one_cold,process_add_cold",
+        "--debug-stall",
+        "commit_cold",
+    ]);
+    assert_eq!(rows.len(), 4);
+    let stalled = row(&rows, "mls-rs", Metric::CommitCold);
+    assert!(
+        stalled["timeout"]
+            .as_str()
+            .is_some_and(|t| t.contains("cap")),
+        "{stalled}"
+    );
+    assert_eq!(stalled["runs"], 0);
+    assert!(stalled["median_ms"].is_null());
+    let dependent = row(&rows, "mls-rs", Metric::ProcessCold);
+    assert!(
+        dependent["timeout"]
+            .as_str()
+            .is_some_and(|t| t.contains("needs commit_cold")),
+        "{dependent}"
+    );
+    // The other pair is measured in every run, the worker being restarted after the kill.
+    for metric in [Metric::AddOneCold, Metric::ProcessAddCold] {
+        let r = row(&rows, "mls-rs", metric);
+        assert_eq!(r["runs"], 2, "{r}");
+        assert!(
+            r.get("timeout").is_none() && r.get("error").is_none(),
+            "{r}"
+        );
+    }
+}
+
+#[test]
+fn an_implementation_without_adapter_gives_error_rows() {
+    let rows = compare(&[
+        "--members",
+        "8",
+        "--runs",
+        "1",
+        "--impl",
+        "throng",
+        "--ops",
+        "build,state_bytes",
+    ]);
+    assert_eq!(rows.len(), 2);
+    for r in &rows {
+        assert!(r["error"].is_string(), "{r}");
+    }
+}
+
+#[test]
+fn a_group_that_cannot_be_built_is_not_asked_again() {
+    let started = std::time::Instant::now();
+    let rows = compare(&[
+        "--members",
+        "8",
+        "--runs",
+        "3",
+        "--impl",
+        "mls-rs",
+        "--cap-secs",
+        "0.5",
+        "--setup-cap-secs",
+        "1",
+        "--debug-stall",
+        "build",
+    ]);
+    assert_eq!(rows.len(), Metric::ALL.len());
+    for r in &rows {
+        assert!(r["timeout"].is_string(), "{r}");
+    }
+    let build = row(&rows, "mls-rs", Metric::Build);
+    assert!(
+        build["timeout"]
+            .as_str()
+            .is_some_and(|t| t.contains("0.5 s cap")),
+        "{build}"
+    );
+    // The timed build is killed, then the build as setup: two kills, not one
+    // per scenario and run.
+    assert!(started.elapsed().as_secs_f64() < 10.0);
+}
