@@ -288,10 +288,10 @@ impl RatchetTree {
             self.leaves.resize(new_leaves, None);
             self.parents.resize(new_leaves - 1, None);
         }
-        for (i, leaf) in diff.leaves.drain() {
+        for (i, leaf) in std::mem::take(&mut diff.leaves) {
             self.replace_leaf(LeafIndex(i), leaf.map(Box::new));
         }
-        for (x, parent) in diff.parents.drain() {
+        for (x, parent) in std::mem::take(&mut diff.parents) {
             self.replace_parent(NodeIndex(x), parent);
         }
         // Truncation drops blank leaves and blank parents, except possibly
@@ -302,7 +302,10 @@ impl RatchetTree {
         }
         self.leaves.truncate(new_leaves);
         self.parents.truncate(new_leaves.saturating_sub(1));
-        self.occupancy = diff.occupancy.take().unwrap_or_else(|| Occupancy::from_leaves(&self.leaves));
+        // No bitmap in the diff: no leaf's occupancy changed.
+        if let Some(occupancy) = diff.occupancy.take() {
+            self.occupancy = occupancy;
+        }
         self.hashes.resize(self.node_width());
         for (x, h) in diff.hashes {
             if x < self.node_width() {
