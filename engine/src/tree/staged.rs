@@ -306,21 +306,25 @@ impl<'t> StagedTree<'t> {
     /// The tree hash of `x`, recomputing stale nodes (each once) and
     /// reusing the base tree's cache everywhere else (§7.8).
     pub fn tree_hash(&mut self, suite: &Suite<'_>, x: NodeIndex) -> Vec<u8> {
+        let mut buf = Vec::new();
+        self.tree_hash_with(suite, x, &mut buf)
+    }
+
+    fn tree_hash_with(&mut self, suite: &Suite<'_>, x: NodeIndex, buf: &mut Vec<u8>) -> Vec<u8> {
         if !self.is_stale(x) {
             return self.base.tree_hash(x).to_vec();
         }
         if let Some(h) = self.diff.hashes.get(&x.0) {
             return h.clone();
         }
-        let mut buf = Vec::new();
         let h = match x.leaf() {
-            Some(l) => leaf_tree_hash(suite, l, self.leaf(l), &mut buf),
+            Some(l) => leaf_tree_hash(suite, l, self.leaf(l), buf),
             None => {
                 // A parent always has both children in a full tree.
                 let (l, r) = (math::left(x).unwrap_or(x), math::right(x).unwrap_or(x));
-                let lh = self.tree_hash(suite, l);
-                let rh = self.tree_hash(suite, r);
-                parent_tree_hash(suite, self.parent_node(x), &lh, &rh, &mut buf)
+                let lh = self.tree_hash_with(suite, l, buf);
+                let rh = self.tree_hash_with(suite, r, buf);
+                parent_tree_hash(suite, self.parent_node(x), &lh, &rh, buf)
             }
         };
         self.diff.hashes.insert(x.0, h.clone());
