@@ -14,3 +14,4 @@ pub mod peer;
 pub mod peers;
 pub mod report;
 pub mod scenario;
+pub mod tree_fixtures;

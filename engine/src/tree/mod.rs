@@ -178,6 +178,15 @@ impl RatchetTree {
         }
     }
 
+    /// Recomputes every cached tree hash from scratch, in parallel, as
+    /// [`RatchetTree::import`] does. The cache is always current, so this
+    /// changes nothing; it exists so the benches can set the full hash of
+    /// §7.8 against the cached update of one commit.
+    #[doc(hidden)]
+    pub fn rehash(&mut self, suite: &Suite<'_>) {
+        self.rehash_all(suite);
+    }
+
     fn compute_parent_hash_from_children(&self, suite: &Suite<'_>, x: NodeIndex, buf: &mut Vec<u8>) -> Vec<u8> {
         // A parent's children always exist in a full tree.
         let (l, r) = (math::left(x).unwrap_or(x), math::right(x).unwrap_or(x));
@@ -268,10 +277,10 @@ impl RatchetTree {
             self.leaves.resize(new_leaves, None);
             self.parents.resize(new_leaves - 1, None);
         }
-        for (i, leaf) in diff.leaves.drain() {
+        for (i, leaf) in std::mem::take(&mut diff.leaves) {
             self.replace_leaf(LeafIndex(i), leaf.map(Box::new));
         }
-        for (x, parent) in diff.parents.drain() {
+        for (x, parent) in std::mem::take(&mut diff.parents) {
             self.replace_parent(NodeIndex(x), parent);
         }
         // Truncation drops blank leaves and blank parents, except possibly
@@ -282,7 +291,10 @@ impl RatchetTree {
         }
         self.leaves.truncate(new_leaves);
         self.parents.truncate(new_leaves.saturating_sub(1));
-        self.occupancy = diff.occupancy.take().unwrap_or_else(|| Occupancy::from_leaves(&self.leaves));
+        // No bitmap in the diff: no leaf's occupancy changed.
+        if let Some(occupancy) = diff.occupancy.take() {
+            self.occupancy = occupancy;
+        }
         self.hashes.resize(self.node_width());
         for (x, h) in diff.hashes {
             if x < self.node_width() {

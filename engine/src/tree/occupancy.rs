@@ -32,7 +32,6 @@ impl Occupancy {
         self.words.resize((leaves as usize).div_ceil(64), 0);
     }
 
-    #[cfg(test)]
     pub(crate) fn get(&self, i: u32) -> bool {
         self.words.get((i / 64) as usize).is_some_and(|w| w >> (i % 64) & 1 == 1)
     }
@@ -66,6 +65,7 @@ impl Occupancy {
     }
 
     /// Number of occupied leaves in `first .. first + count`.
+    #[cfg(test)]
     pub(crate) fn count_in(&self, first: u32, count: u32) -> u32 {
         let end = first.saturating_add(count).min(self.leaves);
         let mut i = first;
@@ -80,8 +80,23 @@ impl Occupancy {
         n
     }
 
+    /// Whether any leaf in `first .. first + count` is occupied. Stops at
+    /// the first occupied word: the filtered direct path (§4.1.2) asks this
+    /// of copath subtrees up to half the tree wide on every commit, and a
+    /// full count there would make a commit O(n / 64).
     pub(crate) fn any_in(&self, first: u32, count: u32) -> bool {
-        self.count_in(first, count) > 0
+        let end = first.saturating_add(count).min(self.leaves);
+        let mut i = first;
+        while i < end {
+            let (word, bit) = ((i / 64) as usize, i % 64);
+            let take = (64 - bit).min(end - i);
+            let mask = if take == 64 { u64::MAX } else { ((1u64 << take) - 1) << bit };
+            if self.words.get(word).copied().unwrap_or(0) & mask != 0 {
+                return true;
+            }
+            i += take;
+        }
+        false
     }
 
     pub(crate) fn count(&self) -> u32 {

@@ -3,7 +3,8 @@
 //! part of the tree; dropping a stage costs nothing; merging writes the
 //! changed nodes and rehashes only the stale paths.
 
-use std::collections::{HashMap, HashSet};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::crypto::{HpkePublicKey, Suite};
 use crate::error::{Error, ValidationError};
@@ -20,18 +21,24 @@ use super::RatchetTree;
 #[derive(Clone, Debug)]
 pub struct TreeDiff {
     pub(crate) leaf_count: u32,
+    // The maps keyed by node index hold O(log n) entries per commit and are
+    // read on every view access; ordered maps of small integers beat
+    // SipHash there (SipHash was a third of a commit's hash update) and
+    // need no DoS-resistant hasher.
     /// Leaf index → its new value (`None`: blanked).
-    pub(crate) leaves: HashMap<u32, Option<LeafNode>>,
+    pub(crate) leaves: BTreeMap<u32, Option<LeafNode>>,
     /// Parent node index → its new value (`None`: blanked).
-    pub(crate) parents: HashMap<u32, Option<ParentNode>>,
+    pub(crate) parents: BTreeMap<u32, Option<ParentNode>>,
     /// Nodes whose cached hash in the base tree no longer holds.
-    stale: HashSet<u32>,
+    stale: BTreeSet<u32>,
     /// Recomputed hashes of stale nodes.
-    pub(crate) hashes: HashMap<u32, Vec<u8>>,
+    pub(crate) hashes: BTreeMap<u32, Vec<u8>>,
     /// Keys this diff introduced, for uniqueness checks within one commit
     /// (the base tree's index covers the rest).
     signature_keys: HashMap<Vec<u8>, u32>,
     encryption_keys: HashMap<Vec<u8>, u32>,
+    /// The leaf bitmap after the changes; `None` while no leaf's
+    /// occupancy changed (the base's holds).
     pub(crate) occupancy: Option<Occupancy>,
 }
 
@@ -39,10 +46,10 @@ impl TreeDiff {
     pub(crate) fn new(leaf_count: u32) -> Self {
         Self {
             leaf_count,
-            leaves: HashMap::new(),
-            parents: HashMap::new(),
-            stale: HashSet::new(),
-            hashes: HashMap::new(),
+            leaves: BTreeMap::new(),
+            parents: BTreeMap::new(),
+            stale: BTreeSet::new(),
+            hashes: BTreeMap::new(),
             signature_keys: HashMap::new(),
             encryption_keys: HashMap::new(),
             occupancy: None,
@@ -66,7 +73,9 @@ impl Default for TreeDiff {
 pub struct StagedTree<'t> {
     base: &'t RatchetTree,
     diff: TreeDiff,
-    occupancy: Occupancy,
+    /// Borrowed from the base until a leaf's occupancy changes, so staging
+    /// an UpdatePath copies no O(n) bitmap.
+    occupancy: Cow<'t, Occupancy>,
 }
 
 impl TreeView for StagedTree<'_> {
@@ -101,13 +110,15 @@ impl TreeView for StagedTree<'_> {
 
 impl<'t> StagedTree<'t> {
     pub(crate) fn new(base: &'t RatchetTree, mut diff: TreeDiff) -> Self {
-        let occupancy = diff.occupancy.take().unwrap_or_else(|| base.occupancy.clone());
+        let occupancy = diff.occupancy.take().map_or(Cow::Borrowed(&base.occupancy), Cow::Owned);
         Self { base, diff, occupancy }
     }
 
     /// Detaches the changes from the tree.
     pub fn into_diff(mut self) -> TreeDiff {
-        self.diff.occupancy = Some(self.occupancy);
+        if let Cow::Owned(occupancy) = self.occupancy {
+            self.diff.occupancy = Some(occupancy);
+        }
         self.diff
     }
 
@@ -121,12 +132,21 @@ impl<'t> StagedTree<'t> {
     }
 
     /// Marks `x` and its ancestors stale: their hashes must be recomputed.
+    ///
+    /// Stops at the first ancestor that was already stale and had no
+    /// recomputed hash: its own ancestors are then stale and uncached too
+    /// (a node is marked together with its whole chain to the root, and a
+    /// hash is only cached after those of its stale descendants). So an
+    /// UpdatePath of `k` nodes costs `O(k + log n)` marks, not `O(k log n)`.
     fn touch(&mut self, x: NodeIndex) {
         let n = self.diff.leaf_count;
         let mut cur = Some(x);
         while let Some(node) = cur {
-            self.diff.stale.insert(node.0);
-            self.diff.hashes.remove(&node.0);
+            let newly_stale = self.diff.stale.insert(node.0);
+            let had_hash = self.diff.hashes.remove(&node.0).is_some();
+            if !newly_stale && !had_hash {
+                break;
+            }
             cur = math::parent(node, n);
         }
     }
@@ -136,7 +156,9 @@ impl<'t> StagedTree<'t> {
             self.diff.signature_keys.insert(n.signature_key.as_bytes().to_vec(), leaf.0);
             self.diff.encryption_keys.insert(n.encryption_key.as_bytes().to_vec(), leaf.node().0);
         }
-        self.occupancy.set(leaf.0, node.is_some());
+        if self.occupancy.get(leaf.0) != node.is_some() {
+            self.occupancy.to_mut().set(leaf.0, node.is_some());
+        }
         self.diff.leaves.insert(leaf.0, node);
         self.touch(leaf.node());
     }
@@ -151,7 +173,7 @@ impl<'t> StagedTree<'t> {
 
     fn resize(&mut self, leaf_count: u32) {
         self.diff.leaf_count = leaf_count;
-        self.occupancy.resize(leaf_count);
+        self.occupancy.to_mut().resize(leaf_count);
         // Hashes of nodes the base never had depend on the new shape.
         let base_width = self.base.node_width();
         self.diff.hashes.retain(|&x, _| x < base_width);
@@ -239,10 +261,19 @@ impl<'t> StagedTree<'t> {
             )
             .into());
         }
-        self.blank_direct_path(sender);
-        for (step, key) in path.iter().zip(keys) {
-            let node = ParentNode { encryption_key: key.clone(), parent_hash: Vec::new(), unmerged_leaves: Vec::new() };
-            self.set_parent(step.node, Some(node));
+        // §7.5: blank the direct path, then set the filtered direct path.
+        // One pass, so a node on both is written once.
+        let mut keys = path.iter().zip(keys).peekable();
+        for x in math::direct_path(sender.node(), self.diff.leaf_count) {
+            match keys.next_if(|(step, _)| step.node == x) {
+                Some((_, key)) => {
+                    let node =
+                        ParentNode { encryption_key: key.clone(), parent_hash: Vec::new(), unmerged_leaves: Vec::new() };
+                    self.set_parent(x, Some(node));
+                }
+                None if !self.is_blank(x) => self.set_parent(x, None),
+                None => {}
+            }
         }
         self.set_path_parent_hashes(suite, &path)
     }
@@ -253,14 +284,14 @@ impl<'t> StagedTree<'t> {
         let mut above: Vec<u8> = Vec::new();
         for step in path.iter().rev() {
             let sibling_hash = self.tree_hash(suite, step.copath_child);
-            let Some(mut node) = self.parent_node(step.node).cloned() else {
+            // apply_path has just written every path node into the diff.
+            let Some(Some(node)) = self.diff.parents.get_mut(&step.node.0) else {
                 return Err(ValidationError::Rule("path node vanished while hashing").into());
             };
             node.parent_hash = std::mem::take(&mut above);
             above = parent_hash(suite, node.encryption_key.as_bytes(), &node.parent_hash, &sibling_hash);
-            self.diff.parents.insert(step.node.0, Some(node));
-            // Only parent_hash changed, and the node is already stale.
-            self.diff.hashes.remove(&step.node.0);
+            // Only parent_hash changed, and the node and its ancestors are
+            // already stale; drop any hash computed since.
             self.touch(step.node);
         }
         Ok(above)
@@ -275,21 +306,25 @@ impl<'t> StagedTree<'t> {
     /// The tree hash of `x`, recomputing stale nodes (each once) and
     /// reusing the base tree's cache everywhere else (§7.8).
     pub fn tree_hash(&mut self, suite: &Suite<'_>, x: NodeIndex) -> Vec<u8> {
+        let mut buf = Vec::new();
+        self.tree_hash_with(suite, x, &mut buf)
+    }
+
+    fn tree_hash_with(&mut self, suite: &Suite<'_>, x: NodeIndex, buf: &mut Vec<u8>) -> Vec<u8> {
         if !self.is_stale(x) {
             return self.base.tree_hash(x).to_vec();
         }
         if let Some(h) = self.diff.hashes.get(&x.0) {
             return h.clone();
         }
-        let mut buf = Vec::new();
         let h = match x.leaf() {
-            Some(l) => leaf_tree_hash(suite, l, self.leaf(l), &mut buf),
+            Some(l) => leaf_tree_hash(suite, l, self.leaf(l), buf),
             None => {
                 // A parent always has both children in a full tree.
                 let (l, r) = (math::left(x).unwrap_or(x), math::right(x).unwrap_or(x));
-                let lh = self.tree_hash(suite, l);
-                let rh = self.tree_hash(suite, r);
-                parent_tree_hash(suite, self.parent_node(x), &lh, &rh, &mut buf)
+                let lh = self.tree_hash_with(suite, l, buf);
+                let rh = self.tree_hash_with(suite, r, buf);
+                parent_tree_hash(suite, self.parent_node(x), &lh, &rh, buf)
             }
         };
         self.diff.hashes.insert(x.0, h.clone());
