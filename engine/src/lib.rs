@@ -13,8 +13,10 @@ pub mod error;
 pub mod framing;
 pub mod group;
 pub mod messages;
+pub mod public_group;
 pub mod schedule;
 pub mod secret_tree;
+pub mod server;
 pub mod tree;
 pub mod treekem;
 

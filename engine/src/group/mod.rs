@@ -23,6 +23,9 @@ pub use commit::{CommitOptions, PendingCommit, StagedCommit};
 pub use key_package::{Identity, KeyPackageBundle, default_capabilities, validate_key_package};
 pub use proposals::{AppliedProposals, CommittedProposal};
 pub use welcome::{OpenedWelcome, open_welcome};
+// The rules a server's public view of a group shares with members.
+pub(crate) use proposals::{Committer, apply_proposals, check_unique_keys};
+pub(crate) use welcome::import_and_validate;
 
 use crate::codec::Encode;
 use crate::crypto::{CipherSuite, CryptoProvider, Secret, Suite, default_provider};
@@ -449,12 +452,6 @@ impl Group {
         Ok(info)
     }
 
-    /// The signature key of an external sender (§12.1.8.1).
-    pub(crate) fn external_sender_key(&self, index: u32) -> Option<Vec<u8>> {
-        let senders = ExternalSenders::find_in(&self.context.extensions).ok()??;
-        senders.0.get(index as usize).map(|s| s.signature_key.as_bytes().to_vec())
-    }
-
     /// Resolves a PSK for the key schedule (§8.4): external ones from the
     /// store, resumption ones from this group's past epochs.
     pub(crate) fn resolve_psk(&self, id: &PreSharedKeyId) -> Result<Secret, Error> {
@@ -510,10 +507,8 @@ impl Group {
         let suite = Suite::new(&*provider, self.context.cipher_suite)?;
         let authenticated = match message.body {
             MlsMessageBody::PublicMessage(m) => {
-                let tree = &self.tree;
-                let this = &*self;
                 framing::unprotect_public(&suite, m, &self.context, Some(self.epoch.membership_key()), |content| {
-                    signer_key(this, tree, content)
+                    signer_key(&self.context, &self.tree, content)
                 })?
             }
             MlsMessageBody::PrivateMessage(m) => {
@@ -537,7 +532,7 @@ impl Group {
                 Ok(Processed::Application { sender, data: data.clone() })
             }
             FramedContentBody::Proposal(proposal) => {
-                self.check_single_proposal(&authenticated.content.sender, proposal)?;
+                check_single_proposal(&self.tree, &authenticated.content.sender, proposal)?;
                 let reference = authenticated.proposal_ref(&suite);
                 if !self.proposals.iter().any(|p| p.reference == reference) {
                     self.proposals.push(CachedProposal {
@@ -557,33 +552,42 @@ impl Group {
             }
         }
     }
+}
 
-    /// The checks a proposal passes on its own when received (§12.1): who
-    /// may send it, and that it names a real member.
-    fn check_single_proposal(&self, sender: &Sender, proposal: &Proposal) -> Result<(), Error> {
-        match (proposal, sender) {
-            (Proposal::Update(u), Sender::Member(l)) => {
-                if self.tree.leaf(*l).is_some_and(|n| n.encryption_key == u.leaf_node.encryption_key) {
-                    return Err(rule("Update keeps the old encryption key (RFC 9420 §7.3)"));
-                }
+/// The checks a proposal passes on its own when received (§12.1): who
+/// may send it, and that it names a real member. Shared with
+/// [`crate::public_group`].
+pub(crate) fn check_single_proposal(tree: &RatchetTree, sender: &Sender, proposal: &Proposal) -> Result<(), Error> {
+    match (proposal, sender) {
+        (Proposal::Update(u), Sender::Member(l)) => {
+            if tree.leaf(*l).is_some_and(|n| n.encryption_key == u.leaf_node.encryption_key) {
+                return Err(rule("Update keeps the old encryption key (RFC 9420 §7.3)"));
             }
-            (Proposal::Update(_), _) => return Err(rule("Update from a non-member (RFC 9420 §12.1.2)")),
-            (Proposal::Remove(r), _) if self.tree.leaf(r.removed).is_none() => {
-                return Err(rule("Remove of a blank leaf (RFC 9420 §12.1.3)"));
-            }
-            (Proposal::ExternalInit(_), _) => return Err(rule("ExternalInit outside an external commit (RFC 9420 §12.1.6)")),
-            _ => {}
         }
-        Ok(())
+        (Proposal::Update(_), _) => return Err(rule("Update from a non-member (RFC 9420 §12.1.2)")),
+        (Proposal::Remove(r), _) if tree.leaf(r.removed).is_none() => {
+            return Err(rule("Remove of a blank leaf (RFC 9420 §12.1.3)"));
+        }
+        (Proposal::ExternalInit(_), _) => return Err(rule("ExternalInit outside an external commit (RFC 9420 §12.1.6)")),
+        _ => {}
     }
+    Ok(())
+}
+
+/// The signature key of external sender `index` in the GroupContext's
+/// `external_senders` extension (§12.1.8.1).
+pub(crate) fn external_sender_key(context: &GroupContext, index: u32) -> Option<Vec<u8>> {
+    let senders = ExternalSenders::find_in(&context.extensions).ok()??;
+    senders.0.get(index as usize).map(|s| s.signature_key.as_bytes().to_vec())
 }
 
 /// The key that signed a PublicMessage (§6.1): a member's leaf, a
-/// configured external sender, or the new member's own key.
-fn signer_key(group: &Group, tree: &RatchetTree, content: &FramedContent) -> Option<Vec<u8>> {
+/// configured external sender, or the new member's own key. Shared with
+/// [`crate::public_group`], which authenticates the same way without keys.
+pub(crate) fn signer_key(context: &GroupContext, tree: &RatchetTree, content: &FramedContent) -> Option<Vec<u8>> {
     match &content.sender {
         Sender::Member(l) => tree.leaf(*l).map(|n| n.signature_key.as_bytes().to_vec()),
-        Sender::External(i) => group.external_sender_key(*i),
+        Sender::External(i) => external_sender_key(context, *i),
         Sender::NewMemberProposal => match &content.body {
             FramedContentBody::Proposal(Proposal::Add(add)) => {
                 Some(add.key_package.leaf_node.signature_key.as_bytes().to_vec())

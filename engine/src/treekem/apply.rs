@@ -4,8 +4,8 @@ use crate::crypto::{Secret, Suite};
 use crate::error::{Error, ValidationError};
 use crate::messages::{LeafNodeSource, UpdatePath};
 use crate::schedule::CommitSecret;
-use crate::tree::math::{self, LeafIndex};
-use crate::tree::{StagedTree, TreeView};
+use crate::tree::math::{self, LeafIndex, NodeIndex};
+use crate::tree::{PathStep, StagedTree, TreeView};
 
 use super::{PrivateTree, UPDATE_PATH_NODE, next_path_secret, node_key_pairs, path_secret_chain};
 
@@ -25,11 +25,88 @@ pub struct AppliedPath {
     pub private: PrivateTree,
 }
 
+/// The public result of applying an UpdatePath: what a receiver with keys
+/// needs to find the ciphertext addressed to it.
+#[derive(Debug)]
+pub struct PublicPath {
+    /// The sender's filtered direct path (§4.1.2) before the path was merged.
+    pub steps: Vec<PathStep>,
+    /// For each step, the resolution of its copath child without the
+    /// commit's new members: the nodes `encrypted_path_secret` is addressed
+    /// to, in order (§7.6).
+    pub resolutions: Vec<Vec<NodeIndex>>,
+}
+
+/// Checks and merges the public half of `path` from `sender` into `staged`
+/// (§7.5, §7.6, §7.9.2, §12.4.2): everything a party without private keys
+/// can verify, such as a Delivery Service following the group (RFC 9750).
+///
+/// - the path has one node per step of the sender's filtered direct path,
+///   and each node one ciphertext per node of its copath child's
+///   resolution, without the `new_members` added by the same commit (§7.6);
+/// - none of the path's public keys is already in the tree, and they are
+///   pairwise distinct (§12.4.2, §7.3);
+/// - the keys are merged with [`StagedTree::apply_path`] and the parent
+///   hash the sender's leaf carries equals the computed one (§7.9.2);
+/// - the sender's leaf is set to `path.leaf_node`.
+///
+/// The leaf node itself (§7.3 rules, signature) is the caller's to
+/// validate first. Any failure is a typed error; the caller drops the
+/// stage, so nothing changes.
+pub fn apply_update_path_public(
+    suite: &Suite<'_>,
+    staged: &mut StagedTree<'_>,
+    sender: LeafIndex,
+    path: &UpdatePath,
+    new_members: &[LeafIndex],
+) -> Result<PublicPath, Error> {
+    let steps = staged.filtered_direct_path(sender);
+    if steps.len() != path.nodes.len() {
+        return Err(rule("UpdatePath length differs from the filtered direct path (RFC 9420 §7.6)"));
+    }
+    let mut resolutions = Vec::with_capacity(steps.len());
+    for (step, node) in steps.iter().zip(&path.nodes) {
+        let mut resolution = staged.resolution(step.copath_child);
+        resolution.retain(|x| !x.leaf().is_some_and(|l| new_members.contains(&l)));
+        if node.encrypted_path_secret.len() != resolution.len() {
+            return Err(rule("UpdatePath ciphertext count differs from the copath resolution (RFC 9420 §7.6)"));
+        }
+        resolutions.push(resolution);
+    }
+
+    let keys: Vec<_> = path.nodes.iter().map(|n| n.encryption_key.clone()).collect();
+    // §12.4.2: no key of the UpdatePath may already be in the tree (an
+    // external committer's leaf was just placed at `sender` itself).
+    let leaf_key = &path.leaf_node.encryption_key;
+    if keys.iter().any(|k| staged.find_encryption_key(k.as_bytes()).is_some())
+        || staged.find_encryption_key(leaf_key.as_bytes()).is_some_and(|x| x != sender.node())
+    {
+        return Err(rule("UpdatePath key already in the tree (RFC 9420 §12.4.2)"));
+    }
+    // Nor may two of its own keys be equal: after the merge they would be
+    // two nodes sharing an encryption key (§7.3). Receivers only compare the
+    // keys above their own position with derived ones, and a server derives
+    // none, so this is checked here for everyone.
+    let mut distinct = std::collections::HashSet::with_capacity(keys.len() + 1);
+    if !keys.iter().chain(std::iter::once(leaf_key)).all(|k| distinct.insert(k.as_bytes())) {
+        return Err(rule("UpdatePath repeats an encryption key (RFC 9420 §7.3, §12.4.2)"));
+    }
+    let expected_parent_hash = staged.apply_path(suite, sender, &keys)?;
+    match &path.leaf_node.leaf_node_source {
+        LeafNodeSource::Commit { parent_hash } if *parent_hash == expected_parent_hash => {}
+        LeafNodeSource::Commit { .. } => return Err(rule("UpdatePath leaf parent hash mismatch (RFC 9420 §7.9.2)")),
+        _ => return Err(rule("UpdatePath leaf node source is not commit (RFC 9420 §7.3)")),
+    }
+    staged.set_path_leaf(sender, path.leaf_node.clone());
+    Ok(PublicPath { steps, resolutions })
+}
+
 /// Merges `path` from `sender` into `staged` and decrypts it with the
-/// receiver's keys `own` (§7.5). Checks the path length and every
-/// ciphertext count (§7.6), the leaf's parent hash (§7.9.2), and that each
-/// derived public key equals the one sent; any mismatch is a typed error,
-/// and the caller drops the stage, so nothing changes.
+/// receiver's keys `own` (§7.5): the public checks of
+/// [`apply_update_path_public`], then the decryption of the one ciphertext
+/// addressed to the receiver and the check that each derived public key
+/// equals the one sent; any mismatch is a typed error, and the caller
+/// drops the stage, so nothing changes.
 ///
 /// `new_members` are the leaves added by the same commit, excluded from
 /// the resolutions; `group_context` maps the new tree hash to the encoded
@@ -47,48 +124,22 @@ pub fn apply_update_path(
     if me == sender {
         return Err(rule("a member cannot apply its own UpdatePath (RFC 9420 §12.4.2)"));
     }
-    let steps = staged.filtered_direct_path(sender);
-    if steps.len() != path.nodes.len() {
-        return Err(rule("UpdatePath length differs from the filtered direct path (RFC 9420 §7.6)"));
-    }
+    let PublicPath { steps, resolutions } = apply_update_path_public(suite, staged, sender, path, new_members)?;
     // The step whose copath subtree holds the receiver, and the node of its
-    // resolution the receiver has a key for.
-    let mut position = None;
-    for (i, step) in steps.iter().enumerate() {
-        let mut resolution = staged.resolution(step.copath_child);
-        resolution.retain(|x| !x.leaf().is_some_and(|l| new_members.contains(&l)));
-        if path.nodes[i].encrypted_path_secret.len() != resolution.len() {
-            return Err(rule("UpdatePath ciphertext count differs from the copath resolution (RFC 9420 §7.6)"));
-        }
-        if position.is_none() && math::is_ancestor(step.copath_child, me.node()) {
-            let (slot, node) = resolution
-                .iter()
-                .enumerate()
-                .find(|&(_, &x)| own.key(x).is_some())
-                .ok_or_else(|| rule("no key to decrypt the UpdatePath (tree invariant, RFC 9420 §4.2)"))?;
-            position = Some((i, slot, *node));
-        }
-    }
-    let Some((step_index, slot, holder)) = position else {
-        return Err(rule("receiver is not below the sender's filtered direct path (RFC 9420 §7.5)"));
-    };
-
+    // resolution the receiver has a key for. Copath subtrees are disjoint
+    // from the sender's direct path, so merging the path did not change
+    // these resolutions.
+    let step_index = steps
+        .iter()
+        .position(|step| math::is_ancestor(step.copath_child, me.node()))
+        .ok_or_else(|| rule("receiver is not below the sender's filtered direct path (RFC 9420 §7.5)"))?;
+    let (slot, holder) = resolutions[step_index]
+        .iter()
+        .enumerate()
+        .find(|&(_, &x)| own.key(x).is_some())
+        .map(|(slot, &x)| (slot, x))
+        .ok_or_else(|| rule("no key to decrypt the UpdatePath (tree invariant, RFC 9420 §4.2)"))?;
     let keys: Vec<_> = path.nodes.iter().map(|n| n.encryption_key.clone()).collect();
-    // §12.4.2: no key of the UpdatePath may already be in the tree (an
-    // external committer's leaf was just placed at `sender` itself).
-    let leaf_key = &path.leaf_node.encryption_key;
-    if keys.iter().any(|k| staged.find_encryption_key(k.as_bytes()).is_some())
-        || staged.find_encryption_key(leaf_key.as_bytes()).is_some_and(|x| x != sender.node())
-    {
-        return Err(rule("UpdatePath key already in the tree (RFC 9420 §12.4.2)"));
-    }
-    let expected_parent_hash = staged.apply_path(suite, sender, &keys)?;
-    match &path.leaf_node.leaf_node_source {
-        LeafNodeSource::Commit { parent_hash } if *parent_hash == expected_parent_hash => {}
-        LeafNodeSource::Commit { .. } => return Err(rule("UpdatePath leaf parent hash mismatch (RFC 9420 §7.9.2)")),
-        _ => return Err(rule("UpdatePath leaf node source is not commit (RFC 9420 §7.3)")),
-    }
-    staged.set_path_leaf(sender, path.leaf_node.clone());
     let context = group_context(&staged.root_hash(suite));
 
     let key = own.key(holder).ok_or_else(|| rule("decryption key vanished"))?;

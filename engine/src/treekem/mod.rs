@@ -10,7 +10,7 @@
 mod apply;
 mod create;
 
-pub use apply::{AppliedPath, apply_update_path, derive_up};
+pub use apply::{AppliedPath, PublicPath, apply_update_path, apply_update_path_public, derive_up};
 pub use create::{CreatedPath, create_update_path};
 
 use std::collections::BTreeMap;
