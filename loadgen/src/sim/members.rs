@@ -38,7 +38,6 @@ use throng::crypto::{CipherSuite, CryptoProvider};
 use throng::group::{CommitOptions, Group, GroupConfig, Identity, KeyPackageBundle, PendingCommit, Processed, PskStore};
 use throng::messages::content::{FramedContentBody, MlsMessage, MlsMessageBody};
 use throng::messages::{Add, GroupInfo, Proposal, RatchetTree as RatchetTreeExt, Remove, Welcome};
-use throng::tree::TreeView;
 use throng::tree::math::LeafIndex;
 
 use crate::metrics::{Metrics, Op, TreeSample, Wire};
@@ -457,9 +456,10 @@ impl GroupSim {
         let updaters: Vec<LeafIndex> = free.choose_multiple(&mut self.actor_rng, plan.updates as usize).copied().collect();
         let busy: std::collections::HashSet<u32> = busy.into_iter().chain(updaters.iter().map(|l| l.0)).collect();
         let eligible: Vec<LeafIndex> = members.iter().copied().filter(|l| !busy.contains(&l.0)).collect();
+        let tree = self.donor().tree_arc().clone();
         let committers = choose_committers(
             self.choice,
-            self.donor().tree(),
+            &tree,
             &eligible,
             self.policy.concurrent_committers as usize,
             self.policy.candidates as usize,

@@ -157,7 +157,7 @@ async fn simulate_async(
     let (full_member_state_bytes, passive_member_state_bytes, tree_bytes) = sims.first().map_or((0, 0, 0), |s| s.state_sizes());
     let ds_group_bytes = sims
         .first()
-        .and_then(|s| registry.with_group(&s.group_id, |g| g.heap_bytes()))
+        .and_then(|s| registry.with_group(&s.group_id, |g| g.tree().heap_bytes()))
         .unwrap_or(0);
     let n = sims.len().max(1) as f64;
     Ok(RunStats {
