@@ -535,14 +535,16 @@ impl GroupSim {
     /// The racing committers create their commits (in parallel, timed).
     pub fn create_commits(&mut self, committers: &[LeafIndex], joiners: &[KeyPackageBundle]) -> Result<Vec<Candidate>, String> {
         let adds: Vec<Proposal> = joiners.iter().map(|b| Proposal::Add(Add { key_package: b.key_package.clone() })).collect();
+        // Passive committers first: materializing needs the donor's state
+        // in its slot.
         let mut groups = Vec::new();
-        for &l in committers {
-            if self.is_full(l) {
-                if let Some(g) = self.slots[l.0 as usize].as_mut().and_then(|s| s.group.take()) {
-                    groups.push((l, g, true));
-                }
-            } else {
-                groups.push((l, self.materialize(l)?, false));
+        for &l in committers.iter().filter(|&&l| !self.is_full(l)) {
+            groups.push((l, self.materialize(l)?, false));
+        }
+        let full: Vec<LeafIndex> = committers.iter().copied().filter(|&l| self.is_full(l)).collect();
+        for l in full {
+            if let Some(g) = self.slots[l.0 as usize].as_mut().and_then(|s| s.group.take()) {
+                groups.push((l, g, true));
             }
         }
         let metrics = self.metrics.clone();
