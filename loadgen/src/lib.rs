@@ -186,10 +186,11 @@ pub fn run_scenario(args: &RunArgs, argv: &[String]) -> Result<PathBuf, Error> {
     let mut problems = 0;
     for choice in choices {
         let metrics = Arc::new(Metrics::new());
+        let build_metrics = Arc::new(Metrics::new());
         let bar = progress(hidden, u64::from(scenario.groups.count) * u64::from(scenario.groups.members - 1), &format!("build ({})", choice.name()));
-        let stats = sim::simulate(&scenario, choice, pool.clone(), metrics.clone(), bar.clone()).map_err(Error::Run)?;
+        let stats = sim::simulate(&scenario, choice, pool.clone(), metrics.clone(), build_metrics.clone(), bar.clone()).map_err(Error::Run)?;
         bar.finish_and_clear();
-        let run = Run::new(choice.name(), &metrics, &stats, total_members);
+        let run = Run::new(choice.name(), &metrics, &build_metrics, &stats, total_members);
         problems += run.counters.member_errors + run.counters.ds_rejections;
         eprintln!(
             "{} ({}): build {:.1} s, churn {:.1} s, {:.0} epochs/group, commit p50 {} µs / process p50 {} µs",

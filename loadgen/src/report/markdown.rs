@@ -114,13 +114,26 @@ fn render_run(s: &mut String, run: &Run, headline: bool) {
         "Build {:.1} s, churn {:.1} s, {:.1} epochs per group, {:.0} members per group at the end.\n",
         run.build_seconds, run.churn_seconds, run.epochs_per_group, run.final_members
     );
-    let _ = writeln!(s, "{h}# Latency\n");
+    let _ = writeln!(s, "{h}# Latency (churn phase)\n");
     let _ = writeln!(s, "| operation | count | p50 | p90 | p99 | max |");
     let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|");
     for op in Op::ALL {
         if let Some(l) = run.latency(op) {
             let _ = writeln!(s, "| {} | {} | {} | {} | {} | {} |", op.label(), l.count, us(l.p50), us(l.p90), us(l.p99), us(l.max));
         }
+    }
+    let _ = writeln!(s, "\n{h}# Build phase\n");
+    let _ = writeln!(s, "{:.1} s. Build commits carry up to the scenario's `adds_per_build_commit` Adds; joins are the full members' at the full group size.\n", run.build.seconds);
+    let _ = writeln!(s, "| operation | count | p50 | p90 | p99 | max |");
+    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|");
+    for op in Op::ALL {
+        if let Some(l) = run.build.latency_us.get(op.key()) {
+            let _ = writeln!(s, "| {} | {} | {} | {} | {} | {} |", op.label(), l.count, us(l.p50), us(l.p90), us(l.p99), us(l.max));
+        }
+    }
+    let _ = writeln!(s, "\n| build message | count | mean | max |\n|---|---:|---:|---:|");
+    for (k, w) in &run.build.wire {
+        let _ = writeln!(s, "| {} | {} | {} | {} |", k.replace('_', " "), w.count, bytes(w.mean_bytes), bytes(w.max_bytes as f64));
     }
     let t = &run.throughput;
     let _ = writeln!(s, "\n{h}# Throughput (churn phase)\n");
@@ -129,7 +142,7 @@ fn render_run(s: &mut String, run: &Run, headline: bool) {
         "{:.2} commits/s accepted, {:.1} commit processings/s by full members, {:.1} application messages/s sent, {:.1} decryptions/s.\n",
         t.commits_per_second, t.commit_processings_per_second, t.application_messages_per_second, t.decryptions_per_second
     );
-    let _ = writeln!(s, "{h}# Bytes on the wire\n");
+    let _ = writeln!(s, "{h}# Bytes on the wire (churn phase)\n");
     let _ = writeln!(s, "| message | count | mean | max | sent to DS | delivered by DS |");
     let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|");
     for (k, w) in &run.wire {

@@ -122,11 +122,25 @@ pub struct TreeHealth {
     pub series: Vec<TreePoint>,
 }
 
+/// The build phase: the creator adds every member, the full members join.
+#[derive(Clone, Debug, Serialize)]
+pub struct BuildPhase {
+    /// Seconds.
+    pub seconds: f64,
+    /// Latency per operation, microseconds (build commits carry up to
+    /// `adds_per_build_commit` Adds; joins are at the full group size).
+    pub latency_us: BTreeMap<String, Latency>,
+    /// Bytes per message type.
+    pub wire: BTreeMap<String, WireReport>,
+}
+
 /// One simulated run (one committer policy).
 #[derive(Clone, Debug, Serialize)]
 pub struct Run {
     /// Committer policy.
     pub policy: String,
+    /// The build phase (not in the figures below).
+    pub build: BuildPhase,
     /// Seconds building the groups.
     pub build_seconds: f64,
     /// Seconds of churn.
@@ -224,18 +238,26 @@ fn tree_series(samples: &[TreeSample]) -> Vec<TreePoint> {
         .collect()
 }
 
+fn latencies(metrics: &Metrics) -> BTreeMap<String, Latency> {
+    metrics.latencies().iter().map(|(op, h)| (op.key().to_string(), latency(h))).collect()
+}
+
+fn wires(metrics: &Metrics) -> BTreeMap<String, WireReport> {
+    metrics
+        .wire_stats()
+        .into_iter()
+        .map(|(k, s): (Wire, WireStats)| {
+            let mean = if s.count == 0 { 0.0 } else { s.bytes as f64 / s.count as f64 };
+            (wire_key(k), WireReport { count: s.count, mean_bytes: mean, max_bytes: s.max_bytes, total_bytes: s.bytes, fanout_bytes: s.fanout_bytes })
+        })
+        .collect()
+}
+
 impl Run {
-    /// Summarizes one run's metrics.
-    pub fn new(policy: &str, metrics: &Metrics, stats: &RunStats, total_members: f64) -> Self {
-        let latency_us = metrics.latencies().iter().map(|(op, h)| (op.key().to_string(), latency(h))).collect();
-        let wire = metrics
-            .wire_stats()
-            .into_iter()
-            .map(|(k, s): (Wire, WireStats)| {
-                let mean = if s.count == 0 { 0.0 } else { s.bytes as f64 / s.count as f64 };
-                (wire_key(k), WireReport { count: s.count, mean_bytes: mean, max_bytes: s.max_bytes, total_bytes: s.bytes, fanout_bytes: s.fanout_bytes })
-            })
-            .collect();
+    /// Summarizes one run's metrics (`build`: the build phase's).
+    pub fn new(policy: &str, metrics: &Metrics, build: &Metrics, stats: &RunStats, total_members: f64) -> Self {
+        let latency_us = latencies(metrics);
+        let wire = wires(metrics);
         let counters = crate::metrics::lock(&metrics.counters).clone();
         let secs = stats.churn_seconds.max(1e-9);
         let samples = crate::metrics::lock(&metrics.tree).clone();
@@ -252,6 +274,7 @@ impl Run {
         let grown = stats.rss_after_build.saturating_sub(stats.rss_before_build) as f64;
         Self {
             policy: policy.to_string(),
+            build: BuildPhase { seconds: stats.build_seconds, latency_us: latencies(build), wire: wires(build) },
             build_seconds: stats.build_seconds,
             churn_seconds: stats.churn_seconds,
             epochs_per_group: stats.epochs_per_group,

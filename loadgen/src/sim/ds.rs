@@ -22,7 +22,7 @@ use super::cpu;
 /// A request to the DS.
 enum Request {
     Create { group_info: Box<GroupInfo>, reply: oneshot::Sender<Result<(), String>> },
-    Handle { group_id: Vec<u8>, message: Box<MlsMessage>, timed: bool, reply: oneshot::Sender<Result<Accepted, Rejected>> },
+    Handle { group_id: Vec<u8>, message: Box<MlsMessage>, record: Option<Arc<Metrics>>, reply: oneshot::Sender<Result<Accepted, Rejected>> },
     ProposeRemove { group_id: Vec<u8>, proposal: Box<Proposal>, reply: oneshot::Sender<Result<MlsMessage, String>> },
     Publish { group_id: Vec<u8>, group_info: Box<GroupInfo>, reply: oneshot::Sender<Result<(), Rejected>> },
     JoinInfo { group_id: Vec<u8>, reply: oneshot::Sender<Option<(Option<GroupInfo>, RatchetTreeExt)>> },
@@ -46,11 +46,11 @@ impl DsClient {
         rx.await.map_err(gone)?
     }
 
-    /// Sends a handshake or application message; `timed` records the DS's
-    /// validation time (build-phase messages are not).
-    pub async fn handle(&self, group_id: &[u8], message: MlsMessage, timed: bool) -> Result<Accepted, Rejected> {
+    /// Sends a handshake or application message; the DS's validation time
+    /// is recorded into `record`.
+    pub async fn handle(&self, group_id: &[u8], message: MlsMessage, record: Option<Arc<Metrics>>) -> Result<Accepted, Rejected> {
         let (reply, rx) = oneshot::channel();
-        let req = Request::Handle { group_id: group_id.to_vec(), message: Box::new(message), timed, reply };
+        let req = Request::Handle { group_id: group_id.to_vec(), message: Box::new(message), record, reply };
         if self.tx.send(req).is_err() {
             return Err(Rejected::UnknownGroup);
         }
@@ -82,13 +82,12 @@ impl DsClient {
 }
 
 /// Starts the DS task on the current tokio runtime.
-pub fn spawn(registry: Arc<Registry>, signer: Arc<SignatureKeyPair>, pool: Arc<rayon::ThreadPool>, metrics: Arc<Metrics>) -> DsClient {
+pub fn spawn(registry: Arc<Registry>, signer: Arc<SignatureKeyPair>, pool: Arc<rayon::ThreadPool>) -> DsClient {
     let (tx, mut rx) = mpsc::unbounded_channel::<Request>();
     tokio::spawn(async move {
         while let Some(req) = rx.recv().await {
             let registry = registry.clone();
             let pool = pool.clone();
-            let metrics = metrics.clone();
             let signer = signer.clone();
             // One task per request: requests of different groups proceed
             // in parallel; the registry orders those of one group.
@@ -98,12 +97,12 @@ pub fn spawn(registry: Arc<Registry>, signer: Arc<SignatureKeyPair>, pool: Arc<r
                         let out = cpu(&pool, move || registry.create_group(&group_info, None).map_err(|e| e.to_string())).await;
                         let _ = reply.send(out);
                     }
-                    Request::Handle { group_id, message, timed, reply } => {
+                    Request::Handle { group_id, message, record, reply } => {
                         let out = cpu(&pool, move || {
                             let t = Instant::now();
                             let out = registry.handle(&group_id, &message);
-                            if timed {
-                                metrics.record(Op::DsHandle, t.elapsed());
+                            if let Some(m) = record {
+                                m.record(Op::DsHandle, t.elapsed());
                             }
                             out
                         })

@@ -200,6 +200,11 @@ impl GroupSim {
         })
     }
 
+    /// Records into `metrics` from now on (the churn phase after the build).
+    pub fn set_metrics(&mut self, metrics: Arc<Metrics>) {
+        self.metrics = metrics;
+    }
+
     /// The creator's GroupInfo with the tree, to register the group at the DS.
     pub fn initial_group_info(&self) -> Result<GroupInfo, String> {
         self.donor().group_info(true, true).map_err(|e| e.to_string())

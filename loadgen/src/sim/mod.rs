@@ -72,6 +72,7 @@ struct Ctx {
     choice: CommitterChoice,
     pool: Arc<rayon::ThreadPool>,
     metrics: Arc<Metrics>,
+    build_metrics: Arc<Metrics>,
     ds: DsClient,
     progress: ProgressBar,
     built: tokio::sync::Barrier,
@@ -84,10 +85,11 @@ pub fn simulate(
     choice: CommitterChoice,
     pool: Arc<rayon::ThreadPool>,
     metrics: Arc<Metrics>,
+    build_metrics: Arc<Metrics>,
     progress: ProgressBar,
 ) -> Result<RunStats, String> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().map_err(|e| e.to_string())?;
-    runtime.block_on(simulate_async(scenario, choice, pool, metrics, progress))
+    runtime.block_on(simulate_async(scenario, choice, pool, metrics, build_metrics, progress))
 }
 
 async fn simulate_async(
@@ -95,6 +97,7 @@ async fn simulate_async(
     choice: CommitterChoice,
     pool: Arc<rayon::ThreadPool>,
     metrics: Arc<Metrics>,
+    build_metrics: Arc<Metrics>,
     progress: ProgressBar,
 ) -> Result<RunStats, String> {
     let cs = CipherSuite(scenario.cipher_suite);
@@ -102,13 +105,14 @@ async fn simulate_async(
     let signer = Suite::new(&*provider, cs).and_then(|s| s.generate_signature_key_pair()).map_err(|e| e.to_string())?;
     let ds_sender = ExternalSender { signature_key: signer.public.clone(), credential: Credential::basic("delivery-service") };
     let registry = Arc::new(Registry::new(provider));
-    let ds = ds::spawn(registry.clone(), Arc::new(signer), pool.clone(), metrics.clone());
+    let ds = ds::spawn(registry.clone(), Arc::new(signer), pool.clone());
     let groups = scenario.groups.count;
     let ctx = Arc::new(Ctx {
         scenario: scenario.clone(),
         choice,
         pool: pool.clone(),
         metrics: metrics.clone(),
+        build_metrics,
         ds,
         progress,
         built: tokio::sync::Barrier::new(groups as usize),
@@ -194,10 +198,12 @@ async fn on_pool<T: Send + 'static>(
 async fn drive(setup: Setup, ctx: Arc<Ctx>) -> Result<(GroupSim, ()), String> {
     let metrics = ctx.metrics.clone();
     let pool = ctx.pool.clone();
-    let sim = GroupSim::create(&setup, metrics.clone())?;
+    let sim = GroupSim::create(&setup, ctx.build_metrics.clone())?;
     let gid = sim.group_id.clone();
     ctx.ds.create(sim.initial_group_info()?).await.map_err(|e| format!("DS create: {e}"))?;
     let mut sim = build(sim, &ctx).await?;
+    // From here on, everything is recorded as the churn phase.
+    sim.set_metrics(metrics.clone());
 
     // Every group starts churning together, after the RSS of the built
     // state is read.
@@ -250,13 +256,13 @@ async fn build(mut sim: GroupSim, ctx: &Ctx) -> Result<GroupSim, String> {
         .await;
         sim = s;
         let (pending, bundles) = pending?;
-        ctx.ds.handle(&gid, pending.message.clone(), false).await.map_err(|e| format!("DS refused a build commit: {e}"))?;
+        ctx.ds.handle(&gid, pending.message.clone(), Some(ctx.build_metrics.clone())).await.map_err(|e| format!("DS refused a build commit: {e}"))?;
         let group_info = pending.group_info.clone();
         // Members of this batch past `to_add - full_joiners` are full.
         let joining = (added + n).saturating_sub(to_add - full_joiners).min(n);
         let tree = if joining > 0 { ctx.ds.join_info(&gid).await.map(|(_, t)| t) } else { None };
         if let Some(t) = &tree {
-            ctx.metrics.wire(Wire::RatchetTree, t.to_bytes().len(), joining);
+            ctx.build_metrics.wire(Wire::RatchetTree, t.to_bytes().len(), joining);
         }
         let (s, r) = on_pool(pool, sim, move |s| s.apply_build_commit(pending, bundles, joining, tree.as_ref())).await;
         sim = s;
@@ -279,7 +285,7 @@ async fn round(sim: GroupSim, ctx: &Ctx, gid: &[u8], target_epochs: u64) -> Resu
     // Proposals go through the DS, then to every full member.
     let mut accepted: Vec<(MlsMessage, Option<LeafIndex>)> = Vec::new();
     for (m, sender) in prepared.proposals {
-        match ctx.ds.handle(gid, m.clone(), true).await {
+        match ctx.ds.handle(gid, m.clone(), Some(metrics.clone())).await {
             Ok(a) => {
                 metrics.wire(Wire::Proposal, m.to_bytes().len(), a.fanout.len());
                 accepted.push((m, Some(sender)));
@@ -315,7 +321,8 @@ async fn round(sim: GroupSim, ctx: &Ctx, gid: &[u8], target_epochs: u64) -> Resu
         let ds = ctx.ds.clone();
         let m = c.pending.message.clone();
         let gid = gid.to_vec();
-        verdicts.push(tokio::spawn(async move { ds.handle(&gid, m, true).await }));
+        let record = Some(metrics.clone());
+        verdicts.push(tokio::spawn(async move { ds.handle(&gid, m, record).await }));
     }
     let mut winner: Option<(usize, usize)> = None;
     for (i, v) in verdicts.into_iter().enumerate() {
@@ -367,7 +374,7 @@ async fn round(sim: GroupSim, ctx: &Ctx, gid: &[u8], target_epochs: u64) -> Resu
             let (s, joined) = on_pool(pool, sim, move |s| s.external_join(&info, &tree)).await;
             sim = s;
             let (group, commit, identity) = joined?;
-            match ctx.ds.handle(gid, commit.clone(), true).await {
+            match ctx.ds.handle(gid, commit.clone(), Some(metrics.clone())).await {
                 Ok(a) => {
                     let fanout = a.fanout.len();
                     let (s, info) = on_pool(pool, sim, move |s| s.apply_external(group, identity, &commit, fanout)).await;
@@ -391,7 +398,7 @@ async fn round(sim: GroupSim, ctx: &Ctx, gid: &[u8], target_epochs: u64) -> Resu
     let (sim, messages) = on_pool(pool, sim, move |s| s.encrypt_messages(n)).await;
     let mut delivered = Vec::new();
     for (m, sender) in messages {
-        match ctx.ds.handle(gid, m.clone(), false).await {
+        match ctx.ds.handle(gid, m.clone(), None).await {
             Ok(a) => {
                 metrics.wire(Wire::Application, m.to_bytes().len(), a.fanout.len().saturating_sub(1));
                 delivered.push((m, sender));
