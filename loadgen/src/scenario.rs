@@ -308,7 +308,7 @@ impl Scenario {
         match (self.duration.epochs, self.duration.seconds) {
             (None, None) => return Err(("duration", "epochs", "set `epochs` or `seconds`".into())),
             (Some(0), _) => return Err(("duration", "epochs", "must be at least 1".into())),
-            (_, Some(s)) if !(s > 0.0) => return Err(("duration", "seconds", "must be positive".into())),
+            (_, Some(s)) if s.is_nan() || s <= 0.0 => return Err(("duration", "seconds", "must be positive".into())),
             _ => {}
         }
         let c = &self.churn;
@@ -351,6 +351,7 @@ impl Scenario {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

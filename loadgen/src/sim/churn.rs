@@ -76,6 +76,7 @@ pub fn next_plan(churn: &Churn, rng: &mut impl Rng, backlog: &mut Plan, max_prop
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use rand::SeedableRng;

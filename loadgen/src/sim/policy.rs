@@ -46,7 +46,7 @@ pub fn choose_committers(
                 .map(|&l| (blanks_on_path(tree, l), l))
                 .collect();
             // Most blanks first; ties keep the random sample's order.
-            sample.sort_by(|a, b| b.0.cmp(&a.0));
+            sample.sort_by_key(|b| std::cmp::Reverse(b.0));
             sample.into_iter().take(k).map(|(_, l)| l).collect()
         }
     }
