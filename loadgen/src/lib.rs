@@ -199,7 +199,7 @@ pub fn run_scenario(args: &RunArgs, argv: &[String]) -> Result<PathBuf, Error> {
             run.build_seconds,
             run.churn_seconds,
             run.epochs_per_group,
-            run.latency(metrics::Op::CreateCommit).map_or(0, |l| l.p50),
+            run.latency(metrics::Op::CreateCommit).or(run.latency(metrics::Op::CreateCommitWithWelcome)).map_or(0, |l| l.p50),
             run.latency(metrics::Op::ProcessCommit).map_or(0, |l| l.p50),
         );
         runs.push(run);
