@@ -29,7 +29,6 @@
 
 use std::sync::Arc;
 
-use rand::Rng;
 use rand::seq::IndexedRandom;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
@@ -142,8 +141,6 @@ pub struct Setup {
     pub index: u32,
     /// Cipher suite.
     pub cs: CipherSuite,
-    /// Members after the build.
-    pub members: u32,
     /// Full members kept.
     pub full: u32,
     /// Churn rates.
@@ -785,13 +782,15 @@ impl GroupSim {
             .iter()
             .flatten()
             .find(|s| s.group.is_none())
-            .map_or(0, |s| std::mem::size_of::<Slot>() + s.identity.credential.to_bytes().len() + s.identity.signer.public.as_bytes().len() + 64);
+            .map_or(0, |s| {
+                // The slot itself plus the heap it owns: credential, public
+                // and private signature key.
+                std::mem::size_of::<Slot>()
+                    + s.identity.credential.to_bytes().len()
+                    + s.identity.signer.public.as_bytes().len()
+                    + s.identity.signer.private.0.len()
+            });
         (mean_full, passive, self.donor().tree().heap_bytes())
-    }
-
-    /// A random number for the driver (seeded).
-    pub fn coin(&mut self) -> f64 {
-        self.actor_rng.random::<f64>()
     }
 }
 

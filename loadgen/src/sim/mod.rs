@@ -126,7 +126,6 @@ async fn simulate_async(
         let setup = Setup {
             index,
             cs,
-            members: scenario.groups.members,
             full: scenario.groups.full_members,
             churn: scenario.churn.clone(),
             policy: scenario.policy.clone(),
@@ -197,7 +196,6 @@ async fn on_pool<T: Send + 'static>(
 /// One group's life: build, then churn until the scenario's duration.
 async fn drive(setup: Setup, ctx: Arc<Ctx>) -> Result<(GroupSim, ()), String> {
     let metrics = ctx.metrics.clone();
-    let pool = ctx.pool.clone();
     let sim = GroupSim::create(&setup, ctx.build_metrics.clone())?;
     let gid = sim.group_id.clone();
     ctx.ds.create(sim.initial_group_info()?).await.map_err(|e| format!("DS create: {e}"))?;
@@ -231,7 +229,6 @@ async fn drive(setup: Setup, ctx: Arc<Ctx>) -> Result<(GroupSim, ()), String> {
             return Err(format!("group {}: no commit accepted in many rounds", sim.index));
         }
     }
-    let _ = pool;
     Ok((sim, ()))
 }
 
