@@ -49,43 +49,54 @@ pub fn write_all(report: &Report, dir: &Path) -> Result<Vec<(String, String)>, S
 }
 
 fn latency_chart(ops: &[(Op, u64, u64)], path: &Path, name: &str) -> Result<(), String> {
-    let root = SVGBackend::new(path, (SIZE.0, SIZE.1 + 80)).into_drawing_area();
+    // Horizontal bars, one band per operation (p50 upper half, p99 lower),
+    // so every label reads horizontally next to its bars.
+    let height = 90 + 34 * ops.len() as u32;
+    let root = SVGBackend::new(path, (SIZE.0, height)).into_drawing_area();
     root.fill(&WHITE).map_err(err)?;
     let max = ops.iter().map(|o| o.2).max().unwrap_or(1) as f64 * 2.0;
+    let n = ops.len() as u32;
     let mut chart = ChartBuilder::on(&root)
-        .caption(format!("{name}: latency p50 (left) and p99 (right), µs"), ("sans-serif", 18))
+        .caption(format!("{name}: latency per operation, µs (log scale)"), ("sans-serif", 18))
         .margin(10)
-        .x_label_area_size(110)
-        .y_label_area_size(70)
-        .build_cartesian_2d(0f64..ops.len() as f64, (1f64..max).log_scale())
+        .x_label_area_size(40)
+        .y_label_area_size(190)
+        .build_cartesian_2d((1f64..max).log_scale(), (0..n).into_segmented())
         .map_err(err)?;
     chart
         .configure_mesh()
-        .disable_x_mesh()
-        .x_labels(ops.len())
-        .x_label_formatter(&|x| {
-            let i = x.floor() as usize;
-            ops.get(i).filter(|_| (x - x.floor()) < 0.01).map_or(String::new(), |o| o.0.key().replace('_', " "))
+        .disable_y_mesh()
+        .y_labels(ops.len())
+        .y_label_formatter(&|v| match v {
+            SegmentValue::CenterOf(i) => ops.get(*i as usize).map_or(String::new(), |o| o.0.label().to_string()),
+            _ => String::new(),
         })
-        .x_label_style(("sans-serif", 11).into_font().transform(FontTransform::Rotate90))
-        .y_desc("µs")
+        .x_desc("µs")
         .draw()
         .map_err(err)?;
     chart
         .draw_series(ops.iter().enumerate().map(|(i, o)| {
-            Rectangle::new([(i as f64 + 0.1, 1.0), (i as f64 + 0.48, o.1 as f64)], COLORS[0].filled())
+            let i = i as u32;
+            Rectangle::new([(1.0, SegmentValue::Exact(i)), (o.1 as f64, SegmentValue::CenterOf(i))], COLORS[0].filled())
         }))
         .map_err(err)?
         .label("p50")
         .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], COLORS[0].filled()));
     chart
         .draw_series(ops.iter().enumerate().map(|(i, o)| {
-            Rectangle::new([(i as f64 + 0.52, 1.0), (i as f64 + 0.9, o.2 as f64)], COLORS[1].filled())
+            let i = i as u32;
+            Rectangle::new([(1.0, SegmentValue::CenterOf(i)), (o.2 as f64, SegmentValue::Exact(i + 1))], COLORS[1].filled())
         }))
         .map_err(err)?
         .label("p99")
         .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], COLORS[1].filled()));
-    chart.configure_series_labels().background_style(WHITE.mix(0.8)).border_style(BLACK).draw().map_err(err)?;
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .map_err(err)?;
     root.present().map_err(err)
 }
 
@@ -158,27 +169,39 @@ fn wire_chart(wire: &[(String, f64)], path: &Path) -> Result<(), String> {
     let root = SVGBackend::new(path, SIZE).into_drawing_area();
     root.fill(&WHITE).map_err(err)?;
     let max = wire.iter().map(|w| w.1).fold(1.0, f64::max) * 2.0;
+    let n = wire.len() as u32;
     let mut chart = ChartBuilder::on(&root)
-        .caption("mean bytes per message type", ("sans-serif", 16))
+        .caption("mean bytes per message type (log scale)", ("sans-serif", 16))
         .margin(10)
         .x_label_area_size(40)
         .y_label_area_size(70)
-        .build_cartesian_2d(0f64..wire.len() as f64, (1f64..max).log_scale())
+        .build_cartesian_2d((0..n).into_segmented(), (1f64..max).log_scale())
         .map_err(err)?;
     chart
         .configure_mesh()
         .disable_x_mesh()
-        .x_labels(wire.len() * 2 + 1)
-        .x_label_formatter(&|x| {
-            let i = x.floor() as usize;
-            let frac = x - x.floor();
-            wire.get(i).filter(|_| (frac - 0.5).abs() < 0.01).map_or(String::new(), |w| w.0.replace('_', " "))
+        .x_labels(wire.len())
+        .x_label_formatter(&|v| match v {
+            SegmentValue::CenterOf(i) => wire.get(*i as usize).map_or(String::new(), |w| w.0.replace('_', " ")),
+            _ => String::new(),
         })
         .y_desc("bytes")
         .draw()
         .map_err(err)?;
     chart
-        .draw_series(wire.iter().enumerate().map(|(i, w)| Rectangle::new([(i as f64 + 0.15, 1.0), (i as f64 + 0.85, w.1)], COLORS[0].filled())))
+        .draw_series(
+            wire.iter()
+                .enumerate()
+                .map(|(i, w)| Rectangle::new([(SegmentValue::Exact(i as u32), 1.0), (SegmentValue::Exact(i as u32 + 1), w.1)], COLORS[0].filled())),
+        )
+        .map_err(err)?;
+    // White outlines keep neighbouring bars apart.
+    chart
+        .draw_series(
+            wire.iter()
+                .enumerate()
+                .map(|(i, w)| Rectangle::new([(SegmentValue::Exact(i as u32), 1.0), (SegmentValue::Exact(i as u32 + 1), w.1)], WHITE.stroke_width(6))),
+        )
         .map_err(err)?;
     root.present().map_err(err)
 }

@@ -57,12 +57,12 @@ pub fn choose_committers(
 pub struct Health {
     /// Leaves, blank ones included.
     pub leaves: u32,
-    /// Parent nodes.
+    /// Parent nodes above at least one member.
     pub parents: u32,
-    /// Blank parent nodes.
+    /// Blank parent nodes above at least one member.
     pub blank_parents: u32,
-    /// Mean size of a parent's resolution (§4.1.1): 1 when every parent is
-    /// set and has no unmerged leaves.
+    /// Mean size of the resolution (§4.1.1) of a parent above at least one
+    /// member: 1 when every such parent is set and has no unmerged leaves.
     pub mean_resolution: f64,
 }
 
@@ -76,6 +76,8 @@ pub fn health(tree: &RatchetTree) -> Health {
     for i in 0..n {
         size[(2 * i) as usize] = u64::from(tree.leaf(LeafIndex(i)).is_some());
     }
+    // Only parents above at least one member count: the empty right part
+    // of a tree that just doubled is blank by construction, not by churn.
     let mut parents = 0u32;
     let mut blank_parents = 0u32;
     let mut total = 0u64;
@@ -91,15 +93,19 @@ pub fn health(tree: &RatchetTree) -> Health {
             let s = match tree.parent_node(node) {
                 Some(p) => 1 + p.unmerged_leaves.len() as u64,
                 None => {
-                    blank_parents += 1;
                     let l = math::left(node).map_or(0, |c| size.get(c.0 as usize).copied().unwrap_or(0));
                     let r = math::right(node).map_or(0, |c| size.get(c.0 as usize).copied().unwrap_or(0));
+                    if l + r > 0 {
+                        blank_parents += 1;
+                    }
                     l + r
                 }
             };
             size[x as usize] = s;
-            parents += 1;
-            total += s;
+            if s > 0 {
+                parents += 1;
+                total += s;
+            }
             x += step;
         }
         level += 1;
@@ -109,5 +115,43 @@ pub fn health(tree: &RatchetTree) -> Health {
         parents,
         blank_parents,
         mean_resolution: if parents == 0 { 1.0 } else { total as f64 / f64::from(parents) },
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use throng::crypto::{AwsLcProvider, CipherSuite};
+    use throng::group::{CommitOptions, Group, GroupConfig, Identity, KeyPackageBundle};
+    use throng::messages::{Add, Proposal};
+
+    #[test]
+    fn health_of_a_fresh_batch_added_group() {
+        let cs = CipherSuite(1);
+        let p = AwsLcProvider;
+        let mut g = Group::create(cs, &Identity::basic(&p, cs, "c").unwrap(), b"g".to_vec(), vec![], GroupConfig::default()).unwrap();
+        let h = health(g.tree());
+        assert_eq!((h.leaves, h.parents, h.blank_parents), (1, 0, 0));
+        // Five Adds: 8 leaves, 7 parents, 6 members. The creator's path
+        // (1, 3, 7) is set with the new leaves unmerged; the other parents
+        // above members are blank.
+        let adds = (0..5)
+            .map(|i| {
+                let id = Identity::basic(&p, cs, format!("m{i}")).unwrap();
+                Proposal::Add(Add { key_package: KeyPackageBundle::generate(&p, cs, &id).unwrap().key_package })
+            })
+            .collect();
+        let pending = g.commit(CommitOptions::with_proposals(adds)).unwrap();
+        g.merge_pending_commit(pending).unwrap();
+        let h = health(g.tree());
+        assert_eq!(h.leaves, 8);
+        // Leaves 6 and 7 are empty: parent 13 is above no member.
+        assert_eq!(h.parents, 6);
+        // Blank: 5 (leaves 2–3), 9 (leaves 4–5), 11 (leaves 4–7).
+        assert_eq!(h.blank_parents, 3);
+        assert!(h.mean_resolution > 1.0);
+        assert_eq!(blanks_on_path(g.tree(), LeafIndex(0)), 0);
+        assert_eq!(blanks_on_path(g.tree(), LeafIndex(5)), 2);
     }
 }
