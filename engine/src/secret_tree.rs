@@ -229,6 +229,36 @@ pub struct SecretTree {
     ratchets: HashMap<u32, LeafRatchets>,
 }
 
+#[cfg(feature = "simulation")]
+impl SecretTree {
+    /// A copy of this tree's secrets and ratchet positions, for a load
+    /// generator's materialized member (`Group::materialize`). Not `Clone`
+    /// on purpose: a copied ratchet key can decrypt twice (§9.2).
+    pub(crate) fn fork(&self) -> Self {
+        let ratchet = |r: &Ratchet| Ratchet {
+            secret: r.secret.clone(),
+            next: r.next,
+            skipped: r
+                .skipped
+                .iter()
+                .map(|k| RatchetKey { generation: k.generation, key: k.key.clone(), nonce: k.nonce.clone() })
+                .collect(),
+        };
+        Self {
+            cipher_suite: self.cipher_suite,
+            len: self.len,
+            config: self.config,
+            n_leaves: self.n_leaves,
+            nodes: self.nodes.clone(),
+            ratchets: self
+                .ratchets
+                .iter()
+                .map(|(&i, l)| (i, LeafRatchets { handshake: ratchet(&l.handshake), application: ratchet(&l.application) }))
+                .collect(),
+        }
+    }
+}
+
 impl SecretTree {
     /// The secret tree of an epoch with `n_leaves` leaves (the ratchet
     /// tree's width in leaves, blank leaves included), rooted at the

@@ -377,7 +377,7 @@ impl Group {
         if pending.next.context.epoch != self.context.epoch + 1 {
             return Err(rule("pending commit is not for the current epoch"));
         }
-        self.install(pending.next)
+        self.install(pending.next, None)
     }
 
     /// Enters the epoch a received commit starts; if it removed this
@@ -392,16 +392,46 @@ impl Group {
                 if next.context.epoch != self.context.epoch + 1 {
                     return Err(rule("staged commit is not for the current epoch"));
                 }
-                self.install(next)
+                self.install(next, None)
             }
         }
     }
 
-    fn install(&mut self, next: NextEpoch) -> Result<(), Error> {
+    /// [`merge_staged_commit`](Self::merge_staged_commit) for a member
+    /// co-resident with `peer`, which already merged the same commit: when
+    /// `peer`'s tree hash equals the new tree hash this member computed
+    /// itself while staging, the member adopts `peer`'s tree instead of
+    /// writing the same diff into a copy of its own (the copy-on-write of a
+    /// shared tree costs O(n)). Otherwise it merges as usual.
+    pub fn merge_staged_commit_sharing(&mut self, staged: StagedCommit, peer: &Group) -> Result<(), Error> {
+        match staged.next {
+            None => {
+                self.active = false;
+                Ok(())
+            }
+            Some(next) => {
+                if next.context.epoch != self.context.epoch + 1 {
+                    return Err(rule("staged commit is not for the current epoch"));
+                }
+                let same = peer.context.cipher_suite == self.context.cipher_suite
+                    && peer.tree.root_hash() == next.context.tree_hash.as_slice();
+                self.install(next, same.then(|| peer.tree.clone()))
+            }
+        }
+    }
+
+    /// Enters `next`; `shared` is an identical tree of the new epoch (same
+    /// root hash as `next.context.tree_hash`) to adopt instead of merging.
+    fn install(&mut self, next: NextEpoch, shared: Option<std::sync::Arc<crate::tree::RatchetTree>>) -> Result<(), Error> {
         let provider = self.provider.clone();
         let suite = Suite::new(&*provider, self.context.cipher_suite)?;
-        let tree = std::sync::Arc::make_mut(&mut self.tree);
-        self.config.install(|| tree.merge(&suite, next.tree_diff));
+        match shared {
+            Some(tree) => self.tree = tree,
+            None => {
+                let tree = std::sync::Arc::make_mut(&mut self.tree);
+                self.config.install(|| tree.merge(&suite, next.tree_diff));
+            }
+        }
         let old_epoch = self.context.epoch;
         let old_psk = self.epoch.resumption_psk().clone();
         self.resumption_psks.push_back((old_epoch, old_psk));

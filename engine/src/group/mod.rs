@@ -13,6 +13,8 @@ mod external;
 pub mod key_package;
 mod proposals;
 mod reinit;
+#[cfg(feature = "simulation")]
+mod simulation;
 mod welcome;
 
 use std::collections::{HashMap, VecDeque};
@@ -310,6 +312,24 @@ impl Group {
     /// The shared handle to the tree (for co-resident members).
     pub fn tree_arc(&self) -> &Arc<RatchetTree> {
         &self.tree
+    }
+
+    /// Adopts `other`'s shared tree when it is the same tree, so that
+    /// co-resident members of one group hold one copy (DESIGN.md,
+    /// performance design 6). The trees are the same exactly when their
+    /// root hashes are (the tree hash covers every node, §7.8), so nothing
+    /// this member validated is taken on trust. Returns whether the tree is
+    /// now shared. A later merge copies the tree first (`Arc::make_mut`),
+    /// so sharing never lets one member's epoch change leak into another's.
+    pub fn share_tree_with(&mut self, other: &Group) -> bool {
+        if Arc::ptr_eq(&self.tree, &other.tree) {
+            return true;
+        }
+        if self.context.cipher_suite != other.context.cipher_suite || self.tree.root_hash() != other.tree.root_hash() {
+            return false;
+        }
+        self.tree = other.tree.clone();
+        true
     }
 
     /// Whether this member is still in the group (not removed, no ReInit).

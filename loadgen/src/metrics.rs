@@ -1,0 +1,339 @@
+//! What a run measures: latency histograms per operation (HDR histograms,
+//! microsecond resolution), bytes on the wire per message type, event
+//! counters, tree health and memory over time.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+
+/// A timed operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Op {
+    /// Generating one KeyPackage (keys, signatures).
+    GenerateKeyPackage,
+    /// Creating a commit with no Add (path, HPKE encryptions, signature).
+    CreateCommit,
+    /// Creating a commit that adds members, with its Welcome.
+    CreateCommitWithWelcome,
+    /// A full member processing (validating and staging) a commit.
+    ProcessCommit,
+    /// The committer merging its own commit; the shared tree is copied
+    /// first (copy-on-write), as co-resident members still hold the old one.
+    MergeOwnCommit,
+    /// A full member merging a staged commit by adopting the committer's
+    /// identical tree.
+    MergeStagedCommit,
+    /// A full member processing a proposal.
+    ProcessProposal,
+    /// Creating an Update proposal.
+    ProposeUpdate,
+    /// Joining from a Welcome (full tree validation).
+    Join,
+    /// Joining by external commit (tree validation and the commit).
+    ExternalJoin,
+    /// Encrypting an application message.
+    EncryptApplication,
+    /// Decrypting an application message.
+    DecryptApplication,
+    /// The DS validating and ordering one handshake message.
+    DsHandle,
+    /// Building a passive member's state when it is chosen to act.
+    Materialize,
+}
+
+impl Op {
+    /// Every operation, in report order.
+    pub const ALL: [Op; 14] = [
+        Op::CreateCommit,
+        Op::CreateCommitWithWelcome,
+        Op::ProcessCommit,
+        Op::MergeOwnCommit,
+        Op::MergeStagedCommit,
+        Op::Join,
+        Op::ExternalJoin,
+        Op::EncryptApplication,
+        Op::DecryptApplication,
+        Op::ProposeUpdate,
+        Op::ProcessProposal,
+        Op::DsHandle,
+        Op::GenerateKeyPackage,
+        Op::Materialize,
+    ];
+
+    /// Its key in report.json.
+    pub fn key(self) -> &'static str {
+        match self {
+            Op::GenerateKeyPackage => "generate_key_package",
+            Op::CreateCommit => "create_commit",
+            Op::CreateCommitWithWelcome => "create_commit_with_welcome",
+            Op::ProcessCommit => "process_commit",
+            Op::MergeOwnCommit => "merge_own_commit",
+            Op::MergeStagedCommit => "merge_staged_commit",
+            Op::ProcessProposal => "process_proposal",
+            Op::ProposeUpdate => "propose_update",
+            Op::Join => "join_welcome",
+            Op::ExternalJoin => "join_external_commit",
+            Op::EncryptApplication => "encrypt_application",
+            Op::DecryptApplication => "decrypt_application",
+            Op::DsHandle => "ds_handle",
+            Op::Materialize => "materialize_passive",
+        }
+    }
+
+    /// Its label in report.md.
+    pub fn label(self) -> &'static str {
+        match self {
+            Op::GenerateKeyPackage => "generate KeyPackage",
+            Op::CreateCommit => "create commit",
+            Op::CreateCommitWithWelcome => "create commit + Welcome",
+            Op::ProcessCommit => "process commit",
+            Op::MergeOwnCommit => "merge own commit (CoW)",
+            Op::MergeStagedCommit => "merge staged commit",
+            Op::ProcessProposal => "process proposal",
+            Op::ProposeUpdate => "propose Update",
+            Op::Join => "join (Welcome)",
+            Op::ExternalJoin => "join (external commit)",
+            Op::EncryptApplication => "encrypt application",
+            Op::DecryptApplication => "decrypt application",
+            Op::DsHandle => "DS validate + order",
+            Op::Materialize => "materialize passive member",
+        }
+    }
+}
+
+/// A message type on the wire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Wire {
+    /// A member's Commit.
+    Commit,
+    /// An external Commit.
+    ExternalCommit,
+    /// A member's proposal (Update or Remove).
+    Proposal,
+    /// The DS's Remove proposal.
+    ExternalProposal,
+    /// A Welcome.
+    Welcome,
+    /// A GroupInfo served to an external joiner.
+    GroupInfo,
+    /// A ratchet tree served to a joiner.
+    RatchetTree,
+    /// An application message.
+    Application,
+    /// A KeyPackage uploaded by a joiner.
+    KeyPackage,
+}
+
+impl Wire {
+    /// Its label in report.md.
+    pub fn label(self) -> &'static str {
+        match self {
+            Wire::Commit => "Commit",
+            Wire::ExternalCommit => "external Commit",
+            Wire::Proposal => "member proposal",
+            Wire::ExternalProposal => "DS proposal",
+            Wire::Welcome => "Welcome",
+            Wire::GroupInfo => "GroupInfo",
+            Wire::RatchetTree => "ratchet tree",
+            Wire::Application => "application",
+            Wire::KeyPackage => "KeyPackage",
+        }
+    }
+}
+
+/// Bytes of one message type.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct WireStats {
+    /// Messages sent.
+    pub count: u64,
+    /// Bytes sent to the DS.
+    pub bytes: u64,
+    /// Largest message.
+    pub max_bytes: u64,
+    /// Bytes the DS delivered (size × recipients).
+    pub fanout_bytes: u64,
+}
+
+/// Events counted.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Counters {
+    /// Epochs completed (one accepted commit each), build commits excluded.
+    pub epochs: u64,
+    /// Commits the DS rejected because another commit won the epoch.
+    pub lost_races: u64,
+    /// Members added by Welcome during the run.
+    pub welcome_joins: u64,
+    /// Members joined by external commit.
+    pub external_joins: u64,
+    /// External joins that lost the epoch and retried.
+    pub external_join_retries: u64,
+    /// Members that proposed their own removal and were removed.
+    pub self_removes: u64,
+    /// Members removed by the DS's proposal.
+    pub server_removes: u64,
+    /// Update proposals committed.
+    pub updates: u64,
+    /// Application messages sent.
+    pub application_messages: u64,
+    /// Application messages decrypted by full members.
+    pub application_decryptions: u64,
+    /// Commits processed by full members.
+    pub commits_processed: u64,
+    /// Passive members materialized to act.
+    pub materialized: u64,
+    /// Churn events postponed because a commit was full.
+    pub postponed: u64,
+    /// Messages the DS rejected for a reason other than a lost race
+    /// (should be 0: every member is honest).
+    pub ds_rejections: u64,
+    /// Errors of full members (should be 0).
+    pub member_errors: u64,
+}
+
+/// Tree health of one group after one epoch.
+#[derive(Clone, Debug, Serialize)]
+pub struct TreeSample {
+    /// Committer policy of the run.
+    pub policy: String,
+    /// Group number.
+    pub group: u32,
+    /// Epoch.
+    pub epoch: u64,
+    /// Members.
+    pub members: u32,
+    /// Leaves (blank ones included).
+    pub leaves: u32,
+    /// Blank parent nodes.
+    pub blank_parents: u32,
+    /// Blank parents as a fraction of all parents.
+    pub blank_parent_fraction: f64,
+    /// Mean size of the resolution of a parent node (1 in a full tree).
+    pub mean_resolution: f64,
+    /// HPKE ciphertexts in this epoch's commit path.
+    pub path_encryptions: u32,
+}
+
+/// Memory at one point of the run.
+#[derive(Clone, Debug, Serialize)]
+pub struct MemorySample {
+    /// Seconds since the start.
+    pub seconds: f64,
+    /// Resident set size, bytes.
+    pub rss_bytes: u64,
+}
+
+/// Everything measured, shared by the simulation's threads.
+#[derive(Debug)]
+pub struct Metrics {
+    start: Instant,
+    latencies: Mutex<BTreeMap<Op, Histogram<u64>>>,
+    wire: Mutex<BTreeMap<Wire, WireStats>>,
+    /// Counters.
+    pub counters: Mutex<Counters>,
+    /// Tree-health series.
+    pub tree: Mutex<Vec<TreeSample>>,
+    /// RSS over time.
+    pub memory: Mutex<Vec<MemorySample>>,
+    /// First error messages of members or DS, for the report.
+    pub errors: Mutex<Vec<String>>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// Empty metrics; the clock starts now.
+    pub fn new() -> Self {
+        Self {
+            start: Instant::now(),
+            latencies: Mutex::new(BTreeMap::new()),
+            wire: Mutex::new(BTreeMap::new()),
+            counters: Mutex::new(Counters::default()),
+            tree: Mutex::new(Vec::new()),
+            memory: Mutex::new(Vec::new()),
+            errors: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Records one latency.
+    pub fn record(&self, op: Op, elapsed: Duration) {
+        let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX).max(1);
+        let mut map = lock(&self.latencies);
+        let h = map.entry(op).or_insert_with(new_histogram);
+        h.saturating_record(micros);
+    }
+
+    /// Runs `f`, recording how long it took.
+    pub fn time<T>(&self, op: Op, f: impl FnOnce() -> T) -> T {
+        let t = Instant::now();
+        let out = f();
+        self.record(op, t.elapsed());
+        out
+    }
+
+    /// Records one message of `bytes` sent to the DS and delivered to
+    /// `recipients`.
+    pub fn wire(&self, kind: Wire, bytes: usize, recipients: usize) {
+        let mut map = lock(&self.wire);
+        let s = map.entry(kind).or_default();
+        s.count += 1;
+        s.bytes += bytes as u64;
+        s.max_bytes = s.max_bytes.max(bytes as u64);
+        s.fanout_bytes += (bytes * recipients) as u64;
+    }
+
+    /// Updates the counters.
+    pub fn count(&self, f: impl FnOnce(&mut Counters)) {
+        f(&mut lock(&self.counters));
+    }
+
+    /// Keeps an error message (the first 20).
+    pub fn error(&self, message: String) {
+        let mut e = lock(&self.errors);
+        if e.len() < 20 {
+            e.push(message);
+        }
+    }
+
+    /// Samples the RSS now.
+    pub fn sample_memory(&self) {
+        if let Some(rss) = crate::profile::rss_bytes() {
+            lock(&self.memory).push(MemorySample { seconds: self.start.elapsed().as_secs_f64(), rss_bytes: rss });
+        }
+    }
+
+    /// Seconds since the start.
+    pub fn elapsed(&self) -> f64 {
+        self.start.elapsed().as_secs_f64()
+    }
+
+    /// A copy of the latency histograms.
+    pub fn latencies(&self) -> BTreeMap<Op, Histogram<u64>> {
+        lock(&self.latencies).clone()
+    }
+
+    /// A copy of the wire statistics.
+    pub fn wire_stats(&self) -> BTreeMap<Wire, WireStats> {
+        lock(&self.wire).clone()
+    }
+}
+
+#[allow(clippy::expect_used)] // constant bounds that hdrhistogram accepts
+fn new_histogram() -> Histogram<u64> {
+    // 1 µs to 1 hour at 3 significant digits; `saturating_record` clamps.
+    Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid histogram bounds")
+}
+
+/// Locks, ignoring poisoning: a panicked simulation thread already fails
+/// the run; the metrics it left are still worth reporting.
+pub fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}

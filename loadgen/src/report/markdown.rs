@@ -1,0 +1,206 @@
+//! report.md: what a reader needs to judge the numbers (provenance first,
+//! STYLE.md 10), then the tables and charts.
+
+use std::fmt::Write;
+
+use super::{Report, Run};
+use crate::metrics::Op;
+
+fn mib(b: u64) -> String {
+    format!("{:.1} MiB", b as f64 / 1048576.0)
+}
+
+fn bytes(b: f64) -> String {
+    if b >= 1048576.0 {
+        format!("{:.1} MiB", b / 1048576.0)
+    } else if b >= 1024.0 {
+        format!("{:.1} KiB", b / 1024.0)
+    } else {
+        format!("{b:.0} B")
+    }
+}
+
+fn us(v: u64) -> String {
+    if v >= 10_000 { format!("{:.1} ms", v as f64 / 1000.0) } else { format!("{v} µs") }
+}
+
+/// Renders the report; `charts` are (title, file) pairs beside it.
+pub fn render(r: &Report, charts: &[(String, String)]) -> String {
+    let mut s = String::new();
+    let p = &r.provenance;
+    let sc = &r.scenario;
+    let _ = writeln!(s, "# loadgen report: {}{}\n", sc.name, if r.quick { " (--quick)" } else { "" });
+    let _ = writeln!(s, "{}\n", sc.description);
+    let _ = writeln!(s, "| | |\n|---|---|");
+    let _ = writeln!(s, "| command | `{}` |", p.command);
+    let _ = writeln!(s, "| started | {} |", p.started_at);
+    let _ = writeln!(
+        s,
+        "| throng | {}{} |",
+        p.throng_version,
+        p.git_commit.as_deref().map_or(String::new(), |c| format!(" (git {c})"))
+    );
+    let _ = writeln!(s, "| machine | {} × {}, {} RAM, {} (kernel {}) |", p.machine.nproc, p.machine.cpu_model, mib(p.machine.memory_bytes), p.machine.os, p.machine.kernel);
+    let _ = writeln!(s, "| threads | {} (rayon pool; the DS and members share it) |", p.threads);
+    let _ = writeln!(s, "| build | {} |", p.build_profile);
+    let _ = writeln!(s, "| noise | {} |", p.noise);
+    let _ = writeln!(
+        s,
+        "| scenario | {} group(s) × {} members, {} full members per group, cipher suite {}, seed {} |",
+        sc.groups.count, sc.groups.members, sc.groups.full_members, sc.cipher_suite, sc.seed
+    );
+    let c = &sc.churn;
+    let _ = writeln!(
+        s,
+        "| churn per epoch | {} Welcome joins, {} external joins, {} self-removes, {} server removes, {} updates, {} application messages |",
+        c.welcome_joins, c.external_joins, c.self_removes, c.server_removes, c.updates, c.application_messages
+    );
+    let _ = writeln!(
+        s,
+        "| policy | committer `{}`, ≤ {} proposals per commit, {} racing committers |\n",
+        sc.policy.committer.name(),
+        sc.policy.max_proposals_per_commit,
+        sc.policy.concurrent_committers
+    );
+    let _ = writeln!(
+        s,
+        "Every figure below is measured in this run. Latencies of processing are those of the *full* members, which process every message independently; passive members hold only their identity and act through `Group::materialize` (see loadgen/README.md).\n"
+    );
+    for (i, run) in r.runs.iter().enumerate() {
+        if i == 0 {
+            render_run(&mut s, run, true);
+        }
+    }
+    if r.runs.len() > 1 {
+        let _ = writeln!(s, "## Tree health: committer policies on the same seed\n");
+        let _ = writeln!(s, "| policy | mean blank parents | mean resolution size | mean path encryptions per commit | last epoch: blank parents | last epoch: resolution | epochs/s |");
+        let _ = writeln!(s, "|---|---|---|---|---|---|---|");
+        for run in &r.runs {
+            let t = &run.tree_health;
+            let (lb, lr) = t.last.as_ref().map_or((0.0, 0.0), |l| (l.blank_parent_fraction, l.mean_resolution));
+            let _ = writeln!(
+                s,
+                "| {} | {:.1}% | {:.2} | {:.1} | {:.1}% | {:.2} | {:.2} |",
+                run.policy,
+                t.mean_blank_parent_fraction * 100.0,
+                t.mean_resolution,
+                t.mean_path_encryptions,
+                lb * 100.0,
+                lr,
+                run.throughput.commits_per_second
+            );
+        }
+        let _ = writeln!(s);
+        for run in r.runs.iter().skip(1) {
+            let _ = writeln!(s, "<details><summary>Full figures of the `{}` run</summary>\n", run.policy);
+            render_run(&mut s, run, false);
+            let _ = writeln!(s, "</details>\n");
+        }
+    }
+    if !charts.is_empty() {
+        let _ = writeln!(s, "## Charts\n");
+        for (title, file) in charts {
+            let _ = writeln!(s, "**{title}**\n\n![{title}]({file})\n");
+        }
+    }
+    s
+}
+
+fn render_run(s: &mut String, run: &Run, headline: bool) {
+    let h = if headline { "##" } else { "###" };
+    let _ = writeln!(s, "{h} Run with `{}` committers\n", run.policy);
+    let _ = writeln!(
+        s,
+        "Build {:.1} s, churn {:.1} s, {:.1} epochs per group, {:.0} members per group at the end.\n",
+        run.build_seconds, run.churn_seconds, run.epochs_per_group, run.final_members
+    );
+    let _ = writeln!(s, "{h}# Latency (churn phase)\n");
+    let _ = writeln!(s, "| operation | count | p50 | p90 | p99 | max |");
+    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|");
+    for op in Op::ALL {
+        if let Some(l) = run.latency(op) {
+            let _ = writeln!(s, "| {} | {} | {} | {} | {} | {} |", op.label(), l.count, us(l.p50), us(l.p90), us(l.p99), us(l.max));
+        }
+    }
+    let _ = writeln!(s, "\n{h}# Build phase\n");
+    let _ = writeln!(s, "{:.1} s. Build commits carry up to the scenario's `adds_per_build_commit` Adds; joins are the full members' at the full group size.\n", run.build.seconds);
+    let _ = writeln!(s, "| operation | count | p50 | p90 | p99 | max |");
+    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|");
+    for op in Op::ALL {
+        if let Some(l) = run.build.latency_us.get(op.key()) {
+            let _ = writeln!(s, "| {} | {} | {} | {} | {} | {} |", op.label(), l.count, us(l.p50), us(l.p90), us(l.p99), us(l.max));
+        }
+    }
+    let _ = writeln!(s, "\n| build message | count | mean | max |\n|---|---:|---:|---:|");
+    for (k, w) in &run.build.wire {
+        let _ = writeln!(s, "| {} | {} | {} | {} |", k.replace('_', " "), w.count, bytes(w.mean_bytes), bytes(w.max_bytes as f64));
+    }
+    let t = &run.throughput;
+    let _ = writeln!(s, "\n{h}# Throughput (churn phase)\n");
+    let _ = writeln!(
+        s,
+        "{:.2} commits/s accepted, {:.1} commit processings/s by full members, {:.1} application messages/s sent, {:.1} decryptions/s.\n",
+        t.commits_per_second, t.commit_processings_per_second, t.application_messages_per_second, t.decryptions_per_second
+    );
+    let _ = writeln!(s, "{h}# Bytes on the wire (churn phase)\n");
+    let _ = writeln!(s, "| message | count | mean | max | sent to DS | delivered by DS |");
+    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|");
+    for (k, w) in &run.wire {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} |",
+            k.replace('_', " "),
+            w.count,
+            bytes(w.mean_bytes),
+            bytes(w.max_bytes as f64),
+            bytes(w.total_bytes as f64),
+            bytes(w.fanout_bytes as f64)
+        );
+    }
+    let m = &run.memory;
+    let _ = writeln!(s, "\n{h}# Memory\n");
+    let _ = writeln!(s, "| | |\n|---|---|");
+    let _ = writeln!(s, "| peak RSS | {} |", mib(m.peak_rss_bytes));
+    let _ = writeln!(s, "| RSS before / after the build | {} / {} |", mib(m.rss_before_build_bytes), mib(m.rss_after_build_bytes));
+    let _ = writeln!(s, "| RSS growth per member during the build | {} |", bytes(m.rss_per_member_bytes));
+    let _ = writeln!(s, "| full member private state | {} |", bytes(m.full_member_private_bytes as f64));
+    let _ = writeln!(s, "| passive member state | {} |", bytes(m.passive_member_bytes as f64));
+    let _ = writeln!(s, "| shared public tree (one group) | {} |", bytes(m.shared_tree_bytes as f64));
+    let _ = writeln!(s, "| DS public group tree (one group) | {} |", bytes(m.ds_public_group_bytes as f64));
+    let th = &run.tree_health;
+    let _ = writeln!(s, "\n{h}# Tree health\n");
+    let _ = writeln!(
+        s,
+        "Mean over epochs: {:.1}% blank parent nodes, mean resolution size {:.2}, {:.1} HPKE encryptions per commit path.\n",
+        th.mean_blank_parent_fraction * 100.0,
+        th.mean_resolution,
+        th.mean_path_encryptions
+    );
+    let c = &run.counters;
+    let _ = writeln!(s, "{h}# Events\n");
+    let _ = writeln!(
+        s,
+        "{} epochs; {} lost commit races; {} Welcome joins, {} external joins ({} retries after a lost epoch); {} self-removes, {} server removes; {} updates; {} application messages, {} decryptions; {} passive members materialized; {} churn events postponed by the proposal cap; {} DS rejections and {} member errors.\n",
+        c.epochs,
+        c.lost_races,
+        c.welcome_joins,
+        c.external_joins,
+        c.external_join_retries,
+        c.self_removes,
+        c.server_removes,
+        c.updates,
+        c.application_messages,
+        c.application_decryptions,
+        c.materialized,
+        c.postponed,
+        c.ds_rejections,
+        c.member_errors
+    );
+    if !run.errors.is_empty() {
+        let _ = writeln!(s, "Errors:\n");
+        for e in &run.errors {
+            let _ = writeln!(s, "- {e}");
+        }
+        let _ = writeln!(s);
+    }
+}

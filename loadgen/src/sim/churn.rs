@@ -1,0 +1,106 @@
+//! Churn: how many of each event an epoch brings, drawn from the scenario's
+//! rates with a seeded random stream, and capped by the commit policy.
+
+use rand::Rng;
+use rand_distr::{Distribution, Poisson};
+
+use crate::scenario::Churn;
+
+/// The events of one epoch of one group.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Plan {
+    /// Members added by the epoch's commit (Welcome).
+    pub welcome_joins: u32,
+    /// Members joining by external commit after the epoch's commit.
+    pub external_joins: u32,
+    /// Members proposing their own removal.
+    pub self_removes: u32,
+    /// Members the DS proposes to remove.
+    pub server_removes: u32,
+    /// Members proposing an Update.
+    pub updates: u32,
+    /// Application messages.
+    pub application_messages: u32,
+}
+
+impl Plan {
+    /// Proposals (and Adds) the epoch's commit carries.
+    pub fn proposals(&self) -> u32 {
+        self.welcome_joins + self.self_removes + self.server_removes + self.updates
+    }
+}
+
+fn poisson(rng: &mut impl Rng, mean: f64) -> u32 {
+    if mean <= 0.0 {
+        return 0;
+    }
+    // `mean` is checked positive and finite when the scenario loads.
+    Poisson::new(mean).map_or(0, |d| d.sample(rng) as u32)
+}
+
+/// Draws the next epoch's events; `backlog` holds events an earlier
+/// epoch could not fit. Events beyond `max_proposals` stay in the
+/// backlog; the number postponed is returned with the plan.
+pub fn next_plan(churn: &Churn, rng: &mut impl Rng, backlog: &mut Plan, max_proposals: u32) -> (Plan, u32) {
+    let mut want = Plan {
+        welcome_joins: backlog.welcome_joins + poisson(rng, churn.welcome_joins),
+        external_joins: backlog.external_joins + poisson(rng, churn.external_joins),
+        self_removes: backlog.self_removes + poisson(rng, churn.self_removes),
+        server_removes: backlog.server_removes + poisson(rng, churn.server_removes),
+        updates: backlog.updates + poisson(rng, churn.updates),
+        application_messages: poisson(rng, churn.application_messages),
+    };
+    // Fill the commit round-robin over the proposal kinds, so that a burst
+    // of one kind does not starve the others.
+    let mut room = max_proposals;
+    let mut take = Plan { external_joins: want.external_joins, application_messages: want.application_messages, ..Plan::default() };
+    want.external_joins = 0;
+    want.application_messages = 0;
+    while room > 0 && want.proposals() > 0 {
+        for (w, t) in [
+            (&mut want.server_removes, &mut take.server_removes),
+            (&mut want.self_removes, &mut take.self_removes),
+            (&mut want.welcome_joins, &mut take.welcome_joins),
+            (&mut want.updates, &mut take.updates),
+        ] {
+            if room > 0 && *w > 0 {
+                *w -= 1;
+                *t += 1;
+                room -= 1;
+            }
+        }
+    }
+    let postponed = want.proposals();
+    *backlog = want;
+    (take, postponed)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn caps_and_carries_over() {
+        let churn = Churn { welcome_joins: 50.0, updates: 50.0, ..Churn::default() };
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(1);
+        let mut backlog = Plan::default();
+        let (plan, postponed) = next_plan(&churn, &mut rng, &mut backlog, 10);
+        assert_eq!(plan.proposals(), 10);
+        assert_eq!(plan.welcome_joins, 5);
+        assert_eq!(postponed, backlog.proposals());
+        assert!(postponed > 50);
+    }
+
+    #[test]
+    fn same_seed_same_plans() {
+        let churn = Churn { welcome_joins: 1.5, self_removes: 0.7, application_messages: 3.0, ..Churn::default() };
+        let run = || {
+            let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+            let mut backlog = Plan::default();
+            (0..50).map(|_| next_plan(&churn, &mut rng, &mut backlog, 4).0).collect::<Vec<_>>()
+        };
+        assert_eq!(run(), run());
+    }
+}
