@@ -4,8 +4,6 @@
 
 use std::collections::HashSet;
 
-use rayon::prelude::*;
-
 use crate::crypto::Suite;
 use crate::error::{Error, ValidationError};
 use crate::messages::registered_extensions::{ExtensionData, RequiredCapabilities};
@@ -135,9 +133,11 @@ pub(crate) fn apply_proposals(
         staged.remove_leaf(leaf)?;
         out.removed.push((leaf, old));
     }
-    // §12.3 step 4: adds, in list order. The KeyPackage signatures (two per
-    // Add) are independent of the tree, so they are checked first, in
-    // parallel (DESIGN.md, performance design 2).
+    // §12.3 step 4: adds, in list order. (Validating the KeyPackages on
+    // rayon here deadlocked the server: the registry calls this under a
+    // per-group lock, and a worker waiting on a parallel join may steal a
+    // job that needs the same lock. Kept sequential until the registry
+    // validates outside its lock.)
     let adds: Vec<&KeyPackage> = proposals
         .iter()
         .filter_map(|p| match &p.proposal {
@@ -145,8 +145,8 @@ pub(crate) fn apply_proposals(
             _ => None,
         })
         .collect();
-    adds.par_iter().try_for_each(|kp| validate_key_package(suite, kp, &rules))?;
     for kp in adds {
+        validate_key_package(suite, kp, &rules)?;
         check_unique_keys(staged, &kp.leaf_node, None)?;
         if staged.find_encryption_key(kp.init_key.as_bytes()).is_some() {
             return Err(rule("Add's init key is already in the tree (RFC 9420 §12.2)"));

@@ -167,6 +167,9 @@ impl GroupSim {
             // Joiners get the tree from the DS, as at scale a tree in every
             // Welcome and GroupInfo would dominate the bytes on the wire.
             ratchet_tree_in_welcome: false,
+            // The committer publishes each epoch's GroupInfo to the DS for
+            // external joiners.
+            group_info_with_commit: true,
             ..GroupConfig::default()
         };
         let group_id = format!("group-{}", setup.index).into_bytes();
@@ -609,7 +612,7 @@ impl GroupSim {
         let Candidate { leaf, mut group, full, pending } = winner;
         let message = pending.message.clone();
         let welcome = pending.welcome.clone();
-        let group_info = pending.group_info.clone();
+        let group_info = pending.group_info.clone().ok_or("commit produced no GroupInfo")?;
         let applied = pending.applied().clone();
         self.metrics.wire(Wire::Commit, message.to_bytes().len(), fanout);
         if let Some(w) = &welcome {

@@ -254,7 +254,7 @@ async fn build(mut sim: GroupSim, ctx: &Ctx) -> Result<GroupSim, String> {
         sim = s;
         let (pending, bundles) = pending?;
         ctx.ds.handle(&gid, pending.message.clone(), Some(ctx.build_metrics.clone())).await.map_err(|e| format!("DS refused a build commit: {e}"))?;
-        let group_info = pending.group_info.clone();
+        let group_info = pending.group_info.clone().ok_or("build commit produced no GroupInfo")?;
         // Members of this batch past `to_add - full_joiners` are full.
         let joining = (added + n).saturating_sub(to_add - full_joiners).min(n);
         let tree = if joining > 0 { ctx.ds.join_info(&gid).await.map(|(_, t)| t) } else { None };
