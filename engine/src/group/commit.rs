@@ -21,7 +21,7 @@ use crate::tree::{LeafNodeRules, StagedTree, TreeDiff, TreeView, export_view, va
 use crate::treekem::{PrivateTree, apply_update_path, create_update_path};
 
 use super::key_package::now;
-use super::proposals::{AppliedProposals, CommittedProposal, Committer, apply_proposals, check_unique_keys};
+use super::proposals::{AppliedProposals, CommittedProposal, Committer, apply_proposals, check_unique_keys, resolve_committed};
 use super::{Group, new_secret_tree, rule};
 
 /// What to commit.
@@ -469,22 +469,7 @@ impl Group {
             _ => return Err(rule("commit from a sender that cannot commit (RFC 9420 §6)")),
         };
 
-        let mut list = Vec::with_capacity(commit.proposals.len());
-        for p in &commit.proposals {
-            list.push(match p {
-                ProposalOrRef::Reference(r) => {
-                    let cached = self
-                        .proposals
-                        .iter()
-                        .find(|c| &c.reference == r)
-                        .ok_or_else(|| rule("commit references an unknown proposal (RFC 9420 §12.4.2)"))?;
-                    CommittedProposal { proposal: cached.proposal.clone(), sender: cached.sender.clone(), reference: Some(r.clone()) }
-                }
-                ProposalOrRef::Proposal(p) => {
-                    CommittedProposal { proposal: (**p).clone(), sender: sender.clone(), reference: None }
-                }
-            });
-        }
+        let list = resolve_committed(&self.proposals, commit, sender)?;
 
         let tree = self.tree.clone();
         let mut staged = tree.stage();

@@ -32,6 +32,31 @@ pub struct CommittedProposal {
     pub reference: Option<ProposalRef>,
 }
 
+/// The proposals a Commit covers (§12.4): references resolved against the
+/// epoch's cache, inline proposals attributed to the committer `sender`.
+pub(crate) fn resolve_committed(
+    cache: &[super::CachedProposal],
+    commit: &crate::messages::Commit,
+    sender: Sender,
+) -> Result<Vec<CommittedProposal>, Error> {
+    commit
+        .proposals
+        .iter()
+        .map(|p| match p {
+            crate::messages::ProposalOrRef::Reference(r) => {
+                let cached = cache
+                    .iter()
+                    .find(|c| &c.reference == r)
+                    .ok_or_else(|| rule("commit references an unknown proposal (RFC 9420 §12.4.2)"))?;
+                Ok(CommittedProposal { proposal: cached.proposal.clone(), sender: cached.sender, reference: Some(r.clone()) })
+            }
+            crate::messages::ProposalOrRef::Proposal(p) => {
+                Ok(CommittedProposal { proposal: (**p).clone(), sender, reference: None })
+            }
+        })
+        .collect()
+}
+
 /// Who is committing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Committer {

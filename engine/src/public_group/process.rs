@@ -7,11 +7,11 @@ use crate::error::{Error, UsageError};
 use crate::framing;
 use crate::group::{
     AppliedProposals, CachedProposal, CommittedProposal, Committer, apply_proposals, check_single_proposal,
-    check_unique_keys, signer_key, validate_key_package,
+    check_unique_keys, resolve_committed, signer_key, validate_key_package,
 };
 use crate::messages::content::{AuthenticatedContent, FramedContentBody, MlsMessage, MlsMessageBody, Sender};
 use crate::messages::registered_extensions::{ExtensionData, RequiredCapabilities};
-use crate::messages::{Commit, GroupContext, KeyPackage, LeafNode, LeafNodeSource, Proposal, ProposalOrRef, ProposalRef, ProtocolVersion};
+use crate::messages::{Commit, GroupContext, KeyPackage, LeafNode, LeafNodeSource, Proposal, ProposalRef, ProtocolVersion};
 use crate::schedule::TranscriptHashes;
 use crate::tree::math::LeafIndex;
 use crate::tree::{LeafNodeRules, TreeDiff, TreeView, validate_leaf_node};
@@ -216,20 +216,7 @@ impl PublicGroup {
             _ => return Err(rule("commit from a sender that cannot commit (RFC 9420 §6)")),
         };
 
-        let mut list = Vec::with_capacity(commit.proposals.len());
-        for p in &commit.proposals {
-            list.push(match p {
-                ProposalOrRef::Reference(r) => {
-                    let cached = self
-                        .proposals
-                        .iter()
-                        .find(|c| &c.reference == r)
-                        .ok_or_else(|| rule("commit references an unknown proposal (RFC 9420 §12.4.2)"))?;
-                    CommittedProposal { proposal: cached.proposal.clone(), sender: cached.sender, reference: Some(r.clone()) }
-                }
-                ProposalOrRef::Proposal(p) => CommittedProposal { proposal: (**p).clone(), sender, reference: None },
-            });
-        }
+        let list = resolve_committed(&self.proposals, commit, sender)?;
 
         let now = self.config.now();
         let mut staged = self.tree.stage();
