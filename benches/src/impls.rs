@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::metric::Scenario;
-use crate::peers::{mls_rs::MlsRs, openmls::OpenMls};
+use crate::peers::{mls_rs::MlsRs, openmls::OpenMls, throng::Throng};
 use crate::scenario::{self, Config, Event};
 
 /// One compared implementation.
@@ -66,9 +66,9 @@ impl Impl {
         }
     }
 
-    /// Whether an adapter exists (throng's group layer is not written yet).
+    /// Whether an adapter exists.
     pub fn available(self) -> bool {
-        !matches!(self, Impl::Throng)
+        true
     }
 
     /// The implementations compared when none are named.
@@ -81,10 +81,7 @@ impl Impl {
         match self {
             Impl::MlsRs => scenario::run(&mut MlsRs::default(), scenario, config, emit),
             Impl::OpenMls => scenario::run(&mut OpenMls::default(), scenario, config, emit),
-            Impl::Throng => emit(Event::SetupFailed {
-                phase: "adapter".into(),
-                error: "throng's group layer has no comparison adapter yet".into(),
-            }),
+            Impl::Throng => scenario::run(&mut Throng::default(), scenario, config, emit),
         }
     }
 }

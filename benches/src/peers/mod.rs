@@ -2,3 +2,4 @@
 
 pub mod mls_rs;
 pub mod openmls;
+pub mod throng;

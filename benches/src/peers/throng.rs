@@ -1,0 +1,151 @@
+//! throng, this repository's engine, with its aws-lc-rs provider.
+//!
+//! Parallel work (key-package and tree validation, path encryption, Welcome
+//! sealing) runs on rayon's global pool, one thread per core. A member's
+//! state is the `Group` alone: throng keeps no storage beside it.
+
+use std::sync::Arc;
+
+use throng::codec::{Decode, Encode};
+use throng::crypto::{AwsLcProvider, CipherSuite, CryptoProvider};
+use throng::group::{CommitOptions, Group, GroupConfig, Identity, KeyPackageBundle, Processed, PskStore};
+use throng::messages::content::{MlsMessage, MlsMessageBody};
+use throng::messages::{Add, Proposal, RatchetTree, Remove};
+use throng::tree::math::LeafIndex;
+
+use crate::peer::{Peer, PeerResult};
+
+/// RFC 9420 §17.1, cipher suite 1.
+const SUITE: CipherSuite = CipherSuite::MLS_128_DHKEMX25519_AES128GCM_SHA256_ED25519;
+
+/// A client before it joins: its identity and the private keys of the key
+/// package it published.
+pub struct Client {
+    identity: Identity,
+    bundle: KeyPackageBundle,
+}
+
+/// The throng adapter.
+pub struct Throng {
+    provider: Arc<dyn CryptoProvider>,
+    config: GroupConfig,
+}
+
+impl Default for Throng {
+    fn default() -> Self {
+        Self {
+            provider: Arc::new(AwsLcProvider),
+            // The comparison's rules: tree out of band, PublicMessage
+            // handshakes (the default), a path in every commit (the default).
+            config: GroupConfig {
+                ratchet_tree_in_welcome: false,
+                ..GroupConfig::default()
+            },
+        }
+    }
+}
+
+fn decode(bytes: &[u8]) -> PeerResult<MlsMessageBody> {
+    Ok(MlsMessage::from_bytes(bytes)?.body)
+}
+
+fn key_package(bytes: &[u8]) -> PeerResult<Proposal> {
+    match decode(bytes)? {
+        MlsMessageBody::KeyPackage(key_package) => Ok(Proposal::Add(Add { key_package })),
+        _ => Err("not a KeyPackage".into()),
+    }
+}
+
+impl Throng {
+    /// Creates, encodes and merges a commit of `proposals`; returns the
+    /// encoded commit and Welcome.
+    fn commit(&self, member: &mut Group, proposals: Vec<Proposal>) -> PeerResult<(Vec<u8>, Option<Vec<u8>>)> {
+        let pending = member.commit(CommitOptions::with_proposals(proposals))?;
+        let commit = pending.message.to_bytes();
+        let welcome = pending.welcome.as_ref().map(Encode::to_bytes);
+        member.merge_pending_commit(pending)?;
+        Ok((commit, welcome))
+    }
+}
+
+impl Peer for Throng {
+    type Client = Client;
+    type Member = Group;
+
+    fn name(&self) -> &'static str {
+        "throng"
+    }
+
+    fn client(&mut self, identity: u32) -> PeerResult<(Client, Vec<u8>)> {
+        let identity = Identity::basic(&*self.provider, SUITE, format!("member {identity}"))?;
+        let bundle = KeyPackageBundle::generate(&*self.provider, SUITE, &identity)?;
+        let key_package = MlsMessage::new(MlsMessageBody::KeyPackage(bundle.key_package.clone())).to_bytes();
+        Ok((Client { identity, bundle }, key_package))
+    }
+
+    fn build(&mut self, creator: Client, key_packages: &[Vec<u8>]) -> PeerResult<(Group, Vec<u8>)> {
+        let mut group = Group::create_with_provider(
+            self.provider.clone(),
+            SUITE,
+            &creator.identity,
+            b"compare".to_vec(),
+            Vec::new(),
+            self.config.clone(),
+        )?;
+        let adds = key_packages.iter().map(|kp| key_package(kp)).collect::<PeerResult<Vec<_>>>()?;
+        let (_commit, welcome) = self.commit(&mut group, adds)?;
+        Ok((group, welcome.ok_or("an Add commit has a Welcome")?))
+    }
+
+    fn ratchet_tree(&mut self, member: &Group) -> PeerResult<Vec<u8>> {
+        Ok(member.tree().export().to_bytes())
+    }
+
+    fn join(&mut self, client: Client, welcome: &[u8], ratchet_tree: &[u8]) -> PeerResult<Group> {
+        let MlsMessageBody::Welcome(welcome) = decode(welcome)? else {
+            return Err("not a Welcome".into());
+        };
+        let tree = RatchetTree::from_bytes(ratchet_tree)?;
+        Ok(Group::join(
+            self.provider.clone(),
+            self.config.clone(),
+            &welcome,
+            &client.bundle,
+            Some(&tree),
+            PskStore::default(),
+        )?)
+    }
+
+    fn commit_update(&mut self, member: &mut Group) -> PeerResult<Vec<u8>> {
+        Ok(self.commit(member, Vec::new())?.0)
+    }
+
+    fn commit_add(&mut self, member: &mut Group, key_package_bytes: &[u8]) -> PeerResult<Vec<u8>> {
+        // The Welcome is encoded inside `commit`, as the adder would send it.
+        Ok(self.commit(member, vec![key_package(key_package_bytes)?])?.0)
+    }
+
+    fn commit_remove(&mut self, member: &mut Group, leaf: u32) -> PeerResult<Vec<u8>> {
+        let remove = Proposal::Remove(Remove { removed: LeafIndex(leaf) });
+        Ok(self.commit(member, vec![remove])?.0)
+    }
+
+    fn process(&mut self, member: &mut Group, commit: &[u8]) -> PeerResult<()> {
+        match member.process_message(MlsMessage::from_bytes(commit)?)? {
+            Processed::Commit(staged) => Ok(member.merge_staged_commit(*staged)?),
+            _ => Err("not a commit".into()),
+        }
+    }
+
+    fn fork(&mut self, member: &Group) -> PeerResult<Group> {
+        Ok(member.clone())
+    }
+
+    fn leaf_index(&self, member: &Group) -> u32 {
+        member.own_leaf().0
+    }
+
+    fn epoch_authenticator(&self, member: &Group) -> PeerResult<Vec<u8>> {
+        Ok(member.epoch_authenticator().to_vec())
+    }
+}
