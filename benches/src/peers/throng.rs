@@ -138,7 +138,12 @@ impl Peer for Throng {
     }
 
     fn fork(&mut self, member: &Group) -> PeerResult<Group> {
-        Ok(member.clone())
+        // `clone` shares the tree (copy on write); a fork that will merge
+        // gets its own copy here, untimed, as the other adapters' deep
+        // copies are.
+        let mut fork = member.clone();
+        fork.unshare_tree();
+        Ok(fork)
     }
 
     fn leaf_index(&self, member: &Group) -> u32 {

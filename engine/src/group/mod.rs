@@ -332,6 +332,13 @@ impl Group {
         true
     }
 
+    /// Gives this member its own copy of a tree it shares (after
+    /// [`share_tree_with`](Self::share_tree_with) or `clone`), paying the
+    /// O(n) copy now rather than inside the next merge.
+    pub fn unshare_tree(&mut self) {
+        Arc::make_mut(&mut self.tree);
+    }
+
     /// Whether this member is still in the group (not removed, no ReInit).
     pub fn is_active(&self) -> bool {
         self.active && self.pending_reinit.is_none()
