@@ -139,6 +139,7 @@ pub fn compare(options: &Options) -> std::io::Result<Results> {
             options
                 .metrics
                 .iter()
+                .filter(move |&&m| i.measures(m))
                 .map(move |&m| ((i, m), Tally::default()))
         })
         .collect();

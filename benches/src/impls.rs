@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::metric::Scenario;
+use crate::metric::{Metric, Scenario, Unit};
 use crate::peers::{mls_rs::MlsRs, openmls::OpenMls, throng::Throng};
 use crate::scenario::{self, Config, Event};
 
@@ -34,6 +34,11 @@ pub enum Impl {
     #[serde(rename = "openmls")]
     #[value(name = "openmls")]
     OpenMls,
+    /// The primitives the RFC requires, straight from aws-lc-rs on one
+    /// thread ([`crate::floor`]).
+    #[serde(rename = "crypto-floor")]
+    #[value(name = "crypto-floor")]
+    CryptoFloor,
 }
 
 /// Versions of the compared crates, as locked in `Cargo.lock` (a test checks).
@@ -42,11 +47,15 @@ pub mod versions {
     pub const OPENMLS: &str = "openmls 0.9.2 + openmls_rust_crypto 0.6.0";
     /// `mls-rs` and its provider.
     pub const MLS_RS: &str = "mls-rs 0.57.0 + mls-rs-crypto-awslc 0.27.0";
+    /// The floor's primitives.
+    pub const AWS_LC_RS: &str = "aws-lc-rs 1.18.1";
+    /// What the floor column is.
+    pub const FLOOR: &str = "RFC-required primitives only (signatures, HKDF, HPKE, AEAD, hashes), one thread, aws-lc-rs 1.18.1";
 }
 
 impl Impl {
     /// Every implementation, in column order.
-    pub const ALL: [Impl; 3] = [Impl::Throng, Impl::MlsRs, Impl::OpenMls];
+    pub const ALL: [Impl; 4] = [Impl::Throng, Impl::MlsRs, Impl::OpenMls, Impl::CryptoFloor];
 
     /// The name in the output.
     pub fn name(self) -> &'static str {
@@ -54,6 +63,7 @@ impl Impl {
             Impl::Throng => "throng",
             Impl::MlsRs => "mls-rs",
             Impl::OpenMls => "openmls",
+            Impl::CryptoFloor => "crypto-floor",
         }
     }
 
@@ -63,12 +73,19 @@ impl Impl {
             Impl::Throng => concat!("throng ", env!("CARGO_PKG_VERSION")),
             Impl::MlsRs => versions::MLS_RS,
             Impl::OpenMls => versions::OPENMLS,
+            Impl::CryptoFloor => versions::FLOOR,
         }
     }
 
     /// Whether an adapter exists.
     pub fn available(self) -> bool {
         true
+    }
+
+    /// Whether this implementation has a figure for `metric`: the floor has
+    /// no sizes, and no floor is defined for the state.
+    pub fn measures(self, metric: Metric) -> bool {
+        self != Impl::CryptoFloor || (metric.unit() == Unit::Millis)
     }
 
     /// The implementations compared when none are named.
@@ -82,6 +99,7 @@ impl Impl {
             Impl::MlsRs => scenario::run(&mut MlsRs::default(), scenario, config, emit),
             Impl::OpenMls => scenario::run(&mut OpenMls::default(), scenario, config, emit),
             Impl::Throng => scenario::run(&mut Throng::default(), scenario, config, emit),
+            Impl::CryptoFloor => crate::floor::run(scenario, config, emit),
         }
     }
 }
@@ -120,5 +138,8 @@ mod tests {
             );
             assert_eq!(constant, expected);
         }
+        let aws_lc = format!("aws-lc-rs {}", locked(&lock, "aws-lc-rs"));
+        assert_eq!(versions::AWS_LC_RS, aws_lc);
+        assert!(versions::FLOOR.ends_with(&aws_lc));
     }
 }

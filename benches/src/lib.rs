@@ -7,6 +7,7 @@
 //! [`impls::Impl::run`].
 
 pub mod cli;
+pub mod floor;
 pub mod harness;
 pub mod impls;
 pub mod metric;

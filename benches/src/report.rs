@@ -196,7 +196,10 @@ pub fn markdown(results: &Results) -> String {
                 },
             };
             if let (Some(v), Some(b), false) = (tally.median(), base, Some(i) == baseline) {
-                if b > 0.0 {
+                if i == Impl::CryptoFloor && v > 0.0 {
+                    // How far the baseline is above the floor, per thread.
+                    let _ = write!(cell, " (÷{:.2})", b / v);
+                } else if b > 0.0 {
                     let _ = write!(cell, " (×{:.2})", v / b);
                 }
             }
@@ -220,6 +223,14 @@ pub fn markdown(results: &Results) -> String {
         o.runs,
         baseline.map_or("-", Impl::name)
     );
+    if o.impls.contains(&Impl::CryptoFloor) {
+        let _ = writeln!(
+            out,
+            "crypto-floor is one thread; (÷r) is {} divided by the floor \
+             (divide the floor by the CPUs for a parallel floor).",
+            baseline.map_or("-", Impl::name)
+        );
+    }
     let _ = writeln!(out, "Implementations:");
     for i in &o.impls {
         let _ = writeln!(out, "- {i}: {}", i.version());

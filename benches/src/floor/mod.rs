@@ -1,0 +1,333 @@
+//! The crypto floor: what the signatures, key derivations and HPKE
+//! operations RFC 9420 requires for an operation cost on this machine, done
+//! with aws-lc-rs alone on one thread, in the same run as the
+//! implementations (issue 6, "raw crypto floor").
+//!
+//! For each measured operation the floor counts the primitives the RFC
+//! requires of the member doing it, on the tree the scenario produces
+//! ([`shape`], a model independent of the engine), and runs exactly those
+//! primitives ([`primitives`]):
+//!
+//! * committing: a key pair per filtered-path node and for the leaf
+//!   (DeriveKeyPair, §7.4), the path-secret chain (DeriveSecret, §7.4), one
+//!   HPKE seal per resolution node of the copath, new members excluded
+//!   (§12.4.2), two signatures (the new leaf node, §7.2, and the
+//!   FramedContent, §6.1), the key schedule (§8: 13 HKDF steps), the
+//!   confirmation and membership tags (§6.1-6.2) and the transcript hash
+//!   over the message (§8.2);
+//! * processing: two verifications, one HPKE open, the key pairs of the
+//!   path secrets it derives (checked against the UpdatePath, §7.5), the
+//!   same key schedule, tags and transcript hash;
+//! * adding: also the KeyPackage checks (two verifications each, §10.1), a
+//!   GroupSecrets seal per new member and the signed, encrypted GroupInfo
+//!   of the Welcome (§12.4.3);
+//! * joining: one HPKE open and the Welcome's secrets, the GroupInfo
+//!   signature, every leaf's signature (§7.9.2... tree validation), the tree
+//!   hash of every node (§7.8), the parent hash of every non-blank parent
+//!   (§7.9.2) and the key pairs of the path secrets it receives.
+//!
+//! Message sizes (what is signed, MACed and hashed) are the minimal suite-1
+//! encodings of the structures below, which is what makes this a floor.
+//! Hashing is left out of commits and processing (only what the signature
+//! and MAC primitives hash is counted); for joins it is in, as the issue's
+//! target for `join` names it.
+
+pub mod primitives;
+pub mod shape;
+
+use std::time::Instant;
+
+use crate::metric::{Metric, Scenario};
+use crate::scenario::{Config, Event, cpu_time, warmers};
+use primitives::Keys;
+use shape::{Path, Shape};
+
+/// Minimal suite-1 encodings, in bytes: a LeafNode with an 8-byte basic
+/// identity and one-entry capabilities (§7.2), its to-be-signed part, a
+/// KeyPackage (§10) and its to-be-signed part, an HPKECiphertext of a path
+/// secret (§7.6), the PublicMessage framing around a Commit with its
+/// signature and tags (§6), a GroupInfo (§12.4.3) and its to-be-signed part,
+/// GroupSecrets (§12.4.3.1).
+mod size {
+    pub const LEAF_NODE: usize = 171;
+    pub const LEAF_TBS: usize = 118;
+    pub const KEY_PACKAGE: usize = 274;
+    pub const KEY_PACKAGE_TBS: usize = 209;
+    pub const PATH_CIPHERTEXT: usize = 82;
+    pub const PATH_NODE: usize = 35;
+    pub const FRAMING: usize = 158;
+    pub const ADD: usize = 6 + KEY_PACKAGE;
+    pub const REMOVE: usize = 10;
+    pub const GROUP_INFO: usize = 195;
+    pub const GROUP_INFO_TBS: usize = 130;
+    pub const GROUP_SECRETS: usize = 68;
+    /// TreeHashInput of a leaf (§7.8), of a blank leaf, of a parent, of a
+    /// blank parent; ParentHashInput (§7.9).
+    pub const LEAF_HASH_INPUT: usize = 177;
+    pub const BLANK_LEAF_HASH_INPUT: usize = 6;
+    pub const PARENT_HASH_INPUT: usize = 135;
+    pub const BLANK_PARENT_HASH_INPUT: usize = 68;
+    pub const PARENT_HASH: usize = 99;
+}
+
+/// HKDF steps of one epoch's key schedule (§8): joiner, epoch and nine
+/// derived secrets, plus the two extracts feeding them.
+const KEY_SCHEDULE_STEPS: u32 = 13;
+/// Welcome secret, key and nonce, and its extract (§8, §12.4.3.1).
+const WELCOME_STEPS: u32 = 4;
+
+/// The primitives one operation requires.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Work {
+    /// Signatures, by message length.
+    pub signs: Vec<usize>,
+    /// Verifications: (message length, count).
+    pub verifies: Vec<(usize, u32)>,
+    /// HPKE seals: (plaintext length, count).
+    pub seals: Vec<(usize, u32)>,
+    /// HPKE opens of a small secret.
+    pub opens: u32,
+    /// DeriveKeyPair calls.
+    pub key_pairs: u32,
+    /// HKDF steps (one HMAC-SHA256 each) on short inputs.
+    pub kdf_steps: u32,
+    /// HMACs over a message (tags), by length.
+    pub macs: Vec<usize>,
+    /// Hashes: (input length, count).
+    pub hashes: Vec<(usize, u32)>,
+    /// AEAD encryptions or decryptions, by length.
+    pub aeads: Vec<usize>,
+}
+
+fn commit_bytes(path: Path, proposals: usize) -> usize {
+    size::FRAMING
+        + proposals
+        + 1
+        + size::LEAF_NODE
+        + size::PATH_NODE * path.nodes as usize
+        + size::PATH_CIPHERTEXT * path.encryptions as usize
+}
+
+impl Work {
+    /// The committer's work for an UpdatePath `path` in a commit of
+    /// `message` bytes that adds `added` members.
+    fn commit(path: Path, message: usize, added: u32) -> Self {
+        let mut work = Work {
+            signs: vec![size::LEAF_TBS, message],
+            seals: vec![(32, path.encryptions)],
+            key_pairs: path.nodes + 1,
+            // Leaf and node secrets, the path-secret chain, the commit
+            // secret, the key schedule, the confirmation tag, and the HPKE
+            // info hash shared by the batch of seals.
+            kdf_steps: 2 * path.nodes + 2 + KEY_SCHEDULE_STEPS + 1 + 1,
+            macs: vec![message],
+            hashes: vec![(message, 1), (64, 1)],
+            ..Work::default()
+        };
+        if added > 0 {
+            work.verifies = vec![(size::KEY_PACKAGE_TBS, added), (size::LEAF_TBS, added)];
+            work.seals.push((size::GROUP_SECRETS, added));
+            work.signs.push(size::GROUP_INFO_TBS);
+            work.aeads.push(size::GROUP_INFO);
+            work.kdf_steps += WELCOME_STEPS;
+        }
+        work
+    }
+
+    /// A member's work processing that commit, deriving `derived` path
+    /// secrets.
+    fn process(derived: u32, message: usize, added: u32) -> Self {
+        let mut verifies = vec![(message, 1), (size::LEAF_TBS, 1)];
+        if added > 0 {
+            verifies.extend([(size::KEY_PACKAGE_TBS, added), (size::LEAF_TBS, added)]);
+        }
+        Work {
+            verifies,
+            opens: 1,
+            key_pairs: derived,
+            kdf_steps: 2 * derived + 1 + KEY_SCHEDULE_STEPS + 1 + 1,
+            macs: vec![message],
+            hashes: vec![(message, 1), (64, 1)],
+            ..Work::default()
+        }
+    }
+
+    /// A joiner's work on a Welcome into the tree `shape`, receiving the
+    /// path secrets of `derived` nodes.
+    fn join(shape: &Shape, derived: u32) -> Self {
+        let (leaves, parents) = shape.counts();
+        let width = shape.width();
+        Work {
+            verifies: vec![(size::GROUP_INFO_TBS, 1), (size::LEAF_TBS, leaves)],
+            opens: 1,
+            key_pairs: derived,
+            kdf_steps: 2 * derived + WELCOME_STEPS + KEY_SCHEDULE_STEPS + 1,
+            aeads: vec![size::GROUP_INFO],
+            hashes: vec![
+                (size::LEAF_HASH_INPUT, leaves),
+                (size::BLANK_LEAF_HASH_INPUT, width - leaves),
+                (size::PARENT_HASH_INPUT, parents),
+                (size::BLANK_PARENT_HASH_INPUT, width - 1 - parents),
+                (size::PARENT_HASH, parents),
+            ],
+            ..Work::default()
+        }
+    }
+
+    /// Does the work; returns a value depending on every result.
+    pub fn run(&self, keys: &Keys) -> u64 {
+        let mut sink = 0u64;
+        let mut message = Vec::new();
+        let mut bytes = |len: usize| -> Vec<u8> {
+            message.resize(len, 0x5a);
+            message.clone()
+        };
+        for &len in &self.signs {
+            sink += keys.sign(&bytes(len)).len() as u64;
+        }
+        for &(len, count) in &self.verifies {
+            let m = bytes(len);
+            let signature = keys.sign(&m);
+            for _ in 0..count {
+                keys.verify(&m, &signature);
+            }
+        }
+        for &(len, count) in &self.seals {
+            let m = bytes(len);
+            for _ in 0..count {
+                sink += keys.seal(&m) as u64;
+            }
+        }
+        for _ in 0..self.opens {
+            keys.open();
+        }
+        let mut secret = [3u8; 32];
+        for _ in 0..self.key_pairs {
+            sink += u64::from(keys.derive_key_pair(&secret)[0]);
+            secret[0] = secret[0].wrapping_add(1);
+        }
+        for _ in 0..self.kdf_steps {
+            secret = primitives::hmac(&secret, b"MLS 1.0 path");
+        }
+        for &len in &self.macs {
+            secret = primitives::hmac(&secret, &bytes(len));
+        }
+        for &(len, count) in &self.hashes {
+            let m = bytes(len);
+            for _ in 0..count {
+                sink += u64::from(primitives::hash(&m)[0]);
+            }
+        }
+        for &len in &self.aeads {
+            sink += keys.aead(&bytes(len)) as u64;
+        }
+        sink + u64::from(secret[0])
+    }
+}
+
+/// Leaf of the committer B, the processor C and the removed member, as in
+/// [`crate::scenario`].
+fn roles(n: u32) -> (u32, u32, u32) {
+    (n - 1, 1, n - 2)
+}
+
+/// The work of every metric of `scenario` on a group of `n`.
+pub fn work(scenario: Scenario, n: u32) -> Vec<(Metric, Work)> {
+    let (b, c, removed) = roles(n);
+    let mut built = Shape::new(n);
+    let everyone: Vec<u32> = (1..n).collect();
+    // C receives the creator's path secrets for the nodes above it.
+    let received = built.derived_by(0, c, &everyone);
+    let build_path = built.commit(0, &everyone);
+    match scenario {
+        Scenario::Join => {
+            let message = commit_bytes(build_path, size::ADD * (n as usize - 1));
+            vec![
+                (Metric::Build, Work::commit(build_path, message, n - 1)),
+                (Metric::Join, Work::join(&built, received)),
+            ]
+        }
+        Scenario::Cold | Scenario::Warm => {
+            let warm = scenario == Scenario::Warm;
+            if warm {
+                for warmer in warmers(n, b) {
+                    built.commit(warmer, &[]);
+                }
+                built.commit(b, &[]);
+            }
+            let pick = |w: Metric, cold: Metric| if warm { w } else { cold };
+            let mut out = Vec::new();
+
+            let mut shape = built.clone();
+            let derived = shape.derived_by(b, c, &[]);
+            let path = shape.commit(b, &[]);
+            let message = commit_bytes(path, 0);
+            out.push((pick(Metric::Commit, Metric::CommitCold), Work::commit(path, message, 0)));
+            out.push((pick(Metric::Process, Metric::ProcessCold), Work::process(derived, message, 0)));
+
+            let mut shape = built.clone();
+            let newcomer = shape.add();
+            let derived = shape.derived_by(b, c, &[newcomer]);
+            let path = shape.commit(b, &[newcomer]);
+            let message = commit_bytes(path, size::ADD);
+            out.push((pick(Metric::AddOne, Metric::AddOneCold), Work::commit(path, message, 1)));
+            out.push((pick(Metric::ProcessAdd, Metric::ProcessAddCold), Work::process(derived, message, 1)));
+
+            let mut shape = built;
+            shape.remove(removed);
+            let derived = shape.derived_by(b, c, &[]);
+            let path = shape.commit(b, &[]);
+            let message = commit_bytes(path, size::REMOVE);
+            out.push((pick(Metric::RemoveOne, Metric::RemoveOneCold), Work::commit(path, message, 0)));
+            out.push((pick(Metric::ProcessRemove, Metric::ProcessRemoveCold), Work::process(derived, message, 0)));
+            out
+        }
+    }
+}
+
+/// Runs the floor of `scenario`'s wanted metrics, reporting like a worker.
+pub fn run(scenario: Scenario, config: &Config, emit: &mut dyn FnMut(Event)) {
+    emit(Event::Phase { name: "tree model and keys".into() });
+    let keys = Keys::new();
+    for (metric, work) in work(scenario, config.members) {
+        if !config.wanted.contains(&metric) {
+            continue;
+        }
+        emit(Event::Start { op: metric });
+        let cpu_start = cpu_time();
+        let start = Instant::now();
+        std::hint::black_box(work.run(&keys));
+        let elapsed = start.elapsed();
+        let cpu = cpu_start.zip(cpu_time()).map(|(a, b)| b.saturating_sub(a));
+        emit(Event::Time {
+            op: metric,
+            ms: elapsed.as_secs_f64() * 1e3,
+            cpu_ms: cpu.map(|c| c.as_secs_f64() * 1e3),
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_follow_the_tree() {
+        // 10,000 members (width 16,384): B = 9,999 on the fresh tree sends
+        // to the left half's root (filled by the creator) and to each of
+        // the 1,807 other leaves of the right half.
+        let cold = work(Scenario::Cold, 10_000);
+        let (_, commit) = &cold[0];
+        assert_eq!(commit.seals, vec![(32, 1 + 1807)]);
+        // Warm: one encryption per filtered-path node.
+        let warm = work(Scenario::Warm, 10_000);
+        let (_, commit) = &warm[0];
+        assert_eq!(commit.seals[0].1 + 1, commit.key_pairs);
+        let (_, process) = &warm[1];
+        assert_eq!(process.key_pairs, 1);
+        // Build: nothing to encrypt on the path, one Welcome seal per member.
+        let join = work(Scenario::Join, 10_000);
+        assert_eq!(join[0].1.seals, vec![(32, 0), (size::GROUP_SECRETS, 9_999)]);
+        assert_eq!(join[1].1.verifies[1], (size::LEAF_TBS, 10_000));
+    }
+}
