@@ -230,13 +230,13 @@ impl Plan<'_> {
             encryption_key: self.leaf_keys[i].clone().expect("occupied leaf has an HPKE key"),
             signature_key: keys.public.clone(),
             credential: Credential::basic(format!("member-{leaf:06}").into_bytes()),
-            capabilities: Capabilities {
+            capabilities: std::sync::Arc::new(Capabilities {
                 versions: vec![ProtocolVersion::MLS10],
                 cipher_suites: vec![CipherSuite::MLS_128_DHKEMX25519_AES128GCM_SHA256_ED25519],
                 extensions: Vec::new(),
                 proposals: Vec::new(),
                 credentials: vec![CredentialType::BASIC],
-            },
+            }),
             leaf_node_source: source,
             extensions: Vec::new(),
             signature: Vec::new(),

@@ -268,6 +268,13 @@ impl<T: Decode> Decode for Vec<T> {
     }
 }
 
+/// A boxed value encodes as the value.
+impl<T: Encode> Encode for Box<T> {
+    fn encode(&self, out: &mut Vec<u8>) {
+        (**self).encode(out);
+    }
+}
+
 /// `optional<T>`: a presence octet 0 or 1, then the value (RFC 9420 §2.1.1).
 impl<T: Encode> Encode for Option<T> {
     fn encode(&self, out: &mut Vec<u8>) {

@@ -226,7 +226,7 @@ impl Group {
 
         let tree = self.tree.clone();
         let mut staged = tree.stage();
-        let applied = apply_proposals(&suite, &self.context, &mut staged, &list, Committer::Member(me), self.now())?;
+        let applied = apply_proposals(&suite, &self.context, &mut staged, &list, Committer::Member(me), self.now(), true)?;
         let new_members: Vec<LeafIndex> = applied.added.iter().map(|(l, _)| *l).collect();
 
         let (path, commit_secret, private, path_secrets) = if options.force_path || applied.path_required {
@@ -473,7 +473,7 @@ impl Group {
 
         let tree = self.tree.clone();
         let mut staged = tree.stage();
-        let applied = apply_proposals(&suite, &self.context, &mut staged, &list, committer, self.now())?;
+        let applied = apply_proposals(&suite, &self.context, &mut staged, &list, committer, self.now(), true)?;
         if applied.path_required && commit.path.is_none() {
             return Err(rule("commit lacks a required UpdatePath (RFC 9420 §12.4.2)"));
         }

@@ -88,7 +88,7 @@ fn external_join_inner(
         reference: None,
     }];
     let mut staged = tree.stage();
-    let applied = apply_proposals(&suite, &old, &mut staged, &list, Committer::External, config.check_lifetimes.then(now))?;
+    let applied = apply_proposals(&suite, &old, &mut staged, &list, Committer::External, config.check_lifetimes.then(now), true)?;
     check_unique_keys(&staged, &bundle.key_package.leaf_node, None)?;
     let me = staged.add_leaf(bundle.key_package.leaf_node.clone());
     let created = create_update_path(

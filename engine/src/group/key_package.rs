@@ -84,7 +84,7 @@ impl KeyPackageBundle {
             encryption_key: encryption.public.clone(),
             signature_key: identity.signer.public.clone(),
             credential: identity.credential.clone(),
-            capabilities,
+            capabilities: std::sync::Arc::new(capabilities),
             leaf_node_source: LeafNodeSource::KeyPackage(Lifetime { not_before: start, not_after: start + LIFETIME_SECS }),
             extensions: leaf_extensions,
             signature: Vec::new(),

@@ -4,6 +4,8 @@
 
 use std::collections::HashSet;
 
+use rayon::prelude::*;
+
 use crate::crypto::Suite;
 use crate::error::{Error, ValidationError};
 use crate::messages::registered_extensions::{ExtensionData, RequiredCapabilities};
@@ -98,6 +100,7 @@ pub(crate) fn apply_proposals(
     proposals: &[CommittedProposal],
     committer: Committer,
     now: Option<u64>,
+    parallel: bool,
 ) -> Result<AppliedProposals, Error> {
     let mut out = AppliedProposals {
         path_required: proposals.is_empty() || proposals.iter().any(|p| p.proposal.requires_path()),
@@ -158,11 +161,10 @@ pub(crate) fn apply_proposals(
         staged.remove_leaf(leaf)?;
         out.removed.push((leaf, old));
     }
-    // §12.3 step 4: adds, in list order. (Validating the KeyPackages on
-    // rayon here deadlocked the server: the registry calls this under a
-    // per-group lock, and a worker waiting on a parallel join may steal a
-    // job that needs the same lock. Kept sequential until the registry
-    // validates outside its lock.)
+    // §12.3 step 4: adds, in list order. The KeyPackage signatures are
+    // checked first, on rayon when `parallel` (members); the server calls
+    // this under a per-group lock, where a worker waiting on a parallel
+    // join may steal a job that needs the same lock, so it stays sequential.
     let adds: Vec<&KeyPackage> = proposals
         .iter()
         .filter_map(|p| match &p.proposal {
@@ -170,8 +172,12 @@ pub(crate) fn apply_proposals(
             _ => None,
         })
         .collect();
+    if parallel {
+        adds.par_iter().try_for_each(|kp| validate_key_package(suite, kp, &rules))?;
+    } else {
+        adds.iter().try_for_each(|kp| validate_key_package(suite, kp, &rules))?;
+    }
     for kp in adds {
-        validate_key_package(suite, kp, &rules)?;
         check_unique_keys(staged, &kp.leaf_node, None)?;
         if staged.find_encryption_key(kp.init_key.as_bytes()).is_some() {
             return Err(rule("Add's init key is already in the tree (RFC 9420 §12.2)"));

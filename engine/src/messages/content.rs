@@ -207,7 +207,7 @@ impl FramedContent {
         Ok(out)
     }
 
-    fn encode_tbs(&self, out: &mut Vec<u8>, wire_format: WireFormat, context: Option<&GroupContext>)
+    pub(crate) fn encode_tbs(&self, out: &mut Vec<u8>, wire_format: WireFormat, context: Option<&GroupContext>)
     -> Result<(), Error> {
         ProtocolVersion::MLS10.encode(out);
         wire_format.encode(out);

@@ -1,5 +1,7 @@
 //! `LeafNode` and what it carries (RFC 9420 §7.2).
 
+use std::sync::Arc;
+
 use crate::codec::{Decode, DecodeError, Encode, Reader, write_bytes};
 use crate::crypto::{CipherSuite, HpkePublicKey, SignaturePrivateKey, SignaturePublicKey, Suite};
 use crate::error::{Error, UsageError};
@@ -127,8 +129,9 @@ pub struct LeafNode {
     pub signature_key: SignaturePublicKey,
     /// Who the member is.
     pub credential: Credential,
-    /// What the member supports.
-    pub capabilities: Capabilities,
+    /// What the member supports (shared: a tree keeps one copy per
+    /// distinct value).
+    pub capabilities: Arc<Capabilities>,
     /// How the leaf node came to be, with its source-specific field.
     pub leaf_node_source: LeafNodeSource,
     /// Leaf node extensions.
@@ -202,7 +205,7 @@ impl Decode for LeafNode {
             encryption_key: Decode::decode(r)?,
             signature_key: Decode::decode(r)?,
             credential: Decode::decode(r)?,
-            capabilities: Decode::decode(r)?,
+            capabilities: Arc::new(Decode::decode(r)?),
             leaf_node_source: Decode::decode(r)?,
             extensions: Decode::decode(r)?,
             signature: Decode::decode(r)?,
@@ -222,13 +225,13 @@ pub(crate) mod tests {
             encryption_key: HpkePublicKey(vec![1; 32]),
             signature_key: SignaturePublicKey(vec![2; 32]),
             credential: Credential::basic(b"alice".to_vec()),
-            capabilities: Capabilities {
+            capabilities: Arc::new(Capabilities {
                 versions: vec![ProtocolVersion::MLS10],
                 cipher_suites: vec![CipherSuite(1), CipherSuite(0x0a0a)],
                 extensions: vec![ExtensionType(0x1a1a)],
                 proposals: vec![ProposalType(0x2a2a)],
                 credentials: vec![CredentialType::BASIC],
-            },
+            }),
             leaf_node_source: source,
             extensions: vec![Extension { extension_type: ExtensionType(0xf000), extension_data: vec![7] }],
             signature: vec![3; 64],

@@ -201,7 +201,7 @@ impl PublicGroup {
                 let list = [CommittedProposal { proposal: proposal.clone(), sender: *sender, reference: None }];
                 let mut staged = self.tree.stage();
                 let nobody = Committer::Member(LeafIndex(u32::MAX));
-                apply_proposals(suite, &self.context, &mut staged, &list, nobody, self.config.now()).map(|_| ())
+                apply_proposals(suite, &self.context, &mut staged, &list, nobody, self.config.now(), false).map(|_| ())
             }
         }
     }
@@ -220,7 +220,7 @@ impl PublicGroup {
 
         let now = self.config.now();
         let mut staged = self.tree.stage();
-        let applied = apply_proposals(suite, &self.context, &mut staged, &list, committer, now)?;
+        let applied = apply_proposals(suite, &self.context, &mut staged, &list, committer, now, false)?;
         if applied.path_required && commit.path.is_none() {
             return Err(rule("commit lacks a required UpdatePath (RFC 9420 §12.4.2)"));
         }

@@ -2,9 +2,10 @@
 //! encryption keys unique; §12.4.3.1: parent encryption keys unique), and
 //! lookups by credential for rosters.
 //!
-//! Keys are indexed by a keyed 64-bit fingerprint rather than by their
+//! Keys are indexed by a keyed 32-bit fingerprint rather than by their
 //! bytes: at 100,000 members three byte-keyed maps would cost tens of
-//! megabytes per tree. The fingerprint is only a hint; every hit is
+//! megabytes per tree, and 32 bits halve the maps' buckets against 64
+//! (collisions only cost a comparison more). The fingerprint is only a hint; every hit is
 //! confirmed against the node itself, and the random key of `RandomState`
 //! keeps a peer from forcing collisions.
 
@@ -12,17 +13,20 @@ use std::collections::HashMap;
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 
+/// A keyed hash of a key or credential.
+pub(crate) type Fingerprint = u32;
+
 /// One map from a fingerprint to the node indices holding that value.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct FingerprintMap {
-    first: HashMap<u64, u32>,
+    first: HashMap<Fingerprint, u32>,
     /// Further indices for a fingerprint that is already taken: different
     /// values that collide, or (for credentials) one value at many leaves.
-    more: HashMap<u64, Vec<u32>>,
+    more: HashMap<Fingerprint, Vec<u32>>,
 }
 
 impl FingerprintMap {
-    pub(crate) fn insert(&mut self, fp: u64, index: u32) {
+    pub(crate) fn insert(&mut self, fp: Fingerprint, index: u32) {
         match self.first.entry(fp) {
             std::collections::hash_map::Entry::Vacant(v) => {
                 v.insert(index);
@@ -31,7 +35,7 @@ impl FingerprintMap {
         }
     }
 
-    pub(crate) fn remove(&mut self, fp: u64, index: u32) {
+    pub(crate) fn remove(&mut self, fp: Fingerprint, index: u32) {
         if self.first.get(&fp) == Some(&index) {
             // Promote a further entry, if any, to keep `first` populated.
             match self.more.get_mut(&fp).and_then(|v| v.pop()) {
@@ -51,7 +55,7 @@ impl FingerprintMap {
     }
 
     /// Every index filed under `fp` (usually zero or one).
-    pub(crate) fn candidates(&self, fp: u64) -> impl Iterator<Item = u32> + '_ {
+    pub(crate) fn candidates(&self, fp: Fingerprint) -> impl Iterator<Item = u32> + '_ {
         self.first.get(&fp).copied().into_iter().chain(self.more.get(&fp).into_iter().flatten().copied())
     }
 
@@ -73,8 +77,9 @@ pub(crate) struct TreeIndex {
 }
 
 impl TreeIndex {
-    pub(crate) fn fingerprint(&self, bytes: &[u8]) -> u64 {
-        self.hasher.hash_one(bytes)
+    pub(crate) fn fingerprint(&self, bytes: &[u8]) -> Fingerprint {
+        // Truncation keeps the keyed hash's unpredictability.
+        self.hasher.hash_one(bytes) as Fingerprint
     }
 }
 

@@ -20,7 +20,9 @@ use rayon::prelude::*;
 use crate::codec::Encode;
 use crate::crypto::{HpkePublicKey, Suite};
 use crate::error::{Error, ValidationError};
-use crate::messages::{Credential, LeafNode, Node, ParentNode, RatchetTree as RatchetTreeExtension};
+use std::sync::Arc;
+
+use crate::messages::{Capabilities, Credential, LeafNode, Node, ParentNode, RatchetTree as RatchetTreeExtension};
 
 use hash::{HashCache, leaf_tree_hash, parent_tree_hash};
 use index::TreeIndex;
@@ -40,7 +42,9 @@ pub struct RatchetTree {
     /// Boxed so that a blank leaf costs one pointer, not a LeafNode.
     leaves: Vec<Option<Box<LeafNode>>>,
     /// Parent at odd node index `x` is `parents[x / 2]`.
-    parents: Vec<Option<ParentNode>>,
+    /// Boxed: most parents of a large tree are blank, and a blank one then
+    /// costs one pointer rather than a ParentNode.
+    parents: Vec<Option<Box<ParentNode>>>,
     hashes: HashCache,
     occupancy: Occupancy,
     index: TreeIndex,
@@ -59,7 +63,7 @@ impl TreeView for RatchetTree {
         if node.is_leaf() {
             return None;
         }
-        self.parents.get((node.0 / 2) as usize).and_then(Option::as_ref)
+        self.parents.get((node.0 / 2) as usize).and_then(Option::as_deref)
     }
 
     fn has_leaf_in(&self, first: u32, count: u32) -> bool {
@@ -95,17 +99,22 @@ impl RatchetTree {
         }
         let mut leaves = vec![None; n_leaves as usize];
         let mut parents = vec![None; (n_leaves - 1) as usize];
+        let mut distinct: Vec<Arc<Capabilities>> = Vec::new();
         for (i, node) in nodes.0.iter().enumerate() {
             match node {
-                Some(Node::Leaf(l)) => leaves[i / 2] = Some(Box::new(l.clone())),
-                Some(Node::Parent(p)) => parents[i / 2] = Some(p.clone()),
+                Some(Node::Leaf(l)) => {
+                    let mut leaf = Box::new(l.clone());
+                    share_capabilities(&mut leaf, &mut distinct);
+                    leaves[i / 2] = Some(leaf);
+                }
+                Some(Node::Parent(p)) => parents[i / 2] = Some(Box::new(p.clone())),
                 None => {}
             }
         }
         Self::from_nodes(suite, leaves, parents)
     }
 
-    fn from_nodes(suite: &Suite<'_>, leaves: Vec<Option<Box<LeafNode>>>, parents: Vec<Option<ParentNode>>) -> Result<Self, Error> {
+    fn from_nodes(suite: &Suite<'_>, leaves: Vec<Option<Box<LeafNode>>>, parents: Vec<Option<Box<ParentNode>>>) -> Result<Self, Error> {
         let width = math::node_width(leaves.len() as u32);
         let mut tree = Self {
             occupancy: Occupancy::from_leaves(&leaves),
@@ -303,7 +312,17 @@ impl RatchetTree {
         }
     }
 
-    fn replace_leaf(&mut self, leaf: LeafIndex, new: Option<Box<LeafNode>>) {
+    fn replace_leaf(&mut self, leaf: LeafIndex, mut new: Option<Box<LeafNode>>) {
+        if let Some(new) = &mut new {
+            // Share with the leaf replaced or the first leaf, when equal.
+            let mut known: Vec<Arc<Capabilities>> =
+                [self.leaf(leaf), self.leaves.iter().flatten().next().map(|l| &**l)]
+                    .into_iter()
+                    .flatten()
+                    .map(|l| l.capabilities.clone())
+                    .collect();
+            share_capabilities(new, &mut known);
+        }
         let Some(slot) = self.leaves.get_mut(leaf.0 as usize) else { return };
         let old = std::mem::replace(slot, new);
         let index = &mut self.index;
@@ -321,7 +340,7 @@ impl RatchetTree {
 
     fn replace_parent(&mut self, node: NodeIndex, new: Option<ParentNode>) {
         let Some(slot) = self.parents.get_mut((node.0 / 2) as usize) else { return };
-        let old = std::mem::replace(slot, new);
+        let old = std::mem::replace(slot, new.map(Box::new));
         let index = &mut self.index;
         if let Some(old) = old {
             index.encryption_keys.remove(index.fingerprint(old.encryption_key.as_bytes()), node.0);
@@ -339,13 +358,29 @@ impl RatchetTree {
     /// Approximate heap bytes held by the tree (nodes, hashes, index); for
     /// memory reports.
     pub fn heap_bytes(&self) -> usize {
-        let nodes: usize = self.leaves.iter().flatten().map(|l| l.to_bytes().len() + 64).sum::<usize>()
-            + self.parents.iter().flatten().map(|p| p.to_bytes().len() + 48).sum::<usize>();
+        // A boxed node: the struct, plus about its encoding for the field
+        // buffers.
+        let leaf = |l: &LeafNode| std::mem::size_of::<LeafNode>() + l.to_bytes().len();
+        let parent = |p: &ParentNode| std::mem::size_of::<ParentNode>() + p.to_bytes().len();
+        let nodes: usize = self.leaves.iter().flatten().map(|l| leaf(l)).sum::<usize>()
+            + self.parents.iter().flatten().map(|p| parent(p)).sum::<usize>();
         nodes
-            + self.leaves.capacity() * std::mem::size_of::<Option<LeafNode>>()
-            + self.parents.capacity() * std::mem::size_of::<Option<ParentNode>>()
+            + self.leaves.capacity() * std::mem::size_of::<Option<Box<LeafNode>>>()
+            + self.parents.capacity() * std::mem::size_of::<Option<Box<ParentNode>>>()
             + self.hashes.heap_bytes()
             + (self.index.signature_keys.len() + self.index.encryption_keys.len() + self.index.credentials.len()) * 24
+    }
+}
+
+/// Members of one group nearly always advertise identical capabilities:
+/// `leaf` takes the shared copy of its value from `distinct` when there is
+/// one (the tree then holds one copy for all), and its own value joins
+/// `distinct` otherwise (up to a few values, to bound the search).
+fn share_capabilities(leaf: &mut LeafNode, distinct: &mut Vec<Arc<Capabilities>>) {
+    match distinct.iter().find(|c| Arc::ptr_eq(c, &leaf.capabilities) || **c == leaf.capabilities) {
+        Some(shared) => leaf.capabilities = shared.clone(),
+        None if distinct.len() < 8 => distinct.push(leaf.capabilities.clone()),
+        None => {}
     }
 }
 

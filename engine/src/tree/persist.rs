@@ -70,7 +70,7 @@ impl RatchetTree {
         }
         let mut parents = Vec::with_capacity(n - 1);
         for _ in 0..n - 1 {
-            parents.push(Option::<ParentNode>::decode(r).map_err(StateError::Corrupt)?);
+            parents.push(Option::<ParentNode>::decode(r).map_err(StateError::Corrupt)?.map(Box::new));
         }
         Self::from_nodes(suite, leaves, parents)
             .map_err(|_| StateError::Inconsistent("ratchet tree holds a key twice (RFC 9420 §7.3)"))
