@@ -308,6 +308,7 @@ pub fn run(scenario: Scenario, config: &Config, emit: &mut dyn FnMut(Event)) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
 
@@ -329,5 +330,54 @@ mod tests {
         let join = work(Scenario::Join, 10_000);
         assert_eq!(join[0].1.seals, vec![(32, 0), (size::GROUP_SECRETS, 9_999)]);
         assert_eq!(join[1].1.verifies[1], (size::LEAF_TBS, 10_000));
+    }
+
+    /// (UpdatePath nodes, ciphertexts) of an encoded commit.
+    fn path_of(commit: &[u8]) -> (u32, u32) {
+        use throng::codec::Decode as _;
+        use throng::messages::content::{FramedContentBody, MlsMessage, MlsMessageBody};
+        let MlsMessageBody::PublicMessage(m) = MlsMessage::from_bytes(commit).unwrap().body else { panic!() };
+        let FramedContentBody::Commit(c) = m.content.body else { panic!() };
+        let path = c.path.unwrap();
+        let ciphertexts = path.nodes.iter().map(|n| n.encrypted_path_secret.len() as u32).sum();
+        (path.nodes.len() as u32, ciphertexts)
+    }
+
+    #[test]
+    fn the_model_matches_real_commits() {
+        use crate::peer::Peer as _;
+        use crate::peers::throng::Throng;
+        // The model is independent of the engine; the engine's commits on
+        // the cold tree (one of each kind) must cost what the model says.
+        for n in [5, 37, 100] {
+            let (b, _c, removed) = roles(n);
+            let mut peer = Throng::default();
+            let (creator, _) = peer.client(0).unwrap();
+            let mut key_packages = Vec::new();
+            let mut b_client = None;
+            for leaf in 1..n {
+                let (client, kp) = peer.client(leaf).unwrap();
+                key_packages.push(kp);
+                if leaf == b {
+                    b_client = Some(client);
+                }
+            }
+            let (a, welcome) = peer.build(creator, &key_packages).unwrap();
+            let tree = peer.ratchet_tree(&a).unwrap();
+            let member = peer.join(b_client.unwrap(), &welcome, &tree).unwrap();
+            let (_, newcomer) = peer.client(n).unwrap();
+            let cold = work(Scenario::Cold, n);
+            let mut forks = [(); 3].map(|()| member.clone());
+            let commits = [
+                peer.commit_update(&mut forks[0]).unwrap(),
+                peer.commit_add(&mut forks[1], &newcomer).unwrap(),
+                peer.commit_remove(&mut forks[2], removed).unwrap(),
+            ];
+            for (commit, (metric, work)) in commits.iter().zip(cold.iter().step_by(2)) {
+                let (nodes, ciphertexts) = path_of(commit);
+                assert_eq!(work.key_pairs, nodes + 1, "{metric} at n = {n}");
+                assert_eq!(work.seals[0].1, ciphertexts, "{metric} at n = {n}");
+            }
+        }
     }
 }
