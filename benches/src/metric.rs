@@ -22,6 +22,9 @@ use serde::{Deserialize, Serialize};
 pub enum Metric {
     /// Create a group and add N-1 members in one commit.
     Build,
+    /// `build` with the ratchet tree in the Welcome's GroupInfo
+    /// (§12.4.3.3) rather than out of band.
+    BuildTreeInWelcome,
     /// A new member processes the Welcome with the ratchet tree.
     Join,
     /// Self-update commit (create + merge) on the warmed tree.
@@ -111,8 +114,9 @@ impl Scenario {
 
 impl Metric {
     /// Every metric, in the order of the report.
-    pub const ALL: [Metric; 19] = [
+    pub const ALL: [Metric; 20] = [
         Metric::Build,
+        Metric::BuildTreeInWelcome,
         Metric::Join,
         Metric::Commit,
         Metric::Process,
@@ -137,6 +141,7 @@ impl Metric {
     pub fn name(self) -> &'static str {
         match self {
             Metric::Build => "build",
+            Metric::BuildTreeInWelcome => "build_tree_in_welcome",
             Metric::Join => "join",
             Metric::Commit => "commit",
             Metric::Process => "process",
@@ -174,6 +179,7 @@ impl Metric {
     pub fn scenario(self) -> Scenario {
         match self {
             Metric::Build
+            | Metric::BuildTreeInWelcome
             | Metric::Join
             | Metric::WelcomeBytes
             | Metric::TreeBytes

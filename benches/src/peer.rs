@@ -51,6 +51,12 @@ pub trait Peer {
         key_packages: &[Vec<u8>],
     ) -> PeerResult<(Self::Member, Vec<u8>)>;
 
+    /// Untimed. Groups created from now on send the ratchet tree in their
+    /// Welcomes (the `ratchet_tree` extension of the GroupInfo, §12.4.3.3)
+    /// rather than out of band; clients made from now on may be needed to
+    /// create such groups.
+    fn tree_in_welcome(&mut self);
+
     /// Untimed. The encoded ratchet tree (§12.4.3.3) of `member`'s group,
     /// as a joiner receives it out of band.
     fn ratchet_tree(&mut self, member: &Self::Member) -> PeerResult<Vec<u8>>;

@@ -50,7 +50,8 @@ use crate::peer::{Peer, PeerResult};
 pub const DEFINITIONS: &str = "Definitions. Group of n: creator A = leaf 0; committer B = leaf n-1 \
 (commit, add_one, remove_one); processor C = leaf 1 (process*, and the joiner of join). \
 build: A creates the group and adds n-1 members in one commit with a path (key packages made \
-beforehand, untimed). join: C processes the Welcome with the ratchet tree delivered out of band. \
+beforehand, untimed); build_tree_in_welcome: the same build by another creator whose Welcome \
+carries the ratchet tree in the GroupInfo (same key packages). join: C processes the Welcome with the ratchet tree delivered out of band. \
 Every commit carries an UpdatePath; create + merge is timed, encoding included; process = decode, \
 validate, merge. Handshake messages are PublicMessages; cipher suite 1. \
 Cold (*_cold): B and C as they join the freshly built tree (only A's direct path is non-blank). \
@@ -331,37 +332,65 @@ impl<P: Peer> Runner<'_, P> {
 
     fn join_scenario(&mut self) -> PeerResult<()> {
         let n = self.config.members;
-        let b_leaf = committer(n);
-        let (creator, key_packages, mut kept) = self.clients(&[b_leaf, PROCESSOR])?;
-        // Timed when wanted; otherwise (e.g. after a `build` ran past the cap
-        // in an earlier attempt) a setup phase, so `join` can still be had.
-        self.phase("build");
-        let (a, welcome) = if self.wanted(Metric::Build) {
-            self.timed(Metric::Build, |p| p.build(creator, &key_packages))
-                .ok_or("the group could not be built")?
-        } else {
-            self.stall_point(Metric::Build);
-            self.peer.build(creator, &key_packages)?
-        };
-        drop(key_packages);
-        self.bytes(Metric::WelcomeBytes, welcome.len());
-        self.phase("export the ratchet tree");
-        let tree = self.peer.ratchet_tree(&a)?;
-        self.bytes(Metric::TreeBytes, tree.len());
-        if !self.wanted(Metric::Join) {
-            return Ok(());
+        let (creator, key_packages, kept) = self.clients(&[committer(n), PROCESSOR])?;
+        let first_build = [
+            Metric::Build,
+            Metric::Join,
+            Metric::WelcomeBytes,
+            Metric::TreeBytes,
+            Metric::StateBytes,
+        ];
+        if first_build.into_iter().any(|m| self.wanted(m)) {
+            // Timed when wanted; otherwise (e.g. after a `build` ran past
+            // the cap in an earlier attempt) a setup phase, so `join` can
+            // still be had.
+            self.phase("build");
+            let (a, welcome) = if self.wanted(Metric::Build) {
+                self.timed(Metric::Build, |p| p.build(creator, &key_packages))
+                    .ok_or("the group could not be built")?
+            } else {
+                self.stall_point(Metric::Build);
+                self.peer.build(creator, &key_packages)?
+            };
+            self.bytes(Metric::WelcomeBytes, welcome.len());
+            self.phase("export the ratchet tree");
+            let tree = self.peer.ratchet_tree(&a)?;
+            self.bytes(Metric::TreeBytes, tree.len());
+            if self.wanted(Metric::Join) {
+                self.join_and_state(&a, &welcome, &tree, kept)?;
+            }
         }
+
+        if self.wanted(Metric::BuildTreeInWelcome) {
+            self.phase("a creator whose groups send the tree in the Welcome");
+            self.peer.tree_in_welcome();
+            let (creator, _) = self.peer.client(n + 1)?;
+            self.timed(Metric::BuildTreeInWelcome, |p| p.build(creator, &key_packages));
+        }
+        Ok(())
+    }
+
+    /// `join` and `state_bytes`: B joins untimed, then C timed.
+    fn join_and_state(
+        &mut self,
+        a: &P::Member,
+        welcome: &[u8],
+        tree: &[u8],
+        mut kept: Vec<(u32, P::Client)>,
+    ) -> PeerResult<()> {
+        let n = self.config.members;
+        let b_leaf = committer(n);
 
         self.phase("untimed join of B (one-time initialization)");
         let b_client = Self::take_client(&mut kept, b_leaf)?;
-        let b = self.peer.join(b_client, &welcome, &tree)?;
+        let b = self.peer.join(b_client, welcome, tree)?;
         self.expect_leaf(&b, b_leaf)?;
-        self.same_epoch(&a, &b)?;
+        self.same_epoch(a, &b)?;
 
         self.phase("join of C");
         let c_client = Self::take_client(&mut kept, PROCESSOR)?;
         let heap_before = self.config.heap_bytes.map(|heap| heap());
-        let Some(c) = self.timed(Metric::Join, |p| p.join(c_client, &welcome, &tree)) else {
+        let Some(c) = self.timed(Metric::Join, |p| p.join(c_client, welcome, tree)) else {
             return Ok(());
         };
         match (self.config.heap_bytes, heap_before) {
@@ -376,7 +405,7 @@ impl<P: Peer> Runner<'_, P> {
         }
         self.phase("check C");
         self.expect_leaf(&c, PROCESSOR)?;
-        self.same_epoch(&a, &c)?;
+        self.same_epoch(a, &c)?;
         Ok(())
     }
 

@@ -68,6 +68,8 @@ mod size {
     pub const PARENT_HASH_INPUT: usize = 135;
     pub const BLANK_PARENT_HASH_INPUT: usize = 68;
     pub const PARENT_HASH: usize = 99;
+    /// ParentNode: encryption key, parent hash, empty unmerged leaves.
+    pub const PARENT_NODE: usize = 67;
 }
 
 /// HKDF steps of one epoch's key schedule (§8): joiner, epoch and nine
@@ -106,6 +108,14 @@ fn commit_bytes(path: Path, proposals: usize) -> usize {
         + size::LEAF_NODE
         + size::PATH_NODE * path.nodes as usize
         + size::PATH_CIPHERTEXT * path.encryptions as usize
+}
+
+/// The encoded `ratchet_tree` extension of `shape` (§12.4.3.3): each node
+/// an optional LeafNode or ParentNode (an enum octet and a presence octet).
+fn tree_bytes(shape: &Shape) -> usize {
+    let (leaves, parents) = shape.counts();
+    let nodes = 2 * shape.width() as usize - 1;
+    nodes + 4 + (leaves as usize) * (size::LEAF_NODE + 1) + (parents as usize) * (size::PARENT_NODE + 1)
 }
 
 impl Work {
@@ -242,8 +252,16 @@ pub fn work(scenario: Scenario, n: u32) -> Vec<(Metric, Work)> {
     match scenario {
         Scenario::Join => {
             let message = commit_bytes(build_path, size::ADD * (n as usize - 1));
+            let build = Work::commit(build_path, message, n - 1);
+            // With the tree in the Welcome, the GroupInfo signed and
+            // encrypted carries it.
+            let mut with_tree = build.clone();
+            let tree = tree_bytes(&built);
+            with_tree.signs.push(tree);
+            with_tree.aeads.push(tree);
             vec![
-                (Metric::Build, Work::commit(build_path, message, n - 1)),
+                (Metric::Build, build),
+                (Metric::BuildTreeInWelcome, with_tree),
                 (Metric::Join, Work::join(&built, received)),
             ]
         }
@@ -329,7 +347,7 @@ mod tests {
         // Build: nothing to encrypt on the path, one Welcome seal per member.
         let join = work(Scenario::Join, 10_000);
         assert_eq!(join[0].1.seals, vec![(32, 0), (size::GROUP_SECRETS, 9_999)]);
-        assert_eq!(join[1].1.verifies[1], (size::LEAF_TBS, 10_000));
+        assert_eq!(join[2].1.verifies[1], (size::LEAF_TBS, 10_000));
     }
 
     /// (UpdatePath nodes, ciphertexts) of an encoded commit.

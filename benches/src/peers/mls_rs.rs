@@ -41,6 +41,8 @@ pub type Member = mls_rs::Group<Config>;
 #[derive(Default)]
 pub struct MlsRs {
     crypto: AwsLcCryptoProvider,
+    /// Clients made now put the ratchet tree in their Welcomes.
+    tree_in_welcome: bool,
 }
 
 fn message(bytes: &[u8]) -> PeerResult<MlsMessage> {
@@ -66,7 +68,7 @@ impl Peer for MlsRs {
         let rules = DefaultMlsRules::new().with_commit_options(
             CommitOptions::new()
                 .with_path_required(true)
-                .with_ratchet_tree_extension(false),
+                .with_ratchet_tree_extension(self.tree_in_welcome),
         );
         let client = mls_rs::Client::builder()
             .identity_provider(BasicIdentityProvider)
@@ -97,6 +99,11 @@ impl Peer for MlsRs {
             return Err("expected exactly one Welcome".into());
         };
         Ok((group, welcome.to_bytes()?))
+    }
+
+    fn tree_in_welcome(&mut self) {
+        // mls-rs takes this from the creating client's rules.
+        self.tree_in_welcome = true;
     }
 
     fn ratchet_tree(&mut self, member: &Member) -> PeerResult<Vec<u8>> {

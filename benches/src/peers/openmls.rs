@@ -23,13 +23,16 @@ pub struct OpenMls {
 
 impl Default for OpenMls {
     fn default() -> Self {
-        let config = MlsGroupCreateConfig::builder()
-            .ciphersuite(SUITE)
-            .wire_format_policy(PURE_PLAINTEXT_WIRE_FORMAT_POLICY)
-            .use_ratchet_tree_extension(false)
-            .build();
-        Self { config }
+        Self { config: create_config(false) }
     }
+}
+
+fn create_config(tree_in_welcome: bool) -> MlsGroupCreateConfig {
+    MlsGroupCreateConfig::builder()
+        .ciphersuite(SUITE)
+        .wire_format_policy(PURE_PLAINTEXT_WIRE_FORMAT_POLICY)
+        .use_ratchet_tree_extension(tree_in_welcome)
+        .build()
 }
 
 /// A client before it joins: its provider holds the key package's private keys.
@@ -112,6 +115,10 @@ impl Peer for OpenMls {
             },
             welcome,
         ))
+    }
+
+    fn tree_in_welcome(&mut self) {
+        self.config = create_config(true);
     }
 
     fn ratchet_tree(&mut self, member: &Member) -> PeerResult<Vec<u8>> {

@@ -97,6 +97,10 @@ impl Peer for Throng {
         Ok((group, welcome.ok_or("an Add commit has a Welcome")?))
     }
 
+    fn tree_in_welcome(&mut self) {
+        self.config.ratchet_tree_in_welcome = true;
+    }
+
     fn ratchet_tree(&mut self, member: &Group) -> PeerResult<Vec<u8>> {
         Ok(member.tree().export().to_bytes())
     }
