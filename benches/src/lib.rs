@@ -8,6 +8,7 @@
 
 pub mod cli;
 pub mod floor;
+pub mod group_fixtures;
 pub mod harness;
 pub mod impls;
 pub mod metric;
