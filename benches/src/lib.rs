@@ -6,6 +6,7 @@
 //! [`report`]. Adding an implementation means one adapter and one line in
 //! [`impls::Impl::run`].
 
+pub mod charts;
 pub mod cli;
 pub mod floor;
 pub mod group_fixtures;
