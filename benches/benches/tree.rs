@@ -11,12 +11,11 @@
 // A bench that cannot set up or run its operation must stop, not carry on.
 #![allow(clippy::expect_used)]
 
-use std::fs::File;
-use std::path::Path;
+mod flamegraph;
+
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use criterion::profiler::Profiler;
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, criterion_group, criterion_main};
 use criterion::measurement::WallTime;
 use rayon::prelude::*;
@@ -293,34 +292,8 @@ fn bench_trees(c: &mut Criterion) {
     }
 }
 
-/// pprof as criterion's profiler: `--profile-time SECS` writes a flame graph
-/// of each selected bench.
-struct FlameGraph {
-    guard: Option<pprof::ProfilerGuard<'static>>,
-}
-
-impl Profiler for FlameGraph {
-    fn start_profiling(&mut self, _benchmark_id: &str, _benchmark_dir: &Path) {
-        self.guard = pprof::ProfilerGuardBuilder::default()
-            .frequency(997)
-            .blocklist(&["libc", "libgcc", "pthread", "vdso"])
-            .build()
-            .ok();
-    }
-
-    fn stop_profiling(&mut self, _benchmark_id: &str, benchmark_dir: &Path) {
-        let Some(guard) = self.guard.take() else { return };
-        let Ok(report) = guard.report().build() else { return };
-        if std::fs::create_dir_all(benchmark_dir).is_ok() {
-            if let Ok(file) = File::create(benchmark_dir.join("flamegraph.svg")) {
-                let _ = report.flamegraph(file);
-            }
-        }
-    }
-}
-
 fn config() -> Criterion {
-    Criterion::default().without_plots().with_profiler(FlameGraph { guard: None })
+    Criterion::default().without_plots().with_profiler(flamegraph::FlameGraph::new())
 }
 
 criterion_group! {

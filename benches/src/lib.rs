@@ -6,8 +6,10 @@
 //! [`report`]. Adding an implementation means one adapter and one line in
 //! [`impls::Impl::run`].
 
+pub mod charts;
 pub mod cli;
 pub mod floor;
+pub mod group_fixtures;
 pub mod harness;
 pub mod impls;
 pub mod metric;

@@ -169,15 +169,16 @@ pub fn cpu_time() -> Option<Duration> {
 }
 
 /// Leaf of B, the committer.
-fn committer(n: u32) -> u32 {
+pub fn committer(n: u32) -> u32 {
     n - 1
 }
 
 /// Leaf of C, the processor and joiner.
-const PROCESSOR: u32 = 1;
+pub const PROCESSOR: u32 = 1;
 
-/// Leaf `remove_one` removes.
-fn removed(n: u32) -> u32 {
+/// Leaf `remove_one` removes: B's neighbour, so that the removal does not
+/// blank B's copath.
+pub fn removed(n: u32) -> u32 {
     n - 2
 }
 

@@ -19,7 +19,9 @@ use crate::peer::{Peer, PeerResult};
 const SUITE: CipherSuite = CipherSuite::MLS_128_DHKEMX25519_AES128GCM_SHA256_ED25519;
 
 /// A client before it joins: its identity and the private keys of the key
-/// package it published.
+/// package it published. Cloning lets a bench join with the same key
+/// package again and again.
+#[derive(Clone)]
 pub struct Client {
     identity: Identity,
     bundle: KeyPackageBundle,
