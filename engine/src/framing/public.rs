@@ -99,7 +99,7 @@ pub fn unprotect_public<F, K>(
 ) -> Result<AuthenticatedContent, Error>
 where
     F: FnOnce(&FramedContent) -> Option<K>,
-    K: AsRef<[u8]> + Sync,
+    K: AsRef<[u8]>,
 {
     check_group_and_epoch(context, &message.content.group_id, message.content.epoch)?;
     check_wire_format(WireFormat::PUBLIC_MESSAGE, &message.content)?;
@@ -119,26 +119,14 @@ where
     message.content.encode_tbs(&mut tbm, WireFormat::PUBLIC_MESSAGE, Some(context))?;
     let tbs_len = tbm.len();
     message.auth.encode(&mut tbm);
-    let verify_tag = || match membership_key {
-        Some(membership_key) => check_tag(suite, &message, &tbm, membership_key),
-        None => Ok(()),
-    };
-    let verify_signature = || -> Result<(), Error> {
-        Ok(suite.verify_with_label(key.as_ref(), FRAMED_CONTENT_TBS_LABEL, &tbm[..tbs_len], &message.auth.signature)?)
-    };
-    // Both hash the whole message: a large one (a commit to a cold tree
-    // carries thousands of ciphertexts) is checked on two threads.
-    let (tag, signature) =
-        if tbs_len >= PARALLEL_CHECK_BYTES { rayon::join(verify_tag, verify_signature) } else { (verify_tag(), verify_signature()) };
-    tag?;
-    signature?;
+    // The MAC is the cheaper check: first.
+    if let Some(membership_key) = membership_key {
+        check_tag(suite, &message, &tbm, membership_key)?;
+    }
+    suite.verify_with_label(key.as_ref(), FRAMED_CONTENT_TBS_LABEL, &tbm[..tbs_len], &message.auth.signature)?;
     let PublicMessage { content, auth, .. } = message;
     Ok(AuthenticatedContent { wire_format: WireFormat::PUBLIC_MESSAGE, content, auth })
 }
-
-/// Messages at least this long get their tag and signature checked in
-/// parallel; below it the fork costs more than it saves.
-const PARALLEL_CHECK_BYTES: usize = 16 * 1024;
 
 /// [`verify_membership_tag`] over an already encoded AuthenticatedContentTBM.
 fn check_tag(suite: &Suite<'_>, message: &PublicMessage, tbm: &[u8], membership_key: &Secret) -> Result<(), Error> {

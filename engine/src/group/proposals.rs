@@ -161,8 +161,8 @@ pub(crate) fn apply_proposals(
         staged.remove_leaf(leaf)?;
         out.removed.push((leaf, old));
     }
-    // §12.3 step 4: adds, in list order. The KeyPackage signatures are
-    // checked first, on rayon when `parallel` (members); the server calls
+    // §12.3 step 4: adds, in list order. The KeyPackages are checked
+    // first, on rayon when `parallel` (members); the server calls
     // this under a per-group lock, where a worker waiting on a parallel
     // join may steal a job that needs the same lock, so it stays sequential.
     let adds: Vec<&KeyPackage> = proposals
@@ -172,7 +172,9 @@ pub(crate) fn apply_proposals(
             _ => None,
         })
         .collect();
-    if parallel {
+    // One KeyPackage is checked in place: handing it to a sleeping
+    // worker costs more than its two signatures.
+    if parallel && adds.len() > 1 {
         adds.par_iter().try_for_each(|kp| validate_key_package(suite, kp, &rules))?;
     } else {
         adds.iter().try_for_each(|kp| validate_key_package(suite, kp, &rules))?;
