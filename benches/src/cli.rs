@@ -31,6 +31,10 @@ pub struct Args {
     /// Print JSON lines instead of a Markdown table.
     #[arg(long)]
     pub json: bool,
+    /// Also write the JSON lines to this file (for `compare-charts`),
+    /// whichever form is printed.
+    #[arg(long)]
+    pub json_out: Option<std::path::PathBuf>,
     /// Cap on one timed operation, in seconds.
     #[arg(long, default_value_t = 60.0)]
     pub cap_secs: f64,
@@ -120,6 +124,12 @@ pub fn main(args: Args, heap_bytes: Option<fn() -> usize>) -> ExitCode {
     };
     match harness::compare(&options) {
         Ok(results) => {
+            if let Some(path) = &args.json_out {
+                if let Err(e) = std::fs::write(path, crate::report::json_lines(&results)) {
+                    eprintln!("compare: cannot write {}: {e}", path.display());
+                    return ExitCode::FAILURE;
+                }
+            }
             let text = if args.json {
                 crate::report::json_lines(&results)
             } else {
