@@ -25,7 +25,9 @@ pub mod sender_data;
 
 pub use auth::{SignedContent, check_sender_content, check_wire_format, sign_content, verify_content};
 pub use private::{PaddingPolicy, decrypt_sender_data, protect_private, ratchet_type, unprotect_private};
-pub use public::{membership_tag, protect_public, unprotect_public, verify_membership_tag};
+pub use public::{
+    PublicChecks, membership_tag, protect_public, unprotect_public, unprotect_public_deferred, verify_membership_tag,
+};
 pub use sender_data::{SenderDataKeys, ciphertext_sample};
 
 #[cfg(test)]

@@ -29,7 +29,7 @@ pub(crate) use proposals::{Committer, apply_proposals, check_unique_keys, resolv
 pub(crate) use welcome::import_and_validate;
 
 use crate::codec::Encode;
-use crate::crypto::{CipherSuite, CryptoProvider, Secret, Suite, default_provider};
+use crate::crypto::{CipherSuite, CryptoError, CryptoProvider, Secret, Suite, default_provider};
 use crate::error::{Error, UsageError, ValidationError};
 use crate::framing::{self, PaddingPolicy};
 use crate::messages::content::{FramedContent, FramedContentBody, MlsMessage, MlsMessageBody, Sender, WireFormat};
@@ -555,9 +555,30 @@ impl Group {
         let suite = Suite::new(&*provider, self.context.cipher_suite)?;
         let authenticated = match message.body {
             MlsMessageBody::PublicMessage(m) => {
-                framing::unprotect_public(&suite, m, &self.context, Some(self.epoch.membership_key()), |content| {
-                    signer_key(&self.context, &self.tree, content)
-                })?
+                let (authenticated, checks) =
+                    framing::unprotect_public_deferred(m, &self.context, Some(self.epoch.membership_key()), |content| {
+                        signer_key(&self.context, &self.tree, content)
+                    })?;
+                let threads = self.config.pool.as_ref().map_or_else(rayon::current_num_threads, |p| p.current_num_threads());
+                let parallel = checks.is_large() && threads > 1;
+                if let (FramedContentBody::Commit(commit), true) = (&authenticated.content.body, parallel) {
+                    // The signature over a large commit is the longest
+                    // single step of processing it, and one SHA-512 pass:
+                    // it runs on a thread of its own while the commit is
+                    // staged. (A pool worker was tried: waking one took
+                    // longer than the staging here.) Staging changes
+                    // nothing, and its result is dropped unless tag and
+                    // signature verify.
+                    let (signed, staged) = std::thread::scope(|scope| {
+                        let signed = scope.spawn(|| checks.verify_signature(&suite));
+                        let staged = checks.verify_tag(&suite).and_then(|()| self.stage_commit(&authenticated, commit));
+                        (signed.join(), staged)
+                    });
+                    signed.map_err(|_| CryptoError::Internal)??;
+                    return Ok(Processed::Commit(Box::new(staged?)));
+                }
+                checks.verify(&suite)?;
+                authenticated
             }
             MlsMessageBody::PrivateMessage(m) => {
                 let tree = self.tree.clone();
