@@ -244,3 +244,58 @@ fn external_psk_and_reinit_to_another_suite() {
     // Without the old group's resumption PSK the Welcome cannot be opened.
     assert!(Group::join(p.clone(), GroupConfig::default(), welcome_of(&welcome), &bundles[0], None, PskStore::default()).is_err());
 }
+
+/// A commit big enough to have its signature checked on a second thread
+/// (a path to a freshly built tree of 1,000) is refused, with the group
+/// unchanged, when its signature or its membership tag is broken, and
+/// accepted intact.
+#[test]
+fn a_large_commit_is_checked_in_full() {
+    use std::sync::Arc;
+    use throng::codec::{Decode as _, Encode as _};
+    use throng::crypto::{AwsLcProvider, CipherSuite};
+    use throng::group::{CommitOptions, Group, GroupConfig, Identity, KeyPackageBundle, Processed, PskStore};
+    use throng::messages::content::{MlsMessage, MlsMessageBody};
+    use throng::messages::{Add, Proposal};
+
+    let suite = CipherSuite::MLS_128_DHKEMX25519_AES128GCM_SHA256_ED25519;
+    let provider = AwsLcProvider;
+    let creator = Identity::basic(&provider, suite, "creator").unwrap();
+    let mut group = Group::create(suite, &creator, b"large".to_vec(), vec![], GroupConfig::default()).unwrap();
+    let bundles: Vec<KeyPackageBundle> = (1..1000)
+        .map(|i| KeyPackageBundle::generate(&provider, suite, &Identity::basic(&provider, suite, format!("m{i}")).unwrap()).unwrap())
+        .collect();
+    let adds = bundles.iter().map(|b| Proposal::Add(Add { key_package: b.key_package.clone() })).collect();
+    let pending = group.commit(CommitOptions::with_proposals(adds)).unwrap();
+    let MlsMessageBody::Welcome(welcome) = pending.welcome.clone().unwrap().body else { panic!("not a Welcome") };
+    group.merge_pending_commit(pending).unwrap();
+    let join = |bundle: &KeyPackageBundle| {
+        Group::join(Arc::new(AwsLcProvider), GroupConfig::default(), &welcome, bundle, None, PskStore::default()).unwrap()
+    };
+    let mut committer = join(&bundles[998]);
+    let receiver = join(&bundles[0]);
+
+    let pending = committer.commit(CommitOptions::default()).unwrap();
+    let bytes = pending.message.to_bytes();
+    assert!(bytes.len() > 32 * 1024, "{} bytes: not large enough to take the parallel path", bytes.len());
+    // The signature sits just before the confirmation and membership tags
+    // (each a 32-byte MAC with a length octet) at the end.
+    let tail = 2 * 33;
+    for (what, at) in [("signature", bytes.len() - tail - 10), ("membership tag", bytes.len() - 5), ("path", bytes.len() / 2)] {
+        let mut tampered = bytes.clone();
+        tampered[at] ^= 1;
+        let mut copy = receiver.clone();
+        let before = copy.epoch_authenticator().to_vec();
+        let result = MlsMessage::from_bytes(&tampered).map_err(throng::Error::from).and_then(|m| copy.process_message(m));
+        assert!(result.is_err(), "a commit with a broken {what} was accepted");
+        assert_eq!(copy.epoch_authenticator(), &before[..], "{what}: the group changed");
+        assert_eq!(copy.epoch(), receiver.epoch());
+    }
+    let mut copy = receiver.clone();
+    let Processed::Commit(staged) = copy.process_message(MlsMessage::from_bytes(&bytes).unwrap()).unwrap() else {
+        panic!("not a commit")
+    };
+    copy.merge_staged_commit(*staged).unwrap();
+    committer.merge_pending_commit(pending).unwrap();
+    assert_eq!(copy.epoch_authenticator(), committer.epoch_authenticator());
+}
