@@ -327,6 +327,7 @@ macro_rules! wire_struct {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -194,7 +194,7 @@ impl Group {
             if keep {
                 out.push(CommittedProposal {
                     proposal: p.proposal.clone(),
-                    sender: p.sender.clone(),
+                    sender: p.sender,
                     reference: Some(p.reference.clone()),
                 });
             }
@@ -461,7 +461,7 @@ impl Group {
     fn stage_commit_inner(&self, authenticated: &AuthenticatedContent, commit: &Commit) -> Result<StagedCommit, Error> {
         let suite = self.suite()?;
         let me = self.private.own_leaf;
-        let sender = authenticated.content.sender.clone();
+        let sender = authenticated.content.sender;
         let committer = match sender {
             Sender::Member(l) if l == me => return Err(rule("own commit: merge the pending commit instead")),
             Sender::Member(l) => Committer::Member(l),

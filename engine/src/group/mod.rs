@@ -375,7 +375,7 @@ impl Group {
     /// `MLS-Exporter(label, context, length)` (§8.5).
     pub fn export_secret(&self, label: &str, context: &[u8], length: u16) -> Result<Secret, Error> {
         let suite = self.suite()?;
-        Ok(self.epoch.export(&suite, label.as_bytes(), context, length)?)
+        self.epoch.export(&suite, label.as_bytes(), context, length)
     }
 
     /// The resumption PSK of the current epoch (§8.6).
@@ -607,13 +607,13 @@ impl Group {
                     self.proposals.push(CachedProposal {
                         reference: reference.clone(),
                         proposal: proposal.clone(),
-                        sender: authenticated.content.sender.clone(),
+                        sender: authenticated.content.sender,
                     });
                 }
                 Ok(Processed::Proposal {
                     reference,
                     proposal: Box::new(proposal.clone()),
-                    sender: authenticated.content.sender.clone(),
+                    sender: authenticated.content.sender,
                 })
             }
             FramedContentBody::Commit(commit) => {

@@ -222,7 +222,7 @@ async fn drive(setup: Setup, ctx: Arc<Ctx>) -> Result<(GroupSim, ()), String> {
         sim = round(sim, &ctx, &gid, target_epochs).await?;
         ctx.progress.inc(sim.epochs - before);
         rounds += 1;
-        if rounds % 16 == 0 && sim.index == 0 {
+        if rounds.is_multiple_of(16) && sim.index == 0 {
             metrics.sample_memory();
         }
         if sim.epochs == before && rounds > target_epochs.saturating_mul(4) + 64 {
