@@ -299,3 +299,49 @@ fn a_large_commit_is_checked_in_full() {
     committer.merge_pending_commit(pending).unwrap();
     assert_eq!(copy.epoch_authenticator(), committer.epoch_authenticator());
 }
+
+/// A commit's own Remove of a member supersedes that member's cached
+/// Update (§12.2: one Update or Remove per leaf): the commit goes through
+/// without it, and the others agree on the result.
+#[test]
+fn a_remove_by_value_supersedes_a_cached_update() {
+    use std::sync::Arc;
+    use throng::crypto::{AwsLcProvider, CipherSuite};
+    use throng::group::{CommitOptions, Group, GroupConfig, Identity, KeyPackageBundle, Processed, PskStore};
+    use throng::messages::content::MlsMessageBody;
+    use throng::messages::{Add, Proposal, Remove};
+    use throng::tree::math::LeafIndex;
+
+    let suite = CipherSuite::MLS_128_DHKEMX25519_AES128GCM_SHA256_ED25519;
+    let provider = AwsLcProvider;
+    let alice = Identity::basic(&provider, suite, "alice").unwrap();
+    let mut a = Group::create(suite, &alice, b"supersede".to_vec(), vec![], GroupConfig::default()).unwrap();
+    let bundles: Vec<KeyPackageBundle> = ["bob", "carol"]
+        .iter()
+        .map(|n| KeyPackageBundle::generate(&provider, suite, &Identity::basic(&provider, suite, *n).unwrap()).unwrap())
+        .collect();
+    let adds = bundles.iter().map(|b| Proposal::Add(Add { key_package: b.key_package.clone() })).collect();
+    let pending = a.commit(CommitOptions::with_proposals(adds)).unwrap();
+    let MlsMessageBody::Welcome(welcome) = pending.welcome.clone().unwrap().body else { panic!("not a Welcome") };
+    a.merge_pending_commit(pending).unwrap();
+    let join = |bundle: &KeyPackageBundle| {
+        Group::join(Arc::new(AwsLcProvider), GroupConfig::default(), &welcome, bundle, None, PskStore::default()).unwrap()
+    };
+    let mut bob = join(&bundles[0]);
+    let mut carol = join(&bundles[1]);
+
+    let (update, _) = bob.propose_update().unwrap();
+    for member in [&mut a, &mut carol] {
+        assert!(matches!(member.process_message(update.clone()).unwrap(), Processed::Proposal { .. }));
+    }
+    let remove = Proposal::Remove(Remove { removed: bob.own_leaf() });
+    let pending = a.commit(CommitOptions::with_proposals(vec![remove])).unwrap();
+    assert!(pending.applied().updated.is_empty(), "the superseded Update was committed");
+    let commit = pending.message.clone();
+    a.merge_pending_commit(pending).unwrap();
+    let Processed::Commit(staged) = carol.process_message(commit).unwrap() else { panic!("not a commit") };
+    assert_eq!(staged.removed().iter().map(|(l, _)| *l).collect::<Vec<_>>(), vec![LeafIndex(1)]);
+    carol.merge_staged_commit(*staged).unwrap();
+    assert_eq!(a.epoch_authenticator(), carol.epoch_authenticator());
+    assert_eq!(a.member_count(), 2);
+}

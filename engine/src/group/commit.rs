@@ -170,8 +170,16 @@ impl Group {
     /// The cached proposals worth committing (§12.2's SHOULDs): not this
     /// member's own Updates, not its own removal, one Update/Remove per
     /// leaf with a Remove preferred over Updates, the latest Update last.
-    fn committable_proposals(&self) -> Vec<CommittedProposal> {
+    /// Cached proposals that the commit's own `by_value` proposals
+    /// supersede are left out: an Update or Remove of a leaf the committer
+    /// removes, a GroupContextExtensions or PSK it sends itself (§12.2
+    /// allows one of each).
+    fn committable_proposals(&self, by_value: &[Proposal]) -> Vec<CommittedProposal> {
         let me = self.private.own_leaf;
+        let removed_by_value = by_value.iter().filter_map(|p| match p {
+            Proposal::Remove(r) => Some(r.removed.0),
+            _ => None,
+        });
         let removed: std::collections::HashSet<u32> = self
             .proposals
             .iter()
@@ -179,15 +187,26 @@ impl Group {
                 Proposal::Remove(r) => Some(r.removed.0),
                 _ => None,
             })
+            .chain(removed_by_value.clone())
             .collect();
-        let mut seen_leaves = std::collections::HashSet::new();
+        let extensions_by_value = by_value.iter().any(|p| matches!(p, Proposal::GroupContextExtensions(_)));
+        let psks_by_value: Vec<_> = by_value
+            .iter()
+            .filter_map(|p| match p {
+                Proposal::PreSharedKey(psk) => Some(&psk.psk),
+                _ => None,
+            })
+            .collect();
+        let mut seen_leaves: std::collections::HashSet<u32> = removed_by_value.collect();
         let mut out: Vec<CommittedProposal> = Vec::new();
         for p in self.proposals.iter().rev() {
             let keep = match (&p.proposal, &p.sender) {
                 (Proposal::Update(_), Sender::Member(l)) => *l != me && !removed.contains(&l.0) && seen_leaves.insert(l.0),
                 (Proposal::Remove(r), _) => r.removed != me && seen_leaves.insert(r.removed.0),
+                (Proposal::GroupContextExtensions(_), _) => !extensions_by_value,
+                (Proposal::PreSharedKey(psk), _) => !psks_by_value.contains(&&psk.psk),
                 // §12.2: a ReInit must be alone; other proposals are preferred.
-                (Proposal::ReInit(_), _) => self.proposals.len() == 1,
+                (Proposal::ReInit(_), _) => self.proposals.len() == 1 && by_value.is_empty(),
                 (Proposal::ExternalInit(_), _) => false,
                 _ => true,
             };
@@ -217,7 +236,7 @@ impl Group {
         let provider = self.provider.clone();
         let suite = Suite::new(&*provider, self.context.cipher_suite)?;
         let me = self.private.own_leaf;
-        let mut list = if options.include_pending { self.committable_proposals() } else { Vec::new() };
+        let mut list = if options.include_pending { self.committable_proposals(&options.proposals) } else { Vec::new() };
         list.extend(options.proposals.iter().map(|p| CommittedProposal {
             proposal: p.clone(),
             sender: Sender::Member(me),
