@@ -4,7 +4,6 @@
 
 use crate::crypto::{CryptoError, Secret, Suite};
 use crate::error::{Error, UsageError, ValidationError};
-use crate::codec::Encode;
 use crate::messages::content::FRAMED_CONTENT_TBS_LABEL;
 use crate::messages::{AuthenticatedContent, FramedContent, GroupContext, PublicMessage, Sender, WireFormat};
 use crate::schedule::transcript::constant_time_eq;
@@ -140,10 +139,7 @@ where
         .to_vec();
     // AuthenticatedContentTBM is FramedContentTBS followed by the auth
     // data (§6.2): one encoding serves the signature and the tag.
-    let mut tbm = Vec::new();
-    message.content.encode_tbs(&mut tbm, WireFormat::PUBLIC_MESSAGE, Some(context))?;
-    let tbs_len = tbm.len();
-    message.auth.encode(&mut tbm);
+    let (tbm, tbs_len) = message.tbm_bytes_and_tbs_len(context)?;
     let PublicMessage { content, auth, membership_tag } = message;
     let checks = PublicChecks {
         tbm,
@@ -183,10 +179,7 @@ impl PublicChecks<'_> {
     /// The membership tag alone (nothing when the key is not held).
     pub fn verify_tag(&self, suite: &Suite<'_>) -> Result<(), Error> {
         match &self.tag {
-            Some((key, tag)) => {
-                let expected = suite.mac(key.as_bytes(), &self.tbm);
-                if constant_time_eq(&expected, tag) { Ok(()) } else { Err(CryptoError::VerificationFailed.into()) }
-            }
+            Some((key, tag)) => tag_matches(suite, key, &self.tbm, tag),
             None => Ok(()),
         }
     }
@@ -206,11 +199,15 @@ const PARALLEL_CHECK_BYTES: usize = 32 * 1024;
 /// [`verify_membership_tag`] over an already encoded AuthenticatedContentTBM.
 fn check_tag(suite: &Suite<'_>, message: &PublicMessage, tbm: &[u8], membership_key: &Secret) -> Result<(), Error> {
     match (&message.content.sender, &message.membership_tag) {
-        (Sender::Member(_), Some(tag)) => {
-            let expected = suite.mac(membership_key.as_bytes(), tbm);
-            if constant_time_eq(&expected, tag) { Ok(()) } else { Err(CryptoError::VerificationFailed.into()) }
-        }
+        (Sender::Member(_), Some(tag)) => tag_matches(suite, membership_key, tbm, tag),
         (Sender::Member(_), None) | (_, Some(_)) => Err(ValidationError::MembershipTagPresence.into()),
         (_, None) => Ok(()),
     }
+}
+
+/// `tag` against the MAC of an encoded AuthenticatedContentTBM, compared in
+/// constant time; a mismatch is an opaque verification failure.
+fn tag_matches(suite: &Suite<'_>, membership_key: &Secret, tbm: &[u8], tag: &[u8]) -> Result<(), Error> {
+    let expected = suite.mac(membership_key.as_bytes(), tbm);
+    if constant_time_eq(&expected, tag) { Ok(()) } else { Err(CryptoError::VerificationFailed.into()) }
 }

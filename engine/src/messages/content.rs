@@ -207,7 +207,7 @@ impl FramedContent {
         Ok(out)
     }
 
-    pub(crate) fn encode_tbs(&self, out: &mut Vec<u8>, wire_format: WireFormat, context: Option<&GroupContext>)
+    fn encode_tbs(&self, out: &mut Vec<u8>, wire_format: WireFormat, context: Option<&GroupContext>)
     -> Result<(), Error> {
         ProtocolVersion::MLS10.encode(out);
         wire_format.encode(out);
@@ -327,10 +327,18 @@ impl PublicMessage {
     /// the membership tag MAC: FramedContentTBS (wire format
     /// mls_public_message, with `context`) followed by the auth data.
     pub fn tbm_bytes(&self, context: &GroupContext) -> Result<Vec<u8>, Error> {
+        Ok(self.tbm_bytes_and_tbs_len(context)?.0)
+    }
+
+    /// [`tbm_bytes`](Self::tbm_bytes) and the length of its leading
+    /// FramedContentTBS, the signature's input: one encoding serves the
+    /// membership tag and the signature.
+    pub(crate) fn tbm_bytes_and_tbs_len(&self, context: &GroupContext) -> Result<(Vec<u8>, usize), Error> {
         let mut out = Vec::new();
         self.content.encode_tbs(&mut out, WireFormat::PUBLIC_MESSAGE, Some(context))?;
+        let tbs_len = out.len();
         self.auth.encode(&mut out);
-        Ok(out)
+        Ok((out, tbs_len))
     }
 
     /// The AuthenticatedContent this message carries.
