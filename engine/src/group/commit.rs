@@ -402,18 +402,7 @@ impl Group {
     /// Enters the epoch a received commit starts; if it removed this
     /// member, the group becomes inactive.
     pub fn merge_staged_commit(&mut self, staged: StagedCommit) -> Result<(), Error> {
-        match staged.next {
-            None => {
-                self.active = false;
-                Ok(())
-            }
-            Some(next) => {
-                if next.context.epoch != self.context.epoch + 1 {
-                    return Err(rule("staged commit is not for the current epoch"));
-                }
-                self.install(next, None)
-            }
-        }
+        self.merge_staged(staged, None)
     }
 
     /// [`merge_staged_commit`](Self::merge_staged_commit) for a member
@@ -423,20 +412,22 @@ impl Group {
     /// writing the same diff into a copy of its own (the copy-on-write of a
     /// shared tree costs O(n)). Otherwise it merges as usual.
     pub fn merge_staged_commit_sharing(&mut self, staged: StagedCommit, peer: &Group) -> Result<(), Error> {
-        match staged.next {
-            None => {
-                self.active = false;
-                Ok(())
-            }
-            Some(next) => {
-                if next.context.epoch != self.context.epoch + 1 {
-                    return Err(rule("staged commit is not for the current epoch"));
-                }
-                let same = peer.context.cipher_suite == self.context.cipher_suite
-                    && peer.tree.root_hash() == next.context.tree_hash.as_slice();
-                self.install(next, same.then(|| peer.tree.clone()))
-            }
+        self.merge_staged(staged, Some(peer))
+    }
+
+    fn merge_staged(&mut self, staged: StagedCommit, peer: Option<&Group>) -> Result<(), Error> {
+        let Some(next) = staged.next else {
+            self.active = false;
+            return Ok(());
+        };
+        if next.context.epoch != self.context.epoch + 1 {
+            return Err(rule("staged commit is not for the current epoch"));
         }
+        let shared = peer.filter(|peer| {
+            peer.context.cipher_suite == self.context.cipher_suite
+                && peer.tree.root_hash() == next.context.tree_hash.as_slice()
+        });
+        self.install(next, shared.map(|peer| peer.tree.clone()))
     }
 
     /// Enters `next`; `shared` is an identical tree of the new epoch (same
