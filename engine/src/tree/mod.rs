@@ -315,13 +315,10 @@ impl RatchetTree {
     fn replace_leaf(&mut self, leaf: LeafIndex, mut new: Option<Box<LeafNode>>) {
         if let Some(new) = &mut new {
             // Share with the leaf replaced or the first leaf, when equal.
-            let mut known: Vec<Arc<Capabilities>> =
-                [self.leaf(leaf), self.leaves.iter().flatten().next().map(|l| &**l)]
-                    .into_iter()
-                    .flatten()
-                    .map(|l| l.capabilities.clone())
-                    .collect();
-            share_capabilities(new, &mut known);
+            let first = self.leaves.iter().flatten().next().map(|l| &**l);
+            if let Some(same) = [self.leaf(leaf), first].into_iter().flatten().find(|l| l.capabilities == new.capabilities) {
+                new.capabilities = Arc::clone(&same.capabilities);
+            }
         }
         let Some(slot) = self.leaves.get_mut(leaf.0 as usize) else { return };
         let old = std::mem::replace(slot, new);
