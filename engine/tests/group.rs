@@ -63,9 +63,7 @@ fn scenario(cs: CipherSuite) {
     let welcome = pending.welcome.clone().unwrap();
     alice.merge_pending_commit(pending).unwrap();
     let mut members = vec![alice];
-    for b in &bundles {
-        members.push(Group::join(p.clone(), GroupConfig::default(), welcome_of(&welcome), b, None, PskStore::default()).unwrap());
-    }
+    members.extend(bundles.iter().map(|b| join(&p, &welcome, b)));
     assert_agree(&members);
     assert_eq!(members[0].member_count(), 5);
 
@@ -148,7 +146,7 @@ fn rejected_commit_changes_nothing() {
     let pending = alice.commit(CommitOptions::with_proposals(vec![Proposal::Add(Add { key_package: bob_kp.key_package.clone() })])).unwrap();
     let welcome = pending.welcome.clone().unwrap();
     alice.merge_pending_commit(pending).unwrap();
-    let mut bob = Group::join(p.clone(), GroupConfig::default(), welcome_of(&welcome), &bob_kp, None, PskStore::default()).unwrap();
+    let mut bob = join(&p, &welcome, &bob_kp);
 
     let pending = alice.commit(CommitOptions::default()).unwrap();
     let mut msg = pending.message.clone();
@@ -169,7 +167,9 @@ fn rejected_commit_changes_nothing() {
     assert_eq!(bob.epoch_authenticator(), alice.epoch_authenticator());
 }
 
-fn add_all(p: &Arc<dyn CryptoProvider>, cs: CipherSuite, n: usize) -> Vec<Group> {
+/// Alice creates a group and adds `n - 1` members in one commit: her
+/// state, the members' bundles (leaf `i + 1` for bundle `i`) and the Welcome.
+fn create_and_add(p: &Arc<dyn CryptoProvider>, cs: CipherSuite, n: usize) -> (Group, Vec<KeyPackageBundle>, MlsMessage) {
     let alice_id = Identity::basic(&**p, cs, "alice").unwrap();
     let mut alice = Group::create(cs, &alice_id, b"old".to_vec(), vec![], GroupConfig::default()).unwrap();
     let bundles: Vec<KeyPackageBundle> = (1..n)
@@ -179,10 +179,17 @@ fn add_all(p: &Arc<dyn CryptoProvider>, cs: CipherSuite, n: usize) -> Vec<Group>
     let pending = alice.commit(CommitOptions::with_proposals(adds)).unwrap();
     let welcome = pending.welcome.clone().unwrap();
     alice.merge_pending_commit(pending).unwrap();
+    (alice, bundles, welcome)
+}
+
+fn join(p: &Arc<dyn CryptoProvider>, welcome: &MlsMessage, bundle: &KeyPackageBundle) -> Group {
+    Group::join(p.clone(), GroupConfig::default(), welcome_of(welcome), bundle, None, PskStore::default()).unwrap()
+}
+
+fn add_all(p: &Arc<dyn CryptoProvider>, cs: CipherSuite, n: usize) -> Vec<Group> {
+    let (alice, bundles, welcome) = create_and_add(p, cs, n);
     let mut members = vec![alice];
-    for b in &bundles {
-        members.push(Group::join(p.clone(), GroupConfig::default(), welcome_of(&welcome), b, None, PskStore::default()).unwrap());
-    }
+    members.extend(bundles.iter().map(|b| join(p, &welcome, b)));
     members
 }
 
@@ -251,29 +258,12 @@ fn external_psk_and_reinit_to_another_suite() {
 /// accepted intact.
 #[test]
 fn a_large_commit_is_checked_in_full() {
-    use std::sync::Arc;
     use throng::codec::{Decode as _, Encode as _};
-    use throng::crypto::{AwsLcProvider, CipherSuite};
-    use throng::group::{CommitOptions, Group, GroupConfig, Identity, KeyPackageBundle, Processed, PskStore};
-    use throng::messages::content::{MlsMessage, MlsMessageBody};
-    use throng::messages::{Add, Proposal};
 
-    let suite = CipherSuite::MLS_128_DHKEMX25519_AES128GCM_SHA256_ED25519;
-    let provider = AwsLcProvider;
-    let creator = Identity::basic(&provider, suite, "creator").unwrap();
-    let mut group = Group::create(suite, &creator, b"large".to_vec(), vec![], GroupConfig::default()).unwrap();
-    let bundles: Vec<KeyPackageBundle> = (1..1000)
-        .map(|i| KeyPackageBundle::generate(&provider, suite, &Identity::basic(&provider, suite, format!("m{i}")).unwrap()).unwrap())
-        .collect();
-    let adds = bundles.iter().map(|b| Proposal::Add(Add { key_package: b.key_package.clone() })).collect();
-    let pending = group.commit(CommitOptions::with_proposals(adds)).unwrap();
-    let MlsMessageBody::Welcome(welcome) = pending.welcome.clone().unwrap().body else { panic!("not a Welcome") };
-    group.merge_pending_commit(pending).unwrap();
-    let join = |bundle: &KeyPackageBundle| {
-        Group::join(Arc::new(AwsLcProvider), GroupConfig::default(), &welcome, bundle, None, PskStore::default()).unwrap()
-    };
-    let mut committer = join(&bundles[998]);
-    let receiver = join(&bundles[0]);
+    let p = provider();
+    let (_alice, bundles, welcome) = create_and_add(&p, CipherSuite(1), 1000);
+    let mut committer = join(&p, &welcome, &bundles[998]);
+    let receiver = join(&p, &welcome, &bundles[0]);
 
     let pending = committer.commit(CommitOptions::default()).unwrap();
     let bytes = pending.message.to_bytes();
@@ -305,30 +295,7 @@ fn a_large_commit_is_checked_in_full() {
 /// without it, and the others agree on the result.
 #[test]
 fn a_remove_by_value_supersedes_a_cached_update() {
-    use std::sync::Arc;
-    use throng::crypto::{AwsLcProvider, CipherSuite};
-    use throng::group::{CommitOptions, Group, GroupConfig, Identity, KeyPackageBundle, Processed, PskStore};
-    use throng::messages::content::MlsMessageBody;
-    use throng::messages::{Add, Proposal, Remove};
-    use throng::tree::math::LeafIndex;
-
-    let suite = CipherSuite::MLS_128_DHKEMX25519_AES128GCM_SHA256_ED25519;
-    let provider = AwsLcProvider;
-    let alice = Identity::basic(&provider, suite, "alice").unwrap();
-    let mut a = Group::create(suite, &alice, b"supersede".to_vec(), vec![], GroupConfig::default()).unwrap();
-    let bundles: Vec<KeyPackageBundle> = ["bob", "carol"]
-        .iter()
-        .map(|n| KeyPackageBundle::generate(&provider, suite, &Identity::basic(&provider, suite, *n).unwrap()).unwrap())
-        .collect();
-    let adds = bundles.iter().map(|b| Proposal::Add(Add { key_package: b.key_package.clone() })).collect();
-    let pending = a.commit(CommitOptions::with_proposals(adds)).unwrap();
-    let MlsMessageBody::Welcome(welcome) = pending.welcome.clone().unwrap().body else { panic!("not a Welcome") };
-    a.merge_pending_commit(pending).unwrap();
-    let join = |bundle: &KeyPackageBundle| {
-        Group::join(Arc::new(AwsLcProvider), GroupConfig::default(), &welcome, bundle, None, PskStore::default()).unwrap()
-    };
-    let mut bob = join(&bundles[0]);
-    let mut carol = join(&bundles[1]);
+    let [mut a, mut bob, mut carol]: [Group; 3] = add_all(&provider(), CipherSuite(1), 3).try_into().unwrap();
 
     let (update, _) = bob.propose_update().unwrap();
     for member in [&mut a, &mut carol] {
