@@ -559,8 +559,10 @@ impl Group {
                     framing::unprotect_public_deferred(m, &self.context, Some(self.epoch.membership_key()), |content| {
                         signer_key(&self.context, &self.tree, content)
                     })?;
-                let threads = self.config.pool.as_ref().map_or_else(rayon::current_num_threads, |p| p.current_num_threads());
-                let parallel = checks.is_large() && threads > 1;
+                // Asked only for large messages: the question starts rayon's
+                // global pool.
+                let parallel = checks.is_large()
+                    && self.config.pool.as_ref().map_or_else(rayon::current_num_threads, |p| p.current_num_threads()) > 1;
                 if let (FramedContentBody::Commit(commit), true) = (&authenticated.content.body, parallel) {
                     // The signature over a large commit is the longest
                     // single step of processing it, and one SHA-512 pass:
