@@ -10,18 +10,20 @@ use crate::messages::content::{AuthenticatedContent, FramedContent, FramedConten
 use crate::messages::RatchetTree as RatchetTreeExt;
 use crate::messages::registered_extensions::{ExtensionData, ExternalPub};
 use crate::messages::{
-    Commit, EncryptedGroupSecrets, GroupContext, GroupInfo, GroupSecrets, KeyPackage, LeafNode, LeafNodeSource,
+    Commit, EncryptedGroupSecrets, GroupContext, GroupInfo, GroupSecrets, KeyPackage, LeafNode,
     PathSecret, Proposal, ProposalOrRef, ReInit, Welcome,
 };
 use crate::schedule::transcript::{confirmation_tag, verify_confirmation_tag};
 use crate::schedule::{CommitSecret, EpochDerivation, EpochSecrets, InitSecret, TranscriptHashes, derive_epoch, psk_secret};
 use crate::secret_tree::SecretTree;
 use crate::tree::math::{self, LeafIndex, NodeIndex};
-use crate::tree::{LeafNodeRules, StagedTree, TreeDiff, TreeView, export_view, validate_leaf_node};
+use crate::tree::{StagedTree, TreeDiff, TreeView, export_view};
 use crate::treekem::{PrivateTree, apply_update_path, create_update_path};
 
 use super::key_package::now;
-use super::proposals::{AppliedProposals, CommittedProposal, Committer, apply_proposals, check_unique_keys, resolve_committed};
+use super::proposals::{
+    AppliedProposals, CommittedProposal, Committer, apply_proposals, check_path_leaf, place_committer, resolve_committed,
+};
 use super::{Group, new_secret_tree, rule};
 
 /// What to commit.
@@ -489,41 +491,14 @@ impl Group {
         }
         let new_members: Vec<LeafIndex> = applied.added.iter().map(|(l, _)| *l).collect();
 
-        let committer_leaf = match committer {
-            Committer::Member(l) => l,
-            Committer::External => {
-                let path = commit.path.as_ref().ok_or_else(|| rule("external commit without a path (RFC 9420 §12.4.3.2)"))?;
-                check_unique_keys(&staged, &path.leaf_node, None)?;
-                staged.add_leaf(path.leaf_node.clone())
-            }
-        };
+        let committer_leaf = place_committer(&mut staged, committer, commit)?;
         if applied.removed.iter().any(|(l, _)| *l == me) {
             return Ok(StagedCommit { committer: sender, committer_leaf, applied, next: None });
         }
 
         let (commit_secret, private) = match &commit.path {
             Some(path) => {
-                let leaf = &path.leaf_node;
-                if !matches!(leaf.leaf_node_source, LeafNodeSource::Commit { .. }) {
-                    return Err(rule("UpdatePath leaf node source is not commit (RFC 9420 §7.3)"));
-                }
-                let required = crate::messages::registered_extensions::RequiredCapabilities::find_in(
-                    applied.extensions.as_deref().unwrap_or(&self.context.extensions),
-                )?;
-                let rules = LeafNodeRules {
-                    cipher_suite: self.context.cipher_suite,
-                    required_capabilities: required.as_ref(),
-                    now: self.now(),
-                };
-                validate_leaf_node(&suite, leaf, Some((&self.context.group_id, committer_leaf)), &rules)?;
-                if let Committer::Member(l) = committer {
-                    if staged.leaf(l).is_some_and(|current| current.encryption_key == leaf.encryption_key) {
-                        return Err(rule("UpdatePath keeps the committer's encryption key (RFC 9420 §12.4.2)"));
-                    }
-                    if staged.find_signature_key(leaf.signature_key.as_bytes()).is_some_and(|x| x != l) {
-                        return Err(rule("signature key already in the group (RFC 9420 §7.3)"));
-                    }
-                }
+                check_path_leaf(&suite, &self.context, &applied, &staged, committer, committer_leaf, &path.leaf_node, self.now())?;
                 let mut own = self.private.clone();
                 if applied.updated.contains(&me) {
                     let key = staged.leaf(me).map(|n| n.encryption_key.clone());

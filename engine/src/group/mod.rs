@@ -25,7 +25,9 @@ pub use key_package::{Identity, KeyPackageBundle, default_capabilities, validate
 pub use proposals::{AppliedProposals, CommittedProposal};
 pub use welcome::{OpenedWelcome, open_welcome};
 // The rules a server's public view of a group shares with members.
-pub(crate) use proposals::{Committer, apply_proposals, check_unique_keys, resolve_committed};
+pub(crate) use proposals::{
+    Committer, apply_proposals, check_path_leaf, place_committer, resolve_committed,
+};
 pub(crate) use welcome::import_and_validate;
 
 use crate::codec::Encode;

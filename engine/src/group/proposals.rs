@@ -10,7 +10,7 @@ use crate::crypto::Suite;
 use crate::error::{Error, ValidationError};
 use crate::messages::registered_extensions::{ExtensionData, RequiredCapabilities};
 use crate::messages::{
-    Extension, GroupContext, KeyPackage, LeafNode, LeafNodeSource, PreSharedKeyId, Proposal, ProposalRef, Psk,
+    Commit, Extension, GroupContext, KeyPackage, LeafNode, LeafNodeSource, PreSharedKeyId, Proposal, ProposalRef, Psk,
     ReInit, ResumptionPskUsage, Sender,
 };
 use crate::tree::math::LeafIndex;
@@ -289,6 +289,52 @@ pub(crate) fn check_unique_keys(staged: &StagedTree<'_>, leaf: &LeafNode, replac
     }
     if staged.find_encryption_key(leaf.encryption_key.as_bytes()).is_some() {
         return Err(rule("encryption key already in the group (RFC 9420 §7.3)"));
+    }
+    Ok(())
+}
+
+/// Where the committer of `commit` sits in the staged tree: its own leaf,
+/// or for an external commit the leftmost blank leaf, which the joiner's
+/// path leaf node takes (§12.4.3.2: an external commit always has a path).
+pub(crate) fn place_committer(staged: &mut StagedTree<'_>, committer: Committer, commit: &Commit) -> Result<LeafIndex, Error> {
+    match committer {
+        Committer::Member(l) => Ok(l),
+        Committer::External => {
+            let path = commit.path.as_ref().ok_or_else(|| rule("external commit without a path (RFC 9420 §12.4.3.2)"))?;
+            check_unique_keys(staged, &path.leaf_node, None)?;
+            Ok(staged.add_leaf(path.leaf_node.clone()))
+        }
+    }
+}
+
+/// The checks of an UpdatePath's leaf node before the path is applied,
+/// shared by members and the server: a commit-source leaf valid under the
+/// extensions the commit leaves in force (§7.3), a new encryption key, and
+/// a signature key no other member holds (§12.4.2).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn check_path_leaf(
+    suite: &Suite<'_>,
+    context: &GroupContext,
+    applied: &AppliedProposals,
+    staged: &StagedTree<'_>,
+    committer: Committer,
+    committer_leaf: LeafIndex,
+    leaf: &LeafNode,
+    now: Option<u64>,
+) -> Result<(), Error> {
+    if !matches!(leaf.leaf_node_source, LeafNodeSource::Commit { .. }) {
+        return Err(rule("UpdatePath leaf node source is not commit (RFC 9420 §7.3)"));
+    }
+    let required = RequiredCapabilities::find_in(applied.extensions.as_deref().unwrap_or(&context.extensions))?;
+    let rules = LeafNodeRules { cipher_suite: context.cipher_suite, required_capabilities: required.as_ref(), now };
+    validate_leaf_node(suite, leaf, Some((&context.group_id, committer_leaf)), &rules)?;
+    if let Committer::Member(l) = committer {
+        if staged.leaf(l).is_some_and(|current| current.encryption_key == leaf.encryption_key) {
+            return Err(rule("UpdatePath keeps the committer's encryption key (RFC 9420 §12.4.2)"));
+        }
+        if staged.find_signature_key(leaf.signature_key.as_bytes()).is_some_and(|x| x != l) {
+            return Err(rule("signature key already in the group (RFC 9420 §7.3)"));
+        }
     }
     Ok(())
 }

@@ -6,15 +6,15 @@ use crate::crypto::Suite;
 use crate::error::{Error, UsageError};
 use crate::framing;
 use crate::group::{
-    AppliedProposals, CachedProposal, CommittedProposal, Committer, apply_proposals, check_single_proposal,
-    check_unique_keys, resolve_committed, signer_key, validate_key_package,
+    AppliedProposals, CachedProposal, CommittedProposal, Committer, apply_proposals, check_path_leaf,
+    check_single_proposal, place_committer, resolve_committed, signer_key, validate_key_package,
 };
 use crate::messages::content::{AuthenticatedContent, FramedContentBody, MlsMessage, MlsMessageBody, Sender};
 use crate::messages::registered_extensions::{ExtensionData, RequiredCapabilities};
 use crate::messages::{Commit, GroupContext, KeyPackage, LeafNode, LeafNodeSource, Proposal, ProposalRef, ProtocolVersion};
 use crate::schedule::TranscriptHashes;
 use crate::tree::math::LeafIndex;
-use crate::tree::{LeafNodeRules, TreeDiff, TreeView, validate_leaf_node};
+use crate::tree::{LeafNodeRules, TreeDiff, validate_leaf_node};
 use crate::treekem::apply_update_path_public;
 
 use super::{PublicGroup, rule};
@@ -226,34 +226,10 @@ impl PublicGroup {
         }
         let new_members: Vec<LeafIndex> = applied.added.iter().map(|(l, _)| *l).collect();
 
-        let committer_leaf = match committer {
-            Committer::Member(l) => l,
-            Committer::External => {
-                // §12.4.3.2: the joiner takes the leftmost blank leaf, and
-                // an external commit always carries a path.
-                let path = commit.path.as_ref().ok_or_else(|| rule("external commit without a path (RFC 9420 §12.4.3.2)"))?;
-                check_unique_keys(&staged, &path.leaf_node, None)?;
-                staged.add_leaf(path.leaf_node.clone())
-            }
-        };
+        let committer_leaf = place_committer(&mut staged, committer, commit)?;
 
         if let Some(path) = &commit.path {
-            let leaf = &path.leaf_node;
-            if !matches!(leaf.leaf_node_source, LeafNodeSource::Commit { .. }) {
-                return Err(rule("UpdatePath leaf node source is not commit (RFC 9420 §7.3)"));
-            }
-            let extensions = applied.extensions.as_deref().unwrap_or(&self.context.extensions);
-            let required = RequiredCapabilities::find_in(extensions)?;
-            let rules = leaf_rules(&self.context, required.as_ref(), now);
-            validate_leaf_node(suite, leaf, Some((&self.context.group_id, committer_leaf)), &rules)?;
-            if let Committer::Member(l) = committer {
-                if staged.leaf(l).is_some_and(|current| current.encryption_key == leaf.encryption_key) {
-                    return Err(rule("UpdatePath keeps the committer's encryption key (RFC 9420 §12.4.2)"));
-                }
-                if staged.find_signature_key(leaf.signature_key.as_bytes()).is_some_and(|x| x != l) {
-                    return Err(rule("signature key already in the group (RFC 9420 §7.3)"));
-                }
-            }
+            check_path_leaf(suite, &self.context, &applied, &staged, committer, committer_leaf, &path.leaf_node, now)?;
             // The same public checks a member runs before decrypting (§7.5,
             // §7.6, §7.9.2), shared through treekem.
             apply_update_path_public(suite, &mut staged, committer_leaf, path, &new_members)?;
