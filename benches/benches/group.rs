@@ -145,9 +145,7 @@ fn bench_groups(c: &mut Criterion) {
 }
 
 fn config() -> Criterion {
-    Criterion::default()
-        .without_plots()
-        .with_profiler(flamegraph::FlameGraph::new())
+    Criterion::default().without_plots().with_profiler(flamegraph::FlameGraph::new())
 }
 
 criterion_group! {

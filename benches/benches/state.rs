@@ -53,7 +53,8 @@ fn creator_of(provider: &Arc<dyn CryptoProvider>, members: u32) -> Group {
             Proposal::Add(Add { key_package: bundle.key_package })
         })
         .collect();
-    let pending = group.commit(CommitOptions { force_path: false, ..CommitOptions::with_proposals(adds) }).expect("commit adds");
+    let pending =
+        group.commit(CommitOptions { force_path: false, ..CommitOptions::with_proposals(adds) }).expect("commit adds");
     group.merge_pending_commit(pending).expect("merge adds");
     let pending = group.commit(CommitOptions::default()).expect("commit path");
     group.merge_pending_commit(pending).expect("merge path");
@@ -85,7 +86,9 @@ fn state(c: &mut Criterion) {
         bench.throughput(Throughput::Bytes(bytes.len() as u64));
         // Export includes zeroizing its buffer when dropped: a caller pays
         // that too once the bytes are stored.
-        bench.bench_function(BenchmarkId::new("export", members), |b| b.iter(|| black_box(group.export().expect("export"))));
+        bench.bench_function(BenchmarkId::new("export", members), |b| {
+            b.iter(|| black_box(group.export().expect("export")))
+        });
         bench.bench_function(BenchmarkId::new("import", members), |b| {
             // The imported group is dropped outside the timing: freeing a
             // 100,000-leaf tree is the old state's cost, not the import's.
@@ -94,13 +97,18 @@ fn state(c: &mut Criterion) {
 
         // The server's view of the same epoch.
         let info = group.group_info(true, false).expect("group info");
-        let server = PublicGroup::from_group_info(provider.clone(), PublicGroupConfig::default(), &info, None).expect("public group");
+        let server = PublicGroup::from_group_info(provider.clone(), PublicGroupConfig::default(), &info, None)
+            .expect("public group");
         let public = server.export().expect("export");
         eprintln!("state bench: {members} members: {} bytes of public group state", public.len());
         bench.throughput(Throughput::Bytes(public.len() as u64));
-        bench.bench_function(BenchmarkId::new("public_export", members), |b| b.iter(|| black_box(server.export().expect("export"))));
+        bench.bench_function(BenchmarkId::new("public_export", members), |b| {
+            b.iter(|| black_box(server.export().expect("export")))
+        });
         bench.bench_function(BenchmarkId::new("public_import", members), |b| {
-            b.iter_with_large_drop(|| PublicGroup::import(&public, provider.clone(), PublicGroupConfig::default()).expect("import"))
+            b.iter_with_large_drop(|| {
+                PublicGroup::import(&public, provider.clone(), PublicGroupConfig::default()).expect("import")
+            })
         });
     }
     bench.finish();

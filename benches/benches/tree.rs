@@ -16,8 +16,8 @@ mod flamegraph;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use criterion::{BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, criterion_group, criterion_main};
 use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, criterion_group, criterion_main};
 use rayon::prelude::*;
 use rayon::{ThreadPool, ThreadPoolBuilder};
 use throng::messages::UpdatePath;
@@ -46,10 +46,7 @@ fn pools() -> Vec<(usize, ThreadPool)> {
     if all > 1 {
         counts.push(all);
     }
-    counts
-        .into_iter()
-        .map(|k| (k, ThreadPoolBuilder::new().num_threads(k).build().expect("thread pool")))
-        .collect()
+    counts.into_iter().map(|k| (k, ThreadPoolBuilder::new().num_threads(k).build().expect("thread pool"))).collect()
 }
 
 /// Short measurements: the whole bench must fit well inside 20 minutes on
@@ -264,11 +261,15 @@ fn bench_crypto_floor(c: &mut Criterion) {
         g.bench_function("hkdf_derive_secret", |b| b.iter(|| suite.derive_secret(&secret, "path").expect("derive")));
         g.bench_function("hpke_seal", |b| {
             b.iter(|| {
-                suite.encrypt_with_label(recipient.public.as_bytes(), "UpdatePathNode", &context, &secret).expect("seal")
+                suite
+                    .encrypt_with_label(recipient.public.as_bytes(), "UpdatePathNode", &context, &secret)
+                    .expect("seal")
             })
         });
         g.bench_function("hpke_open", |b| {
-            b.iter(|| suite.decrypt_with_label(&recipient.private, "UpdatePathNode", &context, &ciphertext).expect("open"))
+            b.iter(|| {
+                suite.decrypt_with_label(&recipient.private, "UpdatePathNode", &context, &ciphertext).expect("open")
+            })
         });
         g.bench_function("ed25519_sign", |b| {
             b.iter(|| suite.sign_with_label(&f.sender.signer, "LeafNodeTBS", &tbs).expect("sign"))

@@ -57,10 +57,7 @@ fn main() {
     let n = args.members;
     let tag = format!("{}-{}", size_label(n), short_git_hash());
     let fixture = GroupFixture::build(n);
-    eprintln!(
-        "fixture of {n} members built in {:.1} s",
-        fixture.build_time.as_secs_f64()
-    );
+    eprintln!("fixture of {n} members built in {:.1} s", fixture.build_time.as_secs_f64());
     let svg = |op: &str| args.out.join(format!("compare-{op}-{tag}.svg"));
     // The routine's adapter; the other makes the inputs.
     let mut peer = Throng::default();
@@ -84,11 +81,7 @@ fn main() {
     profile(
         &svg("commit"),
         args.commits.div_ceil(batch),
-        || {
-            (0..batch)
-                .map(|_| setup.fork(&fixture.warm.b).expect("fork"))
-                .collect::<Vec<_>>()
-        },
+        || (0..batch).map(|_| setup.fork(&fixture.warm.b).expect("fork")).collect::<Vec<_>>(),
         |copies| {
             copies
                 .into_iter()
@@ -129,23 +122,13 @@ fn profile<I, O>(path: &Path, rounds: usize, mut prepare: impl FnMut() -> I, mut
         }
     }
     let Some(report) = total else { return };
-    report
-        .flamegraph(File::create(path).expect("create SVG"))
-        .expect("write flame graph");
-    eprintln!(
-        "wrote {} ({} samples)",
-        path.display(),
-        report.data.values().sum::<isize>()
-    );
+    report.flamegraph(File::create(path).expect("create SVG")).expect("write flame graph");
+    eprintln!("wrote {} ({} samples)", path.display(), report.data.values().sum::<isize>());
 }
 
 /// `10k` for 10,000: the size as profile names spell it.
 fn size_label(n: u32) -> String {
-    if n.is_multiple_of(1000) {
-        format!("{}k", n / 1000)
-    } else {
-        n.to_string()
-    }
+    if n.is_multiple_of(1000) { format!("{}k", n / 1000) } else { n.to_string() }
 }
 
 /// The commit the profile was taken at, or `nogit` outside a checkout.

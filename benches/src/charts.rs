@@ -56,23 +56,12 @@ impl Points {
                 (Some(ms), _) => (&mut self.times, ms),
                 (None, Some(bytes)) => (&mut self.sizes, bytes as f64),
                 (None, None) => {
-                    let why = row
-                        .timeout
-                        .map(|t| format!("timeout: {t}"))
-                        .or(row.error)
-                        .unwrap_or("no value".into());
-                    notes.push(format!(
-                        "skipped {} {} at {}: {why}",
-                        row.implementation, row.op, row.members
-                    ));
+                    let why = row.timeout.map(|t| format!("timeout: {t}")).or(row.error).unwrap_or("no value".into());
+                    notes.push(format!("skipped {} {} at {}: {why}", row.implementation, row.op, row.members));
                     continue;
                 }
             };
-            let points = series
-                .entry(row.op.clone())
-                .or_default()
-                .entry(row.implementation.clone())
-                .or_default();
+            let points = series.entry(row.op.clone()).or_default().entry(row.implementation.clone()).or_default();
             if points.insert(row.members, value).is_some() {
                 notes.push(format!(
                     "{} {} at {}: a later report replaced the value",
@@ -104,10 +93,7 @@ pub fn run(out: &Path, files: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     let mut points = Points::default();
     for file in files {
         let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
-        for note in points
-            .add_report(&text)
-            .map_err(|e| format!("{}: {e}", file.display()))?
-        {
+        for note in points.add_report(&text).map_err(|e| format!("{}: {e}", file.display()))? {
             eprintln!("note: {}: {note}", file.display());
         }
     }
@@ -129,11 +115,7 @@ fn axis_label(unit: Unit, v: f64) -> String {
 fn significant(v: f64) -> String {
     let decimals = (2 - v.abs().log10().floor() as i32).clamp(0, 6) as usize;
     let s = format!("{v:.decimals$}");
-    if s.contains('.') {
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
-    } else {
-        s
-    }
+    if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s }
 }
 
 /// One colour per implementation, the same in every chart: the known ones
@@ -173,12 +155,7 @@ impl Colors {
     /// Legend order: the known implementations first, then the others.
     fn order<'a>(&self, names: impl Iterator<Item = &'a String>) -> Vec<&'a String> {
         let mut names: Vec<&String> = names.collect();
-        let rank = |n: &str| {
-            Self::KNOWN
-                .iter()
-                .position(|(k, _)| *k == n)
-                .unwrap_or(Self::KNOWN.len())
-        };
+        let rank = |n: &str| Self::KNOWN.iter().position(|(k, _)| *k == n).unwrap_or(Self::KNOWN.len());
         names.sort_by_key(|n| (rank(n), n.as_str()));
         names
     }
@@ -198,18 +175,11 @@ fn chart(
 ) -> Result<(), String> {
     // Log axes need positive values; a zero cannot be drawn.
     let points = |m: &BTreeMap<u32, f64>| -> Vec<(f64, f64)> {
-        m.iter()
-            .filter(|(_, v)| **v > 0.0)
-            .map(|(n, v)| (f64::from(*n), *v))
-            .collect()
+        m.iter().filter(|(_, v)| **v > 0.0).map(|(n, v)| (f64::from(*n), *v)).collect()
     };
     let all: Vec<(f64, f64)> = by_impl.values().flat_map(points).collect();
-    let (x_min, x_max) = all
-        .iter()
-        .fold((f64::MAX, 1.0f64), |(lo, hi), p| (lo.min(p.0), hi.max(p.0)));
-    let (y_min, y_max) = all
-        .iter()
-        .fold((f64::MAX, f64::MIN_POSITIVE), |(lo, hi), p| (lo.min(p.1), hi.max(p.1)));
+    let (x_min, x_max) = all.iter().fold((f64::MAX, 1.0f64), |(lo, hi), p| (lo.min(p.0), hi.max(p.0)));
+    let (y_min, y_max) = all.iter().fold((f64::MAX, f64::MIN_POSITIVE), |(lo, hi), p| (lo.min(p.1), hi.max(p.1)));
     let (x_min, y_min) = (x_min.min(x_max), y_min.min(y_max));
 
     let root = SVGBackend::new(path, (800, 500)).into_drawing_area();
@@ -223,10 +193,7 @@ fn chart(
         .margin(15)
         .x_label_area_size(40)
         .y_label_area_size(70)
-        .build_cartesian_2d(
-            (x_min / 1.5..x_max * 1.5).log_scale(),
-            (y_min / 2.0..y_max * 2.0).log_scale(),
-        )
+        .build_cartesian_2d((x_min / 1.5..x_max * 1.5).log_scale(), (y_min / 2.0..y_max * 2.0).log_scale())
         .map_err(err)?;
     chart
         .configure_mesh()
@@ -242,9 +209,7 @@ fn chart(
     for name in colors.order(by_impl.keys()) {
         let color = colors.of(name);
         let line = points(&by_impl[name]);
-        chart
-            .draw_series(line.iter().map(|p| Circle::new(*p, 4, color.filled())))
-            .map_err(err)?;
+        chart.draw_series(line.iter().map(|p| Circle::new(*p, 4, color.filled()))).map_err(err)?;
         chart
             .draw_series(LineSeries::new(line, color.stroke_width(2)))
             .map_err(err)?
@@ -290,10 +255,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("compare-charts-test-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let written = points.write_all(&dir).unwrap();
-        let names: Vec<_> = written
-            .iter()
-            .map(|p| p.file_name().unwrap().to_str().unwrap())
-            .collect();
+        let names: Vec<_> = written.iter().map(|p| p.file_name().unwrap().to_str().unwrap()).collect();
         assert_eq!(names, ["time-commit.svg", "size-state_bytes.svg"]);
         for path in &written {
             assert!(std::fs::read_to_string(path).unwrap().contains("<svg"));

@@ -64,28 +64,15 @@ pub fn main(args: Args, heap_bytes: Option<fn() -> usize>) -> ExitCode {
         eprintln!("compare: --members must be at least {MIN_MEMBERS}");
         return ExitCode::from(2);
     }
-    let impls = if args.impls.is_empty() {
-        Impl::defaults()
-    } else {
-        args.impls.clone()
-    };
-    let metrics = if args.ops.is_empty() {
-        Metric::ALL.to_vec()
-    } else {
-        args.ops.clone()
-    };
+    let impls = if args.impls.is_empty() { Impl::defaults() } else { args.impls.clone() };
+    let metrics = if args.ops.is_empty() { Metric::ALL.to_vec() } else { args.ops.clone() };
 
     if let Some(scenario) = args.worker {
         let [implementation] = impls.as_slice() else {
             eprintln!("compare: a worker runs exactly one implementation");
             return ExitCode::from(2);
         };
-        let config = Config {
-            members: args.members,
-            wanted: metrics,
-            heap_bytes,
-            stall: args.debug_stall,
-        };
+        let config = Config { members: args.members, wanted: metrics, heap_bytes, stall: args.debug_stall };
         let stdout = std::io::stdout();
         implementation.run(scenario, &config, &mut |event| {
             if let Ok(json) = serde_json::to_string(&event) {
@@ -106,18 +93,10 @@ pub fn main(args: Args, heap_bytes: Option<fn() -> usize>) -> ExitCode {
     let options = Options {
         members: args.members,
         impls,
-        metrics: Metric::ALL
-            .into_iter()
-            .filter(|m| metrics.contains(m))
-            .collect(),
-        runs: args
-            .runs
-            .unwrap_or_else(|| default_runs(args.members))
-            .max(1),
+        metrics: Metric::ALL.into_iter().filter(|m| metrics.contains(m)).collect(),
+        runs: args.runs.unwrap_or_else(|| default_runs(args.members)).max(1),
         cap,
-        setup_cap: args
-            .setup_cap_secs
-            .map_or(cap * 10, Duration::from_secs_f64),
+        setup_cap: args.setup_cap_secs.map_or(cap * 10, Duration::from_secs_f64),
         worker_exe,
         progress: true,
         stall: args.debug_stall,
@@ -130,11 +109,7 @@ pub fn main(args: Args, heap_bytes: Option<fn() -> usize>) -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             }
-            let text = if args.json {
-                crate::report::json_lines(&results)
-            } else {
-                crate::report::markdown(&results)
-            };
+            let text = if args.json { crate::report::json_lines(&results) } else { crate::report::markdown(&results) };
             print!("{text}");
             ExitCode::SUCCESS
         }

@@ -85,10 +85,8 @@ impl GroupFixture {
         let b_leaf = committer(n);
         let (creator, _) = peer.client(0).expect("creator");
         // Key packages are independent, so they are made on every core.
-        let clients: Vec<(Client, Vec<u8>)> = (1..n)
-            .into_par_iter()
-            .map_init(Throng::default, |p, leaf| p.client(leaf).expect("client"))
-            .collect();
+        let clients: Vec<(Client, Vec<u8>)> =
+            (1..n).into_par_iter().map_init(Throng::default, |p, leaf| p.client(leaf).expect("client")).collect();
         let (_, newcomer) = peer.client(n).expect("newcomer");
         let key_packages: Vec<Vec<u8>> = clients.iter().map(|(_, kp)| kp.clone()).collect();
         let client = |leaf: u32| clients[leaf as usize - 1].0.clone();
@@ -99,10 +97,7 @@ impl GroupFixture {
         let mut b = peer.join(client(b_leaf), &welcome, &tree).expect("join of B");
         let mut c = peer.join(client(PROCESSOR), &welcome, &tree).expect("join of C");
         assert_eq!(peer.leaf_index(&b), b_leaf);
-        let cold = Pair {
-            b: peer.fork(&b).expect("fork"),
-            c: peer.fork(&c).expect("fork"),
-        };
+        let cold = Pair { b: peer.fork(&b).expect("fork"), c: peer.fork(&c).expect("fork") };
 
         // Warming as the warm scenario does it: the leftmost member of each
         // of B's copath subtrees joins, catches up and commits, B and C

@@ -86,9 +86,7 @@ impl Tally {
 
     /// Median of the CPU-time samples, when every sample has one.
     pub fn median_cpu(&self) -> Option<f64> {
-        (self.cpu_samples.len() == self.samples.len())
-            .then(|| median(&self.cpu_samples))
-            .flatten()
+        (self.cpu_samples.len() == self.samples.len()).then(|| median(&self.cpu_samples)).flatten()
     }
 }
 
@@ -136,11 +134,7 @@ pub fn compare(options: &Options) -> std::io::Result<Results> {
         .impls
         .iter()
         .flat_map(|&i| {
-            options
-                .metrics
-                .iter()
-                .filter(move |&&m| i.measures(m))
-                .map(move |&m| ((i, m), Tally::default()))
+            options.metrics.iter().filter(move |&&m| i.measures(m)).map(move |&m| ((i, m), Tally::default()))
         })
         .collect();
     // An implementation that cannot build the group (a build as setup failed
@@ -162,10 +156,7 @@ pub fn compare(options: &Options) -> std::io::Result<Results> {
             }
         }
     }
-    Ok(Results {
-        options: options.clone(),
-        tallies,
-    })
+    Ok(Results { options: options.clone(), tallies })
 }
 
 /// Marks the not yet failed metrics of `scenario` as not measurable.
@@ -183,10 +174,7 @@ fn skip_scenario(
         if let Some(tally) = tallies.get_mut(&(implementation, m)) {
             tally.failure.get_or_insert_with(|| Failure {
                 timeout: blocker.timeout,
-                message: format!(
-                    "not measured: the group could not be built ({})",
-                    blocker.message
-                ),
+                message: format!("not measured: the group could not be built ({})", blocker.message),
             });
         }
     }
@@ -217,11 +205,7 @@ fn run_scenario(
             .iter()
             .copied()
             .filter(|m| m.scenario() == scenario && !reported.contains(m))
-            .filter(|m| {
-                tallies
-                    .get(&(implementation, *m))
-                    .is_some_and(|t| t.failure.is_none())
-            })
+            .filter(|m| tallies.get(&(implementation, *m)).is_some_and(|t| t.failure.is_none()))
             .collect();
         if wanted.is_empty() {
             return Ok(blocker);
@@ -244,40 +228,18 @@ fn run_scenario(
         let mut setup_failure: Option<Failure> = None;
         for event in attempt.events {
             match event {
-                Event::Time { op, ms, cpu_ms } => record(
-                    tallies,
-                    &mut reported,
-                    &wanted,
-                    implementation,
-                    op,
-                    ms,
-                    cpu_ms,
-                ),
-                Event::Bytes { op, bytes } => record(
-                    tallies,
-                    &mut reported,
-                    &wanted,
-                    implementation,
-                    op,
-                    bytes as f64,
-                    None,
-                ),
+                Event::Time { op, ms, cpu_ms } => {
+                    record(tallies, &mut reported, &wanted, implementation, op, ms, cpu_ms)
+                }
+                Event::Bytes { op, bytes } => {
+                    record(tallies, &mut reported, &wanted, implementation, op, bytes as f64, None)
+                }
                 Event::Fail { op, error } => {
                     reported.insert(op);
-                    fail(
-                        tallies,
-                        op,
-                        Failure {
-                            timeout: false,
-                            message: format!("failed: {error}"),
-                        },
-                    );
+                    fail(tallies, op, Failure { timeout: false, message: format!("failed: {error}") });
                 }
                 Event::SetupFailed { phase, error } => {
-                    let failure = Failure {
-                        timeout: false,
-                        message: format!("setup failed ({phase}): {error}"),
-                    };
+                    let failure = Failure { timeout: false, message: format!("setup failed ({phase}): {error}") };
                     if builds_the_group(&phase) {
                         blocker = Some(failure.clone());
                     }
@@ -288,22 +250,13 @@ fn run_scenario(
         }
         let abnormal = match attempt.ending {
             Ending::Completed => {
-                setup_failure.get_or_insert(Failure {
-                    timeout: false,
-                    message: "the worker ended without reporting it".into(),
-                });
+                setup_failure
+                    .get_or_insert(Failure { timeout: false, message: "the worker ended without reporting it".into() });
                 false
             }
             Ending::TimedOut(Position::Op(op)) => {
                 let secs = options.cap.as_secs_f64();
-                fail(
-                    tallies,
-                    op,
-                    Failure {
-                        timeout: true,
-                        message: format!("exceeded the {secs} s cap"),
-                    },
-                );
+                fail(tallies, op, Failure { timeout: true, message: format!("exceeded the {secs} s cap") });
                 true
             }
             Ending::TimedOut(Position::Phase(phase)) => {
@@ -319,21 +272,12 @@ fn run_scenario(
                 true
             }
             Ending::Died(status, Position::Op(op), stderr) => {
-                fail(
-                    tallies,
-                    op,
-                    Failure {
-                        timeout: false,
-                        message: format!("worker died ({status}): {stderr}"),
-                    },
-                );
+                fail(tallies, op, Failure { timeout: false, message: format!("worker died ({status}): {stderr}") });
                 true
             }
             Ending::Died(status, Position::Phase(phase), stderr) => {
-                let failure = Failure {
-                    timeout: false,
-                    message: format!("worker died ({status}) in `{phase}`: {stderr}"),
-                };
+                let failure =
+                    Failure { timeout: false, message: format!("worker died ({status}) in `{phase}`: {stderr}") };
                 if builds_the_group(&phase) {
                     blocker = Some(failure.clone());
                 }
@@ -343,21 +287,14 @@ fn run_scenario(
         };
 
         if options.progress {
-            eprintln!(
-                "compare:   done in {:.1} s",
-                started.elapsed().as_secs_f64()
-            );
+            eprintln!("compare:   done in {:.1} s", started.elapsed().as_secs_f64());
         }
         // What is wanted and neither reported nor failed now.
         let missing: Vec<Metric> = wanted
             .iter()
             .copied()
             .filter(|m| !reported.contains(m))
-            .filter(|m| {
-                tallies
-                    .get(&(implementation, *m))
-                    .is_some_and(|t| t.failure.is_none())
-            })
+            .filter(|m| tallies.get(&(implementation, *m)).is_some_and(|t| t.failure.is_none()))
             .collect();
         if missing.is_empty() {
             return Ok(blocker);
@@ -428,33 +365,12 @@ fn record(
 }
 
 /// Runs one worker to its end or its cap.
-fn attempt(
-    options: &Options,
-    scenario: Scenario,
-    implementation: Impl,
-    wanted: &[Metric],
-) -> std::io::Result<Attempt> {
-    let ops = wanted
-        .iter()
-        .map(|m| m.name())
-        .collect::<Vec<_>>()
-        .join(",");
+fn attempt(options: &Options, scenario: Scenario, implementation: Impl, wanted: &[Metric]) -> std::io::Result<Attempt> {
+    let ops = wanted.iter().map(|m| m.name()).collect::<Vec<_>>().join(",");
     let mut child = Command::new(&options.worker_exe)
-        .args([
-            "--worker",
-            scenario.name(),
-            "--impl",
-            implementation.name(),
-            "--ops",
-            &ops,
-        ])
+        .args(["--worker", scenario.name(), "--impl", implementation.name(), "--ops", &ops])
         .args(["--members", &options.members.to_string()])
-        .args(
-            options
-                .stall
-                .iter()
-                .flat_map(|m| ["--debug-stall", m.name()]),
-        )
+        .args(options.stall.iter().flat_map(|m| ["--debug-stall", m.name()]))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -513,17 +429,9 @@ fn attempt(
 }
 
 /// Threads draining the worker's stdout (into lines) and stderr (its tail).
-fn readers(
-    child: &mut Child,
-) -> std::io::Result<(mpsc::Receiver<String>, thread::JoinHandle<String>)> {
-    let stdout = child
-        .stdout
-        .take()
-        .ok_or_else(|| std::io::Error::other("no worker stdout"))?;
-    let mut stderr = child
-        .stderr
-        .take()
-        .ok_or_else(|| std::io::Error::other("no worker stderr"))?;
+fn readers(child: &mut Child) -> std::io::Result<(mpsc::Receiver<String>, thread::JoinHandle<String>)> {
+    let stdout = child.stdout.take().ok_or_else(|| std::io::Error::other("no worker stdout"))?;
+    let mut stderr = child.stderr.take().ok_or_else(|| std::io::Error::other("no worker stderr"))?;
     let (tx, rx) = mpsc::channel();
     thread::spawn(move || {
         for line in BufReader::new(stdout).lines() {

@@ -8,19 +8,7 @@ use crate::peers::{mls_rs::MlsRs, openmls::OpenMls, throng::Throng};
 use crate::scenario::{self, Config, Event};
 
 /// One compared implementation.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    clap::ValueEnum,
-)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum)]
 pub enum Impl {
     /// This repository's engine.
     #[serde(rename = "throng")]
@@ -50,7 +38,8 @@ pub mod versions {
     /// The floor's primitives.
     pub const AWS_LC_RS: &str = "aws-lc-rs 1.18.1";
     /// What the floor column is.
-    pub const FLOOR: &str = "RFC-required primitives only (signatures, HKDF, HPKE, AEAD, hashes), one thread, aws-lc-rs 1.18.1";
+    pub const FLOOR: &str =
+        "RFC-required primitives only (signatures, HKDF, HPKE, AEAD, hashes), one thread, aws-lc-rs 1.18.1";
 }
 
 impl Impl {
@@ -123,19 +112,13 @@ mod tests {
 
     #[test]
     fn versions_match_the_lockfile() {
-        let lock =
-            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.lock")).unwrap();
+        let lock = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.lock")).unwrap();
         for (constant, crates) in [
             (versions::OPENMLS, ["openmls", "openmls_rust_crypto"]),
             (versions::MLS_RS, ["mls-rs", "mls-rs-crypto-awslc"]),
         ] {
-            let expected = format!(
-                "{} {} + {} {}",
-                crates[0],
-                locked(&lock, crates[0]),
-                crates[1],
-                locked(&lock, crates[1])
-            );
+            let expected =
+                format!("{} {} + {} {}", crates[0], locked(&lock, crates[0]), crates[1], locked(&lock, crates[1]));
             assert_eq!(constant, expected);
         }
         let aws_lc = format!("aws-lc-rs {}", locked(&lock, "aws-lc-rs"));

@@ -45,11 +45,7 @@ pub trait Peer {
     /// Timed as `build`: `creator` creates a group and commits adding every
     /// key package in one commit (with a path), merges it, and encodes the
     /// Welcome (`MLSMessage`, §12.4.3.1), which is returned.
-    fn build(
-        &mut self,
-        creator: Self::Client,
-        key_packages: &[Vec<u8>],
-    ) -> PeerResult<(Self::Member, Vec<u8>)>;
+    fn build(&mut self, creator: Self::Client, key_packages: &[Vec<u8>]) -> PeerResult<(Self::Member, Vec<u8>)>;
 
     /// Untimed. Groups created from now on send the ratchet tree in their
     /// Welcomes (the `ratchet_tree` extension of the GroupInfo, §12.4.3.3)
@@ -63,12 +59,7 @@ pub trait Peer {
 
     /// Timed as `join`: `client` processes `welcome` with `ratchet_tree`,
     /// with every check the library makes by default on a Welcome and a tree.
-    fn join(
-        &mut self,
-        client: Self::Client,
-        welcome: &[u8],
-        ratchet_tree: &[u8],
-    ) -> PeerResult<Self::Member>;
+    fn join(&mut self, client: Self::Client, welcome: &[u8], ratchet_tree: &[u8]) -> PeerResult<Self::Member>;
 
     /// Timed as `commit`: an empty commit with a path (a self-update),
     /// created, merged by `member`, and returned encoded.

@@ -151,18 +151,9 @@ fn grouped(n: u64) -> String {
 /// throng is not compared); ratios above 1 mean slower or larger.
 pub fn markdown(results: &Results) -> String {
     let o = &results.options;
-    let baseline = if o.impls.contains(&Impl::Throng) {
-        Some(Impl::Throng)
-    } else {
-        o.impls.first().copied()
-    };
+    let baseline = if o.impls.contains(&Impl::Throng) { Some(Impl::Throng) } else { o.impls.first().copied() };
     let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "## compare: {} members, {} runs\n",
-        grouped(u64::from(o.members)),
-        o.runs
-    );
+    let _ = writeln!(out, "## compare: {} members, {} runs\n", grouped(u64::from(o.members)), o.runs);
     let _ = write!(out, "| op |");
     for i in &o.impls {
         let _ = write!(out, " {i} |");
@@ -179,9 +170,7 @@ pub fn markdown(results: &Results) -> String {
             Unit::Bytes => "B",
         };
         let _ = write!(out, "| {metric} ({unit}) |");
-        let base = baseline
-            .and_then(|b| results.tallies.get(&(b, metric)))
-            .and_then(|t| t.median());
+        let base = baseline.and_then(|b| results.tallies.get(&(b, metric))).and_then(|t| t.median());
         for &i in &o.impls {
             let Some(tally) = results.tallies.get(&(i, metric)) else {
                 let _ = write!(out, " |");
@@ -217,12 +206,7 @@ pub fn markdown(results: &Results) -> String {
             let _ = writeln!(out, "- {f}");
         }
     }
-    let _ = writeln!(
-        out,
-        "\nMedians of {} runs; ratios are to {}.",
-        o.runs,
-        baseline.map_or("-", Impl::name)
-    );
+    let _ = writeln!(out, "\nMedians of {} runs; ratios are to {}.", o.runs, baseline.map_or("-", Impl::name));
     if o.impls.contains(&Impl::CryptoFloor) {
         let _ = writeln!(
             out,

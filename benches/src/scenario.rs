@@ -134,18 +134,8 @@ pub struct Config {
 pub const MIN_MEMBERS: u32 = 4;
 
 /// Runs `scenario` against `peer`, reporting through `emit`.
-pub fn run<P: Peer>(
-    peer: &mut P,
-    scenario: Scenario,
-    config: &Config,
-    emit: &mut dyn FnMut(Event),
-) {
-    let mut runner = Runner {
-        peer,
-        config,
-        emit,
-        phase: String::new(),
-    };
+pub fn run<P: Peer>(peer: &mut P, scenario: Scenario, config: &Config, emit: &mut dyn FnMut(Event)) {
+    let mut runner = Runner { peer, config, emit, phase: String::new() };
     let result = match scenario {
         Scenario::Join => runner.join_scenario(),
         Scenario::Cold => runner.commit_scenario(false),
@@ -153,19 +143,14 @@ pub fn run<P: Peer>(
     };
     if let Err(error) = result {
         let phase = std::mem::take(&mut runner.phase);
-        (runner.emit)(Event::SetupFailed {
-            phase,
-            error: error.to_string(),
-        });
+        (runner.emit)(Event::SetupFailed { phase, error: error.to_string() });
     }
 }
 
 /// CPU time consumed so far by all threads of this process
 /// (`CLOCK_PROCESS_CPUTIME_ID`), `None` where the OS does not tell.
 pub fn cpu_time() -> Option<Duration> {
-    cpu_time::ProcessTime::try_now()
-        .ok()
-        .map(|t| t.as_duration())
+    cpu_time::ProcessTime::try_now().ok().map(|t| t.as_duration())
 }
 
 /// Leaf of B, the committer.
@@ -194,11 +179,7 @@ pub fn warmers(n: u32, committer: u32) -> Vec<u32> {
         .filter_map(|k| {
             let size = 1u32 << k;
             let base = committer & !(2 * size - 1);
-            let sibling = if committer & size != 0 {
-                base
-            } else {
-                base + size
-            };
+            let sibling = if committer & size != 0 { base } else { base + size };
             (sibling != 0 && sibling < n).then_some(sibling)
         })
         .collect()
@@ -213,11 +194,7 @@ struct Runner<'a, P: Peer> {
 }
 
 /// The creator, every other member's key package, and the clients kept by leaf.
-type Clients<P> = (
-    <P as Peer>::Client,
-    Vec<Vec<u8>>,
-    Vec<(u32, <P as Peer>::Client)>,
-);
+type Clients<P> = (<P as Peer>::Client, Vec<Vec<u8>>, Vec<(u32, <P as Peer>::Client)>);
 
 /// What the commit scenarios start from.
 struct Fixture<P: Peer> {
@@ -234,9 +211,7 @@ struct Fixture<P: Peer> {
 impl<P: Peer> Runner<'_, P> {
     fn phase(&mut self, name: impl Into<String>) {
         self.phase = name.into();
-        (self.emit)(Event::Phase {
-            name: self.phase.clone(),
-        });
+        (self.emit)(Event::Phase { name: self.phase.clone() });
     }
 
     fn wanted(&self, m: Metric) -> bool {
@@ -271,20 +246,14 @@ impl<P: Peer> Runner<'_, P> {
                 Some(value)
             }
             Err(error) => {
-                (self.emit)(Event::Fail {
-                    op,
-                    error: error.to_string(),
-                });
+                (self.emit)(Event::Fail { op, error: error.to_string() });
                 None
             }
         }
     }
 
     fn bytes(&mut self, op: Metric, bytes: usize) {
-        (self.emit)(Event::Bytes {
-            op,
-            bytes: bytes as u64,
-        });
+        (self.emit)(Event::Bytes { op, bytes: bytes as u64 });
     }
 
     /// Checks that two members reached the same epoch state.
@@ -298,11 +267,7 @@ impl<P: Peer> Runner<'_, P> {
 
     fn expect_leaf(&self, member: &P::Member, leaf: u32) -> PeerResult<()> {
         let got = self.peer.leaf_index(member);
-        if got == leaf {
-            Ok(())
-        } else {
-            Err(format!("member expected at leaf {leaf} is at leaf {got}").into())
-        }
+        if got == leaf { Ok(()) } else { Err(format!("member expected at leaf {leaf} is at leaf {got}").into()) }
     }
 
     /// Creates the creator and `n - 1` key packages; keeps the clients of
@@ -324,31 +289,21 @@ impl<P: Peer> Runner<'_, P> {
     }
 
     fn take_client(kept: &mut Vec<(u32, P::Client)>, leaf: u32) -> PeerResult<P::Client> {
-        let at = kept
-            .iter()
-            .position(|(l, _)| *l == leaf)
-            .ok_or("client not kept")?;
+        let at = kept.iter().position(|(l, _)| *l == leaf).ok_or("client not kept")?;
         Ok(kept.swap_remove(at).1)
     }
 
     fn join_scenario(&mut self) -> PeerResult<()> {
         let n = self.config.members;
         let (creator, key_packages, kept) = self.clients(&[committer(n), PROCESSOR])?;
-        let first_build = [
-            Metric::Build,
-            Metric::Join,
-            Metric::WelcomeBytes,
-            Metric::TreeBytes,
-            Metric::StateBytes,
-        ];
+        let first_build = [Metric::Build, Metric::Join, Metric::WelcomeBytes, Metric::TreeBytes, Metric::StateBytes];
         if first_build.into_iter().any(|m| self.wanted(m)) {
             // Timed when wanted; otherwise (e.g. after a `build` ran past
             // the cap in an earlier attempt) a setup phase, so `join` can
             // still be had.
             self.phase("build");
             let (a, welcome) = if self.wanted(Metric::Build) {
-                self.timed(Metric::Build, |p| p.build(creator, &key_packages))
-                    .ok_or("the group could not be built")?
+                self.timed(Metric::Build, |p| p.build(creator, &key_packages)).ok_or("the group could not be built")?
             } else {
                 self.stall_point(Metric::Build);
                 self.peer.build(creator, &key_packages)?
@@ -399,10 +354,7 @@ impl<P: Peer> Runner<'_, P> {
                 let retained = heap().saturating_sub(before);
                 self.bytes(Metric::StateBytes, retained);
             }
-            _ => (self.emit)(Event::Fail {
-                op: Metric::StateBytes,
-                error: "no counting allocator installed".into(),
-            }),
+            _ => (self.emit)(Event::Fail { op: Metric::StateBytes, error: "no counting allocator installed".into() }),
         }
         self.phase("check C");
         self.expect_leaf(&c, PROCESSOR)?;
@@ -428,14 +380,10 @@ impl<P: Peer> Runner<'_, P> {
         let tree = self.peer.ratchet_tree(&a)?;
 
         self.phase("join of B");
-        let b = self
-            .peer
-            .join(Self::take_client(&mut kept, b_leaf)?, &welcome, &tree)?;
+        let b = self.peer.join(Self::take_client(&mut kept, b_leaf)?, &welcome, &tree)?;
         self.expect_leaf(&b, b_leaf)?;
         self.phase("join of C");
-        let c = self
-            .peer
-            .join(Self::take_client(&mut kept, PROCESSOR)?, &welcome, &tree)?;
+        let c = self.peer.join(Self::take_client(&mut kept, PROCESSOR)?, &welcome, &tree)?;
         self.expect_leaf(&c, PROCESSOR)?;
         self.same_epoch(&b, &c)?;
         drop(a);
@@ -444,14 +392,7 @@ impl<P: Peer> Runner<'_, P> {
         for leaf in warmer_leaves {
             warmers.push((leaf, Self::take_client(&mut kept, leaf)?));
         }
-        Ok(Fixture {
-            welcome,
-            tree,
-            b,
-            c,
-            warmers,
-            newcomer,
-        })
+        Ok(Fixture { welcome, tree, b, c, warmers, newcomer })
     }
 
     /// Warms B's copath as the module documentation describes.
@@ -482,20 +423,11 @@ impl<P: Peer> Runner<'_, P> {
         if warm {
             self.warm(&mut fixture)?;
         }
-        let pick =
-            |warm_metric: Metric, cold_metric: Metric| if warm { warm_metric } else { cold_metric };
+        let pick = |warm_metric: Metric, cold_metric: Metric| if warm { warm_metric } else { cold_metric };
         let n = self.config.members;
         let pairs = [
-            (
-                Op::Update,
-                pick(Metric::Commit, Metric::CommitCold),
-                pick(Metric::Process, Metric::ProcessCold),
-            ),
-            (
-                Op::Add,
-                pick(Metric::AddOne, Metric::AddOneCold),
-                pick(Metric::ProcessAdd, Metric::ProcessAddCold),
-            ),
+            (Op::Update, pick(Metric::Commit, Metric::CommitCold), pick(Metric::Process, Metric::ProcessCold)),
+            (Op::Add, pick(Metric::AddOne, Metric::AddOneCold), pick(Metric::ProcessAdd, Metric::ProcessAddCold)),
             (
                 Op::Remove,
                 pick(Metric::RemoveOne, Metric::RemoveOneCold),
@@ -525,15 +457,9 @@ impl<P: Peer> Runner<'_, P> {
             if !self.wanted(process_metric) {
                 continue;
             }
-            if self
-                .timed(process_metric, |p| p.process(&mut c, &commit))
-                .is_some()
-            {
+            if self.timed(process_metric, |p| p.process(&mut c, &commit)).is_some() {
                 if let Err(error) = self.same_epoch(&b, &c) {
-                    (self.emit)(Event::Fail {
-                        op: process_metric,
-                        error: error.to_string(),
-                    });
+                    (self.emit)(Event::Fail { op: process_metric, error: error.to_string() });
                 }
             }
         }

@@ -406,10 +406,7 @@ pub fn build(leaves: u32, shape: Shape, seed: u64) -> TreeFixture {
             parent_secrets[i] = s;
         }
     }
-    plan.parent_keys = parent_secrets
-        .par_iter()
-        .map(|s| s.as_ref().map(|s| node_key_pair(&suite, s).public))
-        .collect();
+    plan.parent_keys = parent_secrets.par_iter().map(|s| s.as_ref().map(|s| node_key_pair(&suite, s).public)).collect();
     plan.parent_secrets = parent_secrets;
 
     let root = math::root(n_leaves);

@@ -11,25 +11,14 @@ use serde_json::Value;
 use throng_benches::metric::{Metric, Unit};
 
 fn compare(args: &[&str]) -> Vec<Value> {
-    let output = Command::new(env!("CARGO_BIN_EXE_compare"))
-        .args(args)
-        .arg("--json")
-        .output()
-        .expect("compare runs");
-    assert!(
-        output.status.success(),
-        "compare failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let output = Command::new(env!("CARGO_BIN_EXE_compare")).args(args).arg("--json").output().expect("compare runs");
+    assert!(output.status.success(), "compare failed: {}", String::from_utf8_lossy(&output.stderr));
     let lines: Vec<Value> = String::from_utf8(output.stdout)
         .expect("utf-8")
         .lines()
         .map(|l| serde_json::from_str(l).expect("a JSON line"))
         .collect();
-    assert!(
-        lines[0].get("meta").is_some(),
-        "first line is the meta line"
-    );
+    assert!(lines[0].get("meta").is_some(), "first line is the meta line");
     lines[1..].to_vec()
 }
 
@@ -61,26 +50,14 @@ fn every_metric_of_every_implementation_is_measured() {
     for implementation in ["throng", "mls-rs", "openmls"] {
         for metric in Metric::ALL {
             let r = row(&rows, implementation, metric);
-            assert!(
-                r.get("error").is_none() && r.get("timeout").is_none(),
-                "{r}"
-            );
+            assert!(r.get("error").is_none() && r.get("timeout").is_none(), "{r}");
             assert!(value(r, metric).is_some_and(|v| v > 0.0), "{r}");
             assert_eq!(r["runs"], 1, "{r}");
         }
         // Warming shrinks B's UpdatePath from ~n/2 leaf encryptions to ~log2(n).
-        let warm = value(
-            row(&rows, implementation, Metric::CommitBytes),
-            Metric::CommitBytes,
-        );
-        let cold = value(
-            row(&rows, implementation, Metric::CommitBytesCold),
-            Metric::CommitBytesCold,
-        );
-        assert!(
-            warm < cold,
-            "{implementation}: warm {warm:?} vs cold {cold:?}"
-        );
+        let warm = value(row(&rows, implementation, Metric::CommitBytes), Metric::CommitBytes);
+        let cold = value(row(&rows, implementation, Metric::CommitBytesCold), Metric::CommitBytesCold);
+        assert!(warm < cold, "{implementation}: warm {warm:?} vs cold {cold:?}");
     }
 }
 
@@ -102,29 +79,16 @@ fn a_hung_operation_becomes_a_timeout_row() {
     ]);
     assert_eq!(rows.len(), 4);
     let stalled = row(&rows, "mls-rs", Metric::CommitCold);
-    assert!(
-        stalled["timeout"]
-            .as_str()
-            .is_some_and(|t| t.contains("cap")),
-        "{stalled}"
-    );
+    assert!(stalled["timeout"].as_str().is_some_and(|t| t.contains("cap")), "{stalled}");
     assert_eq!(stalled["runs"], 0);
     assert!(stalled["median_ms"].is_null());
     let dependent = row(&rows, "mls-rs", Metric::ProcessCold);
-    assert!(
-        dependent["timeout"]
-            .as_str()
-            .is_some_and(|t| t.contains("needs commit_cold")),
-        "{dependent}"
-    );
+    assert!(dependent["timeout"].as_str().is_some_and(|t| t.contains("needs commit_cold")), "{dependent}");
     // The other pair is measured in every run, the worker being restarted after the kill.
     for metric in [Metric::AddOneCold, Metric::ProcessAddCold] {
         let r = row(&rows, "mls-rs", metric);
         assert_eq!(r["runs"], 2, "{r}");
-        assert!(
-            r.get("timeout").is_none() && r.get("error").is_none(),
-            "{r}"
-        );
+        assert!(r.get("timeout").is_none() && r.get("error").is_none(), "{r}");
     }
 }
 
@@ -150,12 +114,7 @@ fn a_group_that_cannot_be_built_is_not_asked_again() {
         assert!(r["timeout"].is_string(), "{r}");
     }
     let build = row(&rows, "mls-rs", Metric::Build);
-    assert!(
-        build["timeout"]
-            .as_str()
-            .is_some_and(|t| t.contains("0.5 s cap")),
-        "{build}"
-    );
+    assert!(build["timeout"].as_str().is_some_and(|t| t.contains("0.5 s cap")), "{build}");
     // The timed build is killed, then the build as setup: two kills, not one
     // per scenario and run.
     assert!(started.elapsed().as_secs_f64() < 10.0);

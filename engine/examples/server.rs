@@ -21,7 +21,9 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::task::{JoinSet, spawn_blocking};
 
 use throng::crypto::{AwsLcProvider, CipherSuite, CryptoProvider};
-use throng::group::{CommitOptions, Group, GroupConfig, Identity, KeyPackageBundle, PendingCommit, Processed, PskStore};
+use throng::group::{
+    CommitOptions, Group, GroupConfig, Identity, KeyPackageBundle, PendingCommit, Processed, PskStore,
+};
 use throng::messages::content::{MlsMessage, MlsMessageBody};
 use throng::messages::{Add, Proposal};
 use throng::server::{Accepted, Registry, Rejected};
@@ -73,7 +75,9 @@ fn setup_group(registry: &Registry, index: usize) -> Vec<Group> {
     let mut creator = Group::create(cs, &creator, group_id.clone(), vec![], GroupConfig::default()).unwrap();
     registry.create_group(&creator.group_info(true, false).unwrap(), None).unwrap();
     let bundles: Vec<KeyPackageBundle> = (1..MEMBERS)
-        .map(|i| KeyPackageBundle::generate(&*p, cs, &Identity::basic(&*p, cs, format!("g{index}-m{i}")).unwrap()).unwrap())
+        .map(|i| {
+            KeyPackageBundle::generate(&*p, cs, &Identity::basic(&*p, cs, format!("g{index}-m{i}")).unwrap()).unwrap()
+        })
         .collect();
     let adds = bundles.iter().map(|b| Proposal::Add(Add { key_package: b.key_package.clone() })).collect();
     let pending = creator.commit(CommitOptions::with_proposals(adds)).unwrap();
@@ -90,7 +94,12 @@ fn setup_group(registry: &Registry, index: usize) -> Vec<Group> {
 
 /// The service: one async loop receives envelopes; each is validated on the
 /// blocking pool, then answered and fanned out from an async task.
-async fn serve(registry: Arc<Registry>, directory: Arc<Directory>, stats: Arc<Stats>, mut inbox: UnboundedReceiver<Envelope>) {
+async fn serve(
+    registry: Arc<Registry>,
+    directory: Arc<Directory>,
+    stats: Arc<Stats>,
+    mut inbox: UnboundedReceiver<Envelope>,
+) {
     let mut tasks = JoinSet::new();
     while let Some(Envelope { group_id, message, reply }) = inbox.recv().await {
         let (registry, directory, stats) = (registry.clone(), directory.clone(), stats.clone());
@@ -134,7 +143,12 @@ fn epoch_of(message: &MlsMessage) -> u64 {
 
 /// A member: commits until its group reaches `TARGET_EPOCH`, processing the
 /// commits the service delivers in epoch order.
-async fn member(mut group: Group, outbox: UnboundedSender<Envelope>, reply: UnboundedSender<ToClient>, mut mailbox: UnboundedReceiver<ToClient>) -> Group {
+async fn member(
+    mut group: Group,
+    outbox: UnboundedSender<Envelope>,
+    reply: UnboundedSender<ToClient>,
+    mut mailbox: UnboundedReceiver<ToClient>,
+) -> Group {
     // Commits delivered ahead of this member's epoch wait here (the service
     // fans out from concurrent tasks, so two epochs' commits may overtake
     // each other on the way).
@@ -151,7 +165,13 @@ async fn member(mut group: Group, outbox: UnboundedSender<Envelope>, reply: Unbo
             .unwrap();
             group = g;
             let commit = commit.unwrap();
-            outbox.send(Envelope { group_id: group.group_id().to_vec(), message: commit.message.clone(), reply: reply.clone() }).unwrap();
+            outbox
+                .send(Envelope {
+                    group_id: group.group_id().to_vec(),
+                    message: commit.message.clone(),
+                    reply: reply.clone(),
+                })
+                .unwrap();
             pending = Some(commit);
             awaiting_verdict = true;
         }

@@ -89,18 +89,22 @@ fn check_case(c: &Case) -> Result<(), CaseError> {
     let suite = super::suite(c.cipher_suite)?;
     let mut init_secret = InitSecret::new(Secret::from_slice(&c.initial_init_secret));
     for (n, e) in c.epochs.iter().enumerate() {
-        init_secret = check_epoch(&suite, c, n as u64, e, &init_secret)
-            .map_err(|err| match err {
-                CaseError::Failed(msg) => CaseError::Failed(format!("epoch {n}: {msg}")),
-                other => other,
-            })?;
+        init_secret = check_epoch(&suite, c, n as u64, e, &init_secret).map_err(|err| match err {
+            CaseError::Failed(msg) => CaseError::Failed(format!("epoch {n}: {msg}")),
+            other => other,
+        })?;
     }
     Ok(())
 }
 
 /// Checks one epoch and returns the init_secret it hands to the next.
-fn check_epoch(suite: &Suite<'_>, c: &Case, epoch: u64, e: &Epoch, init_secret: &InitSecret)
--> Result<InitSecret, CaseError> {
+fn check_epoch(
+    suite: &Suite<'_>,
+    c: &Case,
+    epoch: u64,
+    e: &Epoch,
+    init_secret: &InitSecret,
+) -> Result<InitSecret, CaseError> {
     let group_context = GroupContext {
         version: ProtocolVersion::MLS10,
         cipher_suite: CipherSuite(c.cipher_suite),

@@ -8,7 +8,9 @@ use serde::Deserialize;
 use throng::codec::Decode;
 use throng::crypto::{CipherSuite, Secret, SignaturePrivateKey, Suite};
 use throng::error::{Error, ValidationError};
-use throng::framing::{PaddingPolicy, protect_private, protect_public, sign_content, unprotect_private, unprotect_public};
+use throng::framing::{
+    PaddingPolicy, protect_private, protect_public, sign_content, unprotect_private, unprotect_public,
+};
 use throng::messages::{
     AuthenticatedContent, Commit, FramedContent, FramedContentBody, GroupContext, MlsMessage, MlsMessageBody,
     PrivateMessage, Proposal, ProtocolVersion, PublicMessage, Sender, WireFormat,
@@ -98,7 +100,8 @@ fn check_case(c: &Case) -> Result<(), CaseError> {
         sender_data_secret: Secret::from_slice(&c.sender_data_secret),
     };
 
-    let proposal = FramedContentBody::Proposal(named("proposal", Proposal::from_bytes(&c.proposal).map_err(CaseError::from))?);
+    let proposal =
+        FramedContentBody::Proposal(named("proposal", Proposal::from_bytes(&c.proposal).map_err(CaseError::from))?);
     let commit = FramedContentBody::Commit(named("commit", Commit::from_bytes(&c.commit).map_err(CaseError::from))?);
     let application = FramedContentBody::Application(c.application.clone());
 
@@ -143,8 +146,12 @@ impl Env<'_> {
     }
 
     /// Checks what any unprotected content of these vectors must be.
-    fn check_content(&self, got: &AuthenticatedContent, wire_format: WireFormat, body: &FramedContentBody)
-    -> Result<(), CaseError> {
+    fn check_content(
+        &self,
+        got: &AuthenticatedContent,
+        wire_format: WireFormat,
+        body: &FramedContentBody,
+    ) -> Result<(), CaseError> {
         check_eq("wire_format", &got.wire_format, &wire_format)?;
         check_eq("group_id", &got.content.group_id, &self.case.group_id)?;
         check_eq("epoch", &got.content.epoch, &self.case.epoch)?;
@@ -222,7 +229,8 @@ impl Env<'_> {
     fn private_round_trip(&self, body: &FramedContentBody) -> Result<(), CaseError> {
         let ac = self.authenticated(WireFormat::PRIVATE_MESSAGE, body)?;
         let (mut sender, mut receiver) = (self.secret_tree()?, self.secret_tree()?);
-        let message = protect_private(&self.suite, ac.clone(), &mut sender, &self.sender_data_secret, PaddingPolicy::None)?;
+        let message =
+            protect_private(&self.suite, ac.clone(), &mut sender, &self.sender_data_secret, PaddingPolicy::None)?;
         let bytes = throng::codec::Encode::to_bytes(&MlsMessage::new(MlsMessageBody::PrivateMessage(message)));
         let MlsMessageBody::PrivateMessage(message) = MlsMessage::from_bytes(&bytes)?.body else {
             return Err(CaseError::Failed("not a PrivateMessage".into()));

@@ -6,20 +6,20 @@
 
 use std::path::{Path, PathBuf};
 
-mod secret_tree;
-mod key_schedule;
-mod psk_secret;
 mod crypto_basics;
 mod deserialization;
+mod key_schedule;
+mod message_protection;
 mod messages;
 mod passive_client;
+mod psk_secret;
+mod secret_tree;
+mod transcript_hashes;
 mod tree_math;
-mod welcome;
 mod tree_operations;
 mod tree_validation;
 mod treekem;
-mod message_protection;
-mod transcript_hashes;
+mod welcome;
 
 /// A case that was not run, and why.
 #[derive(Debug, Clone)]
@@ -124,7 +124,24 @@ pub fn vectors_dir() -> PathBuf {
 }
 
 /// The families this runner knows, by upstream file name.
-pub const FAMILIES: &[&str] = &["tree-math.json", "secret-tree.json", "key-schedule.json", "psk_secret.json", "crypto-basics.json", "messages.json", "deserialization.json", "tree-operations.json", "tree-validation.json", "treekem.json", "message-protection.json", "transcript-hashes.json", "welcome.json", "passive-client-welcome.json", "passive-client-handling-commit.json", "passive-client-random.json"];
+pub const FAMILIES: &[&str] = &[
+    "tree-math.json",
+    "secret-tree.json",
+    "key-schedule.json",
+    "psk_secret.json",
+    "crypto-basics.json",
+    "messages.json",
+    "deserialization.json",
+    "tree-operations.json",
+    "tree-validation.json",
+    "treekem.json",
+    "message-protection.json",
+    "transcript-hashes.json",
+    "welcome.json",
+    "passive-client-welcome.json",
+    "passive-client-handling-commit.json",
+    "passive-client-random.json",
+];
 
 /// Runs one vector file, recognising its family by file name.
 pub fn run_file(path: &Path) -> Result<Outcome, String> {

@@ -6,8 +6,8 @@ use serde::Deserialize;
 use throng::codec::Decode;
 use throng::crypto::Secret;
 use throng::messages::{AuthenticatedContent, ContentType};
-use throng::schedule::transcript::{confirmed_transcript_hash, interim_transcript_hash, verify_confirmation_tag};
 use throng::schedule::TranscriptHashes;
+use throng::schedule::transcript::{confirmed_transcript_hash, interim_transcript_hash, verify_confirmation_tag};
 
 use super::{CaseError, Outcome, check, check_eq, hex_bytes};
 

@@ -99,11 +99,20 @@ fn check_case(c: &Case) -> Result<(), CaseError> {
         // Every other member decrypts the foreign path.
         for private in privates.iter().filter(|pt| pt.own_leaf != sender) {
             let mut staged = tree.stage();
-            let applied = apply_update_path(&suite, &mut staged, sender, &path, private, &[], |th| group_context(c, th))?;
+            let applied =
+                apply_update_path(&suite, &mut staged, sender, &path, private, &[], |th| group_context(c, th))?;
             let j = private.own_leaf.0 as usize;
             let want = up.path_secrets.get(j).cloned().flatten().map(|h| super::hex(&h));
-            check_eq(&format!("path {p}: path secret of leaf {j}"), &Some(applied.decrypted_path_secret.as_bytes().to_vec()), &want)?;
-            check_eq(&format!("path {p}: commit secret at leaf {j}"), applied.commit_secret.as_secret().as_bytes(), &up.commit_secret[..])?;
+            check_eq(
+                &format!("path {p}: path secret of leaf {j}"),
+                &Some(applied.decrypted_path_secret.as_bytes().to_vec()),
+                &want,
+            )?;
+            check_eq(
+                &format!("path {p}: commit secret at leaf {j}"),
+                applied.commit_secret.as_secret().as_bytes(),
+                &up.commit_secret[..],
+            )?;
             check_eq(&format!("path {p}: tree hash after"), &staged.root_hash(&suite)[..], &up.tree_hash_after[..])?;
             check(applied.private.is_consistent(&staged), || format!("path {p}: leaf {j} keys disagree"))?;
         }
@@ -135,7 +144,8 @@ fn check_case(c: &Case) -> Result<(), CaseError> {
             tampered.push(("leaf parent hash", t));
             for (what, t) in tampered {
                 let mut staged = tree.stage();
-                let result = apply_update_path(&suite, &mut staged, sender, &t, receiver, &[], |th| group_context(c, th));
+                let result =
+                    apply_update_path(&suite, &mut staged, sender, &t, receiver, &[], |th| group_context(c, th));
                 check(result.is_err(), || format!("path {p}: tampered {what} accepted"))?;
             }
         }
@@ -146,15 +156,22 @@ fn check_case(c: &Case) -> Result<(), CaseError> {
         let signer = SignaturePrivateKey(Secret::from_slice(&sender_private.signature_priv));
         let leaf = tree.leaf(sender).ok_or_else(|| CaseError::Failed("sender leaf blank".into()))?.clone();
         let mut staged = tree.stage();
-        let created = create_update_path(&suite, &mut staged, sender, leaf, &signer, &c.group_id, &[], |th| group_context(c, th))?;
+        let created = create_update_path(&suite, &mut staged, sender, leaf, &signer, &c.group_id, &[], |th| {
+            group_context(c, th)
+        })?;
         let ours = created.update_path;
         let commit_secret = created.commit_secret.as_secret().as_bytes().to_vec();
         let mut merged = tree.clone();
         merged.merge(&suite, staged.into_diff());
         for private in privates.iter().filter(|pt| pt.own_leaf != sender) {
             let mut staged = tree.stage();
-            let applied = apply_update_path(&suite, &mut staged, sender, &ours, private, &[], |th| group_context(c, th))?;
-            check_eq(&format!("our path {p}: commit secret"), applied.commit_secret.as_secret().as_bytes(), &commit_secret[..])?;
+            let applied =
+                apply_update_path(&suite, &mut staged, sender, &ours, private, &[], |th| group_context(c, th))?;
+            check_eq(
+                &format!("our path {p}: commit secret"),
+                applied.commit_secret.as_secret().as_bytes(),
+                &commit_secret[..],
+            )?;
             check_eq(&format!("our path {p}: tree hash"), &staged.root_hash(&suite)[..], merged.root_hash())?;
         }
     }

@@ -46,6 +46,11 @@ fn check_case(c: &Case) -> Result<(), CaseError> {
     let opened = open_welcome(&suite, &welcome, &bundle, &PskStore::default())?;
     opened.group_info.verify_signature(&suite, &c.signer_pub)?;
     let (info, _, epoch) = opened.into_epoch(&suite)?;
-    verify_confirmation_tag(&suite, epoch.confirmation_key(), &info.group_context.confirmed_transcript_hash, &info.confirmation_tag)?;
+    verify_confirmation_tag(
+        &suite,
+        epoch.confirmation_key(),
+        &info.group_context.confirmed_transcript_hash,
+        &info.confirmation_tag,
+    )?;
     Ok(())
 }

@@ -347,10 +347,7 @@ mod tests {
     fn varint_rejects_reserved_and_non_minimal() {
         assert_eq!(Reader::new(&[0xc0]).read_varint(), Err(DecodeError::VarintReservedPrefix));
         assert_eq!(Reader::new(&[0x40, 0x25]).read_varint(), Err(DecodeError::VarintNotMinimal));
-        assert_eq!(
-            Reader::new(&[0x80, 0x00, 0x3f, 0xff]).read_varint(),
-            Err(DecodeError::VarintNotMinimal)
-        );
+        assert_eq!(Reader::new(&[0x80, 0x00, 0x3f, 0xff]).read_varint(), Err(DecodeError::VarintNotMinimal));
         // RFC 9420 §2.1.2 example: 0x9d7f3e7d decodes to 494,878,333.
         assert_eq!(Reader::new(&[0x9d, 0x7f, 0x3e, 0x7d]).read_varint(), Ok(494_878_333));
     }

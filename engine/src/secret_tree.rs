@@ -128,7 +128,13 @@ impl Ratchet {
 
     /// The key of `generation`, consumed: returned and deleted from the
     /// ratchet. On error the ratchet is unchanged.
-    fn take(&mut self, suite: &Suite<'_>, len: Lengths, cfg: &SecretTreeConfig, generation: u32) -> Result<RatchetKey, Error> {
+    fn take(
+        &mut self,
+        suite: &Suite<'_>,
+        len: Lengths,
+        cfg: &SecretTreeConfig,
+        generation: u32,
+    ) -> Result<RatchetKey, Error> {
         self.take_if(suite, len, cfg, generation, |_| Ok(())).map(|(key, ())| key)
     }
 
@@ -253,7 +259,9 @@ impl SecretTree {
             ratchets: self
                 .ratchets
                 .iter()
-                .map(|(&i, l)| (i, LeafRatchets { handshake: ratchet(&l.handshake), application: ratchet(&l.application) }))
+                .map(|(&i, l)| {
+                    (i, LeafRatchets { handshake: ratchet(&l.handshake), application: ratchet(&l.application) })
+                })
                 .collect(),
         }
     }
@@ -264,7 +272,12 @@ impl SecretTree {
     /// tree's width in leaves, blank leaves included), rooted at the
     /// epoch's `encryption_secret` (RFC 9420 §8, §9). Takes the secret by
     /// value: from here on the tree owns it and deletes it when consumed.
-    pub fn new(suite: &Suite<'_>, encryption_secret: Secret, n_leaves: u32, config: SecretTreeConfig) -> Result<Self, Error> {
+    pub fn new(
+        suite: &Suite<'_>,
+        encryption_secret: Secret,
+        n_leaves: u32,
+        config: SecretTreeConfig,
+    ) -> Result<Self, Error> {
         // node_width(n) = 2n - 1 must fit a u32 node index.
         if n_leaves == 0 || n_leaves > 1 << 31 {
             return Err(UsageError::InvalidArgument("a secret tree has 1 to 2^31 leaves").into());
@@ -274,7 +287,8 @@ impl SecretTree {
         }
         let alg = suite.algorithms();
         let as_u16 = |n: usize| u16::try_from(n).map_err(|_| CryptoError::InvalidLength);
-        let len = Lengths { nh: as_u16(alg.hash.len())?, nk: as_u16(alg.aead.key_len())?, nn: as_u16(alg.aead.nonce_len())? };
+        let len =
+            Lengths { nh: as_u16(alg.hash.len())?, nk: as_u16(alg.aead.key_len())?, nn: as_u16(alg.aead.nonce_len())? };
         let mut nodes = HashMap::new();
         nodes.insert(math::root(n_leaves).0, encryption_secret);
         Ok(Self { cipher_suite: suite.cipher_suite(), len, config, n_leaves, nodes, ratchets: HashMap::new() })
@@ -316,7 +330,12 @@ impl SecretTree {
     /// ratchet for `ratchet_type`. Each call returns a new generation and
     /// deletes everything it was derived from (RFC 9420 §6.3.1: a key/nonce
     /// pair MUST NOT encrypt more than one message).
-    pub fn next_send_key(&mut self, suite: &Suite<'_>, leaf: LeafIndex, ratchet_type: RatchetType) -> Result<RatchetKey, Error> {
+    pub fn next_send_key(
+        &mut self,
+        suite: &Suite<'_>,
+        leaf: LeafIndex,
+        ratchet_type: RatchetType,
+    ) -> Result<RatchetKey, Error> {
         self.check(suite, leaf)?;
         let (len, cfg) = (self.len, self.config);
         self.with_ratchet(suite, leaf, ratchet_type, |r| {
@@ -536,16 +555,18 @@ mod tests {
         let mut t = tree(4, SecretTreeConfig::default());
         recv(&mut t, 1, RatchetType::Handshake, 5).unwrap();
         let before = shape(&t);
-        assert_eq!(invalid(recv(&mut t, 1, RatchetType::Handshake, 5).unwrap_err()), ValidationError::GenerationConsumed {
-            generation: 5
-        });
+        assert_eq!(
+            invalid(recv(&mut t, 1, RatchetType::Handshake, 5).unwrap_err()),
+            ValidationError::GenerationConsumed { generation: 5 }
+        );
         assert_eq!(shape(&t), before);
         // Skipped keys and the ratchet position are intact.
         assert_eq!(recv(&mut t, 1, RatchetType::Handshake, 3).unwrap().key(), want[3].0.as_slice());
         assert_eq!(recv(&mut t, 1, RatchetType::Handshake, 6).unwrap().key(), want[6].0.as_slice());
-        assert_eq!(invalid(recv(&mut t, 1, RatchetType::Handshake, 3).unwrap_err()), ValidationError::GenerationConsumed {
-            generation: 3
-        });
+        assert_eq!(
+            invalid(recv(&mut t, 1, RatchetType::Handshake, 3).unwrap_err()),
+            ValidationError::GenerationConsumed { generation: 3 }
+        );
     }
 
     #[test]
@@ -581,21 +602,24 @@ mod tests {
         // Only the window's worth of skipped keys is kept.
         assert_eq!(t.stored_skipped_keys(), 32);
         let before = shape(&t);
-        assert_eq!(invalid(recv(&mut t, 0, RatchetType::Application, 67).unwrap_err()), ValidationError::GenerationTooOld {
-            generation: 67
-        });
+        assert_eq!(
+            invalid(recv(&mut t, 0, RatchetType::Application, 67).unwrap_err()),
+            ValidationError::GenerationTooOld { generation: 67 }
+        );
         assert_eq!(shape(&t), before);
         recv(&mut t, 0, RatchetType::Application, 68).unwrap();
 
         // Forward: next unused is 101, so 1101 is the furthest allowed.
-        assert_eq!(invalid(recv(&mut t, 0, RatchetType::Application, 1102).unwrap_err()), ValidationError::GenerationTooFarAhead {
-            generation: 1102
-        });
+        assert_eq!(
+            invalid(recv(&mut t, 0, RatchetType::Application, 1102).unwrap_err()),
+            ValidationError::GenerationTooFarAhead { generation: 1102 }
+        );
         recv(&mut t, 0, RatchetType::Application, 1101).unwrap();
         // The window moved with the ratchet.
-        assert_eq!(invalid(recv(&mut t, 0, RatchetType::Application, 101).unwrap_err()), ValidationError::GenerationTooOld {
-            generation: 101
-        });
+        assert_eq!(
+            invalid(recv(&mut t, 0, RatchetType::Application, 101).unwrap_err()),
+            ValidationError::GenerationTooOld { generation: 101 }
+        );
         assert_eq!(t.stored_skipped_keys(), 32);
     }
 
@@ -604,13 +628,15 @@ mod tests {
         let mut t = tree(16, SecretTreeConfig::default());
         let before = shape(&t);
         assert_eq!(before, (1, 0, 0));
-        assert_eq!(invalid(recv(&mut t, 9, RatchetType::Application, 1001).unwrap_err()), ValidationError::GenerationTooFarAhead {
-            generation: 1001
-        });
+        assert_eq!(
+            invalid(recv(&mut t, 9, RatchetType::Application, 1001).unwrap_err()),
+            ValidationError::GenerationTooFarAhead { generation: 1001 }
+        );
         assert_eq!(shape(&t), before);
-        assert_eq!(invalid(recv(&mut t, 9, RatchetType::Application, u32::MAX).unwrap_err()), ValidationError::GenerationTooFarAhead {
-            generation: u32::MAX
-        });
+        assert_eq!(
+            invalid(recv(&mut t, 9, RatchetType::Application, u32::MAX).unwrap_err()),
+            ValidationError::GenerationTooFarAhead { generation: u32::MAX }
+        );
         assert_eq!(shape(&t), before);
     }
 
@@ -620,19 +646,24 @@ mod tests {
         let mut t = tree(1, cfg);
         recv(&mut t, 0, RatchetType::Application, 3).unwrap();
         assert_eq!(t.stored_skipped_keys(), 0);
-        assert_eq!(invalid(recv(&mut t, 0, RatchetType::Application, 2).unwrap_err()), ValidationError::GenerationTooOld {
-            generation: 2
-        });
-        assert_eq!(invalid(recv(&mut t, 0, RatchetType::Application, 3).unwrap_err()), ValidationError::GenerationConsumed {
-            generation: 3
-        });
+        assert_eq!(
+            invalid(recv(&mut t, 0, RatchetType::Application, 2).unwrap_err()),
+            ValidationError::GenerationTooOld { generation: 2 }
+        );
+        assert_eq!(
+            invalid(recv(&mut t, 0, RatchetType::Application, 3).unwrap_err()),
+            ValidationError::GenerationConsumed { generation: 3 }
+        );
         recv(&mut t, 0, RatchetType::Application, 4).unwrap();
     }
 
     #[test]
     fn leaf_out_of_range() {
         let mut t = tree(8, SecretTreeConfig::default());
-        assert_eq!(invalid(recv(&mut t, 8, RatchetType::Handshake, 0).unwrap_err()), ValidationError::LeafOutOfRange(8));
+        assert_eq!(
+            invalid(recv(&mut t, 8, RatchetType::Handshake, 0).unwrap_err()),
+            ValidationError::LeafOutOfRange(8)
+        );
         let err = t.next_send_key(&suite(), LeafIndex(u32::MAX), RatchetType::Application).unwrap_err();
         assert_eq!(invalid(err), ValidationError::LeafOutOfRange(u32::MAX));
         assert_eq!(shape(&t), (1, 0, 0));
@@ -665,9 +696,12 @@ mod tests {
         for n in [1u32, 2, 3, 5, 8, 13] {
             let mut forward = tree(n, SecretTreeConfig::default());
             let mut backward = tree(n, SecretTreeConfig::default());
-            let a: Vec<_> = (0..n).map(|l| recv(&mut forward, l, RatchetType::Application, 0).unwrap().key().to_vec()).collect();
-            let mut b: Vec<_> =
-                (0..n).rev().map(|l| recv(&mut backward, l, RatchetType::Application, 0).unwrap().key().to_vec()).collect();
+            let a: Vec<_> =
+                (0..n).map(|l| recv(&mut forward, l, RatchetType::Application, 0).unwrap().key().to_vec()).collect();
+            let mut b: Vec<_> = (0..n)
+                .rev()
+                .map(|l| recv(&mut backward, l, RatchetType::Application, 0).unwrap().key().to_vec())
+                .collect();
             b.reverse();
             assert_eq!(a, b, "{n} leaves");
             // Every node secret is consumed once all leaves are derived.

@@ -180,7 +180,10 @@ fn peek(message: &MlsMessage) -> Result<Peeked<'_>, Error> {
         MlsMessageBody::PrivateMessage(m) => {
             Ok(Peeked { group_id: &m.group_id, epoch: m.epoch, content_type: m.content_type, public: false })
         }
-        _ => Err(UsageError::InvalidArgument("a Delivery Service orders only PublicMessages and PrivateMessages (RFC 9420 §6)").into()),
+        _ => Err(UsageError::InvalidArgument(
+            "a Delivery Service orders only PublicMessages and PrivateMessages (RFC 9420 §6)",
+        )
+        .into()),
     }
 }
 
@@ -293,7 +296,11 @@ impl Registry {
             check_epoch(state.group.epoch(), peeked.epoch, peeked.content_type)?;
             // The sender is encrypted (§6.3.2): every member gets it, and
             // the sender drops its own.
-            return Ok(Accepted { epoch: state.group.epoch(), kind: AcceptedKind::Application, fanout: state.group.member_leaves() });
+            return Ok(Accepted {
+                epoch: state.group.epoch(),
+                kind: AcceptedKind::Application,
+                fanout: state.group.member_leaves(),
+            });
         }
 
         // The copy the group consumes is made before the lock is taken.

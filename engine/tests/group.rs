@@ -89,7 +89,9 @@ fn scenario(cs: CipherSuite) {
     assert_agree(&members);
 
     // Member 4 removes member 2.
-    let pending = members[4].commit(CommitOptions::with_proposals(vec![Proposal::Remove(Remove { removed: LeafIndex(2) })])).unwrap();
+    let pending = members[4]
+        .commit(CommitOptions::with_proposals(vec![Proposal::Remove(Remove { removed: LeafIndex(2) })]))
+        .unwrap();
     let msg = pending.message.clone();
     members[4].merge_pending_commit(pending).unwrap();
     deliver(&mut members, 4, &msg);
@@ -115,7 +117,8 @@ fn scenario(cs: CipherSuite) {
     // An outsider joins by external commit.
     let info = members[0].group_info(true, true).unwrap();
     let eve_id = Identity::basic(&*p, cs, "eve").unwrap();
-    let (eve, commit) = Group::join_by_external_commit(p.clone(), GroupConfig::default(), &eve_id, &info, None).unwrap();
+    let (eve, commit) =
+        Group::join_by_external_commit(p.clone(), GroupConfig::default(), &eve_id, &info, None).unwrap();
     let n = members.len();
     members.push(eve);
     deliver(&mut members, n, &commit);
@@ -141,9 +144,13 @@ fn members_agree_in_every_suite() {
 fn rejected_commit_changes_nothing() {
     let cs = CipherSuite(1);
     let p = provider();
-    let mut alice = Group::create(cs, &Identity::basic(&*p, cs, "a").unwrap(), b"g".to_vec(), vec![], GroupConfig::default()).unwrap();
+    let mut alice =
+        Group::create(cs, &Identity::basic(&*p, cs, "a").unwrap(), b"g".to_vec(), vec![], GroupConfig::default())
+            .unwrap();
     let bob_kp = KeyPackageBundle::generate(&*p, cs, &Identity::basic(&*p, cs, "b").unwrap()).unwrap();
-    let pending = alice.commit(CommitOptions::with_proposals(vec![Proposal::Add(Add { key_package: bob_kp.key_package.clone() })])).unwrap();
+    let pending = alice
+        .commit(CommitOptions::with_proposals(vec![Proposal::Add(Add { key_package: bob_kp.key_package.clone() })]))
+        .unwrap();
     let welcome = pending.welcome.clone().unwrap();
     alice.merge_pending_commit(pending).unwrap();
     let mut bob = join(&p, &welcome, &bob_kp);
@@ -169,7 +176,11 @@ fn rejected_commit_changes_nothing() {
 
 /// Alice creates a group and adds `n - 1` members in one commit: her
 /// state, the members' bundles (leaf `i + 1` for bundle `i`) and the Welcome.
-fn create_and_add(p: &Arc<dyn CryptoProvider>, cs: CipherSuite, n: usize) -> (Group, Vec<KeyPackageBundle>, MlsMessage) {
+fn create_and_add(
+    p: &Arc<dyn CryptoProvider>,
+    cs: CipherSuite,
+    n: usize,
+) -> (Group, Vec<KeyPackageBundle>, MlsMessage) {
     let alice_id = Identity::basic(&**p, cs, "alice").unwrap();
     let mut alice = Group::create(cs, &alice_id, b"old".to_vec(), vec![], GroupConfig::default()).unwrap();
     let bundles: Vec<KeyPackageBundle> = (1..n)
@@ -233,7 +244,9 @@ fn external_psk_and_reinit_to_another_suite() {
     let new_cs = CipherSuite(3);
     let bundles: Vec<KeyPackageBundle> = [0, 1]
         .iter()
-        .map(|i| KeyPackageBundle::generate(&*p, new_cs, &Identity::basic(&*p, new_cs, format!("n{i}")).unwrap()).unwrap())
+        .map(|i| {
+            KeyPackageBundle::generate(&*p, new_cs, &Identity::basic(&*p, new_cs, format!("n{i}")).unwrap()).unwrap()
+        })
         .collect();
     let creator_id = Identity::basic(&*p, new_cs, "n2").unwrap();
     let (mut fresh, pending) = members[2]
@@ -243,13 +256,17 @@ fn external_psk_and_reinit_to_another_suite() {
     fresh.merge_pending_commit(pending).unwrap();
     let mut new_members = vec![fresh];
     for (i, b) in bundles.iter().enumerate() {
-        new_members.push(members[i].join_reinit(p.clone(), GroupConfig::default(), welcome_of(&welcome), b, None).unwrap());
+        new_members
+            .push(members[i].join_reinit(p.clone(), GroupConfig::default(), welcome_of(&welcome), b, None).unwrap());
     }
     assert_agree(&new_members);
     assert_eq!(new_members[1].cipher_suite(), new_cs);
     assert_eq!(new_members[1].group_id(), b"new");
     // Without the old group's resumption PSK the Welcome cannot be opened.
-    assert!(Group::join(p.clone(), GroupConfig::default(), welcome_of(&welcome), &bundles[0], None, PskStore::default()).is_err());
+    assert!(
+        Group::join(p.clone(), GroupConfig::default(), welcome_of(&welcome), &bundles[0], None, PskStore::default())
+            .is_err()
+    );
 }
 
 /// A commit big enough to have its signature checked on a second thread
@@ -271,12 +288,15 @@ fn a_large_commit_is_checked_in_full() {
     // The signature sits just before the confirmation and membership tags
     // (each a 32-byte MAC with a length octet) at the end.
     let tail = 2 * 33;
-    for (what, at) in [("signature", bytes.len() - tail - 10), ("membership tag", bytes.len() - 5), ("path", bytes.len() / 2)] {
+    for (what, at) in
+        [("signature", bytes.len() - tail - 10), ("membership tag", bytes.len() - 5), ("path", bytes.len() / 2)]
+    {
         let mut tampered = bytes.clone();
         tampered[at] ^= 1;
         let mut copy = receiver.clone();
         let before = copy.epoch_authenticator().to_vec();
-        let result = MlsMessage::from_bytes(&tampered).map_err(throng::Error::from).and_then(|m| copy.process_message(m));
+        let result =
+            MlsMessage::from_bytes(&tampered).map_err(throng::Error::from).and_then(|m| copy.process_message(m));
         assert!(result.is_err(), "a commit with a broken {what} was accepted");
         assert_eq!(copy.epoch_authenticator(), &before[..], "{what}: the group changed");
         assert_eq!(copy.epoch(), receiver.epoch());

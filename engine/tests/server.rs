@@ -13,7 +13,7 @@ use throng::group::{CommitOptions, Group, GroupConfig, Identity, KeyPackageBundl
 use throng::messages::content::{FramedContent, FramedContentBody, MlsMessage, MlsMessageBody, Sender, WireFormat};
 use throng::messages::registered_extensions::ExtensionData;
 use throng::messages::{
-    Add, Commit, ExternalSender, ExternalSenders, ProposalOrRef, ProposalRef, PublicMessage, Proposal, Remove,
+    Add, Commit, ExternalSender, ExternalSenders, Proposal, ProposalOrRef, ProposalRef, PublicMessage, Remove,
 };
 use throng::public_group::{PublicGroup, PublicGroupConfig, PublicProcessed};
 use throng::server::{AcceptedKind, Registry, Rejected};
@@ -99,7 +99,9 @@ fn scenario(cs: CipherSuite) {
     alice.merge_pending_commit(pending).unwrap();
     let mut members = vec![alice];
     for b in &bundles {
-        members.push(Group::join(p.clone(), GroupConfig::default(), welcome_of(&welcome), b, None, PskStore::default()).unwrap());
+        members.push(
+            Group::join(p.clone(), GroupConfig::default(), welcome_of(&welcome), b, None, PskStore::default()).unwrap(),
+        );
     }
     assert_server_agrees(&registry, &members);
 
@@ -140,7 +142,9 @@ fn scenario(cs: CipherSuite) {
 
     // Member 4 removes member 2; member 2 is in the fan-out (it learns of
     // its removal).
-    let pending = members[4].commit(CommitOptions::with_proposals(vec![Proposal::Remove(Remove { removed: LeafIndex(2) })])).unwrap();
+    let pending = members[4]
+        .commit(CommitOptions::with_proposals(vec![Proposal::Remove(Remove { removed: LeafIndex(2) })]))
+        .unwrap();
     let msg = pending.message.clone();
     accept_commit(&registry, &members, Some(4), &msg);
     members[4].merge_pending_commit(pending).unwrap();
@@ -164,7 +168,8 @@ fn scenario(cs: CipherSuite) {
     let signed = served.signed.clone().unwrap();
     let eve_id = Identity::basic(&*p, cs, "eve").unwrap();
     let (eve, commit) =
-        Group::join_by_external_commit(p.clone(), GroupConfig::default(), &eve_id, &signed, Some(&served.ratchet_tree)).unwrap();
+        Group::join_by_external_commit(p.clone(), GroupConfig::default(), &eve_id, &signed, Some(&served.ratchet_tree))
+            .unwrap();
     accept_commit(&registry, &members, None, &commit);
     let n = members.len();
     members.push(eve);
@@ -194,7 +199,10 @@ fn scenario(cs: CipherSuite) {
     members[0].merge_pending_commit(pending).unwrap();
     deliver(&mut members, 0, &msg);
     let tree = registry.ratchet_tree(b"group").unwrap();
-    members.push(Group::join(p.clone(), GroupConfig::default(), welcome_of(&welcome), &frank, Some(&tree), PskStore::default()).unwrap());
+    members.push(
+        Group::join(p.clone(), GroupConfig::default(), welcome_of(&welcome), &frank, Some(&tree), PskStore::default())
+            .unwrap(),
+    );
     assert_server_agrees(&registry, &members);
     let last = members.len() - 1;
     let pending = members[last].commit(CommitOptions::default()).unwrap();
@@ -218,8 +226,14 @@ fn group_of(n: usize, group_id: &[u8], extensions: Vec<throng::messages::Extensi
     let cs = CipherSuite(1);
     let p = provider();
     let registry = Registry::new(p.clone());
-    let mut alice =
-        Group::create(cs, &Identity::basic(&*p, cs, "alice").unwrap(), group_id.to_vec(), extensions, GroupConfig::default()).unwrap();
+    let mut alice = Group::create(
+        cs,
+        &Identity::basic(&*p, cs, "alice").unwrap(),
+        group_id.to_vec(),
+        extensions,
+        GroupConfig::default(),
+    )
+    .unwrap();
     registry.create_group(&alice.group_info(true, false).unwrap(), None).unwrap();
     let bundles: Vec<KeyPackageBundle> = (1..n)
         .map(|i| KeyPackageBundle::generate(&*p, cs, &Identity::basic(&*p, cs, format!("m{i}")).unwrap()).unwrap())
@@ -231,7 +245,9 @@ fn group_of(n: usize, group_id: &[u8], extensions: Vec<throng::messages::Extensi
     alice.merge_pending_commit(pending).unwrap();
     let mut members = vec![alice];
     for b in &bundles {
-        members.push(Group::join(p.clone(), GroupConfig::default(), welcome_of(&welcome), b, None, PskStore::default()).unwrap());
+        members.push(
+            Group::join(p.clone(), GroupConfig::default(), welcome_of(&welcome), b, None, PskStore::default()).unwrap(),
+        );
     }
     (registry, members)
 }
@@ -284,7 +300,13 @@ fn racing_commits_have_exactly_one_winner() {
 fn snapshot(registry: &Registry, gid: &[u8]) -> (u64, Vec<u8>, Vec<u8>, usize, usize) {
     registry
         .with_group(gid, |g| {
-            (g.epoch(), g.tree_hash().to_vec(), g.transcript().interim().to_vec(), g.pending_proposals().count(), g.member_leaves().len())
+            (
+                g.epoch(),
+                g.tree_hash().to_vec(),
+                g.transcript().interim().to_vec(),
+                g.pending_proposals().count(),
+                g.member_leaves().len(),
+            )
         })
         .unwrap()
 }
@@ -297,7 +319,9 @@ fn resign_commit(member: &Group, signer: &SignatureKeyPair, original: &MlsMessag
     let p = provider();
     let suite = Suite::new(&*p, member.cipher_suite()).unwrap();
     let content = FramedContent { body: FramedContentBody::Commit(commit), ..pm.content.clone() };
-    let signed = framing::sign_content(&suite, &signer.private, WireFormat::PUBLIC_MESSAGE, content, Some(member.context())).unwrap();
+    let signed =
+        framing::sign_content(&suite, &signer.private, WireFormat::PUBLIC_MESSAGE, content, Some(member.context()))
+            .unwrap();
     let auth = signed.confirm(pm.auth.confirmation_tag.clone().unwrap()).unwrap();
     MlsMessage::new(MlsMessageBody::PublicMessage(PublicMessage {
         content: auth.content,
@@ -308,9 +332,10 @@ fn resign_commit(member: &Group, signer: &SignatureKeyPair, original: &MlsMessag
 
 fn commit_of(msg: &MlsMessage) -> Commit {
     match &msg.body {
-        MlsMessageBody::PublicMessage(PublicMessage { content: FramedContent { body: FramedContentBody::Commit(c), .. }, .. }) => {
-            c.clone()
-        }
+        MlsMessageBody::PublicMessage(PublicMessage {
+            content: FramedContent { body: FramedContentBody::Commit(c), .. },
+            ..
+        }) => c.clone(),
         _ => panic!("not a commit"),
     }
 }
@@ -327,11 +352,15 @@ fn invalid_and_late_handshakes_are_refused_and_change_nothing() {
     registry.create_group(&other.group_info(true, false).unwrap(), None).unwrap();
     assert!(registry.create_group(&alice.group_info(true, false).unwrap(), None).is_err(), "registered twice");
     let bob_kp = KeyPackageBundle::generate(&*p, cs, &ids[1]).unwrap();
-    let pending = alice.commit(CommitOptions::with_proposals(vec![Proposal::Add(Add { key_package: bob_kp.key_package.clone() })])).unwrap();
+    let pending = alice
+        .commit(CommitOptions::with_proposals(vec![Proposal::Add(Add { key_package: bob_kp.key_package.clone() })]))
+        .unwrap();
     registry.handle(b"g1", &pending.message).unwrap();
     let welcome = pending.welcome.clone().unwrap();
     alice.merge_pending_commit(pending).unwrap();
-    let mut bob = Group::join(p.clone(), GroupConfig::default(), welcome_of(&welcome), &bob_kp, None, PskStore::default()).unwrap();
+    let mut bob =
+        Group::join(p.clone(), GroupConfig::default(), welcome_of(&welcome), &bob_kp, None, PskStore::default())
+            .unwrap();
 
     let good = alice.commit(CommitOptions::default()).unwrap();
     let before = snapshot(&registry, b"g1");
@@ -360,7 +389,8 @@ fn invalid_and_late_handshakes_are_refused_and_change_nothing() {
 
     // Garbage proposal lists, each well signed by the committer.
     let base = commit_of(&good.message);
-    let unknown_ref = Commit { proposals: vec![ProposalOrRef::Reference(ProposalRef(vec![7; 32]))], path: base.path.clone() };
+    let unknown_ref =
+        Commit { proposals: vec![ProposalOrRef::Reference(ProposalRef(vec![7; 32]))], path: base.path.clone() };
     match refused(&resign_commit(&alice, &ids[0].signer, &good.message, unknown_ref)) {
         Rejected::Invalid(Error::Invalid(ValidationError::Rule(r))) => assert!(r.contains("unknown proposal"), "{r}"),
         other => panic!("{other:?}"),
@@ -370,7 +400,9 @@ fn invalid_and_late_handshakes_are_refused_and_change_nothing() {
         path: base.path.clone(),
     };
     match refused(&resign_commit(&alice, &ids[0].signer, &good.message, removes_self)) {
-        Rejected::Invalid(Error::Invalid(ValidationError::Rule(r))) => assert!(r.contains("removes the committer"), "{r}"),
+        Rejected::Invalid(Error::Invalid(ValidationError::Rule(r))) => {
+            assert!(r.contains("removes the committer"), "{r}")
+        }
         other => panic!("{other:?}"),
     }
     let mut bad_kp = KeyPackageBundle::generate(&*p, cs, &Identity::basic(&*p, cs, "x").unwrap()).unwrap().key_package;
@@ -477,10 +509,17 @@ fn staged_public_commit_is_not_merged_until_asked() {
     let p = provider();
     let id = Identity::basic(&*p, cs, "alice").unwrap();
     let mut alice = Group::create(cs, &id, b"s".to_vec(), vec![], GroupConfig::default()).unwrap();
-    let mut public =
-        PublicGroup::from_group_info(p.clone(), PublicGroupConfig::default(), &alice.group_info(true, false).unwrap(), None).unwrap();
+    let mut public = PublicGroup::from_group_info(
+        p.clone(),
+        PublicGroupConfig::default(),
+        &alice.group_info(true, false).unwrap(),
+        None,
+    )
+    .unwrap();
     let bob = KeyPackageBundle::generate(&*p, cs, &Identity::basic(&*p, cs, "bob").unwrap()).unwrap();
-    let pending = alice.commit(CommitOptions::with_proposals(vec![Proposal::Add(Add { key_package: bob.key_package.clone() })])).unwrap();
+    let pending = alice
+        .commit(CommitOptions::with_proposals(vec![Proposal::Add(Add { key_package: bob.key_package.clone() })]))
+        .unwrap();
     let hash_before = public.tree_hash().to_vec();
     let PublicProcessed::Commit(staged) = public.process_message(pending.message.clone()).unwrap() else { panic!() };
     assert_eq!(public.tree_hash(), hash_before.as_slice(), "staging changes nothing");
@@ -517,14 +556,20 @@ fn server_as_external_sender_adds_and_removes() {
 
     // The wrong key, or an index with no sender, is refused.
     let stranger = suite.generate_signature_key_pair().unwrap();
-    assert!(registry.propose_external(b"ext", 0, &stranger, Proposal::Remove(Remove { removed: LeafIndex(3) })).is_err());
-    assert!(registry.propose_external(b"ext", 1, &server_key, Proposal::Remove(Remove { removed: LeafIndex(3) })).is_err());
+    assert!(
+        registry.propose_external(b"ext", 0, &stranger, Proposal::Remove(Remove { removed: LeafIndex(3) })).is_err()
+    );
+    assert!(
+        registry.propose_external(b"ext", 1, &server_key, Proposal::Remove(Remove { removed: LeafIndex(3) })).is_err()
+    );
 
     // The server proposes Remove(leaf 3) and Add(dave).
     let dave = KeyPackageBundle::generate(&*p, cs, &Identity::basic(&*p, cs, "dave").unwrap()).unwrap();
-    let remove = registry.propose_external(b"ext", 0, &server_key, Proposal::Remove(Remove { removed: LeafIndex(3) })).unwrap();
-    let add =
-        registry.propose_external(b"ext", 0, &server_key, Proposal::Add(Add { key_package: dave.key_package.clone() })).unwrap();
+    let remove =
+        registry.propose_external(b"ext", 0, &server_key, Proposal::Remove(Remove { removed: LeafIndex(3) })).unwrap();
+    let add = registry
+        .propose_external(b"ext", 0, &server_key, Proposal::Add(Add { key_package: dave.key_package.clone() }))
+        .unwrap();
     assert_eq!(registry.with_group(b"ext", |g| g.pending_proposals().count()), Some(2));
     // Handing the server its own proposal again is harmless.
     assert_eq!(registry.handle(b"ext", &add).unwrap().kind, AcceptedKind::Proposal);
@@ -550,7 +595,9 @@ fn server_as_external_sender_adds_and_removes() {
     deliver(&mut members, 1, &msg);
     assert!(!members[3].is_active());
     members.remove(3);
-    members.push(Group::join(p.clone(), GroupConfig::default(), welcome_of(&welcome), &dave, None, PskStore::default()).unwrap());
+    members.push(
+        Group::join(p.clone(), GroupConfig::default(), welcome_of(&welcome), &dave, None, PskStore::default()).unwrap(),
+    );
     assert_server_agrees(&registry, &members);
     let roster = registry.roster(b"ext").unwrap();
     assert_eq!(roster.len(), 4);
@@ -571,7 +618,14 @@ fn many_groups_from_many_threads() {
                 let cs = CipherSuite(1);
                 let p = provider();
                 let gid = format!("group-{t}").into_bytes();
-                let mut a = Group::create(cs, &Identity::basic(&*p, cs, "a").unwrap(), gid.clone(), vec![], GroupConfig::default()).unwrap();
+                let mut a = Group::create(
+                    cs,
+                    &Identity::basic(&*p, cs, "a").unwrap(),
+                    gid.clone(),
+                    vec![],
+                    GroupConfig::default(),
+                )
+                .unwrap();
                 registry.create_group(&a.group_info(true, false).unwrap(), None).unwrap();
                 for _ in 0..5 {
                     let pending = a.commit(CommitOptions::default()).unwrap();
@@ -606,13 +660,25 @@ fn cost_of_validating_a_commit_at_10k_members() {
     let t = Instant::now();
     let alice_id = Identity::basic(&*p, cs, "alice").unwrap();
     let mut alice = Group::create(cs, &alice_id, b"big".to_vec(), vec![], GroupConfig::default()).unwrap();
-    let mut public =
-        PublicGroup::from_group_info(p.clone(), PublicGroupConfig::default(), &alice.group_info(true, false).unwrap(), None).unwrap();
+    let mut public = PublicGroup::from_group_info(
+        p.clone(),
+        PublicGroupConfig::default(),
+        &alice.group_info(true, false).unwrap(),
+        None,
+    )
+    .unwrap();
     let bundles: Vec<KeyPackageBundle> = {
         use rayon::prelude::*;
         (1..N)
             .into_par_iter()
-            .map(|i| KeyPackageBundle::generate(&*provider(), cs, &Identity::basic(&*provider(), cs, format!("m{i}")).unwrap()).unwrap())
+            .map(|i| {
+                KeyPackageBundle::generate(
+                    &*provider(),
+                    cs,
+                    &Identity::basic(&*provider(), cs, format!("m{i}")).unwrap(),
+                )
+                .unwrap()
+            })
             .collect()
     };
     eprintln!("{} key packages: {:?}", N - 1, t.elapsed());
@@ -627,8 +693,15 @@ fn cost_of_validating_a_commit_at_10k_members() {
     let welcome = pending.welcome.clone().unwrap();
     alice.merge_pending_commit(pending).unwrap();
     let t = Instant::now();
-    let mut member =
-        Group::join(p.clone(), GroupConfig::default(), welcome_of(&welcome), &bundles[N / 2], None, PskStore::default()).unwrap();
+    let mut member = Group::join(
+        p.clone(),
+        GroupConfig::default(),
+        welcome_of(&welcome),
+        &bundles[N / 2],
+        None,
+        PskStore::default(),
+    )
+    .unwrap();
     eprintln!("member joins: {:?}", t.elapsed());
     assert_eq!(public.tree_hash(), member.tree().root_hash());
     assert_eq!(public.member_count() as usize, N);
@@ -642,7 +715,10 @@ fn cost_of_validating_a_commit_at_10k_members() {
         use throng::codec::Encode;
         pending.message.to_bytes().len()
     };
-    eprintln!("commit: {} path nodes, {ciphertexts} ciphertexts, {bytes} bytes", commit.path.as_ref().unwrap().nodes.len());
+    eprintln!(
+        "commit: {} path nodes, {ciphertexts} ciphertexts, {bytes} bytes",
+        commit.path.as_ref().unwrap().nodes.len()
+    );
 
     // Staging does not change the group, so the same commit is validated
     // repeatedly; the message clone (what `Registry::handle` pays too) is

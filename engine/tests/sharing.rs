@@ -22,7 +22,8 @@ fn group_of(n: usize) -> (Vec<Group>, Vec<Identity>) {
     let alice_id = Identity::basic(&*p, cs, "alice").unwrap();
     let mut alice = Group::create(cs, &alice_id, b"g".to_vec(), vec![], GroupConfig::default()).unwrap();
     let ids: Vec<Identity> = (0..n).map(|i| Identity::basic(&*p, cs, format!("m{i}")).unwrap()).collect();
-    let bundles: Vec<KeyPackageBundle> = ids.iter().map(|id| KeyPackageBundle::generate(&*p, cs, id).unwrap()).collect();
+    let bundles: Vec<KeyPackageBundle> =
+        ids.iter().map(|id| KeyPackageBundle::generate(&*p, cs, id).unwrap()).collect();
     let adds = bundles.iter().map(|b| Proposal::Add(Add { key_package: b.key_package.clone() })).collect();
     let pending = alice.commit(CommitOptions::with_proposals(adds)).unwrap();
     let welcome = match &pending.welcome.as_ref().unwrap().body {

@@ -80,16 +80,20 @@ struct Session {
 
 fn session(cs: CipherSuite) -> Session {
     let p = provider();
-    let ids: Vec<Identity> = ["alice", "bob", "carol", "dave"].iter().map(|n| Identity::basic(&*p, cs, *n).unwrap()).collect();
+    let ids: Vec<Identity> =
+        ["alice", "bob", "carol", "dave"].iter().map(|n| Identity::basic(&*p, cs, *n).unwrap()).collect();
     let mut alice = Group::create(cs, &ids[0], b"persisted group".to_vec(), vec![], GroupConfig::default()).unwrap();
-    let bundles: Vec<KeyPackageBundle> = ids[1..].iter().map(|id| KeyPackageBundle::generate(&*p, cs, id).unwrap()).collect();
+    let bundles: Vec<KeyPackageBundle> =
+        ids[1..].iter().map(|id| KeyPackageBundle::generate(&*p, cs, id).unwrap()).collect();
     let adds = bundles.iter().map(|b| Proposal::Add(Add { key_package: b.key_package.clone() })).collect();
     let pending = alice.commit(CommitOptions::with_proposals(adds)).unwrap();
     let welcome = pending.welcome.clone().unwrap();
     alice.merge_pending_commit(pending).unwrap();
     let mut joined: Vec<Group> = bundles
         .iter()
-        .map(|b| Group::join(p.clone(), GroupConfig::default(), welcome_of(&welcome), b, None, PskStore::default()).unwrap())
+        .map(|b| {
+            Group::join(p.clone(), GroupConfig::default(), welcome_of(&welcome), b, None, PskStore::default()).unwrap()
+        })
         .collect();
     let mut dave = joined.pop().unwrap();
     let mut carol = joined.pop().unwrap();
@@ -174,7 +178,8 @@ fn removed_member_state_round_trips_inactive() {
     let Session { mut alice, mut bob, .. } = session(CipherSuite(1));
     let remove = vec![Proposal::Remove(Remove { removed: LeafIndex(1) })];
     // Without the cached Update of Bob: one proposal per leaf (§12.2).
-    let msg = commit_and_merge(&mut alice, CommitOptions { include_pending: false, ..CommitOptions::with_proposals(remove) });
+    let msg =
+        commit_and_merge(&mut alice, CommitOptions { include_pending: false, ..CommitOptions::with_proposals(remove) });
     process_commit(&mut bob, &msg);
     assert!(!bob.is_active());
     let bob2 = reimport(&bob);
@@ -196,7 +201,10 @@ fn other_version_kind_or_magic_is_refused() {
     let bytes = bob.export().unwrap();
     assert_eq!(&bytes[..4], b"THRG");
     let header = throng::state::peek_header(&bytes).unwrap();
-    assert_eq!(header, StateHeader { format_version: FORMAT_VERSION, kind: StateKind::Member as u8, cipher_suite: CipherSuite(1) });
+    assert_eq!(
+        header,
+        StateHeader { format_version: FORMAT_VERSION, kind: StateKind::Member as u8, cipher_suite: CipherSuite(1) }
+    );
 
     let mut other = bytes.to_vec();
     other[4..6].copy_from_slice(&(FORMAT_VERSION + 1).to_be_bytes());
@@ -206,10 +214,10 @@ fn other_version_kind_or_magic_is_refused() {
     );
     let mut other = bytes.to_vec();
     other[6] = 2;
-    assert_eq!(state_error(Group::import(&other, provider(), GroupConfig::default())), StateError::WrongKind {
-        found: 2,
-        expected: 1
-    });
+    assert_eq!(
+        state_error(Group::import(&other, provider(), GroupConfig::default())),
+        StateError::WrongKind { found: 2, expected: 1 }
+    );
     let mut other = bytes.to_vec();
     other[0] = b'X';
     assert_eq!(state_error(Group::import(&other, provider(), GroupConfig::default())), StateError::NotState);
@@ -253,7 +261,6 @@ fn every_truncation_and_random_flips_are_errors() {
     }
 }
 
-
 /// Builds a group of `n` members cheaply: the creator adds everyone in one
 /// commit without a path, then commits once with a path so that it holds
 /// parent keys; one joiner follows.
@@ -263,13 +270,17 @@ fn big_group(cs: CipherSuite, n: usize) -> (Group, Group) {
     let mut alice = Group::create(cs, &creator, b"big group".to_vec(), vec![], GroupConfig::default()).unwrap();
     let bundles: Vec<KeyPackageBundle> = (1..n)
         .into_par_iter()
-        .map(|i| KeyPackageBundle::generate(&*p, cs, &Identity::basic(&*p, cs, format!("member {i}")).unwrap()).unwrap())
+        .map(|i| {
+            KeyPackageBundle::generate(&*p, cs, &Identity::basic(&*p, cs, format!("member {i}")).unwrap()).unwrap()
+        })
         .collect();
     let adds = bundles.iter().map(|b| Proposal::Add(Add { key_package: b.key_package.clone() })).collect();
     let pending = alice.commit(CommitOptions { force_path: false, ..CommitOptions::with_proposals(adds) }).unwrap();
     let welcome = pending.welcome.clone().unwrap();
     alice.merge_pending_commit(pending).unwrap();
-    let mut bob = Group::join(p.clone(), GroupConfig::default(), welcome_of(&welcome), &bundles[0], None, PskStore::default()).unwrap();
+    let mut bob =
+        Group::join(p.clone(), GroupConfig::default(), welcome_of(&welcome), &bundles[0], None, PskStore::default())
+            .unwrap();
     let msg = commit_and_merge(&mut alice, CommitOptions::default());
     process_commit(&mut bob, &msg);
     (alice, bob)
@@ -325,8 +336,13 @@ fn public_fingerprint(server: &PublicGroup) -> (u64, Vec<u8>, Vec<u8>) {
 
 fn public_round_trip(cs: CipherSuite) {
     let Session { alice, mut carol, update, .. } = session(cs);
-    let mut server =
-        PublicGroup::from_group_info(provider(), PublicGroupConfig::default(), &alice.group_info(true, false).unwrap(), None).unwrap();
+    let mut server = PublicGroup::from_group_info(
+        provider(),
+        PublicGroupConfig::default(),
+        &alice.group_info(true, false).unwrap(),
+        None,
+    )
+    .unwrap();
     assert!(matches!(server.process_message(update).unwrap(), PublicProcessed::Proposal { .. }));
     let bytes = server.export().unwrap();
     let mut server2 = PublicGroup::import(&bytes, provider(), PublicGroupConfig::default()).unwrap();
@@ -338,7 +354,10 @@ fn public_round_trip(cs: CipherSuite) {
     let msg = commit_and_merge(&mut carol, CommitOptions::default());
     for s in [&mut server, &mut server2] {
         public_process_commit(s, &msg);
-        assert_eq!(public_fingerprint(s), (carol.epoch(), carol.tree().root_hash().to_vec(), carol.context().confirmed_transcript_hash.clone()));
+        assert_eq!(
+            public_fingerprint(s),
+            (carol.epoch(), carol.tree().root_hash().to_vec(), carol.context().confirmed_transcript_hash.clone())
+        );
     }
     assert_eq!(*server2.export().unwrap(), *server.export().unwrap());
     server2.verify_group_info(&carol.group_info(true, false).unwrap()).unwrap();
@@ -354,8 +373,13 @@ fn public_group_state_round_trips_in_every_suite() {
 #[test]
 fn public_group_membership_key_and_kinds() {
     let Session { alice, bob, .. } = session(CipherSuite(1));
-    let mut server =
-        PublicGroup::from_group_info(provider(), PublicGroupConfig::default(), &alice.group_info(true, false).unwrap(), None).unwrap();
+    let mut server = PublicGroup::from_group_info(
+        provider(),
+        PublicGroupConfig::default(),
+        &alice.group_info(true, false).unwrap(),
+        None,
+    )
+    .unwrap();
     server.set_membership_key(Secret::new(vec![3; 32]));
     let bytes = server.export().unwrap();
     let server2 = PublicGroup::import(&bytes, provider(), PublicGroupConfig::default()).unwrap();
@@ -365,10 +389,16 @@ fn public_group_membership_key_and_kinds() {
     let member = bob.export().unwrap();
     let err = PublicGroup::import(&member, provider(), PublicGroupConfig::default()).unwrap_err();
     assert_eq!(err, Error::State(StateError::WrongKind { found: 1, expected: 2 }));
-    assert_eq!(state_error(Group::import(&bytes, provider(), GroupConfig::default())), StateError::WrongKind { found: 2, expected: 1 });
+    assert_eq!(
+        state_error(Group::import(&bytes, provider(), GroupConfig::default())),
+        StateError::WrongKind { found: 2, expected: 1 }
+    );
 
     for len in 0..bytes.len() {
-        assert!(PublicGroup::import(&bytes[..len], provider(), PublicGroupConfig::default()).is_err(), "prefix of {len}");
+        assert!(
+            PublicGroup::import(&bytes[..len], provider(), PublicGroupConfig::default()).is_err(),
+            "prefix of {len}"
+        );
     }
     let mut rng = XorShift(0x9_0b11c);
     for _ in 0..1000 {

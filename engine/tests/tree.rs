@@ -14,7 +14,9 @@ use throng::tree::{LeafNodeRules, RatchetTree, TreeView};
 fn group_of(n: usize) -> Group {
     let p: Arc<dyn CryptoProvider> = Arc::new(AwsLcProvider);
     let cs = CipherSuite(1);
-    let mut g = Group::create(cs, &Identity::basic(&*p, cs, "c").unwrap(), b"g".to_vec(), vec![], GroupConfig::default()).unwrap();
+    let mut g =
+        Group::create(cs, &Identity::basic(&*p, cs, "c").unwrap(), b"g".to_vec(), vec![], GroupConfig::default())
+            .unwrap();
     let adds = (1..n)
         .map(|i| {
             let b = KeyPackageBundle::generate(&*p, cs, &Identity::basic(&*p, cs, format!("m{i}")).unwrap()).unwrap();
@@ -24,7 +26,11 @@ fn group_of(n: usize) -> Group {
     let pending = g.commit(CommitOptions::with_proposals(adds)).unwrap();
     g.merge_pending_commit(pending).unwrap();
     // Remove a few members so the tree has blanks and unmerged leaves.
-    let removes = [5u32, 9, 17].iter().filter(|&&l| (l as usize) < n).map(|&l| Proposal::Remove(Remove { removed: LeafIndex(l) })).collect();
+    let removes = [5u32, 9, 17]
+        .iter()
+        .filter(|&&l| (l as usize) < n)
+        .map(|&l| Proposal::Remove(Remove { removed: LeafIndex(l) }))
+        .collect();
     let pending = g.commit(CommitOptions { force_path: false, ..CommitOptions::with_proposals(removes) }).unwrap();
     g.merge_pending_commit(pending).unwrap();
     g

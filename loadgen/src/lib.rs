@@ -134,13 +134,19 @@ pub fn run(cli: Cli, argv: &[String]) -> Result<Outcome, Error> {
 
 fn git_commit() -> Option<String> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let out = std::process::Command::new("git").args(["describe", "--always", "--dirty"]).current_dir(dir).output().ok()?;
+    let out =
+        std::process::Command::new("git").args(["describe", "--always", "--dirty"]).current_dir(dir).output().ok()?;
     out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
 fn progress(hidden: bool, len: u64, msg: &str) -> ProgressBar {
-    let bar = ProgressBar::with_draw_target(Some(len), if hidden { ProgressDrawTarget::hidden() } else { ProgressDrawTarget::stderr() });
-    if let Ok(style) = ProgressStyle::with_template("{spinner} {msg:<24} [{elapsed_precise}] {wide_bar} {pos}/{len} ({eta} left)") {
+    let bar = ProgressBar::with_draw_target(
+        Some(len),
+        if hidden { ProgressDrawTarget::hidden() } else { ProgressDrawTarget::stderr() },
+    );
+    if let Ok(style) =
+        ProgressStyle::with_template("{spinner} {msg:<24} [{elapsed_precise}] {wide_bar} {pos}/{len} ({eta} left)")
+    {
         bar.set_style(style);
     }
     bar.set_message(msg.to_string());
@@ -169,7 +175,11 @@ pub fn run_scenario(args: &RunArgs, argv: &[String]) -> Result<PathBuf, Error> {
     let started = std::time::SystemTime::now();
     let stamp = humantime::format_rfc3339_seconds(started).to_string();
     let out = args.out.clone().unwrap_or_else(|| {
-        PathBuf::from("results").join(format!("{}-{}", scenario.name, stamp.replace([':', '-'], "").trim_end_matches('Z')))
+        PathBuf::from("results").join(format!(
+            "{}-{}",
+            scenario.name,
+            stamp.replace([':', '-'], "").trim_end_matches('Z')
+        ))
     });
     let profiler = if args.profile { Some(profile::Profiler::start().map_err(Error::Run)?) } else { None };
 
@@ -187,8 +197,13 @@ pub fn run_scenario(args: &RunArgs, argv: &[String]) -> Result<PathBuf, Error> {
     for choice in choices {
         let metrics = Arc::new(Metrics::new());
         let build_metrics = Arc::new(Metrics::new());
-        let bar = progress(hidden, u64::from(scenario.groups.count) * u64::from(scenario.groups.members - 1), &format!("build ({})", choice.name()));
-        let stats = sim::simulate(&scenario, choice, pool.clone(), metrics.clone(), build_metrics.clone(), bar.clone()).map_err(Error::Run)?;
+        let bar = progress(
+            hidden,
+            u64::from(scenario.groups.count) * u64::from(scenario.groups.members - 1),
+            &format!("build ({})", choice.name()),
+        );
+        let stats = sim::simulate(&scenario, choice, pool.clone(), metrics.clone(), build_metrics.clone(), bar.clone())
+            .map_err(Error::Run)?;
         bar.finish_and_clear();
         let run = Run::new(choice.name(), &metrics, &build_metrics, &stats, total_members);
         problems += run.counters.member_errors + run.counters.ds_rejections;
@@ -199,13 +214,16 @@ pub fn run_scenario(args: &RunArgs, argv: &[String]) -> Result<PathBuf, Error> {
             run.build_seconds,
             run.churn_seconds,
             run.epochs_per_group,
-            run.latency(metrics::Op::CreateCommit).or(run.latency(metrics::Op::CreateCommitWithWelcome)).map_or(0, |l| l.p50),
+            run.latency(metrics::Op::CreateCommit)
+                .or(run.latency(metrics::Op::CreateCommitWithWelcome))
+                .map_or(0, |l| l.p50),
             run.latency(metrics::Op::ProcessCommit).map_or(0, |l| l.p50),
         );
         runs.push(run);
     }
 
-    let command = std::iter::once("loadgen".to_string()).chain(argv.iter().skip(1).cloned()).collect::<Vec<_>>().join(" ");
+    let command =
+        std::iter::once("loadgen".to_string()).chain(argv.iter().skip(1).cloned()).collect::<Vec<_>>().join(" ");
     let report = Report {
         schema_version: report::SCHEMA_VERSION,
         provenance: Provenance {
@@ -215,8 +233,14 @@ pub fn run_scenario(args: &RunArgs, argv: &[String]) -> Result<PathBuf, Error> {
             started_at: stamp,
             machine: profile::Machine::detect(),
             threads,
-            build_profile: if cfg!(debug_assertions) { "debug".into() } else { "release (workspace profile: lto thin, codegen-units 4)".into() },
-            noise: "none beyond a dedicated rayon pool; wall-clock latencies on a shared machine (other processes may run)".into(),
+            build_profile: if cfg!(debug_assertions) {
+                "debug".into()
+            } else {
+                "release (workspace profile: lto thin, codegen-units 4)".into()
+            },
+            noise:
+                "none beyond a dedicated rayon pool; wall-clock latencies on a shared machine (other processes may run)"
+                    .into(),
         },
         scenario: scenario.clone(),
         quick: args.quick,
@@ -228,10 +252,12 @@ pub fn run_scenario(args: &RunArgs, argv: &[String]) -> Result<PathBuf, Error> {
             Some(dir) => dir.join("flamegraph.svg"),
             None => {
                 std::fs::create_dir_all("profiles").map_err(|e| Error::Run(format!("cannot create profiles/: {e}")))?;
-                PathBuf::from("profiles").join(format!("{}.svg", out.file_name().and_then(|n| n.to_str()).unwrap_or("loadgen")))
+                PathBuf::from("profiles")
+                    .join(format!("{}.svg", out.file_name().and_then(|n| n.to_str()).unwrap_or("loadgen")))
             }
         };
-        p.finish(&path, &format!("loadgen run {} ({})", scenario.name, report.provenance.command)).map_err(Error::Run)?;
+        p.finish(&path, &format!("loadgen run {} ({})", scenario.name, report.provenance.command))
+            .map_err(Error::Run)?;
         eprintln!("flame graph: {}", path.display());
     }
     for w in &written {

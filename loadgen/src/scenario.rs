@@ -269,7 +269,11 @@ impl Scenario {
             path: path.to_path_buf(),
             line: locate(text, table, key),
             column: 1,
-            message: if table.is_empty() { format!("`{key}`: {message}") } else { format!("`{table}.{key}`: {message}") },
+            message: if table.is_empty() {
+                format!("`{key}`: {message}")
+            } else {
+                format!("`{table}.{key}`: {message}")
+            },
         })?;
         Ok(scenario)
     }
@@ -283,7 +287,8 @@ impl Scenario {
         if !path.exists() && !name_or_path.contains(['/', '.']) {
             return Err(ScenarioError::UnknownBundled(name_or_path.to_string()));
         }
-        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Read { path: path.to_path_buf(), source })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ScenarioError::Read { path: path.to_path_buf(), source })?;
         Self::parse(&text, path)
     }
 
@@ -291,7 +296,11 @@ impl Scenario {
     fn check(&self) -> Result<(), (&'static str, &'static str, String)> {
         let g = &self.groups;
         if !(1..=7).contains(&self.cipher_suite) {
-            return Err(("", "cipher_suite", format!("{} is not an RFC 9420 cipher suite (1 to 7)", self.cipher_suite)));
+            return Err((
+                "",
+                "cipher_suite",
+                format!("{} is not an RFC 9420 cipher suite (1 to 7)", self.cipher_suite),
+            ));
         }
         if g.count == 0 {
             return Err(("groups", "count", "must be at least 1".into()));
@@ -300,7 +309,11 @@ impl Scenario {
             return Err(("groups", "members", format!("{} is outside 2..={MAX_MEMBERS}", g.members)));
         }
         if g.full_members == 0 || g.full_members > g.members {
-            return Err(("groups", "full_members", format!("{} must be between 1 and members ({})", g.full_members, g.members)));
+            return Err((
+                "groups",
+                "full_members",
+                format!("{} must be between 1 and members ({})", g.full_members, g.members),
+            ));
         }
         if g.adds_per_build_commit == 0 {
             return Err(("groups", "adds_per_build_commit", "must be at least 1".into()));
@@ -375,7 +388,8 @@ mod tests {
         assert!(e.starts_with("x.toml:5:"), "{e}");
         assert!(e.contains("groups.members"), "{e}");
 
-        let text = "name = \"x\"\ndescription = \"d\"\n[groups]\ncount = \"one\"\nmembers = 7\n[duration]\nepochs = 3\n";
+        let text =
+            "name = \"x\"\ndescription = \"d\"\n[groups]\ncount = \"one\"\nmembers = 7\n[duration]\nepochs = 3\n";
         let e = Scenario::parse(text, Path::new("x.toml")).unwrap_err().to_string();
         assert!(e.starts_with("x.toml:4:"), "{e}");
     }

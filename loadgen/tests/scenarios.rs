@@ -27,7 +27,10 @@ fn every_scenario_file_is_valid_and_bundled() {
         assert_eq!(&s.name, name, "{} names itself {}", path.display(), s.name);
         // --quick keeps every scenario small enough for CI.
         let q = s.clone().quick();
-        assert!(q.groups.members <= 500 && q.groups.count <= 20 && q.duration.epochs.unwrap() <= 15, "{name} --quick is too big");
+        assert!(
+            q.groups.members <= 500 && q.groups.count <= 20 && q.duration.epochs.unwrap() <= 15,
+            "{name} --quick is too big"
+        );
         assert!(s.groups.members <= throng_loadgen::scenario::MAX_MEMBERS);
     }
 }
@@ -46,7 +49,8 @@ fn default_quick_run_writes_a_clean_report() {
     };
     let argv = vec!["loadgen".to_string(), "run".into(), "--quick".into()];
     let dir = run_scenario(&args, &argv).unwrap_or_else(|e| panic!("{e}"));
-    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
     assert_eq!(json["schema_version"], 1);
     assert_eq!(json["scenario"]["name"], "default");
     assert!(json["provenance"]["machine"]["nproc"].as_u64().unwrap() >= 1);
@@ -57,7 +61,14 @@ fn default_quick_run_writes_a_clean_report() {
         assert!(run["counters"]["epochs"].as_u64().unwrap() > 0);
         assert_eq!(run["counters"]["member_errors"], 0);
         assert_eq!(run["counters"]["ds_rejections"], 0);
-        for op in ["create_commit", "process_commit", "join_welcome", "encrypt_application", "decrypt_application", "ds_handle"] {
+        for op in [
+            "create_commit",
+            "process_commit",
+            "join_welcome",
+            "encrypt_application",
+            "decrypt_application",
+            "ds_handle",
+        ] {
             let l = &run["latency_us"][op];
             assert!(l["count"].as_u64().unwrap_or(0) > 0, "{op} not measured");
             assert!(l["p50"].as_u64().unwrap() <= l["p99"].as_u64().unwrap());

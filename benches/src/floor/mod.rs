@@ -317,11 +317,7 @@ pub fn run(scenario: Scenario, config: &Config, emit: &mut dyn FnMut(Event)) {
         std::hint::black_box(work.run(&keys));
         let elapsed = start.elapsed();
         let cpu = cpu_start.zip(cpu_time()).map(|(a, b)| b.saturating_sub(a));
-        emit(Event::Time {
-            op: metric,
-            ms: elapsed.as_secs_f64() * 1e3,
-            cpu_ms: cpu.map(|c| c.as_secs_f64() * 1e3),
-        });
+        emit(Event::Time { op: metric, ms: elapsed.as_secs_f64() * 1e3, cpu_ms: cpu.map(|c| c.as_secs_f64() * 1e3) });
     }
 }
 

@@ -85,14 +85,8 @@ impl Keys {
         let signer = must(Ed25519KeyPair::generate());
         let recipient = must(PrivateKey::generate(&X25519));
         let recipient_public = x25519_public(&recipient);
-        let mut keys = Self {
-            signer,
-            recipient,
-            recipient_public,
-            kem_output: Vec::new(),
-            sealed: Vec::new(),
-            aead_key: [7; 16],
-        };
+        let mut keys =
+            Self { signer, recipient, recipient_public, kem_output: Vec::new(), sealed: Vec::new(), aead_key: [7; 16] };
         let (kem_output, sealed) = keys.seal_to_recipient(&[1; 32]);
         keys.kem_output = kem_output;
         keys.sealed = sealed;
@@ -143,7 +137,10 @@ impl Keys {
 
     /// Verifies an Ed25519 signature over `message` (made untimed).
     pub fn verify(&self, message: &[u8], signature_bytes: &[u8]) {
-        must(signature::UnparsedPublicKey::new(&ED25519, self.signer.public_key().as_ref()).verify(message, signature_bytes));
+        must(
+            signature::UnparsedPublicKey::new(&ED25519, self.signer.public_key().as_ref())
+                .verify(message, signature_bytes),
+        );
     }
 
     /// AES-128-GCM over `plaintext` (a Welcome's GroupInfo).

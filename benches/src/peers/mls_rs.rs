@@ -4,9 +4,7 @@
 //! only when the application asks (`write_to_storage`), which the comparison
 //! never does, so `state_bytes` counts the `Group` alone.
 
-use mls_rs::client_builder::{
-    BaseConfig, IntoConfigOutput, WithCryptoProvider, WithIdentityProvider, WithMlsRules,
-};
+use mls_rs::client_builder::{BaseConfig, IntoConfigOutput, WithCryptoProvider, WithIdentityProvider, WithMlsRules};
 use mls_rs::group::ExportedTree;
 use mls_rs::group::ReceivedMessage;
 use mls_rs::identity::SigningIdentity;
@@ -23,10 +21,7 @@ const SUITE: CipherSuite = CipherSuite::CURVE25519_AES128;
 type Config = IntoConfigOutput<
     WithMlsRules<
         DefaultMlsRules,
-        WithCryptoProvider<
-            AwsLcCryptoProvider,
-            WithIdentityProvider<BasicIdentityProvider, BaseConfig>,
-        >,
+        WithCryptoProvider<AwsLcCryptoProvider, WithIdentityProvider<BasicIdentityProvider, BaseConfig>>,
     >,
 >;
 
@@ -58,17 +53,12 @@ impl Peer for MlsRs {
     }
 
     fn client(&mut self, identity: u32) -> PeerResult<(Client, Vec<u8>)> {
-        let suite = self
-            .crypto
-            .cipher_suite_provider(SUITE)
-            .ok_or("cipher suite 1 unsupported")?;
+        let suite = self.crypto.cipher_suite_provider(SUITE).ok_or("cipher suite 1 unsupported")?;
         let (secret, public) = suite.signature_key_generate()?;
         let credential = BasicCredential::new(format!("member {identity}").into_bytes());
         let signing_identity = SigningIdentity::new(credential.into_credential(), public);
         let rules = DefaultMlsRules::new().with_commit_options(
-            CommitOptions::new()
-                .with_path_required(true)
-                .with_ratchet_tree_extension(self.tree_in_welcome),
+            CommitOptions::new().with_path_required(true).with_ratchet_tree_extension(self.tree_in_welcome),
         );
         let client = mls_rs::Client::builder()
             .identity_provider(BasicIdentityProvider)
@@ -82,13 +72,8 @@ impl Peer for MlsRs {
         Ok((client, key_package))
     }
 
-    fn build(
-        &mut self,
-        creator: Client,
-        key_packages: &[Vec<u8>],
-    ) -> PeerResult<(Member, Vec<u8>)> {
-        let mut group =
-            creator.create_group(ExtensionList::default(), ExtensionList::default(), None)?;
+    fn build(&mut self, creator: Client, key_packages: &[Vec<u8>]) -> PeerResult<(Member, Vec<u8>)> {
+        let mut group = creator.create_group(ExtensionList::default(), ExtensionList::default(), None)?;
         let mut commit = group.commit_builder();
         for kp in key_packages {
             commit = commit.add_member(message(kp)?)?;
@@ -124,10 +109,7 @@ impl Peer for MlsRs {
     }
 
     fn commit_add(&mut self, member: &mut Member, key_package: &[u8]) -> PeerResult<Vec<u8>> {
-        let output = member
-            .commit_builder()
-            .add_member(message(key_package)?)?
-            .build()?;
+        let output = member.commit_builder().add_member(message(key_package)?)?.build()?;
         member.apply_pending_commit()?;
         // The adder sends the Welcome too: encoding it is part of the operation.
         for welcome in &output.welcome_messages {

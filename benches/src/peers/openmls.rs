@@ -55,9 +55,7 @@ fn decode(bytes: &[u8]) -> PeerResult<MlsMessageBodyIn> {
 
 fn key_package(bytes: &[u8], provider: &OpenMlsRustCrypto) -> PeerResult<KeyPackage> {
     match decode(bytes)? {
-        MlsMessageBodyIn::KeyPackage(kp) => {
-            Ok(kp.validate(provider.crypto(), ProtocolVersion::Mls10)?)
-        }
+        MlsMessageBodyIn::KeyPackage(kp) => Ok(kp.validate(provider.crypto(), ProtocolVersion::Mls10)?),
         _ => Err("not a key package".into()),
     }
 }
@@ -79,42 +77,19 @@ impl Peer for OpenMls {
         };
         let bundle = KeyPackage::builder().build(SUITE, &provider, &signer, credential.clone())?;
         let key_package = MlsMessageOut::from(bundle.key_package().clone()).to_bytes()?;
-        let client = Client {
-            provider,
-            signer: Arc::new(signer),
-            credential,
-        };
+        let client = Client { provider, signer: Arc::new(signer), credential };
         Ok((client, key_package))
     }
 
-    fn build(
-        &mut self,
-        creator: Client,
-        key_packages: &[Vec<u8>],
-    ) -> PeerResult<(Member, Vec<u8>)> {
-        let Client {
-            provider,
-            signer,
-            credential,
-        } = creator;
+    fn build(&mut self, creator: Client, key_packages: &[Vec<u8>]) -> PeerResult<(Member, Vec<u8>)> {
+        let Client { provider, signer, credential } = creator;
         let mut group = MlsGroup::new(&provider, signer.as_ref(), &self.config, credential)?;
-        let key_packages = key_packages
-            .iter()
-            .map(|kp| key_package(kp, &provider))
-            .collect::<PeerResult<Vec<_>>>()?;
+        let key_packages = key_packages.iter().map(|kp| key_package(kp, &provider)).collect::<PeerResult<Vec<_>>>()?;
         // `add_members` always includes a path (`add_members_without_update` would not).
-        let (_commit, welcome, _group_info) =
-            group.add_members(&provider, signer.as_ref(), &key_packages)?;
+        let (_commit, welcome, _group_info) = group.add_members(&provider, signer.as_ref(), &key_packages)?;
         group.merge_pending_commit(&provider)?;
         let welcome = welcome.to_bytes()?;
-        Ok((
-            Member {
-                provider,
-                signer,
-                group,
-            },
-            welcome,
-        ))
+        Ok((Member { provider, signer, group }, welcome))
     }
 
     fn tree_in_welcome(&mut self) {
@@ -122,10 +97,7 @@ impl Peer for OpenMls {
     }
 
     fn ratchet_tree(&mut self, member: &Member) -> PeerResult<Vec<u8>> {
-        Ok(member
-            .group
-            .export_ratchet_tree()
-            .tls_serialize_detached()?)
+        Ok(member.group.export_ratchet_tree().tls_serialize_detached()?)
     }
 
     fn join(&mut self, client: Client, welcome: &[u8], ratchet_tree: &[u8]) -> PeerResult<Member> {
@@ -133,40 +105,21 @@ impl Peer for OpenMls {
             return Err("not a Welcome".into());
         };
         let ratchet_tree = RatchetTreeIn::tls_deserialize_exact(ratchet_tree)?;
-        let Client {
-            provider, signer, ..
-        } = client;
-        let group = StagedWelcome::new_from_welcome(
-            &provider,
-            self.config.join_config(),
-            welcome,
-            Some(ratchet_tree),
-        )?
-        .into_group(&provider)?;
-        Ok(Member {
-            provider,
-            signer,
-            group,
-        })
+        let Client { provider, signer, .. } = client;
+        let group = StagedWelcome::new_from_welcome(&provider, self.config.join_config(), welcome, Some(ratchet_tree))?
+            .into_group(&provider)?;
+        Ok(Member { provider, signer, group })
     }
 
     fn commit_update(&mut self, member: &mut Member) -> PeerResult<Vec<u8>> {
-        let Member {
-            provider,
-            signer,
-            group,
-        } = member;
+        let Member { provider, signer, group } = member;
         let bundle = group.self_update(provider, signer.as_ref(), LeafNodeParameters::default())?;
         group.merge_pending_commit(provider)?;
         Ok(bundle.into_commit().to_bytes()?)
     }
 
     fn commit_add(&mut self, member: &mut Member, key_package_bytes: &[u8]) -> PeerResult<Vec<u8>> {
-        let Member {
-            provider,
-            signer,
-            group,
-        } = member;
+        let Member { provider, signer, group } = member;
         let kp = key_package(key_package_bytes, provider)?;
         let (commit, welcome, _group_info) = group.add_members(provider, signer.as_ref(), &[kp])?;
         group.merge_pending_commit(provider)?;
@@ -176,11 +129,7 @@ impl Peer for OpenMls {
     }
 
     fn commit_remove(&mut self, member: &mut Member, leaf: u32) -> PeerResult<Vec<u8>> {
-        let Member {
-            provider,
-            signer,
-            group,
-        } = member;
+        let Member { provider, signer, group } = member;
         let (commit, _welcome, _group_info) =
             group.remove_members(provider, signer.as_ref(), &[LeafNodeIndex::new(leaf)])?;
         group.merge_pending_commit(provider)?;
@@ -188,9 +137,7 @@ impl Peer for OpenMls {
     }
 
     fn process(&mut self, member: &mut Member, commit: &[u8]) -> PeerResult<()> {
-        let Member {
-            provider, group, ..
-        } = member;
+        let Member { provider, group, .. } = member;
         let message = MlsMessageIn::tls_deserialize_exact(commit)?.try_into_protocol_message()?;
         let processed = group.process_message(provider, message)?;
         let ProcessedMessageContent::StagedCommitMessage(staged) = processed.into_content() else {
@@ -205,26 +152,13 @@ impl Peer for OpenMls {
         // of the storage loaded back is an independent copy of the member.
         let provider = OpenMlsRustCrypto::default();
         {
-            let source = member
-                .provider
-                .storage()
-                .values
-                .read()
-                .map_err(|_| "storage lock poisoned")?;
-            let mut target = provider
-                .storage()
-                .values
-                .write()
-                .map_err(|_| "storage lock poisoned")?;
+            let source = member.provider.storage().values.read().map_err(|_| "storage lock poisoned")?;
+            let mut target = provider.storage().values.write().map_err(|_| "storage lock poisoned")?;
             target.extend(source.iter().map(|(k, v)| (k.clone(), v.clone())));
         }
         let group = MlsGroup::load(provider.storage(), member.group.group_id())?
             .ok_or("group missing from the copied storage")?;
-        Ok(Member {
-            provider,
-            signer: Arc::clone(&member.signer),
-            group,
-        })
+        Ok(Member { provider, signer: Arc::clone(&member.signer), group })
     }
 
     fn leaf_index(&self, member: &Member) -> u32 {

@@ -39,10 +39,7 @@ impl Default for Throng {
             provider: Arc::new(AwsLcProvider),
             // The comparison's rules: tree out of band, PublicMessage
             // handshakes (the default), a path in every commit (the default).
-            config: GroupConfig {
-                ratchet_tree_in_welcome: false,
-                ..GroupConfig::default()
-            },
+            config: GroupConfig { ratchet_tree_in_welcome: false, ..GroupConfig::default() },
         }
     }
 }

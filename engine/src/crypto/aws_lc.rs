@@ -7,13 +7,13 @@ use hpke_rs::{Hpke, Mode};
 use hpke_rs_crypto::types as hpke_types;
 
 use super::dhkem_x448;
-use super::hpke_batch;
-use super::provider::PreparedInfo;
 use super::hpke_backend::{self, AwsLcHpke};
+use super::hpke_batch;
 use super::keys::{
     HpkeCiphertext, HpkeKeyPair, HpkePrivateKey, HpkePublicKey, SignatureKeyPair, SignaturePrivateKey,
     SignaturePublicKey,
 };
+use super::provider::PreparedInfo;
 use super::suite::{AeadAlgorithm, Algorithms, HashAlgorithm, KemAlgorithm, SignatureAlgorithm};
 use super::{CryptoError, CryptoProvider, Secret};
 
@@ -125,18 +125,28 @@ impl CryptoProvider for AwsLcProvider {
     }
 
     fn kdf_expand(&self, alg: &Algorithms, prk: &[u8], info: &[u8], len: usize) -> Result<Secret, CryptoError> {
-        hpke_backend::hkdf_expand(hmac_alg(alg.hash), prk, info, len)
-            .map(Secret::new)
-            .ok_or(CryptoError::InvalidLength)
+        hpke_backend::hkdf_expand(hmac_alg(alg.hash), prk, info, len).map(Secret::new).ok_or(CryptoError::InvalidLength)
     }
 
-    fn aead_seal(&self, alg: &Algorithms, key: &[u8], nonce: &[u8], aad: &[u8], plaintext: &[u8])
-    -> Result<Vec<u8>, CryptoError> {
+    fn aead_seal(
+        &self,
+        alg: &Algorithms,
+        key: &[u8],
+        nonce: &[u8],
+        aad: &[u8],
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, CryptoError> {
         hpke_backend::aead_seal(aead_alg(alg.aead), key, nonce, aad, plaintext).ok_or(CryptoError::InvalidLength)
     }
 
-    fn aead_open(&self, alg: &Algorithms, key: &[u8], nonce: &[u8], aad: &[u8], ciphertext: &[u8])
-    -> Result<Secret, CryptoError> {
+    fn aead_open(
+        &self,
+        alg: &Algorithms,
+        key: &[u8],
+        nonce: &[u8],
+        aad: &[u8],
+        ciphertext: &[u8],
+    ) -> Result<Secret, CryptoError> {
         hpke_backend::aead_open(aead_alg(alg.aead), key, nonce, aad, ciphertext)
             .map(Secret::new)
             .ok_or(CryptoError::DecryptionFailed)
@@ -174,8 +184,9 @@ impl CryptoProvider for AwsLcProvider {
                 let scalar: aws_lc_rs::encoding::EcPrivateKeyBin<'_> =
                     private.as_be_bytes().map_err(|_| CryptoError::Internal)?;
                 let scalar = Secret::from_slice(scalar.as_ref());
-                let pair = signature::EcdsaKeyPair::from_private_key_der(signing, &ec_private_key_der(sig, scalar.as_bytes()))
-                    .map_err(|_| CryptoError::InvalidKey)?;
+                let pair =
+                    signature::EcdsaKeyPair::from_private_key_der(signing, &ec_private_key_der(sig, scalar.as_bytes()))
+                        .map_err(|_| CryptoError::InvalidKey)?;
                 Ok(SignatureKeyPair {
                     public: SignaturePublicKey(pair.public_key().as_ref().to_vec()),
                     private: SignaturePrivateKey(scalar),
@@ -193,9 +204,7 @@ impl CryptoProvider for AwsLcProvider {
             }
             // Pure Ed448 with an empty context (RFC 8032 §5.2.6), as RFC 9420
             // §5.1.2 signs the encoded SignContent directly.
-            SignatureAlgorithm::Ed448 => {
-                Ok(ed448_signing_key(key.0.as_bytes())?.sign_raw(message).to_bytes().to_vec())
-            }
+            SignatureAlgorithm::Ed448 => Ok(ed448_signing_key(key.0.as_bytes())?.sign_raw(message).to_bytes().to_vec()),
             sig => {
                 let signing = ecdsa_signing(sig).ok_or(CryptoError::UnsupportedAlgorithm)?;
                 let der = Secret::new(ec_private_key_der(sig, key.0.as_bytes()));
@@ -220,15 +229,20 @@ impl CryptoProvider for AwsLcProvider {
             .map_err(|_| CryptoError::VerificationFailed)
     }
 
-    fn hpke_seal(&self, alg: &Algorithms, public_key: &[u8], info: &[u8], aad: &[u8], plaintext: &[u8])
-    -> Result<HpkeCiphertext, CryptoError> {
+    fn hpke_seal(
+        &self,
+        alg: &Algorithms,
+        public_key: &[u8],
+        info: &[u8],
+        aad: &[u8],
+        plaintext: &[u8],
+    ) -> Result<HpkeCiphertext, CryptoError> {
         if alg.kem == KemAlgorithm::DhKemX448 {
             return x448_seal(self, alg, public_key, info, aad, plaintext);
         }
         let pk = hpke_rs::HpkePublicKey::new(public_key.to_vec());
-        let (kem_output, ciphertext) = hpke(alg)
-            .seal(&pk, info, aad, plaintext, None, None, None)
-            .map_err(|_| CryptoError::InvalidKey)?;
+        let (kem_output, ciphertext) =
+            hpke(alg).seal(&pk, info, aad, plaintext, None, None, None).map_err(|_| CryptoError::InvalidKey)?;
         Ok(HpkeCiphertext { kem_output, ciphertext })
     }
 
@@ -252,8 +266,14 @@ impl CryptoProvider for AwsLcProvider {
         PreparedInfo { info: info.to_vec(), key_schedule_context: hpke_batch::prepare(alg, info) }
     }
 
-    fn hpke_seal_prepared(&self, alg: &Algorithms, info: &PreparedInfo, public_key: &[u8], aad: &[u8], plaintext: &[u8])
-    -> Result<HpkeCiphertext, CryptoError> {
+    fn hpke_seal_prepared(
+        &self,
+        alg: &Algorithms,
+        info: &PreparedInfo,
+        public_key: &[u8],
+        aad: &[u8],
+        plaintext: &[u8],
+    ) -> Result<HpkeCiphertext, CryptoError> {
         match &info.key_schedule_context {
             Some(context) => hpke_batch::seal(alg, context, public_key, aad, plaintext),
             None => self.hpke_seal(alg, public_key, &info.info, aad, plaintext),

@@ -45,9 +45,7 @@ fn labeled_expand(prk: &Secret, label: &[u8], info: &[u8], len: usize) -> Result
     labeled_info.extend_from_slice(SUITE_ID);
     labeled_info.extend_from_slice(label);
     labeled_info.extend_from_slice(info);
-    hkdf_expand(HMAC_SHA512, prk.as_bytes(), &labeled_info, len)
-        .map(Secret::new)
-        .ok_or(CryptoError::InvalidLength)
+    hkdf_expand(HMAC_SHA512, prk.as_bytes(), &labeled_info, len).map(Secret::new).ok_or(CryptoError::InvalidLength)
 }
 
 fn static_secret(sk: &[u8]) -> Result<x448::StaticSecret, CryptoError> {

@@ -4,9 +4,7 @@
 
 use aws_lc_rs::{aead, agreement, hmac};
 use hpke_rs_crypto::error::Error;
-use hpke_rs_crypto::types::{
-    AeadAlgorithm, KdfAlgorithm, KemAlgorithm, SingleStageKdfAlgorithm, TwoStageKdfAlgorithm,
-};
+use hpke_rs_crypto::types::{AeadAlgorithm, KdfAlgorithm, KemAlgorithm, SingleStageKdfAlgorithm, TwoStageKdfAlgorithm};
 use hpke_rs_crypto::{HpkeCrypto, HpkeDefaultPrng, TryCryptoRng, TryRng};
 
 use super::dhkem_x448;
@@ -104,7 +102,9 @@ pub(crate) fn ecdh_private(alg: KemAlgorithm, sk: &[u8]) -> Result<agreement::Pr
     // leading zero bytes; RFC 9180 §7.1.2 fixes the length at Nsk, so pad.
     let padded;
     let sk = match alg {
-        KemAlgorithm::DhKemP256 | KemAlgorithm::DhKemP384 | KemAlgorithm::DhKemP521 if sk.len() < alg.private_key_len() => {
+        KemAlgorithm::DhKemP256 | KemAlgorithm::DhKemP384 | KemAlgorithm::DhKemP521
+            if sk.len() < alg.private_key_len() =>
+        {
             padded = zeroize::Zeroizing::new(left_pad(sk, alg.private_key_len()));
             &padded[..]
         }
@@ -121,9 +121,7 @@ pub(crate) fn left_pad(bytes: &[u8], len: usize) -> Vec<u8> {
 }
 
 pub(crate) fn ecdh_public_bytes(key: &agreement::PrivateKey) -> Result<Vec<u8>, Error> {
-    key.compute_public_key()
-        .map(|pk| pk.as_ref().to_vec())
-        .map_err(|_| Error::KemInvalidSecretKey)
+    key.compute_public_key().map(|pk| pk.as_ref().to_vec()).map_err(|_| Error::KemInvalidSecretKey)
 }
 
 impl HpkeCrypto for AwsLcHpke {

@@ -67,8 +67,8 @@ pub(crate) fn seal(
     let nonce =
         labeled_expand(kdf, &suite_id, secret.as_bytes(), b"base_nonce", key_schedule_context, alg.aead.nonce_len())?;
     // The first message of a context uses the base nonce (sequence 0).
-    let ciphertext = aead_seal(aead_alg(alg.aead), key.as_bytes(), nonce.as_bytes(), aad, plaintext)
-        .ok_or(CryptoError::Internal)?;
+    let ciphertext =
+        aead_seal(aead_alg(alg.aead), key.as_bytes(), nonce.as_bytes(), aad, plaintext).ok_or(CryptoError::Internal)?;
     Ok(HpkeCiphertext { kem_output: enc, ciphertext })
 }
 

@@ -132,15 +132,26 @@ impl<'p> Suite<'p> {
     }
 
     /// `ExpandWithLabel(secret, label, context, length)` (RFC 9420 §5.1).
-    pub fn expand_with_label(&self, secret: &[u8], label: &str, context: &[u8], length: u16) -> Result<Secret, CryptoError> {
+    pub fn expand_with_label(
+        &self,
+        secret: &[u8],
+        label: &str,
+        context: &[u8],
+        length: u16,
+    ) -> Result<Secret, CryptoError> {
         self.expand_with_label_bytes(secret, label.as_bytes(), context, length)
     }
 
     /// `ExpandWithLabel` with a label of arbitrary bytes: `MLS-Exporter`
     /// (RFC 9420 §8.5) passes the application's label through, and the
     /// label is `opaque<V>`, not necessarily UTF-8.
-    pub fn expand_with_label_bytes(&self, secret: &[u8], label: &[u8], context: &[u8], length: u16)
-    -> Result<Secret, CryptoError> {
+    pub fn expand_with_label_bytes(
+        &self,
+        secret: &[u8],
+        label: &[u8],
+        context: &[u8],
+        length: u16,
+    ) -> Result<Secret, CryptoError> {
         let mut info = Vec::with_capacity(2 + 4 + LABEL_PREFIX.len() + label.len() + 4 + context.len());
         length.encode(&mut info);
         write_label(&mut info, label);
@@ -154,7 +165,13 @@ impl<'p> Suite<'p> {
     }
 
     /// `DeriveTreeSecret(secret, label, generation, length)` (RFC 9420 §9).
-    pub fn derive_tree_secret(&self, secret: &[u8], label: &str, generation: u32, length: u16) -> Result<Secret, CryptoError> {
+    pub fn derive_tree_secret(
+        &self,
+        secret: &[u8],
+        label: &str,
+        generation: u32,
+        length: u16,
+    ) -> Result<Secret, CryptoError> {
         self.expand_with_label(secret, label, &generation.to_be_bytes(), length)
     }
 
@@ -177,18 +194,34 @@ impl<'p> Suite<'p> {
     }
 
     /// `SignWithLabel(key, label, content)` (RFC 9420 §5.1.2).
-    pub fn sign_with_label(&self, key: &SignaturePrivateKey, label: &str, content: &[u8]) -> Result<Vec<u8>, CryptoError> {
+    pub fn sign_with_label(
+        &self,
+        key: &SignaturePrivateKey,
+        label: &str,
+        content: &[u8],
+    ) -> Result<Vec<u8>, CryptoError> {
         self.provider.sign(&self.alg, key, &labelled_content(label.as_bytes(), content))
     }
 
     /// `VerifyWithLabel(key, label, content, signature)` (RFC 9420 §5.1.2).
-    pub fn verify_with_label(&self, key: &[u8], label: &str, content: &[u8], signature: &[u8]) -> Result<(), CryptoError> {
+    pub fn verify_with_label(
+        &self,
+        key: &[u8],
+        label: &str,
+        content: &[u8],
+        signature: &[u8],
+    ) -> Result<(), CryptoError> {
         self.provider.verify(&self.alg, key, &labelled_content(label.as_bytes(), content), signature)
     }
 
     /// `EncryptWithLabel(pk, label, context, plaintext)` (RFC 9420 §5.1.3).
-    pub fn encrypt_with_label(&self, public_key: &[u8], label: &str, context: &[u8], plaintext: &[u8])
-    -> Result<HpkeCiphertext, CryptoError> {
+    pub fn encrypt_with_label(
+        &self,
+        public_key: &[u8],
+        label: &str,
+        context: &[u8],
+        plaintext: &[u8],
+    ) -> Result<HpkeCiphertext, CryptoError> {
         let info = labelled_content(label.as_bytes(), context);
         self.provider.hpke_seal(&self.alg, public_key, &info, &[], plaintext)
     }
@@ -206,8 +239,10 @@ impl<'p> Suite<'p> {
         map_seal: M,
     ) -> Result<Vec<HpkeCiphertext>, CryptoError>
     where
-        M: FnOnce(&'k [&'k [u8]], &(dyn Fn(&[u8]) -> Result<HpkeCiphertext, CryptoError> + Sync))
-            -> Vec<Result<HpkeCiphertext, CryptoError>>,
+        M: FnOnce(
+            &'k [&'k [u8]],
+            &(dyn Fn(&[u8]) -> Result<HpkeCiphertext, CryptoError> + Sync),
+        ) -> Vec<Result<HpkeCiphertext, CryptoError>>,
     {
         let info = self.provider.hpke_prepare_info(&self.alg, &labelled_content(label.as_bytes(), context));
         let seal = |pk: &[u8]| self.provider.hpke_seal_prepared(&self.alg, &info, pk, &[], plaintext);
@@ -222,14 +257,23 @@ impl<'p> Suite<'p> {
     }
 
     /// EncryptWithLabel with a prepared EncryptContext.
-    pub fn encrypt_with_prepared(&self, prepared: &PreparedInfo, public_key: &[u8], plaintext: &[u8])
-    -> Result<HpkeCiphertext, CryptoError> {
+    pub fn encrypt_with_prepared(
+        &self,
+        prepared: &PreparedInfo,
+        public_key: &[u8],
+        plaintext: &[u8],
+    ) -> Result<HpkeCiphertext, CryptoError> {
         self.provider.hpke_seal_prepared(&self.alg, prepared, public_key, &[], plaintext)
     }
 
     /// `DecryptWithLabel(sk, label, context, kem_output, ciphertext)` (RFC 9420 §5.1.3).
-    pub fn decrypt_with_label(&self, private_key: &HpkePrivateKey, label: &str, context: &[u8], ct: &HpkeCiphertext)
-    -> Result<Secret, CryptoError> {
+    pub fn decrypt_with_label(
+        &self,
+        private_key: &HpkePrivateKey,
+        label: &str,
+        context: &[u8],
+        ct: &HpkeCiphertext,
+    ) -> Result<Secret, CryptoError> {
         let info = labelled_content(label.as_bytes(), context);
         self.provider.hpke_open(&self.alg, private_key, &ct.kem_output, &info, &[], &ct.ciphertext)
     }
@@ -237,8 +281,13 @@ impl<'p> Suite<'p> {
     /// `SetupBaseS(public_key, info)` then `context.export(exporter_context,
     /// length)` (RFC 9180 §5.1, §5.3): the KEM output and the exported
     /// secret. External initialization uses it (RFC 9420 §8.3).
-    pub fn hpke_setup_sender_and_export(&self, public_key: &[u8], info: &[u8], exporter_context: &[u8], length: usize)
-    -> Result<(Vec<u8>, Secret), CryptoError> {
+    pub fn hpke_setup_sender_and_export(
+        &self,
+        public_key: &[u8],
+        info: &[u8],
+        exporter_context: &[u8],
+        length: usize,
+    ) -> Result<(Vec<u8>, Secret), CryptoError> {
         self.provider.hpke_setup_sender_and_export(&self.alg, public_key, info, exporter_context, length)
     }
 

@@ -26,12 +26,24 @@ pub trait CryptoProvider: Send + Sync + std::fmt::Debug {
     fn kdf_expand(&self, alg: &Algorithms, prk: &[u8], info: &[u8], len: usize) -> Result<Secret, CryptoError>;
 
     /// AEAD encryption; returns ciphertext with the tag appended.
-    fn aead_seal(&self, alg: &Algorithms, key: &[u8], nonce: &[u8], aad: &[u8], plaintext: &[u8])
-    -> Result<Vec<u8>, CryptoError>;
+    fn aead_seal(
+        &self,
+        alg: &Algorithms,
+        key: &[u8],
+        nonce: &[u8],
+        aad: &[u8],
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, CryptoError>;
 
     /// AEAD decryption.
-    fn aead_open(&self, alg: &Algorithms, key: &[u8], nonce: &[u8], aad: &[u8], ciphertext: &[u8])
-    -> Result<Secret, CryptoError>;
+    fn aead_open(
+        &self,
+        alg: &Algorithms,
+        key: &[u8],
+        nonce: &[u8],
+        aad: &[u8],
+        ciphertext: &[u8],
+    ) -> Result<Secret, CryptoError>;
 
     /// A fresh signature key pair.
     fn signature_key_pair(&self, alg: &Algorithms) -> Result<SignatureKeyPair, CryptoError>;
@@ -40,12 +52,17 @@ pub trait CryptoProvider: Send + Sync + std::fmt::Debug {
     fn sign(&self, alg: &Algorithms, key: &SignaturePrivateKey, message: &[u8]) -> Result<Vec<u8>, CryptoError>;
 
     /// Verifies `signature` over `message`. Failure is deliberately opaque.
-    fn verify(&self, alg: &Algorithms, public_key: &[u8], message: &[u8], signature: &[u8])
-    -> Result<(), CryptoError>;
+    fn verify(&self, alg: &Algorithms, public_key: &[u8], message: &[u8], signature: &[u8]) -> Result<(), CryptoError>;
 
     /// HPKE `SealBase(pk, info, aad, plaintext)` (RFC 9180 §6.1).
-    fn hpke_seal(&self, alg: &Algorithms, public_key: &[u8], info: &[u8], aad: &[u8], plaintext: &[u8])
-    -> Result<HpkeCiphertext, CryptoError>;
+    fn hpke_seal(
+        &self,
+        alg: &Algorithms,
+        public_key: &[u8],
+        info: &[u8],
+        aad: &[u8],
+        plaintext: &[u8],
+    ) -> Result<HpkeCiphertext, CryptoError>;
 
     /// HPKE `OpenBase(enc, sk, info, aad, ciphertext)` (RFC 9180 §6.1).
     fn hpke_open(
@@ -98,8 +115,14 @@ pub trait CryptoProvider: Send + Sync + std::fmt::Debug {
 
     /// `SealBase` with prepared info; by default the same as
     /// [`CryptoProvider::hpke_seal`].
-    fn hpke_seal_prepared(&self, alg: &Algorithms, info: &PreparedInfo, public_key: &[u8], aad: &[u8], plaintext: &[u8])
-    -> Result<HpkeCiphertext, CryptoError> {
+    fn hpke_seal_prepared(
+        &self,
+        alg: &Algorithms,
+        info: &PreparedInfo,
+        public_key: &[u8],
+        aad: &[u8],
+        plaintext: &[u8],
+    ) -> Result<HpkeCiphertext, CryptoError> {
         self.hpke_seal(alg, public_key, &info.info, aad, plaintext)
     }
 

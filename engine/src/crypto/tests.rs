@@ -235,14 +235,19 @@ fn x448_rfc7748_vectors() {
     let bob_pub = dhkem_x448::public_key(&bob).unwrap();
     assert_eq!(
         alice_pub,
-        hex("9b08f7cc31b7e3e67d22d5aea121074a273bd2b83de09c63faa73d2c22c5d9bbc836647241d953d40c5b12da88120d53177f80e532c41fa0")
+        hex(
+            "9b08f7cc31b7e3e67d22d5aea121074a273bd2b83de09c63faa73d2c22c5d9bbc836647241d953d40c5b12da88120d53177f80e532c41fa0"
+        )
     );
     assert_eq!(
         bob_pub,
-        hex("3eb7a829b0cd20f5bcfc0b599b6feccf6da4627107bdb0d4f345b43027d8b972fc3e34fb4232a13ca706dcb57aec3dae07bdc1c67bf33609")
+        hex(
+            "3eb7a829b0cd20f5bcfc0b599b6feccf6da4627107bdb0d4f345b43027d8b972fc3e34fb4232a13ca706dcb57aec3dae07bdc1c67bf33609"
+        )
     );
-    let shared =
-        hex("07fff4181ac6cc95ec1c16a94a0f74d12da232ce40a77552281d282bb60c0b56fd2464c335543936521c24403085d59a449a5037514a879d");
+    let shared = hex(
+        "07fff4181ac6cc95ec1c16a94a0f74d12da232ce40a77552281d282bb60c0b56fd2464c335543936521c24403085d59a449a5037514a879d",
+    );
     assert_eq!(dhkem_x448::dh(&alice, &bob_pub).unwrap().as_bytes(), shared);
     assert_eq!(dhkem_x448::dh(&bob, &alice_pub).unwrap().as_bytes(), shared);
 }

@@ -54,14 +54,20 @@ pub fn check_wire_format(wire_format: WireFormat, content: &FramedContent) -> Re
         WireFormat::PUBLIC_MESSAGE => Ok(()),
         WireFormat::PRIVATE_MESSAGE if matches!(content.sender, Sender::Member(_)) => Ok(()),
         WireFormat::PRIVATE_MESSAGE => Err(ValidationError::PrivateMessageFromNonMember.into()),
-        _ => Err(UsageError::InvalidArgument("FramedContent travels only as a PublicMessage or PrivateMessage (RFC 9420 §6)").into()),
+        _ => Err(UsageError::InvalidArgument(
+            "FramedContent travels only as a PublicMessage or PrivateMessage (RFC 9420 §6)",
+        )
+        .into()),
     }
 }
 
 /// Checks that the auth data has a confirmation tag exactly when the
 /// content is a Commit (§6.1). Decoded messages always satisfy it; values
 /// built by hand may not, and would encode to bytes that do not decode.
-pub(crate) fn check_confirmation_tag_presence(content: &FramedContent, auth: &FramedContentAuthData) -> Result<(), Error> {
+pub(crate) fn check_confirmation_tag_presence(
+    content: &FramedContent,
+    auth: &FramedContentAuthData,
+) -> Result<(), Error> {
     if auth.confirmation_tag.is_some() == (content.content_type() == ContentType::Commit) {
         Ok(())
     } else {

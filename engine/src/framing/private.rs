@@ -82,12 +82,15 @@ pub fn protect_private(
     padding: PaddingPolicy,
 ) -> Result<PrivateMessage, Error> {
     if content.wire_format != WireFormat::PRIVATE_MESSAGE {
-        return Err(UsageError::InvalidArgument("content was signed for another wire format than PrivateMessage").into());
+        return Err(
+            UsageError::InvalidArgument("content was signed for another wire format than PrivateMessage").into()
+        );
     }
     check_wire_format(content.wire_format, &content.content)?;
     check_confirmation_tag_presence(&content.content, &content.auth)?;
-    let AuthenticatedContent { content: FramedContent { group_id, epoch, sender, authenticated_data, body }, auth, .. } =
-        content;
+    let AuthenticatedContent {
+        content: FramedContent { group_id, epoch, sender, authenticated_data, body }, auth, ..
+    } = content;
     // check_wire_format let only members through (§6.3.2).
     let Sender::Member(leaf_index) = sender else { return Err(ValidationError::PrivateMessageFromNonMember.into()) };
     let content_type = body.content_type();
@@ -196,7 +199,8 @@ where
             suite.aead_open(ratchet_key.key(), nonce.as_bytes(), &aad_bytes, &ciphertext).map_err(Error::from)
         },
     )?;
-    let PrivateMessageContent { body, auth, .. } = PrivateMessageContent::from_plaintext(plaintext.as_bytes(), content_type)?;
+    let PrivateMessageContent { body, auth, .. } =
+        PrivateMessageContent::from_plaintext(plaintext.as_bytes(), content_type)?;
     drop(plaintext);
 
     let PrivateContentAad { group_id, authenticated_data, .. } = aad;

@@ -8,9 +8,7 @@ use crate::messages::content::FRAMED_CONTENT_TBS_LABEL;
 use crate::messages::{AuthenticatedContent, FramedContent, GroupContext, PublicMessage, Sender, WireFormat};
 use crate::schedule::transcript::constant_time_eq;
 
-use super::auth::{
-    check_confirmation_tag_presence, check_group_and_epoch, check_sender_content, check_wire_format,
-};
+use super::auth::{check_confirmation_tag_presence, check_group_and_epoch, check_sender_content, check_wire_format};
 
 /// `membership_tag = MAC(membership_key, AuthenticatedContentTBM)`
 /// (RFC 9420 §6.2), over `message`'s content and auth data (its own

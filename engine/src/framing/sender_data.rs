@@ -69,7 +69,10 @@ mod tests {
         let secret = [1u8; 32];
         let mut other = long;
         other[40] ^= 1;
-        let (a, b) = (SenderDataKeys::derive(&suite, &secret, &long).unwrap(), SenderDataKeys::derive(&suite, &secret, &other).unwrap());
+        let (a, b) = (
+            SenderDataKeys::derive(&suite, &secret, &long).unwrap(),
+            SenderDataKeys::derive(&suite, &secret, &other).unwrap(),
+        );
         assert_eq!((a.key(), a.nonce()), (b.key(), b.nonce()));
         assert_eq!((a.key().len(), a.nonce().len()), (16, 12));
     }

@@ -64,9 +64,14 @@ impl Fixture {
 
     /// Signed (and, for a commit, confirmed) content from `sender`.
     fn authenticated(&self, wire_format: WireFormat, sender: Sender, body: FramedContentBody) -> AuthenticatedContent {
-        let signed =
-            sign_content(&self.suite, &self.signer.private, wire_format, self.content(sender, body), Some(&self.context))
-                .unwrap();
+        let signed = sign_content(
+            &self.suite,
+            &self.signer.private,
+            wire_format,
+            self.content(sender, body),
+            Some(&self.context),
+        )
+        .unwrap();
         if matches!(signed.content().body, FramedContentBody::Commit(_)) {
             signed.confirm(vec![9; 32]).unwrap()
         } else {
@@ -240,9 +245,10 @@ fn sender_types_are_restricted() {
         (Sender::NewMemberCommit, proposal(), "new_member_commit"),
     ];
     for (sender, body, name) in cases {
-        assert_eq!(invalid(sign(WireFormat::PUBLIC_MESSAGE, sender, body)), ValidationError::SenderNotAllowed {
-            sender: name
-        });
+        assert_eq!(
+            invalid(sign(WireFormat::PUBLIC_MESSAGE, sender, body)),
+            ValidationError::SenderNotAllowed { sender: name }
+        );
     }
     assert_eq!(
         invalid(sign(WireFormat::PRIVATE_MESSAGE, Sender::External(0), proposal())),
@@ -371,9 +377,10 @@ fn private_signature_is_checked() {
     });
     assert_eq!(crypto(err), CryptoError::VerificationFailed);
     // The content did decrypt, so its key was consumed (§9.2).
-    assert_eq!(invalid(f.unprotect_private(&mut receiver, message)), ValidationError::GenerationConsumed {
-        generation: 0
-    });
+    assert_eq!(
+        invalid(f.unprotect_private(&mut receiver, message)),
+        ValidationError::GenerationConsumed { generation: 0 }
+    );
 
     // Signed for the wrong context (another epoch's GroupContext).
     let mut other_context = f.context.clone();
@@ -399,13 +406,15 @@ fn replay_is_rejected_by_the_secret_tree() {
     let first = f.private(&mut sender, application(), PaddingPolicy::None);
     let second = f.private(&mut sender, application(), PaddingPolicy::None);
     f.unprotect_private(&mut receiver, first.clone()).unwrap();
-    assert_eq!(invalid(f.unprotect_private(&mut receiver, first)), ValidationError::GenerationConsumed {
-        generation: 0
-    });
+    assert_eq!(
+        invalid(f.unprotect_private(&mut receiver, first)),
+        ValidationError::GenerationConsumed { generation: 0 }
+    );
     f.unprotect_private(&mut receiver, second.clone()).unwrap();
-    assert_eq!(invalid(f.unprotect_private(&mut receiver, second)), ValidationError::GenerationConsumed {
-        generation: 1
-    });
+    assert_eq!(
+        invalid(f.unprotect_private(&mut receiver, second)),
+        ValidationError::GenerationConsumed { generation: 1 }
+    );
 }
 
 #[test]
@@ -487,7 +496,10 @@ fn non_zero_padding_is_malformed() {
     assert!(
         matches!(
             err,
-            Err(Error::Malformed(crate::codec::DecodeError::InvalidValue { field: "PrivateMessageContent padding", .. }))
+            Err(Error::Malformed(crate::codec::DecodeError::InvalidValue {
+                field: "PrivateMessageContent padding",
+                ..
+            }))
         ),
         "{err:?}"
     );
@@ -501,7 +513,10 @@ fn protect_refuses_the_wrong_wire_format() {
     let mut tree = f.tree();
     let err = protect_private(&f.suite, public.clone(), &mut tree, &f.sender_data_secret, PaddingPolicy::None);
     assert!(matches!(err, Err(Error::Misuse(_))));
-    assert!(matches!(protect_public(&f.suite, private, Some(&f.context), Some(&f.membership_key)), Err(Error::Misuse(_))));
+    assert!(matches!(
+        protect_public(&f.suite, private, Some(&f.context), Some(&f.membership_key)),
+        Err(Error::Misuse(_))
+    ));
     // A member's PublicMessage needs the membership key.
     assert!(matches!(protect_public(&f.suite, public, Some(&f.context), None), Err(Error::Misuse(_))));
 }

@@ -6,15 +6,19 @@ use crate::codec::Encode;
 use crate::crypto::{HpkeCiphertext, Secret, Suite};
 use crate::error::Error;
 use crate::framing;
-use crate::messages::content::{AuthenticatedContent, FramedContent, FramedContentBody, MlsMessage, MlsMessageBody, Sender, WireFormat};
 use crate::messages::RatchetTree as RatchetTreeExt;
+use crate::messages::content::{
+    AuthenticatedContent, FramedContent, FramedContentBody, MlsMessage, MlsMessageBody, Sender, WireFormat,
+};
 use crate::messages::registered_extensions::{ExtensionData, ExternalPub};
 use crate::messages::{
-    Commit, EncryptedGroupSecrets, GroupContext, GroupInfo, GroupSecrets, KeyPackage, LeafNode,
-    PathSecret, Proposal, ProposalOrRef, ReInit, Welcome,
+    Commit, EncryptedGroupSecrets, GroupContext, GroupInfo, GroupSecrets, KeyPackage, LeafNode, PathSecret, Proposal,
+    ProposalOrRef, ReInit, Welcome,
 };
 use crate::schedule::transcript::{confirmation_tag, verify_confirmation_tag};
-use crate::schedule::{CommitSecret, EpochDerivation, EpochSecrets, InitSecret, TranscriptHashes, derive_epoch, psk_secret};
+use crate::schedule::{
+    CommitSecret, EpochDerivation, EpochSecrets, InitSecret, TranscriptHashes, derive_epoch, psk_secret,
+};
 use crate::secret_tree::SecretTree;
 use crate::tree::math::{self, LeafIndex, NodeIndex};
 use crate::tree::{StagedTree, TreeDiff, TreeView, export_view};
@@ -22,7 +26,8 @@ use crate::treekem::{PrivateTree, apply_update_path, create_update_path};
 
 use super::key_package::now;
 use super::proposals::{
-    AppliedProposals, CommittedProposal, Committer, apply_proposals, check_path_leaf, place_committer, resolve_committed,
+    AppliedProposals, CommittedProposal, Committer, apply_proposals, check_path_leaf, place_committer,
+    resolve_committed,
 };
 use super::{Group, new_secret_tree, rule};
 
@@ -203,7 +208,9 @@ impl Group {
         let mut out: Vec<CommittedProposal> = Vec::new();
         for p in self.proposals.iter().rev() {
             let keep = match (&p.proposal, &p.sender) {
-                (Proposal::Update(_), Sender::Member(l)) => *l != me && !removed.contains(&l.0) && seen_leaves.insert(l.0),
+                (Proposal::Update(_), Sender::Member(l)) => {
+                    *l != me && !removed.contains(&l.0) && seen_leaves.insert(l.0)
+                }
                 (Proposal::Remove(r), _) => r.removed != me && seen_leaves.insert(r.removed.0),
                 (Proposal::GroupContextExtensions(_), _) => !extensions_by_value,
                 (Proposal::PreSharedKey(psk), _) => !psks_by_value.contains(&&psk.psk),
@@ -238,7 +245,8 @@ impl Group {
         let provider = self.provider.clone();
         let suite = Suite::new(&*provider, self.context.cipher_suite)?;
         let me = self.private.own_leaf;
-        let mut list = if options.include_pending { self.committable_proposals(&options.proposals) } else { Vec::new() };
+        let mut list =
+            if options.include_pending { self.committable_proposals(&options.proposals) } else { Vec::new() };
         list.extend(options.proposals.iter().map(|p| CommittedProposal {
             proposal: p.clone(),
             sender: Sender::Member(me),
@@ -247,7 +255,8 @@ impl Group {
 
         let tree = self.tree.clone();
         let mut staged = tree.stage();
-        let applied = apply_proposals(&suite, &self.context, &mut staged, &list, Committer::Member(me), self.now(), true)?;
+        let applied =
+            apply_proposals(&suite, &self.context, &mut staged, &list, Committer::Member(me), self.now(), true)?;
         let new_members: Vec<LeafIndex> = applied.added.iter().map(|(l, _)| *l).collect();
 
         let (path, commit_secret, private, path_secrets) = if options.force_path || applied.path_required {
@@ -287,7 +296,8 @@ impl Group {
             authenticated_data: options.authenticated_data,
             body: FramedContentBody::Commit(commit),
         };
-        let signed = framing::sign_content(&suite, &self.identity.signer.private, wire_format, content, Some(&self.context))?;
+        let signed =
+            framing::sign_content(&suite, &self.identity.signer.private, wire_format, content, Some(&self.context))?;
         let (context, derivation) = self.derive_next_epoch(
             &suite,
             &mut staged,
@@ -326,7 +336,16 @@ impl Group {
         let welcome = match (&group_info, applied.added.is_empty()) {
             (Some(info), false) => {
                 let psks = applied.psks.clone();
-                Some(build_welcome(&suite, info, &applied.added, me, &path_secrets, &joiner_secret, &welcome_secret, psks)?)
+                Some(build_welcome(
+                    &suite,
+                    info,
+                    &applied.added,
+                    me,
+                    &path_secrets,
+                    &joiner_secret,
+                    &welcome_secret,
+                    psks,
+                )?)
             }
             _ => None,
         };
@@ -346,7 +365,11 @@ impl Group {
 
     /// Protects a handshake message with the current epoch's keys, in the
     /// configured wire format.
-    fn protect_handshake(&mut self, suite: &Suite<'_>, authenticated: AuthenticatedContent) -> Result<MlsMessage, Error> {
+    fn protect_handshake(
+        &mut self,
+        suite: &Suite<'_>,
+        authenticated: AuthenticatedContent,
+    ) -> Result<MlsMessage, Error> {
         let body = if authenticated.wire_format == WireFormat::PRIVATE_MESSAGE {
             MlsMessageBody::PrivateMessage(framing::protect_private(
                 suite,
@@ -434,7 +457,11 @@ impl Group {
 
     /// Enters `next`; `shared` is an identical tree of the new epoch (same
     /// root hash as `next.context.tree_hash`) to adopt instead of merging.
-    fn install(&mut self, next: NextEpoch, shared: Option<std::sync::Arc<crate::tree::RatchetTree>>) -> Result<(), Error> {
+    fn install(
+        &mut self,
+        next: NextEpoch,
+        shared: Option<std::sync::Arc<crate::tree::RatchetTree>>,
+    ) -> Result<(), Error> {
         let provider = self.provider.clone();
         let suite = Suite::new(&*provider, self.context.cipher_suite)?;
         match shared {
@@ -466,7 +493,11 @@ impl Group {
 
     /// Validates a received commit and computes the epoch it starts
     /// (§12.4.2); nothing of the group changes.
-    pub(crate) fn stage_commit(&self, authenticated: &AuthenticatedContent, commit: &Commit) -> Result<StagedCommit, Error> {
+    pub(crate) fn stage_commit(
+        &self,
+        authenticated: &AuthenticatedContent,
+        commit: &Commit,
+    ) -> Result<StagedCommit, Error> {
         self.config.install(|| self.stage_commit_inner(authenticated, commit))
     }
 
@@ -498,7 +529,16 @@ impl Group {
 
         let (commit_secret, private) = match &commit.path {
             Some(path) => {
-                check_path_leaf(&suite, &self.context, &applied, &staged, committer, committer_leaf, &path.leaf_node, self.now())?;
+                check_path_leaf(
+                    &suite,
+                    &self.context,
+                    &applied,
+                    &staged,
+                    committer,
+                    committer_leaf,
+                    &path.leaf_node,
+                    self.now(),
+                )?;
                 let mut own = self.private.clone();
                 if applied.updated.contains(&me) {
                     let key = staged.leaf(me).map(|n| n.encryption_key.clone());
@@ -506,9 +546,10 @@ impl Group {
                         own.insert(me.node(), pair.clone());
                     }
                 }
-                let applied_path = apply_update_path(&suite, &mut staged, committer_leaf, path, &own, &new_members, |th| {
-                    provisional_context(&self.context, &applied, th)
-                })?;
+                let applied_path =
+                    apply_update_path(&suite, &mut staged, committer_leaf, path, &own, &new_members, |th| {
+                        provisional_context(&self.context, &applied, th)
+                    })?;
                 (applied_path.commit_secret, applied_path.private)
             }
             None => {
@@ -587,15 +628,10 @@ fn build_welcome(
             // The path secret of the lowest common ancestor of the new member
             // and the committer, when the commit has a path (§12.4.3.1).
             let ancestor = math::common_ancestor(leaf.node(), committer.node());
-            let path_secret = path_secrets
-                .iter()
-                .find(|(n, _)| *n == ancestor)
-                .map(|(_, s)| PathSecret { path_secret: s.clone() });
-            let group_secrets = GroupSecrets {
-                joiner_secret: joiner_secret.as_secret().clone(),
-                path_secret,
-                psks: psks.clone(),
-            };
+            let path_secret =
+                path_secrets.iter().find(|(n, _)| *n == ancestor).map(|(_, s)| PathSecret { path_secret: s.clone() });
+            let group_secrets =
+                GroupSecrets { joiner_secret: joiner_secret.as_secret().clone(), path_secret, psks: psks.clone() };
             let sealed: HpkeCiphertext =
                 suite.encrypt_with_prepared(&prepared, kp.init_key.as_bytes(), &group_secrets.to_bytes())?;
             Ok(EncryptedGroupSecrets { new_member: kp.make_ref(suite), encrypted_group_secrets: sealed })

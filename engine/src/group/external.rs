@@ -7,8 +7,8 @@ use std::sync::Arc;
 use crate::crypto::{CryptoProvider, SignatureKeyPair, Suite};
 use crate::error::Error;
 use crate::framing;
-use crate::messages::content::{FramedContent, FramedContentBody, MlsMessage, MlsMessageBody, Sender, WireFormat};
 use crate::messages::RatchetTree as RatchetTreeExt;
+use crate::messages::content::{FramedContent, FramedContentBody, MlsMessage, MlsMessageBody, Sender, WireFormat};
 use crate::messages::registered_extensions::{ExtensionData, ExternalPub};
 use crate::messages::{Commit, ExternalInit, GroupInfo, Proposal, ProposalOrRef};
 use crate::schedule::transcript::confirmation_tag;
@@ -88,7 +88,8 @@ fn external_join_inner(
         reference: None,
     }];
     let mut staged = tree.stage();
-    let applied = apply_proposals(&suite, &old, &mut staged, &list, Committer::External, config.check_lifetimes.then(now), true)?;
+    let applied =
+        apply_proposals(&suite, &old, &mut staged, &list, Committer::External, config.check_lifetimes.then(now), true)?;
     check_unique_keys(&staged, &bundle.key_package.leaf_node, None)?;
     let me = staged.add_leaf(bundle.key_package.leaf_node.clone());
     let created = create_update_path(
@@ -115,10 +116,12 @@ fn external_join_inner(
         authenticated_data: Vec::new(),
         body: FramedContentBody::Commit(commit),
     };
-    let signed = framing::sign_content(&suite, &identity.signer.private, WireFormat::PUBLIC_MESSAGE, content, Some(&old))?;
+    let signed =
+        framing::sign_content(&suite, &identity.signer.private, WireFormat::PUBLIC_MESSAGE, content, Some(&old))?;
 
     // The joiner's transcript starts from the GroupInfo's confirmation tag.
-    let interim = transcript::interim_transcript_hash(&suite, &old.confirmed_transcript_hash, &group_info.confirmation_tag);
+    let interim =
+        transcript::interim_transcript_hash(&suite, &old.confirmed_transcript_hash, &group_info.confirmation_tag);
     let confirmed = transcript::confirmed_transcript_hash(&suite, &interim, &signed.confirmed_transcript_hash_input());
     let context = crate::messages::GroupContext {
         epoch: old.epoch + 1,
@@ -128,12 +131,18 @@ fn external_join_inner(
     };
     use crate::codec::Encode;
     let psk = crate::schedule::PskSecret::zero(&suite);
-    let derivation = crate::schedule::derive_epoch(&suite, &init_secret, &created.commit_secret, &psk, &context.to_bytes())?;
+    let derivation =
+        crate::schedule::derive_epoch(&suite, &init_secret, &created.commit_secret, &psk, &context.to_bytes())?;
     let mut epoch = derivation.epoch_secrets;
     let tag = confirmation_tag(&suite, epoch.confirmation_key(), &context.confirmed_transcript_hash);
     let transcript = TranscriptHashes::new(&suite, context.confirmed_transcript_hash.clone(), &tag);
     let authenticated = signed.confirm(tag.clone())?;
-    let message = MlsMessage::new(MlsMessageBody::PublicMessage(framing::protect_public(&suite, authenticated, Some(&old), None)?));
+    let message = MlsMessage::new(MlsMessageBody::PublicMessage(framing::protect_public(
+        &suite,
+        authenticated,
+        Some(&old),
+        None,
+    )?));
     let secret_tree = new_secret_tree(&suite, &mut epoch, staged.leaf_count(), &config)?;
     let diff = staged.into_diff();
     let mut tree = tree;

@@ -5,8 +5,7 @@ use crate::codec::Encode;
 use crate::crypto::{CipherSuite, CryptoProvider, HpkePrivateKey, SignatureKeyPair, Suite};
 use crate::error::{Error, ValidationError};
 use crate::messages::{
-    Capabilities, Credential, Extension, KeyPackage, KeyPackageRef, LeafNode, LeafNodeSource, Lifetime,
-    ProtocolVersion,
+    Capabilities, Credential, Extension, KeyPackage, KeyPackageRef, LeafNode, LeafNodeSource, Lifetime, ProtocolVersion,
 };
 use crate::tree::{LeafNodeRules, validate_leaf_node};
 
@@ -85,7 +84,10 @@ impl KeyPackageBundle {
             signature_key: identity.signer.public.clone(),
             credential: identity.credential.clone(),
             capabilities: std::sync::Arc::new(capabilities),
-            leaf_node_source: LeafNodeSource::KeyPackage(Lifetime { not_before: start, not_after: start + LIFETIME_SECS }),
+            leaf_node_source: LeafNodeSource::KeyPackage(Lifetime {
+                not_before: start,
+                not_after: start + LIFETIME_SECS,
+            }),
             extensions: leaf_extensions,
             signature: Vec::new(),
         };
@@ -170,7 +172,11 @@ fn rule(text: &'static str) -> Error {
 /// Validates a KeyPackage received for `group_suite` (§10.1): version and
 /// suite, its signature, its leaf node as a key_package leaf (§7.3), and
 /// an init key distinct from the leaf's encryption key.
-pub fn validate_key_package(suite: &Suite<'_>, key_package: &KeyPackage, rules: &LeafNodeRules<'_>) -> Result<(), Error> {
+pub fn validate_key_package(
+    suite: &Suite<'_>,
+    key_package: &KeyPackage,
+    rules: &LeafNodeRules<'_>,
+) -> Result<(), Error> {
     if key_package.version != ProtocolVersion::MLS10 {
         return Err(rule("KeyPackage version is not mls10 (RFC 9420 §10.1)"));
     }

@@ -25,17 +25,15 @@ pub use key_package::{Identity, KeyPackageBundle, default_capabilities, validate
 pub use proposals::{AppliedProposals, CommittedProposal};
 pub use welcome::{OpenedWelcome, open_welcome};
 // The rules a server's public view of a group shares with members.
-pub(crate) use proposals::{
-    Committer, apply_proposals, check_path_leaf, place_committer, resolve_committed,
-};
+pub(crate) use proposals::{Committer, apply_proposals, check_path_leaf, place_committer, resolve_committed};
 pub(crate) use welcome::import_and_validate;
 
 use crate::codec::Encode;
 use crate::crypto::{CipherSuite, CryptoError, CryptoProvider, Secret, Suite, default_provider};
 use crate::error::{Error, UsageError, ValidationError};
 use crate::framing::{self, PaddingPolicy};
-use crate::messages::content::{FramedContent, FramedContentBody, MlsMessage, MlsMessageBody, Sender, WireFormat};
 use crate::messages::RatchetTree as RatchetTreeExt;
+use crate::messages::content::{FramedContent, FramedContentBody, MlsMessage, MlsMessageBody, Sender, WireFormat};
 use crate::messages::registered_extensions::{ExtensionData, ExternalPub, ExternalSenders};
 use crate::messages::{
     Credential, Extension, GroupContext, GroupInfo, LeafNode, PreSharedKeyId, Proposal, ProposalRef, ProtocolVersion,
@@ -256,7 +254,11 @@ impl Group {
         let confirmation_tag = crate::schedule::transcript::confirmation_tag(&suite, epoch.confirmation_key(), &[]);
         let transcript = TranscriptHashes::new(&suite, Vec::new(), &confirmation_tag);
         let secret_tree = new_secret_tree(&suite, &mut epoch, tree.leaf_count(), &config)?;
-        let private = PrivateTree::new(LeafIndex(0), bundle.encryption_private.clone(), bundle.key_package.leaf_node.encryption_key.clone());
+        let private = PrivateTree::new(
+            LeafIndex(0),
+            bundle.encryption_private.clone(),
+            bundle.key_package.leaf_node.encryption_key.clone(),
+        );
         Ok(Self {
             provider,
             config,
@@ -400,8 +402,12 @@ impl Group {
     }
 
     /// Signs `body` as this member and protects it for the wire (§6).
-    pub(crate) fn frame(&mut self, body: FramedContentBody, authenticated_data: Vec<u8>, wire_format: WireFormat)
-    -> Result<(MlsMessage, Option<ProposalRef>), Error> {
+    pub(crate) fn frame(
+        &mut self,
+        body: FramedContentBody,
+        authenticated_data: Vec<u8>,
+        wire_format: WireFormat,
+    ) -> Result<(MlsMessage, Option<ProposalRef>), Error> {
         let suite = Suite::new(&*self.provider, self.context.cipher_suite)?;
         let content = FramedContent {
             group_id: self.context.group_id.clone(),
@@ -410,7 +416,8 @@ impl Group {
             authenticated_data,
             body,
         };
-        let signed = framing::sign_content(&suite, &self.identity.signer.private, wire_format, content, Some(&self.context))?;
+        let signed =
+            framing::sign_content(&suite, &self.identity.signer.private, wire_format, content, Some(&self.context))?;
         let authenticated = signed.into_authenticated()?;
         let reference = matches!(authenticated.content.body, FramedContentBody::Proposal(_))
             .then(|| authenticated.proposal_ref(&suite));
@@ -438,9 +445,14 @@ impl Group {
         self.require_active()?;
         if !self.proposals.is_empty() {
             // §12.4: a member that has seen proposals commits before sending data.
-            return Err(UsageError::InvalidArgument("pending proposals must be committed before sending application data (RFC 9420 §12.4)").into());
+            return Err(UsageError::InvalidArgument(
+                "pending proposals must be committed before sending application data (RFC 9420 §12.4)",
+            )
+            .into());
         }
-        Ok(self.frame(FramedContentBody::Application(data.to_vec()), authenticated_data, WireFormat::PRIVATE_MESSAGE)?.0)
+        Ok(self
+            .frame(FramedContentBody::Application(data.to_vec()), authenticated_data, WireFormat::PRIVATE_MESSAGE)?
+            .0)
     }
 
     /// Sends a proposal (§12.1); it is cached here too, so this member's
@@ -557,14 +569,17 @@ impl Group {
         let suite = Suite::new(&*provider, self.context.cipher_suite)?;
         let authenticated = match message.body {
             MlsMessageBody::PublicMessage(m) => {
-                let (authenticated, checks) =
-                    framing::unprotect_public_deferred(m, &self.context, Some(self.epoch.membership_key()), |content| {
-                        signer_key(&self.context, &self.tree, content)
-                    })?;
+                let (authenticated, checks) = framing::unprotect_public_deferred(
+                    m,
+                    &self.context,
+                    Some(self.epoch.membership_key()),
+                    |content| signer_key(&self.context, &self.tree, content),
+                )?;
                 // Asked only for large messages: the question starts rayon's
                 // global pool.
                 let parallel = checks.is_large()
-                    && self.config.pool.as_ref().map_or_else(rayon::current_num_threads, |p| p.current_num_threads()) > 1;
+                    && self.config.pool.as_ref().map_or_else(rayon::current_num_threads, |p| p.current_num_threads())
+                        > 1;
                 if let (FramedContentBody::Commit(commit), true) = (&authenticated.content.body, parallel) {
                     // The signature over a large commit is the longest
                     // single step of processing it, and one SHA-512 pass:
@@ -642,7 +657,9 @@ pub(crate) fn check_single_proposal(tree: &RatchetTree, sender: &Sender, proposa
         (Proposal::Remove(r), _) if tree.leaf(r.removed).is_none() => {
             return Err(rule("Remove of a blank leaf (RFC 9420 §12.1.3)"));
         }
-        (Proposal::ExternalInit(_), _) => return Err(rule("ExternalInit outside an external commit (RFC 9420 §12.1.6)")),
+        (Proposal::ExternalInit(_), _) => {
+            return Err(rule("ExternalInit outside an external commit (RFC 9420 §12.1.6)"));
+        }
         _ => {}
     }
     Ok(())

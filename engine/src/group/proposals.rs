@@ -50,7 +50,11 @@ pub(crate) fn resolve_committed(
                     .iter()
                     .find(|c| &c.reference == r)
                     .ok_or_else(|| rule("commit references an unknown proposal (RFC 9420 §12.4.2)"))?;
-                Ok(CommittedProposal { proposal: cached.proposal.clone(), sender: cached.sender, reference: Some(r.clone()) })
+                Ok(CommittedProposal {
+                    proposal: cached.proposal.clone(),
+                    sender: cached.sender,
+                    reference: Some(r.clone()),
+                })
             }
             crate::messages::ProposalOrRef::Proposal(p) => {
                 Ok(CommittedProposal { proposal: (**p).clone(), sender, reference: None })
@@ -262,7 +266,9 @@ fn check_list_shape(proposals: &[CommittedProposal], committer: Committer) -> Re
                     matches!(p.proposal, Proposal::ExternalInit(_) | Proposal::Remove(_) | Proposal::PreSharedKey(_))
                 });
             if !ok {
-                return Err(rule("external Commit proposals are not ExternalInit, Remove and PSKs only (RFC 9420 §12.2)"));
+                return Err(rule(
+                    "external Commit proposals are not ExternalInit, Remove and PSKs only (RFC 9420 §12.2)",
+                ));
             }
         }
     }
@@ -283,7 +289,11 @@ fn check_list_shape(proposals: &[CommittedProposal], committer: Committer) -> Re
 /// Signature and encryption keys of a new leaf must be unique in the
 /// group (§7.3); `replacing` is the leaf the node replaces, whose old
 /// keys do not count.
-pub(crate) fn check_unique_keys(staged: &StagedTree<'_>, leaf: &LeafNode, replacing: Option<LeafIndex>) -> Result<(), Error> {
+pub(crate) fn check_unique_keys(
+    staged: &StagedTree<'_>,
+    leaf: &LeafNode,
+    replacing: Option<LeafIndex>,
+) -> Result<(), Error> {
     if staged.find_signature_key(leaf.signature_key.as_bytes()).is_some_and(|l| Some(l) != replacing) {
         return Err(rule("signature key already in the group (RFC 9420 §7.3)"));
     }
@@ -296,11 +306,16 @@ pub(crate) fn check_unique_keys(staged: &StagedTree<'_>, leaf: &LeafNode, replac
 /// Where the committer of `commit` sits in the staged tree: its own leaf,
 /// or for an external commit the leftmost blank leaf, which the joiner's
 /// path leaf node takes (§12.4.3.2: an external commit always has a path).
-pub(crate) fn place_committer(staged: &mut StagedTree<'_>, committer: Committer, commit: &Commit) -> Result<LeafIndex, Error> {
+pub(crate) fn place_committer(
+    staged: &mut StagedTree<'_>,
+    committer: Committer,
+    commit: &Commit,
+) -> Result<LeafIndex, Error> {
     match committer {
         Committer::Member(l) => Ok(l),
         Committer::External => {
-            let path = commit.path.as_ref().ok_or_else(|| rule("external commit without a path (RFC 9420 §12.4.3.2)"))?;
+            let path =
+                commit.path.as_ref().ok_or_else(|| rule("external commit without a path (RFC 9420 §12.4.3.2)"))?;
             check_unique_keys(staged, &path.leaf_node, None)?;
             Ok(staged.add_leaf(path.leaf_node.clone()))
         }

@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use crate::crypto::{CryptoProvider, Suite};
 use crate::error::Error;
-use crate::messages::{Add, KeyPackage, PreSharedKey, PreSharedKeyId, Proposal, Psk, RatchetTree, ResumptionPskUsage, Welcome};
+use crate::messages::{
+    Add, KeyPackage, PreSharedKey, PreSharedKeyId, Proposal, Psk, RatchetTree, ResumptionPskUsage, Welcome,
+};
 
 use super::commit::{CommitOptions, PendingCommit};
 use super::key_package::KeyPackageBundle;
@@ -19,9 +21,14 @@ impl Group {
     /// new KeyPackages) and injecting the old group's resumption PSK
     /// (usage reinit, the epoch the ReInit commit started). Merge the
     /// commit into the new group once the delivery service accepts it.
-    pub fn start_reinit(&self, identity: &Identity, key_packages: Vec<KeyPackage>, config: GroupConfig)
-    -> Result<(Group, PendingCommit), Error> {
-        let reinit = self.pending_reinit.clone().ok_or_else(|| rule("no committed ReInit in this group (RFC 9420 §11.2)"))?;
+    pub fn start_reinit(
+        &self,
+        identity: &Identity,
+        key_packages: Vec<KeyPackage>,
+        config: GroupConfig,
+    ) -> Result<(Group, PendingCommit), Error> {
+        let reinit =
+            self.pending_reinit.clone().ok_or_else(|| rule("no committed ReInit in this group (RFC 9420 §11.2)"))?;
         let mut group = Group::create_with_provider(
             self.provider.clone(),
             reinit.cipher_suite,
@@ -30,7 +37,11 @@ impl Group {
             reinit.extensions.clone(),
             config,
         )?;
-        group.psks.insert_resumption(self.context.group_id.clone(), self.context.epoch, self.epoch.resumption_psk().clone());
+        group.psks.insert_resumption(
+            self.context.group_id.clone(),
+            self.context.epoch,
+            self.epoch.resumption_psk().clone(),
+        );
         let suite = Suite::new(&*self.provider, reinit.cipher_suite)?;
         let psk = PreSharedKeyId {
             psk: Psk::Resumption {
@@ -59,7 +70,8 @@ impl Group {
         bundle: &KeyPackageBundle,
         ratchet_tree: Option<&RatchetTree>,
     ) -> Result<Group, Error> {
-        let reinit = self.pending_reinit.as_ref().ok_or_else(|| rule("no committed ReInit in this group (RFC 9420 §11.2)"))?;
+        let reinit =
+            self.pending_reinit.as_ref().ok_or_else(|| rule("no committed ReInit in this group (RFC 9420 §11.2)"))?;
         let mut psks = PskStore::default();
         psks.insert_resumption(self.context.group_id.clone(), self.context.epoch, self.epoch.resumption_psk().clone());
         let group = Group::join(provider, config, welcome, bundle, ratchet_tree, psks)?;

@@ -51,7 +51,10 @@ pub struct OpenedWelcome {
 impl OpenedWelcome {
     /// The key schedule of the epoch the Welcome admits to (§8): consumes
     /// the intermediate secret.
-    pub fn into_epoch(self, suite: &Suite<'_>) -> Result<(GroupInfo, GroupSecrets, crate::schedule::EpochSecrets), Error> {
+    pub fn into_epoch(
+        self,
+        suite: &Suite<'_>,
+    ) -> Result<(GroupInfo, GroupSecrets, crate::schedule::EpochSecrets), Error> {
         let epoch = self.intermediate.into_epoch(suite, &self.group_info.group_context.to_bytes())?;
         Ok((self.group_info, self.group_secrets, epoch))
     }
@@ -70,9 +73,15 @@ pub fn open_welcome(
         return Err(rule("Welcome cipher suite differs from the KeyPackage's (RFC 9420 §12.4.3.1)"));
     }
     let my_ref = bundle.key_package.make_ref(suite);
-    let mine = welcome.secrets_for(&my_ref).ok_or_else(|| rule("Welcome has no secrets for this KeyPackage (RFC 9420 §12.4.3.1)"))?;
-    let group_secrets_bytes =
-        suite.decrypt_with_label(&bundle.init_private, "Welcome", &welcome.encrypted_group_info, &mine.encrypted_group_secrets)?;
+    let mine = welcome
+        .secrets_for(&my_ref)
+        .ok_or_else(|| rule("Welcome has no secrets for this KeyPackage (RFC 9420 §12.4.3.1)"))?;
+    let group_secrets_bytes = suite.decrypt_with_label(
+        &bundle.init_private,
+        "Welcome",
+        &welcome.encrypted_group_info,
+        &mine.encrypted_group_secrets,
+    )?;
     let group_secrets = GroupSecrets::from_bytes(group_secrets_bytes.as_bytes())?;
 
     let mut resolved = Vec::with_capacity(group_secrets.psks.len());
@@ -129,7 +138,11 @@ fn join_inner(
         .find(|(_, n)| **n == bundle.key_package.leaf_node)
         .map(|(l, _)| l)
         .ok_or_else(|| rule("own leaf not in the tree (RFC 9420 §12.4.3.1)"))?;
-    let mut private = PrivateTree::new(my_leaf, bundle.encryption_private.clone(), bundle.key_package.leaf_node.encryption_key.clone());
+    let mut private = PrivateTree::new(
+        my_leaf,
+        bundle.encryption_private.clone(),
+        bundle.key_package.leaf_node.encryption_key.clone(),
+    );
     if let Some(path_secret) = &group_secrets.path_secret {
         // From the common ancestor with the committer (the signer) up to the
         // root, each non-blank node gets the next path secret.
@@ -149,8 +162,14 @@ fn join_inner(
     }
 
     let mut epoch = intermediate.into_epoch(&suite, &context.to_bytes())?;
-    verify_confirmation_tag(&suite, epoch.confirmation_key(), &context.confirmed_transcript_hash, &group_info.confirmation_tag)?;
-    let transcript = TranscriptHashes::new(&suite, context.confirmed_transcript_hash.clone(), &group_info.confirmation_tag);
+    verify_confirmation_tag(
+        &suite,
+        epoch.confirmation_key(),
+        &context.confirmed_transcript_hash,
+        &group_info.confirmation_tag,
+    )?;
+    let transcript =
+        TranscriptHashes::new(&suite, context.confirmed_transcript_hash.clone(), &group_info.confirmation_tag);
     let secret_tree = new_secret_tree(&suite, &mut epoch, tree.leaf_count(), &config)?;
     let mut store = psks;
     for (id, secret) in resolved {
@@ -189,7 +208,8 @@ pub(crate) fn import_and_validate(
 ) -> Result<RatchetTree, Error> {
     let context = &group_info.group_context;
     let tree = RatchetTree::import(suite, tree_ext)?;
-    let signer = tree.leaf(group_info.signer).ok_or_else(|| rule("GroupInfo signer leaf is blank (RFC 9420 §12.4.3.1)"))?;
+    let signer =
+        tree.leaf(group_info.signer).ok_or_else(|| rule("GroupInfo signer leaf is blank (RFC 9420 §12.4.3.1)"))?;
     group_info.verify_signature(suite, signer.signature_key.as_bytes())?;
     if tree.root_hash() != context.tree_hash.as_slice() {
         return Err(rule("tree hash differs from the GroupInfo's (RFC 9420 §12.4.3.1)"));

@@ -54,10 +54,7 @@ mod tests {
             leaf_node: sample_leaf_node(LeafNodeSource::Commit { parent_hash: vec![1; 32] }),
             nodes: vec![UpdatePathNode {
                 encryption_key: HpkePublicKey(vec![2; 32]),
-                encrypted_path_secret: vec![
-                    HpkeCiphertext { kem_output: vec![3; 32], ciphertext: vec![4; 48] };
-                    3
-                ],
+                encrypted_path_secret: vec![HpkeCiphertext { kem_output: vec![3; 32], ciphertext: vec![4; 48] }; 3],
             }],
         };
         for commit in [

@@ -207,8 +207,12 @@ impl FramedContent {
         Ok(out)
     }
 
-    fn encode_tbs(&self, out: &mut Vec<u8>, wire_format: WireFormat, context: Option<&GroupContext>)
-    -> Result<(), Error> {
+    fn encode_tbs(
+        &self,
+        out: &mut Vec<u8>,
+        wire_format: WireFormat,
+        context: Option<&GroupContext>,
+    ) -> Result<(), Error> {
         ProtocolVersion::MLS10.encode(out);
         wire_format.encode(out);
         self.encode(out);
@@ -617,7 +621,9 @@ mod tests {
 
     #[test]
     fn public_messages_of_every_sender_and_type_round_trip() {
-        for sender in [Sender::Member(LeafIndex(1)), Sender::External(0), Sender::NewMemberProposal, Sender::NewMemberCommit] {
+        for sender in
+            [Sender::Member(LeafIndex(1)), Sender::External(0), Sender::NewMemberProposal, Sender::NewMemberCommit]
+        {
             for body in bodies() {
                 let auth = auth_for(&body);
                 let membership_tag = matches!(sender, Sender::Member(_)).then(|| vec![7; 32]);

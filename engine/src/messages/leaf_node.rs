@@ -176,8 +176,12 @@ impl LeafNode {
 
     /// Signs the leaf node with the private key matching `signature_key`,
     /// replacing `signature`.
-    pub fn sign(&mut self, suite: &Suite<'_>, key: &SignaturePrivateKey, group: Option<(&[u8], LeafIndex)>)
-    -> Result<(), Error> {
+    pub fn sign(
+        &mut self,
+        suite: &Suite<'_>,
+        key: &SignaturePrivateKey,
+        group: Option<(&[u8], LeafIndex)>,
+    ) -> Result<(), Error> {
         let tbs = self.tbs_bytes(group)?;
         self.signature = suite.sign_with_label(key, LEAF_NODE_TBS_LABEL, &tbs)?;
         Ok(())
@@ -263,10 +267,7 @@ pub(crate) mod tests {
         leaf.capabilities.encode(&mut prefix);
         assert_eq!(bytes[prefix.len()], 2);
         bytes[prefix.len()] = 9;
-        assert_eq!(
-            LeafNode::from_bytes(&bytes),
-            Err(DecodeError::InvalidValue { field: "LeafNodeSource", value: 9 })
-        );
+        assert_eq!(LeafNode::from_bytes(&bytes), Err(DecodeError::InvalidValue { field: "LeafNodeSource", value: 9 }));
     }
 
     #[test]

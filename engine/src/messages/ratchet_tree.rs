@@ -167,9 +167,6 @@ mod tests {
 
     #[test]
     fn unknown_node_type_is_an_error() {
-        assert_eq!(
-            RatchetTree::from_bytes(&[2, 1, 3]),
-            Err(DecodeError::InvalidValue { field: "NodeType", value: 3 })
-        );
+        assert_eq!(RatchetTree::from_bytes(&[2, 1, 3]), Err(DecodeError::InvalidValue { field: "NodeType", value: 3 }));
     }
 }

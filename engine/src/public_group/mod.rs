@@ -150,7 +150,8 @@ impl PublicGroup {
         let group_config = config.as_group_config();
         let tree = config.install(|| import_and_validate(&suite, &tree_ext, group_info, &group_config))?;
         // The joiner's transcript starts from the GroupInfo's tag (§8.2).
-        let transcript = TranscriptHashes::new(&suite, context.confirmed_transcript_hash.clone(), &group_info.confirmation_tag);
+        let transcript =
+            TranscriptHashes::new(&suite, context.confirmed_transcript_hash.clone(), &group_info.confirmation_tag);
         Ok(Self {
             provider,
             config,
@@ -311,7 +312,11 @@ impl PublicGroup {
             return Err(ValidationError::WrongGroup.into());
         }
         if group_info.group_context.epoch != self.context.epoch {
-            return Err(ValidationError::WrongEpoch { expected: self.context.epoch, got: group_info.group_context.epoch }.into());
+            return Err(ValidationError::WrongEpoch {
+                expected: self.context.epoch,
+                got: group_info.group_context.epoch,
+            }
+            .into());
         }
         if group_info.group_context != self.context {
             return Err(rule("GroupInfo's GroupContext differs from the group's (RFC 9420 §12.4.3)"));
@@ -346,9 +351,8 @@ impl PublicGroup {
         signer: &SignatureKeyPair,
         proposal: Proposal,
     ) -> Result<MlsMessage, Error> {
-        let key = external_sender_key(&self.context, sender_index).ok_or(UsageError::InvalidArgument(
-            "no such entry in the group's external_senders (RFC 9420 §12.1.8.1)",
-        ))?;
+        let key = external_sender_key(&self.context, sender_index)
+            .ok_or(UsageError::InvalidArgument("no such entry in the group's external_senders (RFC 9420 §12.1.8.1)"))?;
         if key != signer.public.as_bytes() {
             return Err(UsageError::InvalidArgument(
                 "signer is not the group's external sender at this index (RFC 9420 §12.1.8.1)",
@@ -384,7 +388,8 @@ mod tests {
         let id = Identity::basic(&*provider, cs, "alice").unwrap();
         let mut alice = Group::create(cs, &id, b"m".to_vec(), vec![], GroupConfig::default()).unwrap();
         let info = alice.group_info(true, false).unwrap();
-        let mut public = PublicGroup::from_group_info(provider.clone(), PublicGroupConfig::default(), &info, None).unwrap();
+        let mut public =
+            PublicGroup::from_group_info(provider.clone(), PublicGroupConfig::default(), &info, None).unwrap();
 
         let pending = alice.commit(CommitOptions::default()).unwrap();
         let mut tampered = pending.message.clone();

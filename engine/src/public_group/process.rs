@@ -11,7 +11,9 @@ use crate::group::{
 };
 use crate::messages::content::{AuthenticatedContent, FramedContentBody, MlsMessage, MlsMessageBody, Sender};
 use crate::messages::registered_extensions::{ExtensionData, RequiredCapabilities};
-use crate::messages::{Commit, GroupContext, KeyPackage, LeafNode, LeafNodeSource, Proposal, ProposalRef, ProtocolVersion};
+use crate::messages::{
+    Commit, GroupContext, KeyPackage, LeafNode, LeafNodeSource, Proposal, ProposalRef, ProtocolVersion,
+};
 use crate::schedule::TranscriptHashes;
 use crate::tree::math::LeafIndex;
 use crate::tree::{LeafNodeRules, TreeDiff, validate_leaf_node};
@@ -141,9 +143,10 @@ impl PublicGroup {
         };
         let provider = self.provider.clone();
         let suite = Suite::new(&*provider, self.context.cipher_suite)?;
-        let authenticated = framing::unprotect_public(&suite, message, &self.context, self.membership_key.as_ref(), |content| {
-            signer_key(&self.context, &self.tree, content)
-        })?;
+        let authenticated =
+            framing::unprotect_public(&suite, message, &self.context, self.membership_key.as_ref(), |content| {
+                signer_key(&self.context, &self.tree, content)
+            })?;
         match &authenticated.content.body {
             FramedContentBody::Application(_) => {
                 // unprotect_public already refuses this (§6); kept total.
@@ -208,7 +211,12 @@ impl PublicGroup {
 
     /// Validates a commit as a member does (§12.4.2), without the key
     /// schedule, and computes the next epoch's public state.
-    fn stage_commit(&self, suite: &Suite<'_>, authenticated: &AuthenticatedContent, commit: &Commit) -> Result<StagedPublicCommit, Error> {
+    fn stage_commit(
+        &self,
+        suite: &Suite<'_>,
+        authenticated: &AuthenticatedContent,
+        commit: &Commit,
+    ) -> Result<StagedPublicCommit, Error> {
         let sender = authenticated.content.sender;
         let committer = match sender {
             Sender::Member(l) => Committer::Member(l),
@@ -269,7 +277,9 @@ impl PublicGroup {
     /// and tag. The epoch's proposals and membership key are dropped.
     pub fn merge_staged_commit(&mut self, staged: StagedPublicCommit) -> Result<(), Error> {
         if staged.base_epoch != self.context.epoch || staged.base_tree_hash != self.tree.root_hash() {
-            return Err(UsageError::InvalidArgument("staged commit was not staged on this group's current epoch").into());
+            return Err(
+                UsageError::InvalidArgument("staged commit was not staged on this group's current epoch").into()
+            );
         }
         let provider = self.provider.clone();
         let suite = Suite::new(&*provider, self.context.cipher_suite)?;

@@ -69,8 +69,12 @@ impl JoinerSecret {
     /// (§8.1). The init secret is borrowed, not consumed, so that a Commit
     /// that later fails validation leaves the group's state untouched; the
     /// caller deletes the old epoch (§9.2) when it merges the new one.
-    pub fn derive(suite: &Suite<'_>, init_secret: &InitSecret, commit_secret: &CommitSecret, group_context: &[u8])
-    -> Result<Self> {
+    pub fn derive(
+        suite: &Suite<'_>,
+        init_secret: &InitSecret,
+        commit_secret: &CommitSecret,
+        group_context: &[u8],
+    ) -> Result<Self> {
         // KDF.Extract takes its salt from the top of Figure 22 (init_secret)
         // and its IKM from the left (commit_secret).
         let extracted = suite.extract(init_secret.0.as_bytes(), commit_secret.0.as_bytes());
@@ -261,8 +265,13 @@ impl EpochSecrets {
 /// exporter_secret, Label), "exported", Hash(Context), Length)` (RFC 9420
 /// §8.5). The label is bytes: applications choose it and it need not be
 /// text. Fails if `length` exceeds what the KDF can expand (255 · Nh).
-pub fn mls_exporter(suite: &Suite<'_>, exporter_secret: &Secret, label: &[u8], context: &[u8], length: u16)
--> Result<Secret> {
+pub fn mls_exporter(
+    suite: &Suite<'_>,
+    exporter_secret: &Secret,
+    label: &[u8],
+    context: &[u8],
+    length: u16,
+) -> Result<Secret> {
     // DeriveSecret(exporter_secret, Label), with a label that may not be UTF-8.
     let derived = suite.expand_with_label_bytes(exporter_secret.as_bytes(), label, &[], nh(suite))?;
     Ok(suite.expand_with_label(derived.as_bytes(), "exported", &suite.hash(context), length)?)
@@ -328,15 +337,22 @@ impl EpochSecrets {
 
     /// Reads what [`encode_state`](Self::encode_state) wrote; every secret
     /// must be `KDF.Nh` bytes of `suite`.
-    pub(crate) fn decode_state(suite: &Suite<'_>, r: &mut crate::codec::Reader<'_>)
-    -> Result<Self, crate::error::StateError> {
+    pub(crate) fn decode_state(
+        suite: &Suite<'_>,
+        r: &mut crate::codec::Reader<'_>,
+    ) -> Result<Self, crate::error::StateError> {
         use crate::codec::{Decode, DecodeError};
         use crate::error::StateError;
         let sender_data_secret = read_nh(suite, r)?;
         let encryption_secret = match u8::decode(r).map_err(StateError::Corrupt)? {
             0 => None,
             1 => Some(read_nh(suite, r)?),
-            v => return Err(StateError::Corrupt(DecodeError::InvalidValue { field: "optional presence", value: u64::from(v) })),
+            v => {
+                return Err(StateError::Corrupt(DecodeError::InvalidValue {
+                    field: "optional presence",
+                    value: u64::from(v),
+                }));
+            }
         };
         let mut read = || read_nh(suite, r);
         Ok(Self {

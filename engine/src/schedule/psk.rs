@@ -1,11 +1,11 @@
 //! Pre-shared keys in the key schedule (RFC 9420 §8.4): chaining any number
 //! of PSKs into the one `psk_secret` the epoch derivation takes.
 
+use crate::Result;
 use crate::codec::Encode;
 use crate::crypto::{Secret, Suite};
 use crate::error::ValidationError;
 use crate::messages::PreSharedKeyId;
-use crate::Result;
 
 use super::epoch::nh;
 

@@ -5,9 +5,9 @@
 //! `ConfirmedTranscriptHashInput` (wire_format, FramedContent, signature) of
 //! the Commit, so this module does not depend on the framing structs.
 
+use crate::Result;
 use crate::codec::write_bytes;
 use crate::crypto::{CryptoError, Secret, Suite};
-use crate::Result;
 
 /// `confirmed_transcript_hash_[epoch] = Hash(interim_transcript_hash_[epoch
 /// - 1] || ConfirmedTranscriptHashInput_[epoch])` (RFC 9420 §8.2).
@@ -21,7 +21,11 @@ pub fn confirmed_transcript_hash(suite: &Suite<'_>, interim_before: &[u8], confi
 /// || InterimTranscriptHashInput_[epoch])` (RFC 9420 §8.2), where
 /// `InterimTranscriptHashInput` is `struct { MAC confirmation_tag; }` and
 /// `MAC` is `opaque<V>`, so the tag is hashed with its length prefix.
-pub fn interim_transcript_hash(suite: &Suite<'_>, confirmed_transcript_hash: &[u8], confirmation_tag: &[u8]) -> Vec<u8> {
+pub fn interim_transcript_hash(
+    suite: &Suite<'_>,
+    confirmed_transcript_hash: &[u8],
+    confirmation_tag: &[u8],
+) -> Vec<u8> {
     let mut interim_input = Vec::with_capacity(confirmation_tag.len() + 2);
     write_bytes(&mut interim_input, confirmation_tag);
     suite.provider().hash(suite.algorithms(), &[confirmed_transcript_hash, &interim_input])

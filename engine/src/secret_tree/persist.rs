@@ -111,7 +111,11 @@ impl SecretTree {
     /// Upper bound of the bytes [`encode_state`](Self::encode_state) writes.
     pub(crate) fn state_len_bound(&self) -> usize {
         20 + self.nodes.values().map(|s| 8 + s.len()).sum::<usize>()
-            + self.ratchets.values().map(|r| 4 + r.handshake.state_len_bound() + r.application.state_len_bound()).sum::<usize>()
+            + self
+                .ratchets
+                .values()
+                .map(|r| 4 + r.handshake.state_len_bound() + r.application.state_len_bound())
+                .sum::<usize>()
     }
 
     /// Reads what [`encode_state`](Self::encode_state) wrote, for `suite`,
@@ -121,7 +125,8 @@ impl SecretTree {
     pub(crate) fn decode_state(suite: &Suite<'_>, r: &mut Reader<'_>) -> Result<Self, StateError> {
         let alg = suite.algorithms();
         let as_u16 = |n: usize| u16::try_from(n).map_err(|_| StateError::Inconsistent("suite output too long"));
-        let len = Lengths { nh: as_u16(alg.hash.len())?, nk: as_u16(alg.aead.key_len())?, nn: as_u16(alg.aead.nonce_len())? };
+        let len =
+            Lengths { nh: as_u16(alg.hash.len())?, nk: as_u16(alg.aead.key_len())?, nn: as_u16(alg.aead.nonce_len())? };
         let config = SecretTreeConfig {
             out_of_order_tolerance: u32::decode(r).map_err(corrupt)?,
             max_forward_distance: u32::decode(r).map_err(corrupt)?,
@@ -159,11 +164,13 @@ impl SecretTree {
 
         // The partition: no stored node lies on the path of another stored
         // node or of a derived leaf, and together they cover every leaf.
-        let broken = StateError::Inconsistent("secret tree secrets do not cover each leaf exactly once (RFC 9420 §9.2)");
+        let broken =
+            StateError::Inconsistent("secret tree secrets do not cover each leaf exactly once (RFC 9420 §9.2)");
         let starts = nodes.keys().map(|&x| NodeIndex(x)).chain(ratchets.keys().map(|&l| NodeIndex(2 * l)));
         let mut covered = 0u64;
         for x in starts {
-            let mut up = if x.is_leaf() && ratchets.contains_key(&(x.0 / 2)) { Some(x) } else { math::parent(x, n_leaves) };
+            let mut up =
+                if x.is_leaf() && ratchets.contains_key(&(x.0 / 2)) { Some(x) } else { math::parent(x, n_leaves) };
             while let Some(p) = up {
                 if nodes.contains_key(&p.0) {
                     return Err(broken);
@@ -216,7 +223,9 @@ mod tests {
         t.next_send_key(&s, LeafIndex(3), RatchetType::Handshake).unwrap();
         let mut back = round_trip(&t).unwrap();
         assert_eq!(encoded(&back), encoded(&t));
-        for (leaf, ty, generation) in [(9, RatchetType::Application, 4), (9, RatchetType::Application, 7), (0, RatchetType::Handshake, 0)] {
+        for (leaf, ty, generation) in
+            [(9, RatchetType::Application, 4), (9, RatchetType::Application, 7), (0, RatchetType::Handshake, 0)]
+        {
             let a = t.receive_key(&s, LeafIndex(leaf), ty, generation).unwrap();
             let b = back.receive_key(&s, LeafIndex(leaf), ty, generation).unwrap();
             assert_eq!((a.key(), a.nonce()), (b.key(), b.nonce()));

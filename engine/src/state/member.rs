@@ -6,7 +6,10 @@ use std::sync::Arc;
 use zeroize::Zeroizing;
 
 use crate::codec::{Encode, Reader, write_bytes};
-use crate::crypto::{CryptoProvider, HpkeKeyPair, HpkePrivateKey, HpkePublicKey, Secret, SignatureKeyPair, SignaturePrivateKey, SignaturePublicKey, Suite};
+use crate::crypto::{
+    CryptoProvider, HpkeKeyPair, HpkePrivateKey, HpkePublicKey, Secret, SignatureKeyPair, SignaturePrivateKey,
+    SignaturePublicKey, Suite,
+};
 use crate::error::{Error, StateError};
 use crate::group::{CachedProposal, Group, GroupConfig, Identity, PskStore};
 use crate::messages::{Credential, GroupContext, Proposal, ProposalRef, ProtocolVersion, ReInit, Sender};
@@ -68,7 +71,9 @@ pub(crate) fn decode_public_part(suite: &Suite<'_>, r: &mut Reader<'_>) -> Resul
     }
     let tree = RatchetTree::decode_state(suite, r)?;
     if tree.root_hash() != context.tree_hash.as_slice() {
-        return Err(StateError::Inconsistent("recomputed tree hash differs from the GroupContext's tree_hash (RFC 9420 §7.8)"));
+        return Err(StateError::Inconsistent(
+            "recomputed tree hash differs from the GroupContext's tree_hash (RFC 9420 §7.8)",
+        ));
     }
     let confirmed: Vec<u8> = read(r)?;
     let interim: Vec<u8> = read(r)?;
@@ -76,7 +81,9 @@ pub(crate) fn decode_public_part(suite: &Suite<'_>, r: &mut Reader<'_>) -> Resul
     if confirmed != context.confirmed_transcript_hash
         || interim != interim_transcript_hash(suite, &confirmed, &confirmation_tag)
     {
-        return Err(StateError::Inconsistent("transcript hashes do not follow from the GroupContext and tag (RFC 9420 §8.2)"));
+        return Err(StateError::Inconsistent(
+            "transcript hashes do not follow from the GroupContext and tag (RFC 9420 §8.2)",
+        ));
     }
     let count = read_count(r, 4)?;
     let mut proposals = Vec::with_capacity(count);
@@ -189,7 +196,11 @@ fn import_member(bytes: &[u8], provider: Arc<dyn CryptoProvider>, config: GroupC
         0 => false,
         1 => true,
         v => {
-            return Err(StateError::Corrupt(crate::codec::DecodeError::InvalidValue { field: "active", value: u64::from(v) }).into());
+            return Err(StateError::Corrupt(crate::codec::DecodeError::InvalidValue {
+                field: "active",
+                value: u64::from(v),
+            })
+            .into());
         }
     };
     let credential: Credential = read(r)?;
@@ -245,7 +256,8 @@ fn import_member(bytes: &[u8], provider: Arc<dyn CryptoProvider>, config: GroupC
     }
     if active {
         let leaf = tree.leaf(own).ok_or_else(|| inconsistent("an active member's own leaf is blank"))?;
-        if leaf.signature_key != signature_public || leaf.credential != credential || private.key(own.node()).is_none() {
+        if leaf.signature_key != signature_public || leaf.credential != credential || private.key(own.node()).is_none()
+        {
             return Err(inconsistent("own leaf does not carry this member's keys"));
         }
     }
@@ -258,7 +270,8 @@ fn import_member(bytes: &[u8], provider: Arc<dyn CryptoProvider>, config: GroupC
         .verify_with_label(signature_public.as_bytes(), "state probe", b"", &probe)
         .map_err(|_| inconsistent("signature private key does not match its public key"))?;
 
-    let identity = Identity { credential, signer: SignatureKeyPair { private: signature_private, public: signature_public } };
+    let identity =
+        Identity { credential, signer: SignatureKeyPair { private: signature_private, public: signature_public } };
     Ok(Group {
         provider: provider.clone(),
         config,

@@ -114,11 +114,7 @@ pub fn peek_header(bytes: &[u8]) -> Result<StateHeader, StateError> {
     if magic != MAGIC {
         return Err(StateError::NotState);
     }
-    Ok(StateHeader {
-        format_version: read(&mut r)?,
-        kind: read(&mut r)?,
-        cipher_suite: read(&mut r)?,
-    })
+    Ok(StateHeader { format_version: read(&mut r)?, kind: read(&mut r)?, cipher_suite: read(&mut r)? })
 }
 
 /// Starts an export: the header.
@@ -152,7 +148,9 @@ pub(crate) fn open<'a, 'p>(
     let suite = Suite::new(provider, header.cipher_suite)?;
     let nh = suite.hash_len();
     let Some(sealed_len) = bytes.len().checked_sub(nh).filter(|&l| l >= HEADER_LEN) else {
-        return Err(StateError::Corrupt(DecodeError::Truncated { needed: HEADER_LEN + nh, available: bytes.len() }).into());
+        return Err(
+            StateError::Corrupt(DecodeError::Truncated { needed: HEADER_LEN + nh, available: bytes.len() }).into()
+        );
     };
     let (sealed, digest) = bytes.split_at(sealed_len);
     if !constant_time_eq(&suite.hash(sealed), digest) {

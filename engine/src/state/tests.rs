@@ -33,7 +33,8 @@ fn sample() -> Group {
     let MlsMessageBody::Welcome(welcome) = &pending.welcome.as_ref().unwrap().body else { panic!("not a Welcome") };
     let welcome = welcome.clone();
     alice.merge_pending_commit(pending).unwrap();
-    let mut bob = Group::join(p.clone(), GroupConfig::default(), &welcome, &bundles[0], None, PskStore::default()).unwrap();
+    let mut bob =
+        Group::join(p.clone(), GroupConfig::default(), &welcome, &bundles[0], None, PskStore::default()).unwrap();
     let messages: Vec<_> = (0..4).map(|_| alice.encrypt_application(b"m", vec![]).unwrap()).collect();
     assert!(matches!(bob.process_message(messages[3].clone()).unwrap(), Processed::Application { .. }));
     bob.propose_update().unwrap();
@@ -177,14 +178,23 @@ fn tree_state_rejects_bad_leaf_counts() {
 fn public_group_resealed_truncations_are_errors() {
     use crate::public_group::{PublicGroup, PublicGroupConfig};
     let bob = sample();
-    let mut server = PublicGroup::from_group_info(provider(), PublicGroupConfig::default(), &bob.group_info(true, false).unwrap(), None).unwrap();
+    let mut server = PublicGroup::from_group_info(
+        provider(),
+        PublicGroupConfig::default(),
+        &bob.group_info(true, false).unwrap(),
+        None,
+    )
+    .unwrap();
     server.set_membership_key(Secret::new(vec![4; 32]));
     let bytes = server.export().unwrap();
     let body = &bytes[..bytes.len() - 32];
     assert_eq!(reseal(body), *bytes);
     for cut in HEADER_LEN..body.len() {
         let result = PublicGroup::import(&reseal(&body[..cut]), provider(), PublicGroupConfig::default());
-        assert!(matches!(result, Err(Error::State(StateError::Corrupt(_) | StateError::Inconsistent(_)))), "cut at {cut}");
+        assert!(
+            matches!(result, Err(Error::State(StateError::Corrupt(_) | StateError::Inconsistent(_)))),
+            "cut at {cut}"
+        );
     }
     // A membership key of the wrong size.
     let mut short = body[..body.len() - 1].to_vec();

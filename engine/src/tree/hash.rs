@@ -9,7 +9,12 @@ use super::math::{LeafIndex, NodeIndex};
 
 /// `TreeHashInput` of a leaf (§7.8): `node_type = leaf(1)`, then
 /// `LeafNodeHashInput { uint32 leaf_index; optional<LeafNode> leaf_node; }`.
-pub(crate) fn leaf_tree_hash(suite: &Suite<'_>, leaf: LeafIndex, node: Option<&LeafNode>, buf: &mut Vec<u8>) -> Vec<u8> {
+pub(crate) fn leaf_tree_hash(
+    suite: &Suite<'_>,
+    leaf: LeafIndex,
+    node: Option<&LeafNode>,
+    buf: &mut Vec<u8>,
+) -> Vec<u8> {
     buf.clear();
     buf.push(1);
     leaf.0.encode(buf);
@@ -54,7 +59,8 @@ pub(crate) fn parent_hash(
     parent_hash_of_p: &[u8],
     original_sibling_tree_hash: &[u8],
 ) -> Vec<u8> {
-    let mut buf = Vec::with_capacity(encryption_key.len() + parent_hash_of_p.len() + original_sibling_tree_hash.len() + 6);
+    let mut buf =
+        Vec::with_capacity(encryption_key.len() + parent_hash_of_p.len() + original_sibling_tree_hash.len() + 6);
     write_bytes(&mut buf, encryption_key);
     write_bytes(&mut buf, parent_hash_of_p);
     write_bytes(&mut buf, original_sibling_tree_hash);

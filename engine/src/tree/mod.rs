@@ -114,7 +114,11 @@ impl RatchetTree {
         Self::from_nodes(suite, leaves, parents)
     }
 
-    fn from_nodes(suite: &Suite<'_>, leaves: Vec<Option<Box<LeafNode>>>, parents: Vec<Option<Box<ParentNode>>>) -> Result<Self, Error> {
+    fn from_nodes(
+        suite: &Suite<'_>,
+        leaves: Vec<Option<Box<LeafNode>>>,
+        parents: Vec<Option<Box<ParentNode>>>,
+    ) -> Result<Self, Error> {
         let width = math::node_width(leaves.len() as u32);
         let mut tree = Self {
             occupancy: Occupancy::from_leaves(&leaves),
@@ -316,7 +320,9 @@ impl RatchetTree {
         if let Some(new) = &mut new {
             // Share with the leaf replaced or the first leaf, when equal.
             let first = self.leaves.iter().flatten().next().map(|l| &**l);
-            if let Some(same) = [self.leaf(leaf), first].into_iter().flatten().find(|l| l.capabilities == new.capabilities) {
+            if let Some(same) =
+                [self.leaf(leaf), first].into_iter().flatten().find(|l| l.capabilities == new.capabilities)
+            {
                 new.capabilities = Arc::clone(&same.capabilities);
             }
         }

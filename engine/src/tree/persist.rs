@@ -41,7 +41,8 @@ impl RatchetTree {
         let leaf = self.leaves.iter().flatten().next().map_or(0, |l| l.to_bytes().len());
         let parent = self.parents.iter().flatten().next().map_or(0, |p| p.to_bytes().len());
         let parents = self.parents.iter().filter(|p| p.is_some()).count();
-        let estimate = 4 + self.leaves.len() + self.parents.len() + self.member_count() as usize * leaf + parents * parent;
+        let estimate =
+            4 + self.leaves.len() + self.parents.len() + self.member_count() as usize * leaf + parents * parent;
         // Leaves differ by their credential and signature lengths.
         estimate + estimate / 16
     }

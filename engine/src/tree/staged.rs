@@ -10,11 +10,11 @@ use crate::crypto::{HpkePublicKey, Suite};
 use crate::error::{Error, ValidationError};
 use crate::messages::{LeafNode, ParentNode};
 
+use super::RatchetTree;
 use super::hash::{leaf_tree_hash, parent_hash, parent_tree_hash};
 use super::math::{self, LeafIndex, NodeIndex};
 use super::occupancy::Occupancy;
 use super::view::{PathStep, TreeView};
-use super::RatchetTree;
 
 /// What a stage changed, detached from the tree it applies to so that a
 /// staged or pending commit can hold it without borrowing the group.
@@ -253,7 +253,12 @@ impl<'t> StagedTree<'t> {
     ///
     /// The sender's leaf itself is set by the caller afterwards (a
     /// committer signs it with this parent hash; a receiver checks it).
-    pub fn apply_path(&mut self, suite: &Suite<'_>, sender: LeafIndex, keys: &[HpkePublicKey]) -> Result<Vec<u8>, Error> {
+    pub fn apply_path(
+        &mut self,
+        suite: &Suite<'_>,
+        sender: LeafIndex,
+        keys: &[HpkePublicKey],
+    ) -> Result<Vec<u8>, Error> {
         let path = self.filtered_direct_path(sender);
         if path.len() != keys.len() {
             return Err(ValidationError::Rule(
@@ -267,8 +272,11 @@ impl<'t> StagedTree<'t> {
         for x in math::direct_path(sender.node(), self.diff.leaf_count) {
             match keys.next_if(|(step, _)| step.node == x) {
                 Some((_, key)) => {
-                    let node =
-                        ParentNode { encryption_key: key.clone(), parent_hash: Vec::new(), unmerged_leaves: Vec::new() };
+                    let node = ParentNode {
+                        encryption_key: key.clone(),
+                        parent_hash: Vec::new(),
+                        unmerged_leaves: Vec::new(),
+                    };
                     self.set_parent(x, Some(node));
                 }
                 None if !self.is_blank(x) => self.set_parent(x, None),

@@ -12,10 +12,10 @@ use crate::error::{Error, ValidationError};
 use crate::messages::registered_extensions::RequiredCapabilities;
 use crate::messages::{CredentialType, LeafNode, LeafNodeSource, ProtocolVersion};
 
+use super::RatchetTree;
 use super::hash::{leaf_tree_hash, parent_hash, parent_tree_hash};
 use super::math::{self, LeafIndex, NodeIndex};
 use super::view::TreeView;
-use super::RatchetTree;
 
 /// The group parameters a leaf node is checked against (§7.3).
 #[derive(Clone, Copy, Debug)]
@@ -119,9 +119,7 @@ impl RatchetTree {
                     }
                     if let Some(between) = self.parent_node(node) {
                         if between.unmerged_leaves.binary_search(&l).is_err() {
-                            return Err(rule(
-                                "unmerged leaf missing at an intermediate node (RFC 9420 §12.4.3.1)",
-                            ));
+                            return Err(rule("unmerged leaf missing at an intermediate node (RFC 9420 §12.4.3.1)"));
                         }
                     }
                     x = math::parent(node, n);
@@ -183,12 +181,8 @@ impl RatchetTree {
         // D must be in the resolution of C, and the rest of that resolution
         // must be exactly P's unmerged leaves under C (§7.9.2).
         let (first, count) = math::leaf_span(c);
-        let unmerged_under_c: Vec<NodeIndex> = parent
-            .unmerged_leaves
-            .iter()
-            .filter(|l| l.0 >= first && l.0 < first + count)
-            .map(|l| l.node())
-            .collect();
+        let unmerged_under_c: Vec<NodeIndex> =
+            parent.unmerged_leaves.iter().filter(|l| l.0 >= first && l.0 < first + count).map(|l| l.node()).collect();
         let resolution = self.bounded_resolution(c, unmerged_under_c.len() + 1)?;
         if !resolution.contains(&d) {
             return None;

@@ -80,10 +80,8 @@ pub fn create_update_path(
         .zip(path_secrets.par_iter())
         .zip(keys.par_iter())
         .map(|(((_, resolution), secret), key)| {
-            let pks: Vec<&[u8]> = resolution
-                .iter()
-                .filter_map(|&x| staged.encryption_key(x).map(|k| k.as_bytes()))
-                .collect();
+            let pks: Vec<&[u8]> =
+                resolution.iter().filter_map(|&x| staged.encryption_key(x).map(|k| k.as_bytes())).collect();
             let encrypted_path_secret = seal_batch(suite, &pks, &context, secret)?;
             Ok(UpdatePathNode { encryption_key: key.clone(), encrypted_path_secret })
         })

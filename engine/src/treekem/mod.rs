@@ -57,7 +57,12 @@ impl PrivateTree {
 
     /// Sets the key of a parent from its path secret (§7.4: node_secret =
     /// DeriveSecret(path_secret, "node")).
-    pub fn insert_path_secret(&mut self, suite: &Suite<'_>, node: NodeIndex, path_secret: &Secret) -> Result<(), Error> {
+    pub fn insert_path_secret(
+        &mut self,
+        suite: &Suite<'_>,
+        node: NodeIndex,
+        path_secret: &Secret,
+    ) -> Result<(), Error> {
         let pair = node_key_pair(suite, path_secret)?;
         self.insert(node, pair);
         Ok(())

@@ -10,7 +10,8 @@ use super::{Report, TreePoint};
 use crate::metrics::Op;
 
 const SIZE: (u32, u32) = (900, 480);
-const COLORS: [RGBColor; 4] = [RGBColor(31, 119, 180), RGBColor(214, 39, 40), RGBColor(44, 160, 44), RGBColor(148, 103, 189)];
+const COLORS: [RGBColor; 4] =
+    [RGBColor(31, 119, 180), RGBColor(214, 39, 40), RGBColor(44, 160, 44), RGBColor(148, 103, 189)];
 
 fn err(e: impl std::fmt::Display) -> String {
     format!("chart: {e}")
@@ -20,27 +21,31 @@ fn err(e: impl std::fmt::Display) -> String {
 pub fn write_all(report: &Report, dir: &Path) -> Result<Vec<(String, String)>, String> {
     let mut out = Vec::new();
     let Some(run) = report.runs.first() else { return Ok(out) };
-    let ops: Vec<(Op, u64, u64)> = Op::ALL
-        .iter()
-        .filter_map(|&op| run.latency(op).map(|l| (op, l.p50.max(1), l.p99.max(1))))
-        .collect();
+    let ops: Vec<(Op, u64, u64)> =
+        Op::ALL.iter().filter_map(|&op| run.latency(op).map(|l| (op, l.p50.max(1), l.p99.max(1)))).collect();
     if !ops.is_empty() {
         latency_chart(&ops, &dir.join("latency.svg"), &report.scenario.name)?;
         out.push(("Latency per operation (p50 and p99, µs, log scale)".to_string(), "latency.svg".to_string()));
     }
-    let series: Vec<(&str, &[TreePoint])> = report.runs.iter().map(|r| (r.policy.as_str(), r.tree_health.series.as_slice())).collect();
+    let series: Vec<(&str, &[TreePoint])> =
+        report.runs.iter().map(|r| (r.policy.as_str(), r.tree_health.series.as_slice())).collect();
     if series.iter().any(|(_, s)| !s.is_empty()) {
         tree_chart(&series, &dir.join("tree-health.svg"))?;
         out.push(("Tree health over epochs, per committer policy".to_string(), "tree-health.svg".to_string()));
         path_chart(&series, &dir.join("path-encryptions.svg"))?;
-        out.push(("HPKE encryptions per commit path, per committer policy".to_string(), "path-encryptions.svg".to_string()));
+        out.push((
+            "HPKE encryptions per commit path, per committer policy".to_string(),
+            "path-encryptions.svg".to_string(),
+        ));
     }
-    let rss: Vec<(f64, f64)> = run.memory.rss_series.iter().map(|m| (m.seconds, m.rss_bytes as f64 / 1048576.0)).collect();
+    let rss: Vec<(f64, f64)> =
+        run.memory.rss_series.iter().map(|m| (m.seconds, m.rss_bytes as f64 / 1048576.0)).collect();
     if rss.len() >= 2 {
         memory_chart(&rss, &dir.join("memory.svg"))?;
         out.push(("Resident memory over the run (MiB)".to_string(), "memory.svg".to_string()));
     }
-    let wire: Vec<(String, f64)> = run.wire.iter().filter(|(_, w)| w.count > 0).map(|(k, w)| (k.clone(), w.mean_bytes.max(1.0))).collect();
+    let wire: Vec<(String, f64)> =
+        run.wire.iter().filter(|(_, w)| w.count > 0).map(|(k, w)| (k.clone(), w.mean_bytes.max(1.0))).collect();
     if !wire.is_empty() {
         wire_chart(&wire, &dir.join("wire.svg"))?;
         out.push(("Mean bytes per message type (log scale)".to_string(), "wire.svg".to_string()));
@@ -85,7 +90,10 @@ fn latency_chart(ops: &[(Op, u64, u64)], path: &Path, name: &str) -> Result<(), 
     chart
         .draw_series(ops.iter().enumerate().map(|(i, o)| {
             let i = i as u32;
-            Rectangle::new([(1.0, SegmentValue::CenterOf(i)), (o.2 as f64, SegmentValue::Exact(i + 1))], COLORS[1].filled())
+            Rectangle::new(
+                [(1.0, SegmentValue::CenterOf(i)), (o.2 as f64, SegmentValue::Exact(i + 1))],
+                COLORS[1].filled(),
+            )
         }))
         .map_err(err)?
         .label("p99")
@@ -133,8 +141,10 @@ fn tree_chart(series: &[(&str, &[TreePoint])], path: &Path) -> Result<(), String
     let res: Vec<(&str, Vec<(f64, f64)>)> =
         series.iter().map(|(n, s)| (*n, s.iter().map(|p| (p.epoch as f64, p.mean_resolution)).collect())).collect();
     line_panel(&panels[0], "mean resolution size of a parent node (1 = healthy)", &res)?;
-    let blank: Vec<(&str, Vec<(f64, f64)>)> =
-        series.iter().map(|(n, s)| (*n, s.iter().map(|p| (p.epoch as f64, p.blank_parent_fraction * 100.0)).collect())).collect();
+    let blank: Vec<(&str, Vec<(f64, f64)>)> = series
+        .iter()
+        .map(|(n, s)| (*n, s.iter().map(|p| (p.epoch as f64, p.blank_parent_fraction * 100.0)).collect()))
+        .collect();
     line_panel(&panels[1], "blank parent nodes (%)", &blank)?;
     root.present().map_err(err)
 }
@@ -189,19 +199,21 @@ fn wire_chart(wire: &[(String, f64)], path: &Path) -> Result<(), String> {
         .draw()
         .map_err(err)?;
     chart
-        .draw_series(
-            wire.iter()
-                .enumerate()
-                .map(|(i, w)| Rectangle::new([(SegmentValue::Exact(i as u32), 1.0), (SegmentValue::Exact(i as u32 + 1), w.1)], COLORS[0].filled())),
-        )
+        .draw_series(wire.iter().enumerate().map(|(i, w)| {
+            Rectangle::new(
+                [(SegmentValue::Exact(i as u32), 1.0), (SegmentValue::Exact(i as u32 + 1), w.1)],
+                COLORS[0].filled(),
+            )
+        }))
         .map_err(err)?;
     // White outlines keep neighbouring bars apart.
     chart
-        .draw_series(
-            wire.iter()
-                .enumerate()
-                .map(|(i, w)| Rectangle::new([(SegmentValue::Exact(i as u32), 1.0), (SegmentValue::Exact(i as u32 + 1), w.1)], WHITE.stroke_width(6))),
-        )
+        .draw_series(wire.iter().enumerate().map(|(i, w)| {
+            Rectangle::new(
+                [(SegmentValue::Exact(i as u32), 1.0), (SegmentValue::Exact(i as u32 + 1), w.1)],
+                WHITE.stroke_width(6),
+            )
+        }))
         .map_err(err)?;
     root.present().map_err(err)
 }

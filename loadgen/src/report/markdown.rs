@@ -40,7 +40,15 @@ pub fn render(r: &Report, charts: &[(String, String)]) -> String {
         p.throng_version,
         p.git_commit.as_deref().map_or(String::new(), |c| format!(" (git {c})"))
     );
-    let _ = writeln!(s, "| machine | {} × {}, {} RAM, {} (kernel {}) |", p.machine.nproc, p.machine.cpu_model, mib(p.machine.memory_bytes), p.machine.os, p.machine.kernel);
+    let _ = writeln!(
+        s,
+        "| machine | {} × {}, {} RAM, {} (kernel {}) |",
+        p.machine.nproc,
+        p.machine.cpu_model,
+        mib(p.machine.memory_bytes),
+        p.machine.os,
+        p.machine.kernel
+    );
     let _ = writeln!(s, "| threads | {} (rayon pool; the DS and members share it) |", p.threads);
     let _ = writeln!(s, "| build | {} |", p.build_profile);
     let _ = writeln!(s, "| noise | {} |", p.noise);
@@ -73,7 +81,10 @@ pub fn render(r: &Report, charts: &[(String, String)]) -> String {
     }
     if r.runs.len() > 1 {
         let _ = writeln!(s, "## Tree health: committer policies on the same seed\n");
-        let _ = writeln!(s, "| policy | mean blank parents | mean resolution size | mean path encryptions per commit | last epoch: blank parents | last epoch: resolution | epochs/s |");
+        let _ = writeln!(
+            s,
+            "| policy | mean blank parents | mean resolution size | mean path encryptions per commit | last epoch: blank parents | last epoch: resolution | epochs/s |"
+        );
         let _ = writeln!(s, "|---|---|---|---|---|---|---|");
         for run in &r.runs {
             let t = &run.tree_health;
@@ -119,28 +130,60 @@ fn render_run(s: &mut String, run: &Run, headline: bool) {
     let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|");
     for op in Op::ALL {
         if let Some(l) = run.latency(op) {
-            let _ = writeln!(s, "| {} | {} | {} | {} | {} | {} |", op.label(), l.count, us(l.p50), us(l.p90), us(l.p99), us(l.max));
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} | {} |",
+                op.label(),
+                l.count,
+                us(l.p50),
+                us(l.p90),
+                us(l.p99),
+                us(l.max)
+            );
         }
     }
     let _ = writeln!(s, "\n{h}# Build phase\n");
-    let _ = writeln!(s, "{:.1} s. Build commits carry up to the scenario's `adds_per_build_commit` Adds; joins are the full members' at the full group size.\n", run.build.seconds);
+    let _ = writeln!(
+        s,
+        "{:.1} s. Build commits carry up to the scenario's `adds_per_build_commit` Adds; joins are the full members' at the full group size.\n",
+        run.build.seconds
+    );
     let _ = writeln!(s, "| operation | count | p50 | p90 | p99 | max |");
     let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|");
     for op in Op::ALL {
         if let Some(l) = run.build.latency_us.get(op.key()) {
-            let _ = writeln!(s, "| {} | {} | {} | {} | {} | {} |", op.label(), l.count, us(l.p50), us(l.p90), us(l.p99), us(l.max));
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} | {} |",
+                op.label(),
+                l.count,
+                us(l.p50),
+                us(l.p90),
+                us(l.p99),
+                us(l.max)
+            );
         }
     }
     let _ = writeln!(s, "\n| build message | count | mean | max |\n|---|---:|---:|---:|");
     for (k, w) in &run.build.wire {
-        let _ = writeln!(s, "| {} | {} | {} | {} |", k.replace('_', " "), w.count, bytes(w.mean_bytes), bytes(w.max_bytes as f64));
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} |",
+            k.replace('_', " "),
+            w.count,
+            bytes(w.mean_bytes),
+            bytes(w.max_bytes as f64)
+        );
     }
     let t = &run.throughput;
     let _ = writeln!(s, "\n{h}# Throughput (churn phase)\n");
     let _ = writeln!(
         s,
         "{:.2} commits/s accepted, {:.1} commit processings/s by full members, {:.1} application messages/s sent, {:.1} decryptions/s.\n",
-        t.commits_per_second, t.commit_processings_per_second, t.application_messages_per_second, t.decryptions_per_second
+        t.commits_per_second,
+        t.commit_processings_per_second,
+        t.application_messages_per_second,
+        t.decryptions_per_second
     );
     let _ = writeln!(s, "{h}# Bytes on the wire (churn phase)\n");
     let _ = writeln!(s, "| message | count | mean | max | sent to DS | delivered by DS |");
@@ -161,7 +204,12 @@ fn render_run(s: &mut String, run: &Run, headline: bool) {
     let _ = writeln!(s, "\n{h}# Memory\n");
     let _ = writeln!(s, "| | |\n|---|---|");
     let _ = writeln!(s, "| peak RSS | {} |", mib(m.peak_rss_bytes));
-    let _ = writeln!(s, "| RSS before / after the build | {} / {} |", mib(m.rss_before_build_bytes), mib(m.rss_after_build_bytes));
+    let _ = writeln!(
+        s,
+        "| RSS before / after the build | {} / {} |",
+        mib(m.rss_before_build_bytes),
+        mib(m.rss_after_build_bytes)
+    );
     let _ = writeln!(s, "| RSS growth per member during the build | {} |", bytes(m.rss_per_member_bytes));
     let _ = writeln!(s, "| full member private state | {} |", bytes(m.full_member_private_bytes as f64));
     let _ = writeln!(s, "| passive member state | {} |", bytes(m.passive_member_bytes as f64));

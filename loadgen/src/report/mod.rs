@@ -248,7 +248,16 @@ fn wires(metrics: &Metrics) -> BTreeMap<String, WireReport> {
         .into_iter()
         .map(|(k, s): (Wire, WireStats)| {
             let mean = if s.count == 0 { 0.0 } else { s.bytes as f64 / s.count as f64 };
-            (wire_key(k), WireReport { count: s.count, mean_bytes: mean, max_bytes: s.max_bytes, total_bytes: s.bytes, fanout_bytes: s.fanout_bytes })
+            (
+                wire_key(k),
+                WireReport {
+                    count: s.count,
+                    mean_bytes: mean,
+                    max_bytes: s.max_bytes,
+                    total_bytes: s.bytes,
+                    fanout_bytes: s.fanout_bytes,
+                },
+            )
         })
         .collect()
 }

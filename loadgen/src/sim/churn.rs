@@ -53,7 +53,11 @@ pub fn next_plan(churn: &Churn, rng: &mut impl Rng, backlog: &mut Plan, max_prop
     // Fill the commit round-robin over the proposal kinds, so that a burst
     // of one kind does not starve the others.
     let mut room = max_proposals;
-    let mut take = Plan { external_joins: want.external_joins, application_messages: want.application_messages, ..Plan::default() };
+    let mut take = Plan {
+        external_joins: want.external_joins,
+        application_messages: want.application_messages,
+        ..Plan::default()
+    };
     want.external_joins = 0;
     want.application_messages = 0;
     while room > 0 && want.proposals() > 0 {

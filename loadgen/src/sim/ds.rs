@@ -21,11 +21,30 @@ use super::cpu;
 
 /// A request to the DS.
 enum Request {
-    Create { group_info: Box<GroupInfo>, reply: oneshot::Sender<Result<(), String>> },
-    Handle { group_id: Vec<u8>, message: Box<MlsMessage>, record: Option<Arc<Metrics>>, reply: oneshot::Sender<Result<Accepted, Rejected>> },
-    ProposeRemove { group_id: Vec<u8>, proposal: Box<Proposal>, reply: oneshot::Sender<Result<MlsMessage, String>> },
-    Publish { group_id: Vec<u8>, group_info: Box<GroupInfo>, reply: oneshot::Sender<Result<(), Rejected>> },
-    JoinInfo { group_id: Vec<u8>, reply: oneshot::Sender<Option<(Option<GroupInfo>, RatchetTreeExt)>> },
+    Create {
+        group_info: Box<GroupInfo>,
+        reply: oneshot::Sender<Result<(), String>>,
+    },
+    Handle {
+        group_id: Vec<u8>,
+        message: Box<MlsMessage>,
+        record: Option<Arc<Metrics>>,
+        reply: oneshot::Sender<Result<Accepted, Rejected>>,
+    },
+    ProposeRemove {
+        group_id: Vec<u8>,
+        proposal: Box<Proposal>,
+        reply: oneshot::Sender<Result<MlsMessage, String>>,
+    },
+    Publish {
+        group_id: Vec<u8>,
+        group_info: Box<GroupInfo>,
+        reply: oneshot::Sender<Result<(), Rejected>>,
+    },
+    JoinInfo {
+        group_id: Vec<u8>,
+        reply: oneshot::Sender<Option<(Option<GroupInfo>, RatchetTreeExt)>>,
+    },
 }
 
 /// A member's connection to the DS.
@@ -48,7 +67,12 @@ impl DsClient {
 
     /// Sends a handshake or application message; the DS's validation time
     /// is recorded into `record`.
-    pub async fn handle(&self, group_id: &[u8], message: MlsMessage, record: Option<Arc<Metrics>>) -> Result<Accepted, Rejected> {
+    pub async fn handle(
+        &self,
+        group_id: &[u8],
+        message: MlsMessage,
+        record: Option<Arc<Metrics>>,
+    ) -> Result<Accepted, Rejected> {
         let (reply, rx) = oneshot::channel();
         let req = Request::Handle { group_id: group_id.to_vec(), message: Box::new(message), record, reply };
         if self.tx.send(req).is_err() {
@@ -60,14 +84,20 @@ impl DsClient {
     /// Asks the DS to propose (as the group's external sender) a Remove.
     pub async fn propose(&self, group_id: &[u8], proposal: Proposal) -> Result<MlsMessage, String> {
         let (reply, rx) = oneshot::channel();
-        self.tx.send(Request::ProposeRemove { group_id: group_id.to_vec(), proposal: Box::new(proposal), reply }).map_err(gone)?;
+        self.tx
+            .send(Request::ProposeRemove { group_id: group_id.to_vec(), proposal: Box::new(proposal), reply })
+            .map_err(gone)?;
         rx.await.map_err(gone)?
     }
 
     /// Publishes the signed GroupInfo of the current epoch.
     pub async fn publish(&self, group_id: &[u8], group_info: GroupInfo) -> Result<(), Rejected> {
         let (reply, rx) = oneshot::channel();
-        if self.tx.send(Request::Publish { group_id: group_id.to_vec(), group_info: Box::new(group_info), reply }).is_err() {
+        if self
+            .tx
+            .send(Request::Publish { group_id: group_id.to_vec(), group_info: Box::new(group_info), reply })
+            .is_err()
+        {
             return Err(Rejected::UnknownGroup);
         }
         rx.await.unwrap_or(Err(Rejected::UnknownGroup))
@@ -94,7 +124,9 @@ pub fn spawn(registry: Arc<Registry>, signer: Arc<SignatureKeyPair>, pool: Arc<r
             tokio::spawn(async move {
                 match req {
                     Request::Create { group_info, reply } => {
-                        let out = cpu(&pool, move || registry.create_group(&group_info, None).map_err(|e| e.to_string())).await;
+                        let out =
+                            cpu(&pool, move || registry.create_group(&group_info, None).map_err(|e| e.to_string()))
+                                .await;
                         let _ = reply.send(out);
                     }
                     Request::Handle { group_id, message, record, reply } => {

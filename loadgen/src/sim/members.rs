@@ -34,7 +34,9 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use throng::codec::Encode;
 use throng::crypto::{CipherSuite, CryptoProvider};
-use throng::group::{CommitOptions, Group, GroupConfig, Identity, KeyPackageBundle, PendingCommit, Processed, PskStore};
+use throng::group::{
+    CommitOptions, Group, GroupConfig, Identity, KeyPackageBundle, PendingCommit, Processed, PskStore,
+};
 use throng::messages::content::{FramedContentBody, MlsMessage, MlsMessageBody};
 use throng::messages::{Add, GroupInfo, Proposal, RatchetTree as RatchetTreeExt, Remove, Welcome};
 use throng::tree::math::LeafIndex;
@@ -173,10 +175,18 @@ impl GroupSim {
             ..GroupConfig::default()
         };
         let group_id = format!("group-{}", setup.index).into_bytes();
-        let identity = Identity::basic(&*provider, setup.cs, format!("g{}-creator", setup.index)).map_err(|e| e.to_string())?;
+        let identity =
+            Identity::basic(&*provider, setup.cs, format!("g{}-creator", setup.index)).map_err(|e| e.to_string())?;
         let extensions = vec![ExternalSenders(vec![setup.ds_sender.clone()]).to_extension()];
-        let group = Group::create_with_provider(provider.clone(), setup.cs, &identity, group_id.clone(), extensions, config.clone())
-            .map_err(|e| format!("create group: {e}"))?;
+        let group = Group::create_with_provider(
+            provider.clone(),
+            setup.cs,
+            &identity,
+            group_id.clone(),
+            extensions,
+            config.clone(),
+        )
+        .map_err(|e| format!("create group: {e}"))?;
         Ok(Self {
             index: setup.index,
             group_id,
@@ -259,7 +269,8 @@ impl GroupSim {
 
     /// The creator adds `batch` (the build): creates and merges the commit.
     pub fn build_commit(&mut self, batch: &[KeyPackageBundle]) -> Result<PendingCommit, String> {
-        let adds: Vec<Proposal> = batch.iter().map(|b| Proposal::Add(Add { key_package: b.key_package.clone() })).collect();
+        let adds: Vec<Proposal> =
+            batch.iter().map(|b| Proposal::Add(Add { key_package: b.key_package.clone() })).collect();
         let metrics = self.metrics.clone();
         let creator = self.full_group_mut(0).ok_or("creator missing")?;
         let pending = metrics
@@ -338,7 +349,12 @@ impl GroupSim {
     }
 
     /// Joins each bundle from the Welcome (in parallel, timed).
-    fn join_all(&self, welcome: Option<&MlsMessage>, bundles: &[KeyPackageBundle], tree: Option<&RatchetTreeExt>) -> Result<Vec<Group>, String> {
+    fn join_all(
+        &self,
+        welcome: Option<&MlsMessage>,
+        bundles: &[KeyPackageBundle],
+        tree: Option<&RatchetTreeExt>,
+    ) -> Result<Vec<Group>, String> {
         if bundles.is_empty() {
             return Ok(Vec::new());
         }
@@ -348,7 +364,9 @@ impl GroupSim {
             .par_iter()
             .map(|b| {
                 metrics
-                    .time(Op::Join, || Group::join(self.provider.clone(), self.config.clone(), welcome, b, tree, PskStore::default()))
+                    .time(Op::Join, || {
+                        Group::join(self.provider.clone(), self.config.clone(), welcome, b, tree, PskStore::default())
+                    })
                     .map_err(|e| format!("join: {e}"))
             })
             .collect()
@@ -357,7 +375,13 @@ impl GroupSim {
     /// Full members in `leaves` process `message` (a commit by `committer`)
     /// and merge it, adopting `peer`'s tree when given; `timed` records
     /// their latencies. Removed full members leave the full set.
-    fn process_on_full(&mut self, leaves: &[u32], message: &MlsMessage, committer: u32, timed: bool) -> Result<(), String> {
+    fn process_on_full(
+        &mut self,
+        leaves: &[u32],
+        message: &MlsMessage,
+        committer: u32,
+        timed: bool,
+    ) -> Result<(), String> {
         let mut taken: Vec<(u32, Box<Group>)> =
             leaves.iter().filter_map(|&l| self.slots[l as usize].as_mut()?.group.take().map(|g| (l, g))).collect();
         let peer_leaf = committer;
@@ -409,7 +433,8 @@ impl GroupSim {
         if timed {
             self.metrics.count(|c| c.commits_processed += leaves.len() as u64);
         }
-        self.full.retain(|&l| self.slots.get(l as usize).is_some_and(|s| s.as_ref().is_some_and(|s| s.group.is_some())));
+        self.full
+            .retain(|&l| self.slots.get(l as usize).is_some_and(|s| s.as_ref().is_some_and(|s| s.group.is_some())));
         if self.full.is_empty() {
             return Err(error.unwrap_or_else(|| "every full member left".into()));
         }
@@ -428,21 +453,26 @@ impl GroupSim {
     fn materialize(&self, leaf: LeafIndex) -> Result<Box<Group>, String> {
         let slot = self.slots.get(leaf.0 as usize).and_then(|s| s.as_ref()).ok_or("no member at leaf")?;
         let donor = self.donor();
-        let g = self.metrics.time(Op::Materialize, || Group::materialize(donor, &slot.identity)).map_err(|e| format!("materialize: {e}"))?;
+        let g = self
+            .metrics
+            .time(Op::Materialize, || Group::materialize(donor, &slot.identity))
+            .map_err(|e| format!("materialize: {e}"))?;
         self.metrics.count(|c| c.materialized += 1);
         Ok(Box::new(g))
     }
 
     /// Draws the epoch's events and creates the member proposals.
     pub fn prepare(&mut self) -> Result<Prepared, String> {
-        let (plan, postponed) = next_plan(&self.churn, &mut self.plan_rng, &mut self.backlog, self.policy.max_proposals_per_commit);
+        let (plan, postponed) =
+            next_plan(&self.churn, &mut self.plan_rng, &mut self.backlog, self.policy.max_proposals_per_commit);
         self.metrics.count(|c| c.postponed += u64::from(postponed));
         let members = self.members();
         let n = members.len();
         // Removal targets: distinct members, never the last two full
         // members (one must stay to lend its state to passive ones).
         let wanted = (plan.self_removes + plan.server_removes) as usize;
-        let mut removable: Vec<LeafIndex> = members.choose_multiple(&mut self.actor_rng, (wanted * 2 + 4).min(n)).copied().collect();
+        let mut removable: Vec<LeafIndex> =
+            members.choose_multiple(&mut self.actor_rng, (wanted * 2 + 4).min(n)).copied().collect();
         let mut full_left = self.full.len();
         removable.retain(|l| {
             if self.full.contains(&l.0) {
@@ -458,7 +488,8 @@ impl GroupSim {
         let server_removes: Vec<LeafIndex> = removable.iter().skip(self_removes.len()).copied().collect();
         let busy: std::collections::HashSet<u32> = removable.iter().map(|l| l.0).collect();
         let free: Vec<LeafIndex> = members.iter().copied().filter(|l| !busy.contains(&l.0)).collect();
-        let updaters: Vec<LeafIndex> = free.choose_multiple(&mut self.actor_rng, plan.updates as usize).copied().collect();
+        let updaters: Vec<LeafIndex> =
+            free.choose_multiple(&mut self.actor_rng, plan.updates as usize).copied().collect();
         let busy: std::collections::HashSet<u32> = busy.into_iter().chain(updaters.iter().map(|l| l.0)).collect();
         let eligible: Vec<LeafIndex> = members.iter().copied().filter(|l| !busy.contains(&l.0)).collect();
         let tree = self.donor().tree_arc().clone();
@@ -538,8 +569,13 @@ impl GroupSim {
     }
 
     /// The racing committers create their commits (in parallel, timed).
-    pub fn create_commits(&mut self, committers: &[LeafIndex], joiners: &[KeyPackageBundle]) -> Result<Vec<Candidate>, String> {
-        let adds: Vec<Proposal> = joiners.iter().map(|b| Proposal::Add(Add { key_package: b.key_package.clone() })).collect();
+    pub fn create_commits(
+        &mut self,
+        committers: &[LeafIndex],
+        joiners: &[KeyPackageBundle],
+    ) -> Result<Vec<Candidate>, String> {
+        let adds: Vec<Proposal> =
+            joiners.iter().map(|b| Proposal::Add(Add { key_package: b.key_package.clone() })).collect();
         // Passive committers first: materializing needs the donor's state
         // in its slot.
         let mut groups = Vec::new();
@@ -618,7 +654,9 @@ impl GroupSim {
         if let Some(w) = &welcome {
             self.metrics.wire(Wire::Welcome, w.to_bytes().len(), joiners.len());
         }
-        self.metrics.time(Op::MergeOwnCommit, || group.merge_pending_commit(pending)).map_err(|e| format!("merge own commit: {e}"))?;
+        self.metrics
+            .time(Op::MergeOwnCommit, || group.merge_pending_commit(pending))
+            .map_err(|e| format!("merge own commit: {e}"))?;
         // The committer's group goes (back) into its slot, so that full
         // members can adopt its tree.
         if let Some(s) = self.slots[leaf.0 as usize].as_mut() {
@@ -658,19 +696,32 @@ impl GroupSim {
     }
 
     /// A new member joins by external commit from `info` and `tree` (timed).
-    pub fn external_join(&mut self, info: &GroupInfo, tree: &RatchetTreeExt) -> Result<(Box<Group>, MlsMessage, Identity), String> {
+    pub fn external_join(
+        &mut self,
+        info: &GroupInfo,
+        tree: &RatchetTreeExt,
+    ) -> Result<(Box<Group>, MlsMessage, Identity), String> {
         let name = self.names;
         self.names += 1;
-        let identity = Identity::basic(&*self.provider, self.cs, format!("g{}-x{name}", self.index)).map_err(|e| e.to_string())?;
+        let identity =
+            Identity::basic(&*self.provider, self.cs, format!("g{}-x{name}", self.index)).map_err(|e| e.to_string())?;
         let (g, commit) = self
             .metrics
-            .time(Op::ExternalJoin, || Group::join_by_external_commit(self.provider.clone(), self.config.clone(), &identity, info, Some(tree)))
+            .time(Op::ExternalJoin, || {
+                Group::join_by_external_commit(self.provider.clone(), self.config.clone(), &identity, info, Some(tree))
+            })
             .map_err(|e| format!("external join: {e}"))?;
         Ok((Box::new(g), commit, identity))
     }
 
     /// Installs an accepted external commit.
-    pub fn apply_external(&mut self, joiner: Box<Group>, identity: Identity, commit: &MlsMessage, fanout: usize) -> Result<GroupInfo, String> {
+    pub fn apply_external(
+        &mut self,
+        joiner: Box<Group>,
+        identity: Identity,
+        commit: &MlsMessage,
+        fanout: usize,
+    ) -> Result<GroupInfo, String> {
         self.metrics.wire(Wire::ExternalCommit, commit.to_bytes().len(), fanout);
         let leaf = joiner.own_leaf();
         let info = joiner.group_info(false, true).map_err(|e| e.to_string())?;
@@ -780,20 +831,14 @@ impl GroupSim {
             .filter_map(|&l| self.slots[l as usize].as_ref()?.group.as_ref().map(|g| g.private_state_len()))
             .collect();
         let mean_full = if full.is_empty() { 0 } else { full.iter().sum::<usize>() / full.len() };
-        let passive = self
-            .slots
-            .iter()
-            .flatten()
-            .find(|s| s.group.is_none())
-            .map_or(0, |s| {
-                // The slot itself plus the heap it owns: credential, public
-                // and private signature key.
-                std::mem::size_of::<Slot>()
-                    + s.identity.credential.to_bytes().len()
-                    + s.identity.signer.public.as_bytes().len()
-                    + s.identity.signer.private.0.len()
-            });
+        let passive = self.slots.iter().flatten().find(|s| s.group.is_none()).map_or(0, |s| {
+            // The slot itself plus the heap it owns: credential, public
+            // and private signature key.
+            std::mem::size_of::<Slot>()
+                + s.identity.credential.to_bytes().len()
+                + s.identity.signer.public.as_bytes().len()
+                + s.identity.signer.private.0.len()
+        });
         (mean_full, passive, self.donor().tree().heap_bytes())
     }
 }
-

@@ -103,7 +103,8 @@ async fn simulate_async(
     let cs = CipherSuite(scenario.cipher_suite);
     let provider: Arc<dyn CryptoProvider> = Arc::new(throng::crypto::AwsLcProvider);
     let signer = Suite::new(&*provider, cs).and_then(|s| s.generate_signature_key_pair()).map_err(|e| e.to_string())?;
-    let ds_sender = ExternalSender { signature_key: signer.public.clone(), credential: Credential::basic("delivery-service") };
+    let ds_sender =
+        ExternalSender { signature_key: signer.public.clone(), credential: Credential::basic("delivery-service") };
     let registry = Arc::new(Registry::new(provider));
     let ds = ds::spawn(registry.clone(), Arc::new(signer), pool.clone());
     let groups = scenario.groups.count;
@@ -157,11 +158,10 @@ async fn simulate_async(
     let churn_start = *crate::metrics::lock(&ctx.churn_start);
     let churn_seconds = churn_start.map_or(0.0, |t| t.elapsed().as_secs_f64());
     metrics.sample_memory();
-    let (full_member_state_bytes, passive_member_state_bytes, tree_bytes) = sims.first().map_or((0, 0, 0), |s| s.state_sizes());
-    let ds_group_bytes = sims
-        .first()
-        .and_then(|s| registry.with_group(&s.group_id, |g| g.tree().heap_bytes()))
-        .unwrap_or(0);
+    let (full_member_state_bytes, passive_member_state_bytes, tree_bytes) =
+        sims.first().map_or((0, 0, 0), |s| s.state_sizes());
+    let ds_group_bytes =
+        sims.first().and_then(|s| registry.with_group(&s.group_id, |g| g.tree().heap_bytes())).unwrap_or(0);
     let n = sims.len().max(1) as f64;
     Ok(RunStats {
         build_seconds: total - churn_seconds,
@@ -253,7 +253,10 @@ async fn build(mut sim: GroupSim, ctx: &Ctx) -> Result<GroupSim, String> {
         .await;
         sim = s;
         let (pending, bundles) = pending?;
-        ctx.ds.handle(&gid, pending.message.clone(), Some(ctx.build_metrics.clone())).await.map_err(|e| format!("DS refused a build commit: {e}"))?;
+        ctx.ds
+            .handle(&gid, pending.message.clone(), Some(ctx.build_metrics.clone()))
+            .await
+            .map_err(|e| format!("DS refused a build commit: {e}"))?;
         let group_info = pending.group_info.clone().ok_or("build commit produced no GroupInfo")?;
         // Members of this batch past `to_add - full_joiners` are full.
         let joining = (added + n).saturating_sub(to_add - full_joiners).min(n);
@@ -374,14 +377,17 @@ async fn round(sim: GroupSim, ctx: &Ctx, gid: &[u8], target_epochs: u64) -> Resu
             match ctx.ds.handle(gid, commit.clone(), Some(metrics.clone())).await {
                 Ok(a) => {
                     let fanout = a.fanout.len();
-                    let (s, info) = on_pool(pool, sim, move |s| s.apply_external(group, identity, &commit, fanout)).await;
+                    let (s, info) =
+                        on_pool(pool, sim, move |s| s.apply_external(group, identity, &commit, fanout)).await;
                     sim = s;
                     if let Err(e) = ctx.ds.publish(gid, info?).await {
                         reject(metrics, sim.index, "GroupInfo", &e);
                     }
                     break;
                 }
-                Err(Rejected::LostRace { .. } | Rejected::WrongEpoch { .. }) => metrics.count(|c| c.external_join_retries += 1),
+                Err(Rejected::LostRace { .. } | Rejected::WrongEpoch { .. }) => {
+                    metrics.count(|c| c.external_join_retries += 1)
+                }
                 Err(e) => {
                     reject(metrics, sim.index, "external commit", &e);
                     break;

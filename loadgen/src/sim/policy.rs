@@ -41,10 +41,8 @@ pub fn choose_committers(
     match choice {
         CommitterChoice::Random => eligible.choose_multiple(rng, k).copied().collect(),
         CommitterChoice::BlankAware => {
-            let mut sample: Vec<(u32, LeafIndex)> = eligible
-                .choose_multiple(rng, candidates.max(k))
-                .map(|&l| (blanks_on_path(tree, l), l))
-                .collect();
+            let mut sample: Vec<(u32, LeafIndex)> =
+                eligible.choose_multiple(rng, candidates.max(k)).map(|&l| (blanks_on_path(tree, l), l)).collect();
             // Most blanks first; ties keep the random sample's order.
             sample.sort_by_key(|b| std::cmp::Reverse(b.0));
             sample.into_iter().take(k).map(|(_, l)| l).collect()
@@ -130,7 +128,9 @@ mod tests {
     fn health_of_a_fresh_batch_added_group() {
         let cs = CipherSuite(1);
         let p = AwsLcProvider;
-        let mut g = Group::create(cs, &Identity::basic(&p, cs, "c").unwrap(), b"g".to_vec(), vec![], GroupConfig::default()).unwrap();
+        let mut g =
+            Group::create(cs, &Identity::basic(&p, cs, "c").unwrap(), b"g".to_vec(), vec![], GroupConfig::default())
+                .unwrap();
         let h = health(g.tree());
         assert_eq!((h.leaves, h.parents, h.blank_parents), (1, 0, 0));
         // Five Adds: 8 leaves, 7 parents, 6 members. The creator's path
