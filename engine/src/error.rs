@@ -1,4 +1,11 @@
-//! The engine's one error type, grouped by what went wrong (STYLE.md 5).
+//! The engine's one error type, grouped by what went wrong (docs/STYLE.md 5).
+//!
+//! A caller matches on the kind first: [`Error::Malformed`] and
+//! [`Error::Invalid`] are a peer's fault (bytes or a rule of RFC 9420),
+//! [`Error::Crypto`] a failed verification or decryption, [`Error::Usage`]
+//! the caller's own misuse, [`Error::State`] a damaged store, and
+//! [`Error::Internal`] a bug in throng. Each validation variant names the
+//! RFC section it enforces, in its documentation and its `Display`.
 
 use thiserror::Error;
 
@@ -19,11 +26,14 @@ pub enum Error {
     #[error("crypto: {0}")]
     Crypto(#[from] CryptoError),
     /// The caller asked for something the current state does not allow.
-    #[error("misuse: {0}")]
-    Misuse(#[from] UsageError),
+    #[error("usage: {0}")]
+    Usage(#[from] UsageError),
     /// Exported group state could not be imported.
     #[error("state: {0}")]
     State(#[from] StateError),
+    /// An invariant of throng itself broke: a bug, never a peer's fault.
+    #[error("internal: {0}")]
+    Internal(#[from] InternalError),
 }
 
 /// A rule of RFC 9420 that a message broke; each variant names its section.
@@ -48,15 +58,18 @@ pub enum ValidationError {
         /// Requested generation.
         generation: u32,
     },
+    /// A leaf's ratchets were already deleted from the secret tree (§9.2).
+    #[error("the secret tree no longer holds leaf {0}'s ratchets (§9.2)")]
+    RatchetDeleted(u32),
     /// A leaf index is outside the tree (§4, §9).
     #[error("leaf {0} is outside the tree")]
     LeafOutOfRange(u32),
     /// More PSKs than `PSKLabel.count`, a uint16, can number (§8.4).
     #[error("{0} PSKs exceed the 65535 that PSKLabel can count (§8.4)")]
     TooManyPsks(usize),
-    /// A PSK list and its secrets disagree in length (§8.4).
-    #[error("{0}")]
-    Rule(&'static str),
+    /// The message's protocol version is not mls10 (§6).
+    #[error("protocol version is not mls10 (§6)")]
+    UnsupportedVersion,
     /// Application data travels only in a PrivateMessage (§6: applications
     /// MUST use PrivateMessage for application messages).
     #[error("application data must be sent as a PrivateMessage (§6)")]
@@ -97,15 +110,369 @@ pub enum ValidationError {
     /// content (§6.1).
     #[error("confirmation_tag must be present exactly for commits (§6.1)")]
     ConfirmationTagPresence,
+    /// Free-text rule, being replaced by the typed variants (transitional).
+    #[error("{0}")]
+    Rule(&'static str),
+    /// A proposal, alone or in a commit's list, breaks §12.1–§12.3.
+    #[error("proposal: {0}")]
+    Proposal(#[from] ProposalError),
+    /// A commit breaks §12.4.2.
+    #[error("commit: {0}")]
+    Commit(#[from] CommitError),
+    /// A leaf node breaks §7.3.
+    #[error("leaf node: {0}")]
+    LeafNode(#[from] LeafNodeError),
+    /// A KeyPackage breaks §10.1.
+    #[error("key package: {0}")]
+    KeyPackage(#[from] KeyPackageError),
+    /// An UpdatePath breaks §7.5, §7.6 or §7.9.2.
+    #[error("update path: {0}")]
+    UpdatePath(#[from] UpdatePathError),
+    /// A ratchet tree breaks §7.1, §7.9.2 or §12.4.3.3.
+    #[error("ratchet tree: {0}")]
+    Tree(#[from] TreeError),
+    /// A Welcome cannot be joined (§12.4.3.1).
+    #[error("welcome: {0}")]
+    Welcome(#[from] WelcomeError),
+    /// A GroupInfo does not describe the group, or lacks what the
+    /// operation needs (§12.4.3).
+    #[error("group info: {0}")]
+    GroupInfo(#[from] GroupInfoError),
+    /// A pre-shared key cannot be resolved (§8.4, §12.4.2).
+    #[error("psk: {0}")]
+    Psk(#[from] PskError),
+}
+
+/// A proposal, or a commit's proposal list, that breaks §12.1–§12.3.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum ProposalError {
+    /// An Update comes from a sender that is not a member (§12.1.2).
+    #[error("Update from a non-member (§12.1.2)")]
+    UpdateFromNonMember,
+    /// An Update names a blank leaf (§12.1.2).
+    #[error("Update of blank leaf {0} (§12.1.2)")]
+    UpdateOfBlankLeaf(u32),
+    /// An Update's leaf keeps the old encryption key (§7.3).
+    #[error("Update keeps the leaf's encryption key (§7.3)")]
+    UpdateKeepsEncryptionKey,
+    /// A Remove names a blank leaf (§12.1.3).
+    #[error("Remove of blank leaf {0} (§12.1.3)")]
+    RemoveOfBlankLeaf(u32),
+    /// An Add's init key is already an encryption key of the tree (§12.2).
+    #[error("Add's init key is already in the tree (§12.2)")]
+    InitKeyInTree,
+    /// A PSK proposal's nonce is not Nh bytes (§12.1.4).
+    #[error("psk_nonce is not Nh bytes (§12.1.4)")]
+    PskNonceLength,
+    /// A reinit or branch resumption PSK outside the first commit of the
+    /// group it starts (§12.1.4).
+    #[error("reinit or branch resumption PSK in a regular commit (§12.1.4)")]
+    ResumptionPskUsage,
+    /// A ReInit to an older protocol version (§12.1.5).
+    #[error("ReInit to an older version (§12.1.5)")]
+    ReInitOlderVersion,
+    /// An ExternalInit outside an external commit (§12.1.6).
+    #[error("ExternalInit outside an external commit (§12.1.6)")]
+    ExternalInitOutsideExternalCommit,
+    /// A member lacks the capabilities a new `required_capabilities`
+    /// demands, or a new GroupContext extension (§12.1.7).
+    #[error("member at leaf {0} lacks a capability the new extensions need (§12.1.7)")]
+    MemberLacksCapability(u32),
+    /// The proposal type may not come from its sender type (§12.1.8).
+    #[error("proposal type not allowed from its sender (§12.1.8)")]
+    NotAllowedFromSender,
+    /// More than one GroupContextExtensions proposal in a commit (§12.2).
+    #[error("more than one GroupContextExtensions proposal (§12.2)")]
+    MultipleGroupContextExtensions,
+    /// A commit contains the committer's own Update (§12.2).
+    #[error("commit contains an Update from the committer (§12.2)")]
+    CommitterUpdate,
+    /// A commit removes the committer (§12.2).
+    #[error("commit removes the committer (§12.2)")]
+    CommitterRemoved,
+    /// Two Update or Remove proposals for one leaf (§12.2).
+    #[error("two Update/Remove proposals for leaf {0} (§12.2)")]
+    LeafTouchedTwice(u32),
+    /// One PreSharedKeyID proposed twice (§12.2).
+    #[error("one PreSharedKeyID proposed twice (§12.2)")]
+    DuplicatePsk,
+    /// A ReInit together with other proposals (§12.2).
+    #[error("ReInit together with other proposals (§12.2)")]
+    ReInitNotAlone,
+    /// An ExternalInit in a regular commit (§12.2).
+    #[error("ExternalInit in a regular commit (§12.2)")]
+    ExternalInitInRegularCommit,
+    /// An external commit's list is not exactly one ExternalInit, at most
+    /// one Remove, and PSKs (§12.2).
+    #[error("external commit proposals are not ExternalInit, Remove and PSKs only (§12.2)")]
+    ExternalCommitProposals,
+}
+
+/// A commit that breaks §12.4.2 (its proposals have [`ProposalError`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum CommitError {
+    /// The sender type cannot commit (§6: only members and new members by
+    /// external commit).
+    #[error("commit from a sender that cannot commit (§6)")]
+    SenderCannotCommit,
+    /// A proposal reference that is not among the epoch's proposals (§12.4.2).
+    #[error("commit references an unknown proposal (§12.4.2)")]
+    UnknownProposalReference,
+    /// The proposals require an UpdatePath and the commit has none (§12.4.2).
+    #[error("commit lacks a required UpdatePath (§12.4.2)")]
+    MissingPath,
+    /// An external commit always carries a path (§12.4.3.2).
+    #[error("external commit without a path (§12.4.3.2)")]
+    ExternalCommitWithoutPath,
+    /// The group committed a ReInit and accepts no more handshakes (§11.2,
+    /// §12.4.2).
+    #[error("the group was reinitialized and takes no more commits or proposals (§11.2)")]
+    GroupReinitialized,
+}
+
+/// A leaf node that breaks §7.3 (or the key uniqueness §7.3 requires).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum LeafNodeError {
+    /// The leaf's capabilities lack the group's cipher suite (§7.3).
+    #[error("leaf does not support the group's cipher suite (§7.3)")]
+    UnsupportedCipherSuite,
+    /// The leaf's capabilities lack mls10 (§7.3).
+    #[error("leaf does not support MLS 1.0 (§7.3)")]
+    UnsupportedVersion,
+    /// The leaf's credential type is not among its capabilities (§7.2).
+    #[error("leaf's credential type is not in its capabilities (§7.2)")]
+    CredentialNotInCapabilities,
+    /// The leaf lacks the group's required capabilities (§7.3, §11.1).
+    #[error("leaf lacks the group's required capabilities (§7.3, §11.1)")]
+    MissingRequiredCapabilities,
+    /// The leaf carries an extension its capabilities do not list (§7.3).
+    #[error("leaf carries an extension its capabilities do not list (§7.3)")]
+    UnlistedExtension,
+    /// The leaf's lifetime does not cover the current time (§7.3).
+    #[error("leaf node lifetime does not cover the current time (§7.3)")]
+    Lifetime,
+    /// A member does not support a credential type in use (§7.3).
+    #[error("a member does not support a credential type in use (§7.3)")]
+    CredentialTypeUnsupported,
+    /// The leaf's `leaf_node_source` is not the one its place requires (§7.3).
+    #[error("leaf_node_source must be {expected} here (§7.3)")]
+    WrongSource {
+        /// The source required: `key_package`, `update` or `commit`.
+        expected: &'static str,
+    },
+    /// Another member already holds the leaf's signature key (§7.3).
+    #[error("signature key already in the group (§7.3)")]
+    DuplicateSignatureKey,
+    /// The leaf's encryption key is already in the tree (§7.3).
+    #[error("encryption key already in the group (§7.3)")]
+    DuplicateEncryptionKey,
+}
+
+/// A KeyPackage that breaks §10.1 (its leaf has [`LeafNodeError`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum KeyPackageError {
+    /// The KeyPackage's version is not mls10 (§10.1).
+    #[error("KeyPackage version is not mls10 (§10.1)")]
+    UnsupportedVersion,
+    /// The KeyPackage is for another cipher suite than the group's (§10.1).
+    #[error("KeyPackage cipher suite differs from the group's (§10.1)")]
+    CipherSuiteMismatch,
+    /// The init key equals the leaf's encryption key (§10.1).
+    #[error("KeyPackage init_key equals the leaf encryption_key (§10.1)")]
+    InitKeyIsEncryptionKey,
+}
+
+/// An UpdatePath that breaks §7.4–§7.6, §7.9.2 or §12.4.2.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum UpdatePathError {
+    /// The path has not one node per step of the filtered direct path (§7.6).
+    #[error("UpdatePath has {got} nodes, the filtered direct path {expected} (§7.6)")]
+    Length {
+        /// Steps of the sender's filtered direct path.
+        expected: usize,
+        /// Nodes in the path.
+        got: usize,
+    },
+    /// A node's ciphertext count differs from its copath resolution (§7.6).
+    #[error("UpdatePath ciphertext count differs from the copath resolution (§7.6)")]
+    CiphertextCount,
+    /// One of the path's keys is already in the tree (§12.4.2).
+    #[error("UpdatePath key already in the tree (§12.4.2)")]
+    KeyInTree,
+    /// The path repeats one of its own encryption keys (§7.3, §12.4.2).
+    #[error("UpdatePath repeats an encryption key (§7.3, §12.4.2)")]
+    RepeatedKey,
+    /// The committer's new leaf keeps its old encryption key (§12.4.2).
+    #[error("UpdatePath keeps the committer's encryption key (§12.4.2)")]
+    KeepsEncryptionKey,
+    /// The parent hash in the path's leaf is not the computed one (§7.9.2).
+    #[error("UpdatePath leaf parent hash mismatch (§7.9.2)")]
+    ParentHashMismatch,
+    /// The decrypted path secret is not Nh bytes (§7.4).
+    #[error("path secret has the wrong length (§7.4)")]
+    PathSecretLength,
+    /// A public key derived from the decrypted path secret differs from
+    /// the one sent (§7.5).
+    #[error("derived path key differs from the UpdatePath's (§7.5)")]
+    DerivedKeyMismatch,
+}
+
+/// A ratchet tree that breaks §7.1, §7.9.2, §12.4.3.1 or §12.4.3.3.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum TreeError {
+    /// The `ratchet_tree` ends with a blank node (§12.4.3.3).
+    #[error("ratchet_tree must end with a non-blank node (§12.4.3.3)")]
+    TrailingBlank,
+    /// A leaf at an odd or a parent at an even position (Appendix C).
+    #[error("ratchet_tree has a node of the wrong kind at position {0} (Appendix C)")]
+    MisplacedNode(usize),
+    /// More nodes than a tree of 2^31 leaves holds.
+    #[error("ratchet tree has more than 2^31 leaves")]
+    TooLarge,
+    /// `unmerged_leaves` not in increasing order (§7.1).
+    #[error("unmerged_leaves not in increasing order (§7.1)")]
+    UnmergedLeavesOrder,
+    /// An unmerged leaf is blank or not below its parent (§12.4.3.1).
+    #[error("unmerged leaf is blank or not below its parent (§12.4.3.1)")]
+    UnmergedLeafNotBelow,
+    /// An unmerged leaf is missing at an intermediate node (§12.4.3.1).
+    #[error("unmerged leaf missing at an intermediate node (§12.4.3.1)")]
+    UnmergedLeafMissing,
+    /// A parent node is not parent-hash valid (§7.9.2).
+    #[error("parent node {0} is not parent-hash valid (§7.9.2)")]
+    ParentHashInvalid(u32),
+    /// The tree's hash differs from the GroupContext's (§12.4.3.1).
+    #[error("tree hash differs from the GroupContext's (§12.4.3.1)")]
+    TreeHashMismatch,
+}
+
+/// A Welcome that cannot be joined (§12.4.3.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum WelcomeError {
+    /// The Welcome's cipher suite differs from the KeyPackage's (§12.4.3.1).
+    #[error("Welcome cipher suite differs from the KeyPackage's (§12.4.3.1)")]
+    CipherSuiteMismatch,
+    /// No EncryptedGroupSecrets for this KeyPackage (§12.4.3.1).
+    #[error("Welcome has no secrets for this KeyPackage (§12.4.3.1)")]
+    NotForThisKeyPackage,
+    /// The GroupInfo's cipher suite differs from the Welcome's (§12.4.3.1).
+    #[error("GroupInfo cipher suite differs from the Welcome's (§12.4.3.1)")]
+    GroupInfoCipherSuite,
+    /// A reinit or branch Welcome not at epoch 1 (§12.4.3.1).
+    #[error("reinit or branch Welcome not at epoch 1 (§12.4.3.1)")]
+    ResumptionEpoch,
+    /// The joiner's own leaf is not in the tree (§12.4.3.1).
+    #[error("own leaf not in the tree (§12.4.3.1)")]
+    OwnLeafMissing,
+    /// The path secret does not match the tree's public keys (§12.4.3.1).
+    #[error("path secret does not match the tree's keys (§12.4.3.1)")]
+    PathSecretMismatch,
+}
+
+/// A GroupInfo that does not describe the group, or lacks what the
+/// operation needs (§12.4.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum GroupInfoError {
+    /// The GroupContext's version is not mls10 (§12.4.3.1).
+    #[error("GroupContext version is not mls10 (§12.4.3.1)")]
+    UnsupportedVersion,
+    /// No ratchet tree in the GroupInfo, and none given out of band
+    /// (§12.4.3.3).
+    #[error("no ratchet tree in the GroupInfo or out of band (§12.4.3.3)")]
+    MissingRatchetTree,
+    /// The signer's leaf is blank (§12.4.3.1).
+    #[error("GroupInfo signer leaf is blank (§12.4.3.1)")]
+    BlankSigner,
+    /// An external join needs the `external_pub` extension (§12.4.3.2).
+    #[error("GroupInfo lacks external_pub (§12.4.3.2)")]
+    MissingExternalPub,
+    /// The GroupContext differs from the group's current one (§12.4.3).
+    #[error("GroupInfo's GroupContext differs from the group's (§12.4.3)")]
+    ContextMismatch,
+    /// The confirmation tag differs from the epoch's (§12.4.3).
+    #[error("GroupInfo's confirmation tag differs from the epoch's (§12.4.3)")]
+    ConfirmationTagMismatch,
+    /// The `ratchet_tree` differs from the group's tree (§12.4.3.3).
+    #[error("GroupInfo's ratchet_tree differs from the group's (§12.4.3.3)")]
+    RatchetTreeMismatch,
+}
+
+/// A pre-shared key that cannot be resolved (§8.4, §12.4.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum PskError {
+    /// An external PSK this member does not hold (§12.4.2).
+    #[error("unknown external PSK (§12.4.2)")]
+    UnknownExternal,
+    /// A resumption PSK of another group that was not supplied (§12.4.2).
+    #[error("resumption PSK of another group is not available (§12.4.2)")]
+    UnknownResumptionGroup,
+    /// A resumption PSK of an epoch no longer (or never) kept (§12.4.2).
+    #[error("resumption PSK of epoch {0} is not available (§12.4.2)")]
+    UnknownResumptionEpoch(u64),
 }
 
 /// The caller asked for something the current state does not allow.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum UsageError {
+    /// The member was removed or the group reinitialized.
+    #[error("the group is no longer active for this member")]
+    GroupInactive,
+    /// A member that has seen proposals commits before sending data (§12.4).
+    #[error("pending proposals must be committed before sending application data (§12.4)")]
+    PendingProposals,
+    /// A commit or its result is for another epoch than the group's.
+    #[error("the commit was not made for this group's current epoch")]
+    StaleCommit,
+    /// A member was given its own commit: merge the pending commit instead.
+    #[error("this member's own commit: merge its PendingCommit instead")]
+    OwnCommit,
+    /// The message is not of a kind this call takes (for example a
+    /// Welcome given to `process_message`).
+    #[error("this call does not take {0}")]
+    WrongMessageKind(&'static str),
+    /// A server cannot read handshakes in PrivateMessages (§6.3); groups a
+    /// server follows send them as PublicMessages.
+    #[error("a server follows only PublicMessage handshakes (§6.3)")]
+    PrivateHandshake,
+    /// The group has no external sender at this index, or the signer is not
+    /// it (§12.1.8.1).
+    #[error("not the group's external sender at index {0} (§12.1.8.1)")]
+    NotExternalSender(u32),
+    /// No ReInit was committed in this group (§11.2).
+    #[error("no ReInit was committed in this group (§11.2)")]
+    NoReInit,
+    /// The new group does not match the committed ReInit (§11.2).
+    #[error("the new group does not match the ReInit (§11.2)")]
+    ReInitMismatch,
+    /// A group with this id is already registered.
+    #[error("group already registered")]
+    GroupExists,
+    /// No group with this id is registered.
+    #[error("unknown group")]
+    UnknownGroup,
     /// An argument is out of its documented range.
     #[error("{0}")]
     InvalidArgument(&'static str),
+}
+
+/// A broken invariant of throng itself: a bug to report, never caused by
+/// a peer's bytes.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum InternalError {
+    /// An invariant named by its text did not hold.
+    #[error("broken invariant: {0}")]
+    Invariant(&'static str),
 }
 
 /// Why exported group state (see [`crate::state`]) could not be imported.
@@ -146,3 +513,33 @@ pub enum StateError {
 
 /// Shorthand for engine results.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// `Error` conversions for the sub-enums, so `?` and `.into()` reach the
+/// top level in one step.
+macro_rules! into_error {
+    ($($kind:ident),*) => {$(
+        impl From<$kind> for Error {
+            fn from(e: $kind) -> Self {
+                Error::Invalid(ValidationError::from(e))
+            }
+        }
+    )*};
+}
+into_error!(
+    ProposalError,
+    CommitError,
+    LeafNodeError,
+    KeyPackageError,
+    UpdatePathError,
+    TreeError,
+    WelcomeError,
+    GroupInfoError,
+    PskError
+);
+
+impl InternalError {
+    /// The error for a broken invariant, as an [`Error`].
+    pub(crate) fn invariant(what: &'static str) -> Error {
+        Error::Internal(InternalError::Invariant(what))
+    }
+}

@@ -688,7 +688,7 @@ mod tests {
         let mut t = tree(2, SecretTreeConfig::default());
         let other = Suite::new(default_provider(), CipherSuite(3)).unwrap();
         let err = t.receive_key(&other, LeafIndex(0), RatchetType::Application, 0).unwrap_err();
-        assert!(matches!(err, Error::Misuse(_)), "{err:?}");
+        assert!(matches!(err, Error::Usage(_)), "{err:?}");
     }
 
     #[test]

@@ -462,7 +462,7 @@ fn invalid_and_late_handshakes_are_refused_and_change_nothing() {
     if let MlsMessageBody::PrivateMessage(m) = &mut private_proposal.body {
         m.content_type = throng::messages::ContentType::Proposal;
     }
-    assert!(matches!(refused(&private_proposal), Rejected::Invalid(Error::Misuse(_))));
+    assert!(matches!(refused(&private_proposal), Rejected::Invalid(Error::Usage(_))));
 
     // The genuine commit still wins after all that.
     let proposal_before = bob.propose_update().unwrap().0;

@@ -254,7 +254,7 @@ fn sender_types_are_restricted() {
         invalid(sign(WireFormat::PRIVATE_MESSAGE, Sender::External(0), proposal())),
         ValidationError::PrivateMessageFromNonMember
     );
-    assert!(matches!(sign(WireFormat::WELCOME, Sender::Member(SENDER), proposal()), Err(Error::Misuse(_))));
+    assert!(matches!(sign(WireFormat::WELCOME, Sender::Member(SENDER), proposal()), Err(Error::Usage(_))));
 }
 
 #[test]
@@ -270,8 +270,8 @@ fn commits_need_their_confirmation_tag() {
         )
         .unwrap()
     };
-    assert!(matches!(sign(commit()).into_authenticated(), Err(Error::Misuse(UsageError::InvalidArgument(_)))));
-    assert!(matches!(sign(proposal()).confirm(vec![1; 32]), Err(Error::Misuse(_))));
+    assert!(matches!(sign(commit()).into_authenticated(), Err(Error::Usage(UsageError::InvalidArgument(_)))));
+    assert!(matches!(sign(proposal()).confirm(vec![1; 32]), Err(Error::Usage(_))));
     // The transcript input is the AuthenticatedContent without its tag.
     let signed = sign(commit());
     let input = signed.confirmed_transcript_hash_input();
@@ -288,7 +288,7 @@ fn commits_need_their_confirmation_tag() {
         f.content(Sender::Member(SENDER), proposal()),
         None,
     );
-    assert!(matches!(err, Err(Error::Misuse(_))));
+    assert!(matches!(err, Err(Error::Usage(_))));
 }
 
 #[test]
@@ -512,11 +512,11 @@ fn protect_refuses_the_wrong_wire_format() {
     let private = f.authenticated(WireFormat::PRIVATE_MESSAGE, Sender::Member(SENDER), proposal());
     let mut tree = f.tree();
     let err = protect_private(&f.suite, public.clone(), &mut tree, &f.sender_data_secret, PaddingPolicy::None);
-    assert!(matches!(err, Err(Error::Misuse(_))));
+    assert!(matches!(err, Err(Error::Usage(_))));
     assert!(matches!(
         protect_public(&f.suite, private, Some(&f.context), Some(&f.membership_key)),
-        Err(Error::Misuse(_))
+        Err(Error::Usage(_))
     ));
     // A member's PublicMessage needs the membership key.
-    assert!(matches!(protect_public(&f.suite, public, Some(&f.context), None), Err(Error::Misuse(_))));
+    assert!(matches!(protect_public(&f.suite, public, Some(&f.context), None), Err(Error::Usage(_))));
 }
