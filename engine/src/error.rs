@@ -374,6 +374,10 @@ pub enum WelcomeError {
     /// The path secret does not match the tree's public keys (§12.4.3.1).
     #[error("path secret does not match the tree's keys (§12.4.3.1)")]
     PathSecretMismatch,
+    /// The group a ReInit's Welcome starts does not match the ReInit
+    /// (group id, version, suite, extensions; §11.2).
+    #[error("the new group does not match the ReInit (§11.2)")]
+    ReInitMismatch,
 }
 
 /// A GroupInfo that does not describe the group, or lacks what the
@@ -451,9 +455,6 @@ pub enum UsageError {
     /// No ReInit was committed in this group (§11.2).
     #[error("no ReInit was committed in this group (§11.2)")]
     NoReInit,
-    /// The new group does not match the committed ReInit (§11.2).
-    #[error("the new group does not match the ReInit (§11.2)")]
-    ReInitMismatch,
     /// A group with this id is already registered.
     #[error("group already registered")]
     GroupExists,

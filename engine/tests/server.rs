@@ -7,7 +7,7 @@
 use std::sync::{Arc, Barrier};
 
 use throng::crypto::{AwsLcProvider, CipherSuite, CryptoProvider, SignatureKeyPair, Suite};
-use throng::error::{CryptoError, Error, ValidationError};
+use throng::error::{CommitError, CryptoError, Error, ProposalError, UpdatePathError, ValidationError};
 use throng::framing;
 use throng::group::{CommitOptions, Group, GroupConfig, Identity, KeyPackageBundle, Processed, PskStore};
 use throng::messages::content::{FramedContent, FramedContentBody, MlsMessage, MlsMessageBody, Sender, WireFormat};
@@ -391,20 +391,18 @@ fn invalid_and_late_handshakes_are_refused_and_change_nothing() {
     let base = commit_of(&good.message);
     let unknown_ref =
         Commit { proposals: vec![ProposalOrRef::Reference(ProposalRef(vec![7; 32]))], path: base.path.clone() };
-    match refused(&resign_commit(&alice, &ids[0].signer, &good.message, unknown_ref)) {
-        Rejected::Invalid(Error::Invalid(ValidationError::Rule(r))) => assert!(r.contains("unknown proposal"), "{r}"),
-        other => panic!("{other:?}"),
-    }
+    assert_eq!(
+        refused(&resign_commit(&alice, &ids[0].signer, &good.message, unknown_ref)),
+        Rejected::Invalid(CommitError::UnknownProposalReference.into())
+    );
     let removes_self = Commit {
         proposals: vec![ProposalOrRef::Proposal(Box::new(Proposal::Remove(Remove { removed: alice.own_leaf() })))],
         path: base.path.clone(),
     };
-    match refused(&resign_commit(&alice, &ids[0].signer, &good.message, removes_self)) {
-        Rejected::Invalid(Error::Invalid(ValidationError::Rule(r))) => {
-            assert!(r.contains("removes the committer"), "{r}")
-        }
-        other => panic!("{other:?}"),
-    }
+    assert_eq!(
+        refused(&resign_commit(&alice, &ids[0].signer, &good.message, removes_self)),
+        Rejected::Invalid(ProposalError::CommitterRemoved.into())
+    );
     let mut bad_kp = KeyPackageBundle::generate(&*p, cs, &Identity::basic(&*p, cs, "x").unwrap()).unwrap().key_package;
     bad_kp.signature[0] ^= 1;
     let bad_add = Commit {
@@ -421,10 +419,10 @@ fn invalid_and_late_handshakes_are_refused_and_change_nothing() {
     if let Some(path) = &mut short.path {
         path.nodes[0].encrypted_path_secret.pop();
     }
-    match refused(&resign_commit(&alice, &ids[0].signer, &good.message, short)) {
-        Rejected::Invalid(Error::Invalid(ValidationError::Rule(r))) => assert!(r.contains("ciphertext count"), "{r}"),
-        other => panic!("{other:?}"),
-    }
+    assert_eq!(
+        refused(&resign_commit(&alice, &ids[0].signer, &good.message, short)),
+        Rejected::Invalid(UpdatePathError::CiphertextCount.into())
+    );
     // A path whose leaf parent hash does not match (another key at the root).
     let mut swapped = base.clone();
     if let Some(path) = &mut swapped.path {
@@ -433,16 +431,16 @@ fn invalid_and_late_handshakes_are_refused_and_change_nothing() {
             Suite::new(&*p, cs).unwrap().generate_hpke_key_pair().unwrap().public.as_bytes().to_vec(),
         );
     }
-    match refused(&resign_commit(&alice, &ids[0].signer, &good.message, swapped)) {
-        Rejected::Invalid(Error::Invalid(ValidationError::Rule(r))) => assert!(r.contains("parent hash"), "{r}"),
-        other => panic!("{other:?}"),
-    }
+    assert_eq!(
+        refused(&resign_commit(&alice, &ids[0].signer, &good.message, swapped)),
+        Rejected::Invalid(UpdatePathError::ParentHashMismatch.into())
+    );
     // No path where one is required (an empty commit).
     let no_path = Commit { proposals: vec![], path: None };
-    match refused(&resign_commit(&alice, &ids[0].signer, &good.message, no_path)) {
-        Rejected::Invalid(Error::Invalid(ValidationError::Rule(r))) => assert!(r.contains("UpdatePath"), "{r}"),
-        other => panic!("{other:?}"),
-    }
+    assert_eq!(
+        refused(&resign_commit(&alice, &ids[0].signer, &good.message, no_path)),
+        Rejected::Invalid(CommitError::MissingPath.into())
+    );
     // A member's message without its membership tag.
     let mut untagged = good.message.clone();
     if let MlsMessageBody::PublicMessage(pm) = &mut untagged.body {

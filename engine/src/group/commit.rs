@@ -1,19 +1,24 @@
-//! Creating, processing and merging Commits (RFC 9420 §12.4).
+//! Creating, processing and merging Commits (RFC 9420 §12.4): the public
+//! part of every commit is staged by the group's [`PublicGroup`]; a member
+//! adds its secrets (path secrets, key schedule, secret tree).
 
 use rayon::prelude::*;
 
 use crate::codec::Encode;
 use crate::crypto::{HpkeCiphertext, Secret, Suite};
-use crate::error::Error;
+use crate::error::{Error, InternalError, UsageError};
 use crate::framing;
 use crate::messages::RatchetTree as RatchetTreeExt;
 use crate::messages::content::{
-    AuthenticatedContent, FramedContent, FramedContentBody, MlsMessage, MlsMessageBody, Sender, WireFormat,
+    AuthenticatedContent, FramedContent, FramedContentBody, MlsMessage, MlsMessageBody, Sender,
 };
 use crate::messages::registered_extensions::{ExtensionData, ExternalPub};
 use crate::messages::{
     Commit, EncryptedGroupSecrets, GroupContext, GroupInfo, GroupSecrets, KeyPackage, LeafNode, PathSecret, Proposal,
-    ProposalOrRef, ReInit, Welcome,
+    ProposalOrRef, Welcome,
+};
+use crate::public_group::{
+    AppliedProposals, CommittedProposal, Committer, PublicStage, StagedPublicCommit, apply_proposals,
 };
 use crate::schedule::transcript::{confirmation_tag, verify_confirmation_tag};
 use crate::schedule::{
@@ -21,15 +26,10 @@ use crate::schedule::{
 };
 use crate::secret_tree::SecretTree;
 use crate::tree::math::{self, LeafIndex, NodeIndex};
-use crate::tree::{StagedTree, TreeDiff, TreeView, export_view};
-use crate::treekem::{PrivateTree, apply_update_path, create_update_path};
+use crate::tree::{TreeView, export_view};
+use crate::treekem::{PrivateTree, create_update_path, decrypt_update_path};
 
-use super::key_package::now;
-use super::proposals::{
-    AppliedProposals, CommittedProposal, Committer, apply_proposals, check_path_leaf, place_committer,
-    resolve_committed,
-};
-use super::{Group, new_secret_tree, rule};
+use super::{Group, new_secret_tree};
 
 /// What to commit.
 #[derive(Clone, Debug)]
@@ -58,18 +58,13 @@ impl CommitOptions {
     }
 }
 
-/// The complete state of the next epoch, computed before anything of the
-/// current one changes.
+/// A member's secrets of the epoch a commit starts, computed before
+/// anything of the current one changes.
 #[derive(Debug)]
-pub(crate) struct NextEpoch {
-    pub(crate) context: GroupContext,
-    pub(crate) tree_diff: TreeDiff,
+pub(crate) struct NextSecrets {
     pub(crate) private: PrivateTree,
     pub(crate) epoch: EpochSecrets,
     pub(crate) secret_tree: SecretTree,
-    pub(crate) transcript: TranscriptHashes,
-    pub(crate) confirmation_tag: Vec<u8>,
-    pub(crate) reinit: Option<ReInit>,
 }
 
 /// A commit this member created, waiting for the delivery service's
@@ -84,96 +79,89 @@ pub struct PendingCommit {
     /// and the tree when `ratchet_tree_in_welcome`): present when the commit
     /// adds members or `GroupConfig::group_info_with_commit` is set.
     pub group_info: Option<GroupInfo>,
-    applied: AppliedProposals,
-    next: NextEpoch,
+    public: StagedPublicCommit,
+    secrets: NextSecrets,
 }
 
 impl PendingCommit {
     /// What the commit's proposals do.
     pub fn applied(&self) -> &AppliedProposals {
-        &self.applied
+        self.public.applied()
+    }
+
+    /// The public state of the epoch this commit starts.
+    pub fn public(&self) -> &StagedPublicCommit {
+        &self.public
     }
 
     /// The epoch authenticator of the epoch this commit starts.
     pub fn epoch_authenticator(&self) -> &[u8] {
-        self.next.epoch.epoch_authenticator().as_bytes()
+        self.secrets.epoch.epoch_authenticator().as_bytes()
     }
 }
 
 /// A commit received and validated, not yet merged.
 #[derive(Debug)]
 pub struct StagedCommit {
-    committer: Sender,
-    committer_leaf: LeafIndex,
-    applied: AppliedProposals,
+    public: StagedPublicCommit,
     /// `None` when the commit removes this member.
-    next: Option<NextEpoch>,
+    secrets: Option<NextSecrets>,
 }
 
 impl StagedCommit {
+    /// The public state of the epoch this commit starts, as a server
+    /// following the group stages it.
+    pub fn public(&self) -> &StagedPublicCommit {
+        &self.public
+    }
+
     /// Who committed.
     pub fn committer(&self) -> &Sender {
-        &self.committer
+        self.public.committer()
     }
 
     /// The committer's leaf (for an external commit, the leaf it joined at).
     pub fn committer_leaf(&self) -> LeafIndex {
-        self.committer_leaf
+        self.public.committer_leaf()
     }
 
     /// Members added, with their leaves.
     pub fn added(&self) -> &[(LeafIndex, KeyPackage)] {
-        &self.applied.added
+        self.public.added()
     }
 
     /// Members removed, with the leaf node they held.
     pub fn removed(&self) -> &[(LeafIndex, LeafNode)] {
-        &self.applied.removed
+        self.public.removed()
     }
 
     /// Members whose Update was applied.
     pub fn updated(&self) -> &[LeafIndex] {
-        &self.applied.updated
+        self.public.updated()
     }
 
     /// Everything the proposals did.
     pub fn applied(&self) -> &AppliedProposals {
-        &self.applied
+        self.public.applied()
     }
 
     /// Whether this commit removes the member processing it.
     pub fn removes_self(&self) -> bool {
-        self.next.is_none()
+        self.secrets.is_none()
     }
 
     /// The new epoch number.
     pub fn new_epoch(&self) -> Option<u64> {
-        self.next.as_ref().map(|n| n.context.epoch)
+        self.secrets.as_ref().map(|_| self.public.new_epoch())
     }
 
     /// The epoch authenticator of the new epoch.
     pub fn epoch_authenticator(&self) -> Option<&[u8]> {
-        self.next.as_ref().map(|n| n.epoch.epoch_authenticator().as_bytes())
+        self.secrets.as_ref().map(|n| n.epoch.epoch_authenticator().as_bytes())
     }
-}
-
-/// The provisional GroupContext (§12.4.1): new epoch and tree hash, the
-/// old confirmed transcript hash, the new extensions.
-fn provisional_context(old: &GroupContext, applied: &AppliedProposals, tree_hash: &[u8]) -> Vec<u8> {
-    GroupContext {
-        epoch: old.epoch + 1,
-        tree_hash: tree_hash.to_vec(),
-        extensions: applied.extensions.clone().unwrap_or_else(|| old.extensions.clone()),
-        ..old.clone()
-    }
-    .to_bytes()
 }
 
 impl Group {
-    fn now(&self) -> Option<u64> {
-        self.config.check_lifetimes.then(now)
-    }
-
     /// The cached proposals worth committing (§12.2's SHOULDs): not this
     /// member's own Updates, not its own removal, one Update/Remove per
     /// leaf with a Remove preferred over Updates, the latest Update last.
@@ -187,8 +175,8 @@ impl Group {
             Proposal::Remove(r) => Some(r.removed.0),
             _ => None,
         });
-        let removed: std::collections::HashSet<u32> = self
-            .proposals
+        let cache = &self.public.proposals;
+        let removed: std::collections::HashSet<u32> = cache
             .iter()
             .filter_map(|p| match &p.proposal {
                 Proposal::Remove(r) => Some(r.removed.0),
@@ -206,7 +194,7 @@ impl Group {
             .collect();
         let mut seen_leaves: std::collections::HashSet<u32> = removed_by_value.collect();
         let mut out: Vec<CommittedProposal> = Vec::new();
-        for p in self.proposals.iter().rev() {
+        for p in cache.iter().rev() {
             let keep = match (&p.proposal, &p.sender) {
                 (Proposal::Update(_), Sender::Member(l)) => {
                     *l != me && !removed.contains(&l.0) && seen_leaves.insert(l.0)
@@ -215,7 +203,7 @@ impl Group {
                 (Proposal::GroupContextExtensions(_), _) => !extensions_by_value,
                 (Proposal::PreSharedKey(psk), _) => !psks_by_value.contains(&&psk.psk),
                 // §12.2: a ReInit must be alone; other proposals are preferred.
-                (Proposal::ReInit(_), _) => self.proposals.len() == 1 && by_value.is_empty(),
+                (Proposal::ReInit(_), _) => cache.len() == 1 && by_value.is_empty(),
                 (Proposal::ExternalInit(_), _) => false,
                 _ => true,
             };
@@ -234,16 +222,14 @@ impl Group {
     /// Creates a Commit (§12.4.1) and, when it adds members, the Welcome
     /// (§12.4.3.1). The group does not change until the result is merged.
     pub fn commit(&mut self, options: CommitOptions) -> Result<PendingCommit, Error> {
-        if !self.is_active() {
-            return Err(crate::error::UsageError::InvalidArgument("group is no longer active").into());
-        }
+        self.require_active()?;
         let config = self.config.clone();
-        config.install(|| self.commit_inner(options))
+        config.on_pool(|| self.commit_inner(options))
     }
 
     fn commit_inner(&mut self, options: CommitOptions) -> Result<PendingCommit, Error> {
-        let provider = self.provider.clone();
-        let suite = Suite::new(&*provider, self.context.cipher_suite)?;
+        let provider = self.public.provider.clone();
+        let suite = Suite::new(&*provider, self.public.context.cipher_suite)?;
         let me = self.private.own_leaf;
         let mut list =
             if options.include_pending { self.committable_proposals(&options.proposals) } else { Vec::new() };
@@ -253,11 +239,13 @@ impl Group {
             reference: None,
         }));
 
-        let tree = self.tree.clone();
+        let public = &self.public;
+        let context = &public.context;
+        let tree = public.tree.clone();
         let mut staged = tree.stage();
         let applied =
-            apply_proposals(&suite, &self.context, &mut staged, &list, Committer::Member(me), self.now(), true)?;
-        let new_members: Vec<LeafIndex> = applied.added.iter().map(|(l, _)| *l).collect();
+            apply_proposals(&suite, context, &mut staged, &list, Committer::Member(me), public.config.now(), true)?;
+        let new_members = applied.new_members();
 
         let (path, commit_secret, private, path_secrets) = if options.force_path || applied.path_required {
             let leaf = self.own_leaf_node()?.clone();
@@ -267,9 +255,19 @@ impl Group {
                 me,
                 leaf,
                 &self.identity.signer.private,
-                &self.context.group_id,
+                &context.group_id,
                 &new_members,
-                |th| provisional_context(&self.context, &applied, th),
+                // The provisional GroupContext (§12.4.1): the new epoch,
+                // tree hash and extensions, the old transcript hash.
+                |tree_hash| {
+                    GroupContext {
+                        epoch: context.epoch + 1,
+                        tree_hash: tree_hash.to_vec(),
+                        extensions: applied.extensions.clone().unwrap_or_else(|| context.extensions.clone()),
+                        ..context.clone()
+                    }
+                    .to_bytes()
+                },
             )?;
             (Some(created.update_path), created.commit_secret, created.private, created.path_secrets)
         } else {
@@ -288,29 +286,21 @@ impl Group {
                 .collect(),
             path,
         };
-        let wire_format = self.config.handshake_wire_format;
         let content = FramedContent {
-            group_id: self.context.group_id.clone(),
-            epoch: self.context.epoch,
+            group_id: context.group_id.clone(),
+            epoch: context.epoch,
             sender: Sender::Member(me),
             authenticated_data: options.authenticated_data,
             body: FramedContentBody::Commit(commit),
         };
-        let signed =
-            framing::sign_content(&suite, &self.identity.signer.private, wire_format, content, Some(&self.context))?;
-        let (context, derivation) = self.derive_next_epoch(
-            &suite,
-            &mut staged,
-            &applied,
-            &commit_secret,
-            self.epoch.init_secret(),
-            &signed.confirmed_transcript_hash_input(),
-        )?;
-        let EpochDerivation { joiner_secret, welcome_secret, mut epoch_secrets } = derivation;
-        let tag = confirmation_tag(&suite, epoch_secrets.confirmation_key(), &context.confirmed_transcript_hash);
-        let transcript = TranscriptHashes::new(&suite, context.confirmed_transcript_hash.clone(), &tag);
-        let authenticated = signed.confirm(tag.clone())?;
-        let message = self.protect_handshake(&suite, authenticated)?;
+        let wire_format = self.config.handshake_wire_format;
+        let signed = framing::sign_content(&suite, &self.identity.signer.private, wire_format, content, Some(context))?;
+        let next_context =
+            public.next_context(&suite, &mut staged, &applied, &signed.confirmed_transcript_hash_input());
+        let EpochDerivation { joiner_secret, welcome_secret, mut epoch_secrets } =
+            self.derive_epoch(&suite, &next_context, &applied, &commit_secret, self.epoch.init_secret())?;
+        let tag = confirmation_tag(&suite, epoch_secrets.confirmation_key(), &next_context.confirmed_transcript_hash);
+        let transcript = TranscriptHashes::new(&suite, next_context.confirmed_transcript_hash.clone(), &tag);
 
         // The GroupInfo of the new epoch (§12.4.3): needed for a Welcome, and
         // published for external joiners when configured. Building it costs
@@ -322,7 +312,7 @@ impl Group {
                 extensions.push(RatchetTreeExt::to_extension(&export_view(&staged)));
             }
             let mut info = GroupInfo {
-                group_context: context.clone(),
+                group_context: next_context.clone(),
                 extensions,
                 confirmation_tag: tag.clone(),
                 signer: me,
@@ -334,94 +324,61 @@ impl Group {
             None
         };
         let welcome = match (&group_info, applied.added.is_empty()) {
-            (Some(info), false) => {
-                let psks = applied.psks.clone();
-                Some(build_welcome(
-                    &suite,
-                    info,
-                    &applied.added,
-                    me,
-                    &path_secrets,
-                    &joiner_secret,
-                    &welcome_secret,
-                    psks,
-                )?)
-            }
+            (Some(info), false) => Some(build_welcome(
+                &suite,
+                info,
+                &applied.added,
+                me,
+                &path_secrets,
+                &joiner_secret,
+                &welcome_secret,
+                &applied.psks,
+            )?),
             _ => None,
         };
         let secret_tree = new_secret_tree(&suite, &mut epoch_secrets, staged.leaf_count(), &self.config)?;
-        let next = NextEpoch {
-            context,
+        let base_tree_hash = public.tree.root_hash().to_vec();
+        let next = StagedPublicCommit {
+            committer: Sender::Member(me),
+            committer_leaf: me,
+            applied,
+            base_epoch: context.epoch,
+            base_tree_hash,
+            context: next_context,
             tree_diff: staged.into_diff(),
-            private,
-            epoch: epoch_secrets,
-            secret_tree,
             transcript,
-            confirmation_tag: tag,
-            reinit: applied.reinit.clone(),
+            confirmation_tag: tag.clone(),
         };
-        Ok(PendingCommit { message, welcome, group_info, applied, next })
+        let message = self.protect(&suite, signed.confirm(tag)?)?;
+        Ok(PendingCommit {
+            message,
+            welcome,
+            group_info,
+            public: next,
+            secrets: NextSecrets { private, epoch: epoch_secrets, secret_tree },
+        })
     }
 
-    /// Protects a handshake message with the current epoch's keys, in the
-    /// configured wire format.
-    fn protect_handshake(
-        &mut self,
-        suite: &Suite<'_>,
-        authenticated: AuthenticatedContent,
-    ) -> Result<MlsMessage, Error> {
-        let body = if authenticated.wire_format == WireFormat::PRIVATE_MESSAGE {
-            MlsMessageBody::PrivateMessage(framing::protect_private(
-                suite,
-                authenticated,
-                &mut self.secret_tree,
-                self.epoch.sender_data_secret(),
-                self.config.padding,
-            )?)
-        } else {
-            MlsMessageBody::PublicMessage(framing::protect_public(
-                suite,
-                authenticated,
-                Some(&self.context),
-                Some(self.epoch.membership_key()),
-            )?)
-        };
-        Ok(MlsMessage::new(body))
-    }
-
-    /// The new GroupContext and key schedule (§8, §12.4.1): the confirmed
-    /// transcript hash over the signed commit, the PSKs, and every secret
-    /// of the new epoch.
-    pub(crate) fn derive_next_epoch(
+    /// The key schedule of the epoch `next` starts (§8): the commit's PSKs
+    /// resolved, then every secret of the new epoch.
+    fn derive_epoch(
         &self,
         suite: &Suite<'_>,
-        staged: &mut StagedTree<'_>,
+        next: &GroupContext,
         applied: &AppliedProposals,
         commit_secret: &CommitSecret,
         init_secret: &InitSecret,
-        confirmed_input: &[u8],
-    ) -> Result<(GroupContext, EpochDerivation), Error> {
-        let context = GroupContext {
-            epoch: self.context.epoch + 1,
-            tree_hash: staged.root_hash(suite),
-            confirmed_transcript_hash: self.transcript.next_confirmed(suite, confirmed_input),
-            extensions: applied.extensions.clone().unwrap_or_else(|| self.context.extensions.clone()),
-            ..self.context.clone()
-        };
+    ) -> Result<EpochDerivation, Error> {
         let psks: Vec<(crate::messages::PreSharedKeyId, Secret)> =
             applied.psks.iter().map(|id| Ok((id.clone(), self.resolve_psk(id)?))).collect::<Result<_, Error>>()?;
         let psk = psk_secret(suite, psks.iter().map(|(id, s)| (id, s)))?;
-        let derivation = derive_epoch(suite, init_secret, commit_secret, &psk, &context.to_bytes())?;
-        Ok((context, derivation))
+        derive_epoch(suite, init_secret, commit_secret, &psk, &next.to_bytes())
     }
 
     /// Enters the epoch a pending commit starts (the delivery service
     /// accepted it).
     pub fn merge_pending_commit(&mut self, pending: PendingCommit) -> Result<(), Error> {
-        if pending.next.context.epoch != self.context.epoch + 1 {
-            return Err(rule("pending commit is not for the current epoch"));
-        }
-        self.install(pending.next, None)
+        self.enter_epoch(pending.public, pending.secrets, None)
     }
 
     /// Enters the epoch a received commit starts; if it removed this
@@ -441,53 +398,37 @@ impl Group {
     }
 
     fn merge_staged(&mut self, staged: StagedCommit, peer: Option<&Group>) -> Result<(), Error> {
-        let Some(next) = staged.next else {
+        let Some(secrets) = staged.secrets else {
+            if staged.public.base_epoch != self.public.context.epoch {
+                return Err(UsageError::StaleCommit.into());
+            }
             self.active = false;
             return Ok(());
         };
-        if next.context.epoch != self.context.epoch + 1 {
-            return Err(rule("staged commit is not for the current epoch"));
-        }
-        let shared = peer.filter(|peer| {
-            peer.context.cipher_suite == self.context.cipher_suite
-                && peer.tree.root_hash() == next.context.tree_hash.as_slice()
-        });
-        self.install(next, shared.map(|peer| peer.tree.clone()))
+        let shared = peer.filter(|peer| peer.public.context.cipher_suite == self.public.context.cipher_suite);
+        self.enter_epoch(staged.public, secrets, shared.map(|peer| &peer.public.tree))
     }
 
-    /// Enters `next`; `shared` is an identical tree of the new epoch (same
-    /// root hash as `next.context.tree_hash`) to adopt instead of merging.
-    fn install(
+    /// Enters the epoch a commit starts: its public state (the tree diff, or
+    /// `shared` when that is the new epoch's tree) and this member's
+    /// secrets of it. The current epoch's resumption PSK is kept (§8.6).
+    fn enter_epoch(
         &mut self,
-        next: NextEpoch,
-        shared: Option<std::sync::Arc<crate::tree::RatchetTree>>,
+        public: StagedPublicCommit,
+        secrets: NextSecrets,
+        shared: Option<&std::sync::Arc<crate::tree::RatchetTree>>,
     ) -> Result<(), Error> {
-        let provider = self.provider.clone();
-        let suite = Suite::new(&*provider, self.context.cipher_suite)?;
-        match shared {
-            Some(tree) => self.tree = tree,
-            None => {
-                let tree = std::sync::Arc::make_mut(&mut self.tree);
-                self.config.install(|| tree.merge(&suite, next.tree_diff));
-            }
-        }
-        let old_epoch = self.context.epoch;
+        let old_epoch = self.public.context.epoch;
+        self.public.merge_sharing(public, shared)?;
         let old_psk = self.epoch.resumption_psk().clone();
         self.resumption_psks.push_back((old_epoch, old_psk));
         while self.resumption_psks.len() > self.config.resumption_psk_epochs {
             self.resumption_psks.pop_front();
         }
-        self.context = next.context;
-        self.private = next.private;
-        self.epoch = next.epoch;
-        self.secret_tree = next.secret_tree;
-        self.transcript = next.transcript;
-        self.confirmation_tag = next.confirmation_tag;
-        self.proposals.clear();
+        self.private = secrets.private;
+        self.epoch = secrets.epoch;
+        self.secret_tree = secrets.secret_tree;
         self.pending_leaf_keys.clear();
-        if next.reinit.is_some() {
-            self.pending_reinit = next.reinit;
-        }
         Ok(())
     }
 
@@ -498,108 +439,72 @@ impl Group {
         authenticated: &AuthenticatedContent,
         commit: &Commit,
     ) -> Result<StagedCommit, Error> {
-        self.config.install(|| self.stage_commit_inner(authenticated, commit))
+        self.config.on_pool(|| self.stage_commit_inner(authenticated, commit))
     }
 
+    /// The group's public staging (everything a server checks), then this
+    /// member's part: the path secret addressed to it, the key schedule,
+    /// the confirmation tag (§12.4.2).
     fn stage_commit_inner(&self, authenticated: &AuthenticatedContent, commit: &Commit) -> Result<StagedCommit, Error> {
         let suite = self.suite()?;
         let me = self.private.own_leaf;
-        let sender = authenticated.content.sender;
-        let committer = match sender {
-            Sender::Member(l) if l == me => return Err(rule("own commit: merge the pending commit instead")),
-            Sender::Member(l) => Committer::Member(l),
-            Sender::NewMemberCommit => Committer::External,
-            _ => return Err(rule("commit from a sender that cannot commit (RFC 9420 §6)")),
-        };
-
-        let list = resolve_committed(&self.proposals, commit, sender)?;
-
-        let tree = self.tree.clone();
-        let mut staged = tree.stage();
-        let applied = apply_proposals(&suite, &self.context, &mut staged, &list, committer, self.now(), true)?;
-        if applied.path_required && commit.path.is_none() {
-            return Err(rule("commit lacks a required UpdatePath (RFC 9420 §12.4.2)"));
+        if authenticated.content.sender == Sender::Member(me) {
+            return Err(UsageError::OwnCommit.into());
         }
-        let new_members: Vec<LeafIndex> = applied.added.iter().map(|(l, _)| *l).collect();
-
-        let committer_leaf = place_committer(&mut staged, committer, commit)?;
-        if applied.removed.iter().any(|(l, _)| *l == me) {
-            return Ok(StagedCommit { committer: sender, committer_leaf, applied, next: None });
+        let stage = self.public.stage_commit(&suite, authenticated, commit, true)?;
+        if stage.applied.removed.iter().any(|(l, _)| *l == me) {
+            return Ok(StagedCommit { public: stage.finish(), secrets: None });
         }
-
-        let (commit_secret, private) = match &commit.path {
-            Some(path) => {
-                check_path_leaf(
-                    &suite,
-                    &self.context,
-                    &applied,
-                    &staged,
-                    committer,
-                    committer_leaf,
-                    &path.leaf_node,
-                    self.now(),
-                )?;
-                let mut own = self.private.clone();
-                if applied.updated.contains(&me) {
-                    let key = staged.leaf(me).map(|n| n.encryption_key.clone());
-                    if let Some(pair) = self.pending_leaf_keys.iter().find(|p| Some(&p.public) == key.as_ref()) {
-                        own.insert(me.node(), pair.clone());
-                    }
-                }
-                let applied_path =
-                    apply_update_path(&suite, &mut staged, committer_leaf, path, &own, &new_members, |th| {
-                        provisional_context(&self.context, &applied, th)
-                    })?;
-                (applied_path.commit_secret, applied_path.private)
-            }
-            None => {
-                let mut own = self.private.clone();
-                if applied.updated.contains(&me) {
-                    let key = staged.leaf(me).map(|n| n.encryption_key.clone());
-                    if let Some(pair) = self.pending_leaf_keys.iter().find(|p| Some(&p.public) == key.as_ref()) {
-                        own.insert(me.node(), pair.clone());
-                    }
-                }
-                own.retain_consistent(&staged);
-                (CommitSecret::zero(&suite), own)
-            }
-        };
-
-        let init_secret = match (&committer, &applied.external_init) {
-            (Committer::External, Some(kem_output)) => {
+        let (commit_secret, private) = self.decrypt_commit(&suite, &stage, commit)?;
+        let init_secret = match &stage.applied.external_init {
+            Some(kem_output) if stage.committer == Sender::NewMemberCommit => {
                 let pair = self.epoch.external_key_pair(&suite)?;
                 InitSecret::from_external_init(&suite, &pair.private, kem_output)?
             }
             _ => self.epoch.init_secret().clone(),
         };
-        let (context, derivation) = self.derive_next_epoch(
+        let mut epoch =
+            self.derive_epoch(&suite, &stage.context, &stage.applied, &commit_secret, &init_secret)?.epoch_secrets;
+        verify_confirmation_tag(
             &suite,
-            &mut staged,
-            &applied,
-            &commit_secret,
-            &init_secret,
-            &authenticated.confirmed_transcript_hash_input(),
+            epoch.confirmation_key(),
+            &stage.context.confirmed_transcript_hash,
+            &stage.confirmation_tag,
         )?;
-        let mut epoch_secrets = derivation.epoch_secrets;
-        let tag = authenticated
-            .auth
-            .confirmation_tag
-            .as_ref()
-            .ok_or_else(|| rule("commit without confirmation tag (RFC 9420 §6.1)"))?;
-        verify_confirmation_tag(&suite, epoch_secrets.confirmation_key(), &context.confirmed_transcript_hash, tag)?;
-        let transcript = TranscriptHashes::new(&suite, context.confirmed_transcript_hash.clone(), tag);
-        let secret_tree = new_secret_tree(&suite, &mut epoch_secrets, staged.leaf_count(), &self.config)?;
-        let next = NextEpoch {
-            context,
-            tree_diff: staged.into_diff(),
-            private,
-            epoch: epoch_secrets,
-            secret_tree,
-            transcript,
-            confirmation_tag: tag.clone(),
-            reinit: applied.reinit.clone(),
-        };
-        Ok(StagedCommit { committer: sender, committer_leaf, applied, next: Some(next) })
+        let secret_tree = new_secret_tree(&suite, &mut epoch, stage.staged.leaf_count(), &self.config)?;
+        Ok(StagedCommit { public: stage.finish(), secrets: Some(NextSecrets { private, epoch, secret_tree }) })
+    }
+
+    /// This member's keys after a commit (§7.5): its own leaf key (the new
+    /// one if the commit applies its Update), then, when the commit has a
+    /// path, the path secret addressed to it and those above it, whose
+    /// topmost yields the commit secret.
+    fn decrypt_commit(
+        &self,
+        suite: &Suite<'_>,
+        stage: &PublicStage<'_>,
+        commit: &Commit,
+    ) -> Result<(CommitSecret, PrivateTree), Error> {
+        let me = self.private.own_leaf;
+        let mut own = self.private.clone();
+        if stage.applied.updated.contains(&me) {
+            let key = stage.staged.leaf(me).map(|n| n.encryption_key.clone());
+            if let Some(pair) = self.pending_leaf_keys.iter().find(|p| Some(&p.public) == key.as_ref()) {
+                own.insert(me.node(), pair.clone());
+            }
+        }
+        match (&commit.path, &stage.path) {
+            (Some(path), Some(public_path)) => {
+                let context = stage.provisional_context(&self.public.context).to_bytes();
+                let applied = decrypt_update_path(suite, &stage.staged, path, public_path, &own, &context)?;
+                Ok((applied.commit_secret, applied.private))
+            }
+            (None, None) => {
+                own.retain_consistent(&stage.staged);
+                Ok((CommitSecret::zero(suite), own))
+            }
+            _ => Err(InternalError::invariant("a staged commit has a public path exactly when it has a path").into()),
+        }
     }
 }
 
@@ -615,7 +520,7 @@ fn build_welcome(
     path_secrets: &[(NodeIndex, Secret)],
     joiner_secret: &crate::schedule::JoinerSecret,
     welcome_secret: &crate::schedule::WelcomeSecret,
-    psks: Vec<crate::messages::PreSharedKeyId>,
+    psks: &[crate::messages::PreSharedKeyId],
 ) -> Result<MlsMessage, Error> {
     let (key, nonce) = welcome_secret.key_and_nonce(suite)?;
     let encrypted_group_info = suite.aead_seal(key.as_bytes(), nonce.as_bytes(), &[], &group_info.to_bytes())?;
@@ -631,7 +536,7 @@ fn build_welcome(
             let path_secret =
                 path_secrets.iter().find(|(n, _)| *n == ancestor).map(|(_, s)| PathSecret { path_secret: s.clone() });
             let group_secrets =
-                GroupSecrets { joiner_secret: joiner_secret.as_secret().clone(), path_secret, psks: psks.clone() };
+                GroupSecrets { joiner_secret: joiner_secret.as_secret().clone(), path_secret, psks: psks.to_vec() };
             let sealed: HpkeCiphertext =
                 suite.encrypt_with_prepared(&prepared, kp.init_key.as_bytes(), &group_secrets.to_bytes())?;
             Ok(EncryptedGroupSecrets { new_member: kp.make_ref(suite), encrypted_group_secrets: sealed })

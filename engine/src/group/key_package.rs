@@ -3,11 +3,10 @@
 
 use crate::codec::Encode;
 use crate::crypto::{CipherSuite, CryptoProvider, HpkePrivateKey, SignatureKeyPair, Suite};
-use crate::error::{Error, ValidationError};
+use crate::error::Error;
 use crate::messages::{
     Capabilities, Credential, Extension, KeyPackage, KeyPackageRef, LeafNode, LeafNodeSource, Lifetime, ProtocolVersion,
 };
-use crate::tree::{LeafNodeRules, validate_leaf_node};
 
 /// A member's long-term signing identity: its credential and key pair.
 #[derive(Clone, Debug)]
@@ -53,11 +52,6 @@ pub struct KeyPackageBundle {
 /// past to absorb clock skew (§7.2 asks applications to bound it).
 const LIFETIME_SECS: u64 = 90 * 24 * 3600;
 
-/// Seconds since the Unix epoch.
-pub(crate) fn now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
-}
-
 impl KeyPackageBundle {
     /// Generates a KeyPackage for `identity` in `suite`, with fresh init and
     /// encryption keys, default capabilities and a 90-day lifetime.
@@ -78,7 +72,7 @@ impl KeyPackageBundle {
         let suite = Suite::new(provider, cipher_suite)?;
         let init = suite.generate_hpke_key_pair()?;
         let encryption = suite.generate_hpke_key_pair()?;
-        let start = now().saturating_sub(3600);
+        let start = Lifetime::now().saturating_sub(3600);
         let mut leaf_node = LeafNode {
             encryption_key: encryption.public.clone(),
             signature_key: identity.signer.public.clone(),
@@ -163,32 +157,4 @@ impl KeyPackageBundle {
     pub fn encoded_len(&self) -> usize {
         self.key_package.to_bytes().len()
     }
-}
-
-fn rule(text: &'static str) -> Error {
-    ValidationError::Rule(text).into()
-}
-
-/// Validates a KeyPackage received for `group_suite` (§10.1): version and
-/// suite, its signature, its leaf node as a key_package leaf (§7.3), and
-/// an init key distinct from the leaf's encryption key.
-pub fn validate_key_package(
-    suite: &Suite<'_>,
-    key_package: &KeyPackage,
-    rules: &LeafNodeRules<'_>,
-) -> Result<(), Error> {
-    if key_package.version != ProtocolVersion::MLS10 {
-        return Err(rule("KeyPackage version is not mls10 (RFC 9420 §10.1)"));
-    }
-    if key_package.cipher_suite != suite.cipher_suite() {
-        return Err(rule("KeyPackage cipher suite differs from the group's (RFC 9420 §10.1)"));
-    }
-    if !matches!(key_package.leaf_node.leaf_node_source, LeafNodeSource::KeyPackage(_)) {
-        return Err(rule("KeyPackage leaf node source is not key_package (RFC 9420 §7.3)"));
-    }
-    if key_package.init_key == key_package.leaf_node.encryption_key {
-        return Err(rule("KeyPackage init_key equals the leaf encryption_key (RFC 9420 §10.1)"));
-    }
-    key_package.verify_signature(suite)?;
-    validate_leaf_node(suite, &key_package.leaf_node, None, rules)
 }

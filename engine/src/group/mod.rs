@@ -10,35 +10,32 @@
 
 mod commit;
 mod external;
-pub mod key_package;
-mod proposals;
+mod key_package;
 mod reinit;
 #[cfg(feature = "simulation")]
 mod simulation;
+#[cfg(test)]
+mod tests;
 mod welcome;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 pub use commit::{CommitOptions, PendingCommit, StagedCommit};
-pub use key_package::{Identity, KeyPackageBundle, default_capabilities, validate_key_package};
-pub use proposals::{AppliedProposals, CommittedProposal};
+pub use key_package::{Identity, KeyPackageBundle, default_capabilities};
 pub use welcome::{OpenedWelcome, open_welcome};
-// The rules a server's public view of a group shares with members.
-pub(crate) use proposals::{Committer, apply_proposals, check_path_leaf, place_committer, resolve_committed};
-pub(crate) use welcome::import_and_validate;
 
-use crate::codec::Encode;
 use crate::crypto::{CipherSuite, CryptoError, CryptoProvider, Secret, Suite, default_provider};
-use crate::error::{Error, UsageError, ValidationError};
+use crate::error::{Error, InternalError, PskError, UsageError, ValidationError};
 use crate::framing::{self, PaddingPolicy};
 use crate::messages::RatchetTree as RatchetTreeExt;
 use crate::messages::content::{FramedContent, FramedContentBody, MlsMessage, MlsMessageBody, Sender, WireFormat};
-use crate::messages::registered_extensions::{ExtensionData, ExternalPub, ExternalSenders};
+use crate::messages::registered_extensions::{ExtensionData, ExternalPub};
 use crate::messages::{
-    Credential, Extension, GroupContext, GroupInfo, LeafNode, PreSharedKeyId, Proposal, ProposalRef, ProtocolVersion,
-    Psk,
+    Extension, GroupContext, GroupInfo, LeafNode, PreSharedKeyId, Proposal, ProposalRef, ProtocolVersion, Psk,
 };
+pub use crate::public_group::{AppliedProposals, CommittedProposal, Member, validate_key_package};
+use crate::public_group::{CachedProposal, PublicGroup, PublicGroupConfig, signer_key};
 use crate::schedule::{EpochSecrets, TranscriptHashes};
 use crate::secret_tree::{SecretTree, SecretTreeConfig};
 use crate::tree::math::LeafIndex;
@@ -87,21 +84,17 @@ impl Default for GroupConfig {
 
 impl GroupConfig {
     /// Runs `f` on the configured pool.
-    pub(crate) fn install<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
+    pub(crate) fn on_pool<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
         match &self.pool {
             Some(pool) => pool.install(f),
             None => f(),
         }
     }
-}
 
-/// A proposal received (or sent) in the current epoch, kept for commits
-/// that reference it (§12.1).
-#[derive(Clone, Debug)]
-pub(crate) struct CachedProposal {
-    pub(crate) reference: ProposalRef,
-    pub(crate) proposal: Proposal,
-    pub(crate) sender: Sender,
+    /// The validation choices the group's public part runs with.
+    pub(crate) fn public(&self) -> PublicGroupConfig {
+        PublicGroupConfig { check_lifetimes: self.check_lifetimes, pool: self.pool.clone() }
+    }
 }
 
 /// Pre-shared keys this member can inject or resolve (§8.4).
@@ -149,29 +142,23 @@ impl PskStore {
     }
 }
 
-/// One member's state of one group in one epoch.
+/// One member's state of one group in one epoch: the group's public state
+/// (a [`PublicGroup`], what a server following the group also holds) and
+/// this member's secrets.
 ///
 /// `Clone` duplicates every secret; two clones must never both send in the
 /// same epoch (key and nonce reuse, §9). It exists for persistence tests and
 /// benchmark forks.
 #[derive(Clone, Debug)]
 pub struct Group {
-    pub(crate) provider: Arc<dyn CryptoProvider>,
+    pub(crate) public: PublicGroup,
     pub(crate) config: GroupConfig,
-    pub(crate) context: GroupContext,
-    /// Shared so that co-resident members of one group can hold one tree
-    /// (copy-on-write through `Arc::make_mut` when merging).
-    pub(crate) tree: Arc<RatchetTree>,
     pub(crate) private: PrivateTree,
     pub(crate) identity: Identity,
     pub(crate) epoch: EpochSecrets,
     pub(crate) secret_tree: SecretTree,
-    pub(crate) transcript: TranscriptHashes,
-    pub(crate) confirmation_tag: Vec<u8>,
-    pub(crate) proposals: Vec<CachedProposal>,
     pub(crate) resumption_psks: VecDeque<(u64, Secret)>,
     pub(crate) psks: PskStore,
-    pub(crate) pending_reinit: Option<crate::messages::ReInit>,
     pub(crate) active: bool,
     /// Leaf keys of this member's own Update proposals, used only if a
     /// commit applies the Update (§12.1.2).
@@ -199,21 +186,6 @@ pub enum Processed {
     },
     /// A commit, validated and staged; merge it to enter the new epoch.
     Commit(Box<StagedCommit>),
-}
-
-/// A member as the roster shows it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Member {
-    /// Its leaf.
-    pub leaf_index: LeafIndex,
-    /// Its credential.
-    pub credential: Credential,
-    /// Its signature key.
-    pub signature_key: Vec<u8>,
-}
-
-pub(crate) fn rule(text: &'static str) -> Error {
-    ValidationError::Rule(text).into()
 }
 
 impl Group {
@@ -259,48 +231,79 @@ impl Group {
             bundle.encryption_private.clone(),
             bundle.key_package.leaf_node.encryption_key.clone(),
         );
-        Ok(Self {
-            provider,
+        let public =
+            PublicGroup::from_parts(provider.clone(), config.public(), context, tree, transcript, confirmation_tag);
+        Ok(Self::from_public(public, config, private, identity.clone(), epoch, secret_tree, PskStore::default()))
+    }
+
+    /// A member of the epoch `public` describes, holding `private` and the
+    /// epoch's secrets.
+    pub(crate) fn from_public(
+        public: PublicGroup,
+        config: GroupConfig,
+        private: PrivateTree,
+        identity: Identity,
+        epoch: EpochSecrets,
+        secret_tree: SecretTree,
+        psks: PskStore,
+    ) -> Self {
+        Self {
+            public,
             config,
-            context,
-            tree: Arc::new(tree),
             private,
-            identity: identity.clone(),
+            identity,
             epoch,
             secret_tree,
-            transcript,
-            confirmation_tag,
-            proposals: Vec::new(),
             resumption_psks: VecDeque::new(),
-            psks: PskStore::default(),
-            pending_reinit: None,
+            psks,
             active: true,
             pending_leaf_keys: Vec::new(),
-        })
+        }
     }
 
     pub(crate) fn suite(&self) -> Result<Suite<'_>, Error> {
-        Ok(Suite::new(&*self.provider, self.context.cipher_suite)?)
+        self.public.suite()
+    }
+
+    /// The group's public state: GroupContext, ratchet tree, transcript,
+    /// roster; what a server following the group also holds.
+    pub fn public(&self) -> &PublicGroup {
+        &self.public
     }
 
     /// The group id.
     pub fn group_id(&self) -> &[u8] {
-        &self.context.group_id
+        self.public.group_id()
     }
 
     /// The current epoch.
     pub fn epoch(&self) -> u64 {
-        self.context.epoch
+        self.public.epoch()
     }
 
     /// The group's cipher suite.
     pub fn cipher_suite(&self) -> CipherSuite {
-        self.context.cipher_suite
+        self.public.cipher_suite()
     }
 
     /// The current GroupContext.
     pub fn context(&self) -> &GroupContext {
-        &self.context
+        self.public.context()
+    }
+
+    /// The public ratchet tree.
+    pub fn tree(&self) -> &RatchetTree {
+        self.public.tree()
+    }
+
+    /// Members in leaf order.
+    pub fn members(&self) -> Vec<Member> {
+        self.public.members()
+    }
+
+    /// Number of members.
+    pub fn member_count(&self) -> u32 {
+        self.public.member_count()
     }
 
     /// This member's leaf.
@@ -308,31 +311,29 @@ impl Group {
         self.private.own_leaf
     }
 
-    /// The public ratchet tree.
-    pub fn tree(&self) -> &RatchetTree {
-        &self.tree
-    }
-
     /// The shared handle to the tree (for co-resident members).
     pub fn tree_arc(&self) -> &Arc<RatchetTree> {
-        &self.tree
+        &self.public.tree
     }
 
     /// Adopts `other`'s shared tree when it is the same tree, so that
-    /// co-resident members of one group hold one copy (DESIGN.md,
-    /// performance design 6). The trees are the same exactly when their
-    /// root hashes are (the tree hash covers every node, §7.8), so nothing
-    /// this member validated is taken on trust. Returns whether the tree is
-    /// now shared. A later merge copies the tree first (`Arc::make_mut`),
-    /// so sharing never lets one member's epoch change leak into another's.
+    /// co-resident members of one group hold one copy
+    /// (docs/ARCHITECTURE.md, performance design 6). The trees are the same
+    /// exactly when their root hashes are (the tree hash covers every node,
+    /// §7.8), so nothing this member validated is taken on trust. Returns
+    /// whether the tree is now shared. A later merge copies the tree first
+    /// (`Arc::make_mut`), so sharing never lets one member's epoch change
+    /// leak into another's.
     pub fn share_tree_with(&mut self, other: &Group) -> bool {
-        if Arc::ptr_eq(&self.tree, &other.tree) {
+        let (mine, theirs) = (&mut self.public, &other.public);
+        if Arc::ptr_eq(&mine.tree, &theirs.tree) {
             return true;
         }
-        if self.context.cipher_suite != other.context.cipher_suite || self.tree.root_hash() != other.tree.root_hash() {
+        if mine.context.cipher_suite != theirs.context.cipher_suite || mine.tree.root_hash() != theirs.tree.root_hash()
+        {
             return false;
         }
-        self.tree = other.tree.clone();
+        mine.tree = theirs.tree.clone();
         true
     }
 
@@ -340,35 +341,17 @@ impl Group {
     /// [`share_tree_with`](Self::share_tree_with) or `clone`), paying the
     /// O(n) copy now rather than inside the next merge.
     pub fn unshare_tree(&mut self) {
-        Arc::make_mut(&mut self.tree);
+        Arc::make_mut(&mut self.public.tree);
     }
 
     /// Whether this member is still in the group (not removed, no ReInit).
     pub fn is_active(&self) -> bool {
-        self.active && self.pending_reinit.is_none()
+        self.active && self.public.reinit.is_none()
     }
 
     /// The ReInit this group committed, if any (§11.2).
     pub fn pending_reinit(&self) -> Option<&crate::messages::ReInit> {
-        self.pending_reinit.as_ref()
-    }
-
-    /// Members in leaf order.
-    pub fn members(&self) -> Vec<Member> {
-        self.tree
-            .members()
-            .into_iter()
-            .map(|(leaf_index, n)| Member {
-                leaf_index,
-                credential: n.credential.clone(),
-                signature_key: n.signature_key.as_bytes().to_vec(),
-            })
-            .collect()
-    }
-
-    /// Number of members.
-    pub fn member_count(&self) -> u32 {
-        self.tree.member_count()
+        self.public.reinit()
     }
 
     /// The epoch authenticator (§8.7): equal at every member of an epoch.
@@ -394,11 +377,11 @@ impl Group {
 
     /// Proposals cached in this epoch.
     pub fn pending_proposals(&self) -> impl Iterator<Item = (&ProposalRef, &Proposal, &Sender)> {
-        self.proposals.iter().map(|p| (&p.reference, &p.proposal, &p.sender))
+        self.public.pending_proposals()
     }
 
     fn require_active(&self) -> Result<(), Error> {
-        if self.is_active() { Ok(()) } else { Err(UsageError::InvalidArgument("group is no longer active").into()) }
+        if self.is_active() { Ok(()) } else { Err(UsageError::GroupInactive.into()) }
     }
 
     /// Signs `body` as this member and protects it for the wire (§6).
@@ -408,22 +391,38 @@ impl Group {
         authenticated_data: Vec<u8>,
         wire_format: WireFormat,
     ) -> Result<(MlsMessage, Option<ProposalRef>), Error> {
-        let suite = Suite::new(&*self.provider, self.context.cipher_suite)?;
+        let provider = self.public.provider.clone();
+        let suite = Suite::new(&*provider, self.public.context.cipher_suite)?;
         let content = FramedContent {
-            group_id: self.context.group_id.clone(),
-            epoch: self.context.epoch,
+            group_id: self.public.context.group_id.clone(),
+            epoch: self.public.context.epoch,
             sender: Sender::Member(self.private.own_leaf),
             authenticated_data,
             body,
         };
-        let signed =
-            framing::sign_content(&suite, &self.identity.signer.private, wire_format, content, Some(&self.context))?;
+        let signed = framing::sign_content(
+            &suite,
+            &self.identity.signer.private,
+            wire_format,
+            content,
+            Some(&self.public.context),
+        )?;
         let authenticated = signed.into_authenticated()?;
         let reference = matches!(authenticated.content.body, FramedContentBody::Proposal(_))
             .then(|| authenticated.proposal_ref(&suite));
-        let body = if wire_format == WireFormat::PRIVATE_MESSAGE {
+        Ok((self.protect(&suite, authenticated)?, reference))
+    }
+
+    /// Protects signed content with the current epoch's keys, in the wire
+    /// format it was signed for (§6.2, §6.3).
+    pub(crate) fn protect(
+        &mut self,
+        suite: &Suite<'_>,
+        authenticated: crate::messages::content::AuthenticatedContent,
+    ) -> Result<MlsMessage, Error> {
+        let body = if authenticated.wire_format == WireFormat::PRIVATE_MESSAGE {
             MlsMessageBody::PrivateMessage(framing::protect_private(
-                &suite,
+                suite,
                 authenticated,
                 &mut self.secret_tree,
                 self.epoch.sender_data_secret(),
@@ -431,24 +430,21 @@ impl Group {
             )?)
         } else {
             MlsMessageBody::PublicMessage(framing::protect_public(
-                &suite,
+                suite,
                 authenticated,
-                Some(&self.context),
+                Some(&self.public.context),
                 Some(self.epoch.membership_key()),
             )?)
         };
-        Ok((MlsMessage::new(body), reference))
+        Ok(MlsMessage::new(body))
     }
 
     /// Encrypts application data as a PrivateMessage (§6.3).
     pub fn encrypt_application(&mut self, data: &[u8], authenticated_data: Vec<u8>) -> Result<MlsMessage, Error> {
         self.require_active()?;
-        if !self.proposals.is_empty() {
+        if !self.public.proposals.is_empty() {
             // §12.4: a member that has seen proposals commits before sending data.
-            return Err(UsageError::InvalidArgument(
-                "pending proposals must be committed before sending application data (RFC 9420 §12.4)",
-            )
-            .into());
+            return Err(UsageError::PendingProposals.into());
         }
         Ok(self
             .frame(FramedContentBody::Application(data.to_vec()), authenticated_data, WireFormat::PRIVATE_MESSAGE)?
@@ -461,8 +457,8 @@ impl Group {
         self.require_active()?;
         let wire = self.config.handshake_wire_format;
         let (message, reference) = self.frame(FramedContentBody::Proposal(proposal.clone()), Vec::new(), wire)?;
-        let reference = reference.ok_or_else(|| rule("proposal without reference"))?;
-        self.proposals.push(CachedProposal {
+        let reference = reference.ok_or(InternalError::invariant("a framed proposal has a reference"))?;
+        self.public.proposals.push(CachedProposal {
             reference: reference.clone(),
             proposal,
             sender: Sender::Member(self.private.own_leaf),
@@ -477,7 +473,7 @@ impl Group {
         let mut leaf = self.own_leaf_node()?.clone();
         leaf.encryption_key = pair.public.clone();
         leaf.leaf_node_source = crate::messages::LeafNodeSource::Update;
-        leaf.sign(&suite, &self.identity.signer.private, Some((&self.context.group_id, self.private.own_leaf)))?;
+        leaf.sign(&suite, &self.identity.signer.private, Some((&self.public.context.group_id, self.private.own_leaf)))?;
         let out = self.propose(Proposal::Update(crate::messages::Update { leaf_node: leaf }))?;
         // The new key is only used if a commit applies this Update.
         self.pending_leaf_keys.push(pair);
@@ -485,7 +481,7 @@ impl Group {
     }
 
     pub(crate) fn own_leaf_node(&self) -> Result<&LeafNode, Error> {
-        self.tree.leaf(self.private.own_leaf).ok_or_else(|| rule("own leaf is blank"))
+        self.public.tree.leaf(self.private.own_leaf).ok_or(UsageError::GroupInactive.into())
     }
 
     /// A signed GroupInfo for the current epoch (§12.4.3), optionally with
@@ -494,15 +490,15 @@ impl Group {
         let suite = self.suite()?;
         let mut extensions = Vec::new();
         if with_ratchet_tree {
-            extensions.push(RatchetTreeExt::to_extension(&self.tree.export()));
+            extensions.push(RatchetTreeExt::to_extension(&self.public.tree.export()));
         }
         if with_external_pub {
             extensions.push(ExternalPub { external_pub: self.epoch.external_pub(&suite)? }.to_extension());
         }
         let mut info = GroupInfo {
-            group_context: self.context.clone(),
+            group_context: self.public.context.clone(),
             extensions,
-            confirmation_tag: self.confirmation_tag.clone(),
+            confirmation_tag: self.public.confirmation_tag.clone(),
             signer: self.private.own_leaf,
             signature: Vec::new(),
         };
@@ -513,26 +509,25 @@ impl Group {
     /// Resolves a PSK for the key schedule (§8.4): external ones from the
     /// store, resumption ones from this group's past epochs.
     pub(crate) fn resolve_psk(&self, id: &PreSharedKeyId) -> Result<Secret, Error> {
+        let context = &self.public.context;
         match &id.psk {
-            Psk::External { psk_id } => {
-                self.psks.get(psk_id).cloned().ok_or_else(|| rule("unknown external PSK (RFC 9420 §12.4.2)"))
-            }
+            Psk::External { psk_id } => self.psks.get(psk_id).cloned().ok_or(PskError::UnknownExternal.into()),
             Psk::Resumption { psk_group_id, psk_epoch, .. } => {
-                if *psk_group_id != self.context.group_id {
+                if *psk_group_id != context.group_id {
                     return self
                         .psks
                         .get_resumption(psk_group_id, *psk_epoch)
                         .cloned()
-                        .ok_or_else(|| rule("resumption PSK of another group is not available (RFC 9420 §12.4.2)"));
+                        .ok_or(PskError::UnknownResumptionGroup.into());
                 }
-                if *psk_epoch == self.context.epoch {
+                if *psk_epoch == context.epoch {
                     return Ok(self.epoch.resumption_psk().clone());
                 }
                 self.resumption_psks
                     .iter()
                     .find(|(e, _)| e == psk_epoch)
                     .map(|(_, s)| s.clone())
-                    .ok_or_else(|| rule("resumption PSK epoch not available (RFC 9420 §12.4.2)"))
+                    .ok_or(PskError::UnknownResumptionEpoch(*psk_epoch).into())
             }
         }
     }
@@ -540,7 +535,8 @@ impl Group {
     /// Bytes of this member's state that are its own (private keys, secret
     /// tree, cached proposals), excluding the shared public tree.
     pub fn private_state_len(&self) -> usize {
-        self.private.len() * 96 + self.proposals.iter().map(|p| p.proposal.to_bytes().len()).sum::<usize>()
+        use crate::codec::Encode;
+        self.private.len() * 96 + self.public.proposals.iter().map(|p| p.proposal.to_bytes().len()).sum::<usize>()
     }
 }
 
@@ -551,29 +547,31 @@ pub(crate) fn new_secret_tree(
     leaf_count: u32,
     config: &GroupConfig,
 ) -> Result<SecretTree, Error> {
-    let secret = epoch.take_encryption_secret().ok_or_else(|| rule("encryption secret already taken"))?;
+    let secret =
+        epoch.take_encryption_secret().ok_or(InternalError::invariant("an epoch's encryption secret is taken once"))?;
     SecretTree::new(suite, secret, leaf_count, config.secret_tree)
 }
 
 impl Group {
     /// Processes a message for this group (§6, §12): application data is
-    /// returned, a proposal is cached, a commit is validated and staged.
-    /// On any error the group is unchanged (a PrivateMessage that decrypted
-    /// but then failed still consumes its key, §9.2).
+    /// returned, a proposal is validated and cached, a commit is validated
+    /// and staged. On any error the group is unchanged (a PrivateMessage
+    /// that decrypted but then failed still consumes its key, §9.2).
     pub fn process_message(&mut self, message: MlsMessage) -> Result<Processed, Error> {
         self.require_active()?;
         if message.version != ProtocolVersion::MLS10 {
-            return Err(rule("message version is not mls10 (RFC 9420 §6)"));
+            return Err(ValidationError::UnsupportedVersion.into());
         }
-        let provider = self.provider.clone();
-        let suite = Suite::new(&*provider, self.context.cipher_suite)?;
+        let provider = self.public.provider.clone();
+        let suite = Suite::new(&*provider, self.public.context.cipher_suite)?;
         let authenticated = match message.body {
             MlsMessageBody::PublicMessage(m) => {
+                let public = &self.public;
                 let (authenticated, checks) = framing::unprotect_public_deferred(
                     m,
-                    &self.context,
+                    &public.context,
                     Some(self.epoch.membership_key()),
-                    |content| signer_key(&self.context, &self.tree, content),
+                    |content| signer_key(&public.context, &public.tree, content),
                 )?;
                 // Asked only for large messages: the question starts rayon's
                 // global pool.
@@ -600,35 +598,28 @@ impl Group {
                 authenticated
             }
             MlsMessageBody::PrivateMessage(m) => {
-                let tree = self.tree.clone();
+                let tree = self.public.tree.clone();
                 framing::unprotect_private(
                     &suite,
                     m,
-                    &self.context,
+                    &self.public.context,
                     &mut self.secret_tree,
                     self.epoch.sender_data_secret(),
                     |leaf| tree.leaf(leaf).map(|n| n.signature_key.as_bytes().to_vec()),
                 )?
             }
-            _ => return Err(UsageError::InvalidArgument("not a PublicMessage or PrivateMessage").into()),
+            _ => return Err(UsageError::WrongMessageKind("a Welcome, GroupInfo or KeyPackage").into()),
         };
         match &authenticated.content.body {
             FramedContentBody::Application(data) => {
                 let Sender::Member(sender) = authenticated.content.sender else {
-                    return Err(rule("application data from a non-member (RFC 9420 §6)"));
+                    // unprotect_private admits members only (§6.3.2); kept total.
+                    return Err(ValidationError::PrivateMessageFromNonMember.into());
                 };
                 Ok(Processed::Application { sender, data: data.clone() })
             }
             FramedContentBody::Proposal(proposal) => {
-                check_single_proposal(&self.tree, &authenticated.content.sender, proposal)?;
-                let reference = authenticated.proposal_ref(&suite);
-                if !self.proposals.iter().any(|p| p.reference == reference) {
-                    self.proposals.push(CachedProposal {
-                        reference: reference.clone(),
-                        proposal: proposal.clone(),
-                        sender: authenticated.content.sender,
-                    });
-                }
+                let reference = self.public.receive_proposal(&suite, &authenticated, proposal)?;
                 Ok(Processed::Proposal {
                     reference,
                     proposal: Box::new(proposal.clone()),
@@ -639,55 +630,5 @@ impl Group {
                 Ok(Processed::Commit(Box::new(self.stage_commit(&authenticated, commit)?)))
             }
         }
-    }
-}
-
-/// The checks a proposal passes on its own when received (§12.1): who
-/// may send it, and that it names a real member. Shared with
-/// [`crate::public_group`].
-pub(crate) fn check_single_proposal(tree: &RatchetTree, sender: &Sender, proposal: &Proposal) -> Result<(), Error> {
-    match (proposal, sender) {
-        (Proposal::Update(u), Sender::Member(l))
-            if tree.leaf(*l).is_some_and(|n| n.encryption_key == u.leaf_node.encryption_key) =>
-        {
-            return Err(rule("Update keeps the old encryption key (RFC 9420 §7.3)"));
-        }
-        (Proposal::Update(_), Sender::Member(_)) => {}
-        (Proposal::Update(_), _) => return Err(rule("Update from a non-member (RFC 9420 §12.1.2)")),
-        (Proposal::Remove(r), _) if tree.leaf(r.removed).is_none() => {
-            return Err(rule("Remove of a blank leaf (RFC 9420 §12.1.3)"));
-        }
-        (Proposal::ExternalInit(_), _) => {
-            return Err(rule("ExternalInit outside an external commit (RFC 9420 §12.1.6)"));
-        }
-        _ => {}
-    }
-    Ok(())
-}
-
-/// The signature key of external sender `index` in the GroupContext's
-/// `external_senders` extension (§12.1.8.1).
-pub(crate) fn external_sender_key(context: &GroupContext, index: u32) -> Option<Vec<u8>> {
-    let senders = ExternalSenders::find_in(&context.extensions).ok()??;
-    senders.0.get(index as usize).map(|s| s.signature_key.as_bytes().to_vec())
-}
-
-/// The key that signed a PublicMessage (§6.1): a member's leaf, a
-/// configured external sender, or the new member's own key. Shared with
-/// [`crate::public_group`], which authenticates the same way without keys.
-pub(crate) fn signer_key(context: &GroupContext, tree: &RatchetTree, content: &FramedContent) -> Option<Vec<u8>> {
-    match &content.sender {
-        Sender::Member(l) => tree.leaf(*l).map(|n| n.signature_key.as_bytes().to_vec()),
-        Sender::External(i) => external_sender_key(context, *i),
-        Sender::NewMemberProposal => match &content.body {
-            FramedContentBody::Proposal(Proposal::Add(add)) => {
-                Some(add.key_package.leaf_node.signature_key.as_bytes().to_vec())
-            }
-            _ => None,
-        },
-        Sender::NewMemberCommit => match &content.body {
-            FramedContentBody::Commit(c) => c.path.as_ref().map(|p| p.leaf_node.signature_key.as_bytes().to_vec()),
-            _ => None,
-        },
     }
 }

@@ -5,14 +5,14 @@
 use std::sync::Arc;
 
 use crate::crypto::{CryptoProvider, Suite};
-use crate::error::Error;
+use crate::error::{Error, UsageError, WelcomeError};
 use crate::messages::{
     Add, KeyPackage, PreSharedKey, PreSharedKeyId, Proposal, Psk, RatchetTree, ResumptionPskUsage, Welcome,
 };
 
 use super::commit::{CommitOptions, PendingCommit};
 use super::key_package::KeyPackageBundle;
-use super::{Group, GroupConfig, Identity, PskStore, rule};
+use super::{Group, GroupConfig, Identity, PskStore};
 
 impl Group {
     /// Starts the group a committed ReInit asked for (§11.2): creates it
@@ -27,10 +27,9 @@ impl Group {
         key_packages: Vec<KeyPackage>,
         config: GroupConfig,
     ) -> Result<(Group, PendingCommit), Error> {
-        let reinit =
-            self.pending_reinit.clone().ok_or_else(|| rule("no committed ReInit in this group (RFC 9420 §11.2)"))?;
+        let reinit = self.public.reinit.clone().ok_or(UsageError::NoReInit)?;
         let mut group = Group::create_with_provider(
-            self.provider.clone(),
+            self.public.provider.clone(),
             reinit.cipher_suite,
             identity,
             reinit.group_id.clone(),
@@ -38,16 +37,16 @@ impl Group {
             config,
         )?;
         group.psks.insert_resumption(
-            self.context.group_id.clone(),
-            self.context.epoch,
+            self.public.context.group_id.clone(),
+            self.public.context.epoch,
             self.epoch.resumption_psk().clone(),
         );
-        let suite = Suite::new(&*self.provider, reinit.cipher_suite)?;
+        let suite = Suite::new(&*self.public.provider, reinit.cipher_suite)?;
         let psk = PreSharedKeyId {
             psk: Psk::Resumption {
                 usage: ResumptionPskUsage::Reinit,
-                psk_group_id: self.context.group_id.clone(),
-                psk_epoch: self.context.epoch,
+                psk_group_id: self.public.context.group_id.clone(),
+                psk_epoch: self.public.context.epoch,
             },
             psk_nonce: suite.random_secret(suite.hash_len())?.as_bytes().to_vec(),
         };
@@ -70,19 +69,22 @@ impl Group {
         bundle: &KeyPackageBundle,
         ratchet_tree: Option<&RatchetTree>,
     ) -> Result<Group, Error> {
-        let reinit =
-            self.pending_reinit.as_ref().ok_or_else(|| rule("no committed ReInit in this group (RFC 9420 §11.2)"))?;
+        let reinit = self.public.reinit.as_ref().ok_or(UsageError::NoReInit)?;
         let mut psks = PskStore::default();
-        psks.insert_resumption(self.context.group_id.clone(), self.context.epoch, self.epoch.resumption_psk().clone());
+        psks.insert_resumption(
+            self.public.context.group_id.clone(),
+            self.public.context.epoch,
+            self.epoch.resumption_psk().clone(),
+        );
         let group = Group::join(provider, config, welcome, bundle, ratchet_tree, psks)?;
-        let c = &group.context;
+        let c = &group.public.context;
         if c.group_id != reinit.group_id
             || c.version != reinit.version
             || c.cipher_suite != reinit.cipher_suite
             || c.extensions != reinit.extensions
             || c.epoch != 1
         {
-            return Err(rule("new group does not match the ReInit (RFC 9420 §11.2)"));
+            return Err(WelcomeError::ReInitMismatch.into());
         }
         Ok(group)
     }

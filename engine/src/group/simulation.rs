@@ -15,27 +15,24 @@
 //! own path-resetting actions was merged. Never enable this in a product:
 //! it copies epoch secrets between members.
 
-use std::sync::Arc;
-
-use crate::error::Error;
+use crate::error::{Error, UsageError};
 use crate::tree::TreeView;
 use crate::treekem::PrivateTree;
 
+use super::Group;
 use super::key_package::Identity;
-use super::{Group, rule};
 
 impl Group {
     /// The state of the member holding `identity`'s signature key in
     /// `donor`'s tree, in `donor`'s epoch (see the module documentation for
     /// what it can and cannot do).
     pub fn materialize(donor: &Group, identity: &Identity) -> Result<Group, Error> {
-        let leaf = donor
-            .tree
-            .find_signature_key(identity.signer.public.as_bytes())
-            .ok_or_else(|| rule("materialize: identity is not a member of the donor's tree"))?;
-        let node = donor.tree.leaf(leaf).ok_or_else(|| rule("materialize: blank leaf"))?;
+        let not_a_member = UsageError::InvalidArgument("materialize: identity is not a member of the donor's tree");
+        let tree = &donor.public.tree;
+        let leaf = tree.find_signature_key(identity.signer.public.as_bytes()).ok_or(not_a_member.clone())?;
+        let node = tree.leaf(leaf).ok_or(not_a_member.clone())?;
         if node.credential != identity.credential {
-            return Err(rule("materialize: credential differs from the leaf's"));
+            return Err(not_a_member.into());
         }
         // No private key of the member's own leaf or path is known here: a
         // placeholder whose public half matches no node is dropped at once.
@@ -44,22 +41,16 @@ impl Group {
             crate::crypto::HpkePrivateKey(crate::crypto::Secret::zero(0)),
             crate::crypto::HpkePublicKey(Vec::new()),
         );
-        private.retain_consistent(&*donor.tree);
+        private.retain_consistent(&**tree);
         Ok(Group {
-            provider: donor.provider.clone(),
+            public: donor.public.clone(),
             config: donor.config.clone(),
-            context: donor.context.clone(),
-            tree: Arc::clone(&donor.tree),
             private,
             identity: identity.clone(),
             epoch: donor.epoch.clone(),
             secret_tree: donor.secret_tree.fork(),
-            transcript: donor.transcript.clone(),
-            confirmation_tag: donor.confirmation_tag.clone(),
-            proposals: donor.proposals.clone(),
             resumption_psks: donor.resumption_psks.clone(),
             psks: donor.psks.clone(),
-            pending_reinit: donor.pending_reinit.clone(),
             active: donor.active,
             pending_leaf_keys: Vec::new(),
         })

@@ -1,22 +1,21 @@
 //! Joining a group from a Welcome (RFC 9420 §12.4.3.1).
 
-use std::collections::VecDeque;
 use std::sync::Arc;
 
 use crate::codec::{Decode, Encode};
 use crate::crypto::{CryptoProvider, Suite};
-use crate::error::Error;
+use crate::error::{Error, PskError, WelcomeError};
 use crate::messages::RatchetTree as RatchetTreeExt;
-use crate::messages::registered_extensions::{ExtensionData, RequiredCapabilities};
 use crate::messages::{GroupInfo, GroupSecrets, Psk, ResumptionPskUsage, Welcome};
+use crate::public_group::PublicGroup;
 use crate::schedule::transcript::verify_confirmation_tag;
-use crate::schedule::{JoinerSecret, TranscriptHashes, psk_secret};
+use crate::schedule::{JoinerSecret, psk_secret};
+use crate::tree::TreeView;
 use crate::tree::math;
-use crate::tree::{LeafNodeRules, RatchetTree, TreeView};
 use crate::treekem::{PrivateTree, derive_up};
 
-use super::key_package::{KeyPackageBundle, now};
-use super::{Group, GroupConfig, PskStore, new_secret_tree, rule};
+use super::key_package::KeyPackageBundle;
+use super::{Group, GroupConfig, PskStore, new_secret_tree};
 
 impl Group {
     /// Joins a group from a Welcome (§12.4.3.1) with the KeyPackage it was
@@ -32,7 +31,7 @@ impl Group {
         psks: PskStore,
     ) -> Result<Self, Error> {
         let pool = config.clone();
-        pool.install(|| join_inner(provider, config, welcome, bundle, ratchet_tree, psks))
+        pool.on_pool(|| join_inner(provider, config, welcome, bundle, ratchet_tree, psks))
     }
 }
 
@@ -70,12 +69,10 @@ pub fn open_welcome(
     psks: &PskStore,
 ) -> Result<OpenedWelcome, Error> {
     if bundle.key_package.cipher_suite != welcome.cipher_suite || suite.cipher_suite() != welcome.cipher_suite {
-        return Err(rule("Welcome cipher suite differs from the KeyPackage's (RFC 9420 §12.4.3.1)"));
+        return Err(WelcomeError::CipherSuiteMismatch.into());
     }
     let my_ref = bundle.key_package.make_ref(suite);
-    let mine = welcome
-        .secrets_for(&my_ref)
-        .ok_or_else(|| rule("Welcome has no secrets for this KeyPackage (RFC 9420 §12.4.3.1)"))?;
+    let mine = welcome.secrets_for(&my_ref).ok_or(WelcomeError::NotForThisKeyPackage)?;
     let group_secrets_bytes = suite.decrypt_with_label(
         &bundle.init_private,
         "Welcome",
@@ -90,7 +87,10 @@ pub fn open_welcome(
             Psk::External { psk_id } => psks.get(psk_id).cloned(),
             Psk::Resumption { psk_group_id, psk_epoch, .. } => psks.get_resumption(psk_group_id, *psk_epoch).cloned(),
         }
-        .ok_or_else(|| rule("Welcome names a PSK this client does not have (RFC 9420 §12.4.3.1)"))?;
+        .ok_or(match id.psk {
+            Psk::External { .. } => PskError::UnknownExternal,
+            Psk::Resumption { .. } => PskError::UnknownResumptionGroup,
+        })?;
         resolved.push((id.clone(), secret));
     }
     let psk = psk_secret(suite, resolved.iter().map(|(id, s)| (id, s)))?;
@@ -100,7 +100,7 @@ pub fn open_welcome(
     let group_info_bytes = suite.aead_open(key.as_bytes(), nonce.as_bytes(), &[], &welcome.encrypted_group_info)?;
     let group_info = GroupInfo::from_bytes(group_info_bytes.as_bytes())?;
     if group_info.group_context.cipher_suite != welcome.cipher_suite {
-        return Err(rule("GroupInfo cipher suite differs from the Welcome's (RFC 9420 §12.4.3.1)"));
+        return Err(WelcomeError::GroupInfoCipherSuite.into());
     }
     Ok(OpenedWelcome { group_secrets, group_info, intermediate, resolved_psks: resolved })
 }
@@ -116,28 +116,25 @@ fn join_inner(
     let suite = Suite::new(&*provider, welcome.cipher_suite)?;
     let OpenedWelcome { group_secrets, group_info, intermediate, resolved_psks: resolved } =
         open_welcome(&suite, welcome, bundle, &psks)?;
-    let context = group_info.group_context.clone();
+    let context = &group_info.group_context;
     for id in &group_secrets.psks {
         if let Psk::Resumption { usage: ResumptionPskUsage::Reinit | ResumptionPskUsage::Branch, .. } = id.psk {
             if context.epoch != 1 {
-                return Err(rule("reinit/branch Welcome not at epoch 1 (RFC 9420 §12.4.3.1)"));
+                return Err(WelcomeError::ResumptionEpoch.into());
             }
         }
     }
-
-    let tree_ext = match ratchet_tree {
-        Some(t) => t.clone(),
-        None => RatchetTreeExt::find_in(&group_info.extensions)?
-            .ok_or_else(|| rule("no ratchet tree in the Welcome or out of band (RFC 9420 §12.4.3.1)"))?,
-    };
-    let tree = import_and_validate(&suite, &tree_ext, &group_info, &config)?;
+    // The GroupInfo's signature, the tree hash and the whole tree, checked
+    // as a server following the group checks them (§12.4.3.1).
+    let public = PublicGroup::from_group_info(provider.clone(), config.public(), &group_info, ratchet_tree)?;
+    let tree = &public.tree;
 
     let my_leaf = tree
         .members()
         .into_iter()
         .find(|(_, n)| **n == bundle.key_package.leaf_node)
         .map(|(l, _)| l)
-        .ok_or_else(|| rule("own leaf not in the tree (RFC 9420 §12.4.3.1)"))?;
+        .ok_or(WelcomeError::OwnLeafMissing)?;
     let mut private = PrivateTree::new(
         my_leaf,
         bundle.encryption_private.clone(),
@@ -156,8 +153,8 @@ fn join_inner(
             }
             node = math::parent(x, tree.leaf_count());
         }
-        if !private.is_consistent(&tree) {
-            return Err(rule("path secret does not match the tree's keys (RFC 9420 §12.4.3.1)"));
+        if !private.is_consistent(&**tree) {
+            return Err(WelcomeError::PathSecretMismatch.into());
         }
     }
 
@@ -168,8 +165,6 @@ fn join_inner(
         &context.confirmed_transcript_hash,
         &group_info.confirmation_tag,
     )?;
-    let transcript =
-        TranscriptHashes::new(&suite, context.confirmed_transcript_hash.clone(), &group_info.confirmation_tag);
     let secret_tree = new_secret_tree(&suite, &mut epoch, tree.leaf_count(), &config)?;
     let mut store = psks;
     for (id, secret) in resolved {
@@ -177,49 +172,5 @@ fn join_inner(
             store.insert(psk_id, secret);
         }
     }
-    Ok(Group {
-        provider: provider.clone(),
-        config,
-        context,
-        tree: Arc::new(tree),
-        private,
-        identity: bundle.identity.clone(),
-        epoch,
-        secret_tree,
-        transcript,
-        confirmation_tag: group_info.confirmation_tag.clone(),
-        proposals: Vec::new(),
-        resumption_psks: VecDeque::new(),
-        psks: store,
-        pending_reinit: None,
-        active: true,
-        pending_leaf_keys: Vec::new(),
-    })
-}
-
-/// Imports a tree received from outside and runs every joiner check
-/// (§12.4.3.1): GroupInfo signature by its signer's leaf, tree hash, and
-/// the full tree validation.
-pub(crate) fn import_and_validate(
-    suite: &Suite<'_>,
-    tree_ext: &RatchetTreeExt,
-    group_info: &GroupInfo,
-    config: &GroupConfig,
-) -> Result<RatchetTree, Error> {
-    let context = &group_info.group_context;
-    let tree = RatchetTree::import(suite, tree_ext)?;
-    let signer =
-        tree.leaf(group_info.signer).ok_or_else(|| rule("GroupInfo signer leaf is blank (RFC 9420 §12.4.3.1)"))?;
-    group_info.verify_signature(suite, signer.signature_key.as_bytes())?;
-    if tree.root_hash() != context.tree_hash.as_slice() {
-        return Err(rule("tree hash differs from the GroupInfo's (RFC 9420 §12.4.3.1)"));
-    }
-    let required = RequiredCapabilities::find_in(&context.extensions)?;
-    let rules = LeafNodeRules {
-        cipher_suite: context.cipher_suite,
-        required_capabilities: required.as_ref(),
-        now: config.check_lifetimes.then(now),
-    };
-    tree.validate(suite, &context.group_id, &rules)?;
-    Ok(tree)
+    Ok(Group::from_public(public, config, private, bundle.identity.clone(), epoch, secret_tree, store))
 }

@@ -64,6 +64,12 @@ impl Lifetime {
     pub fn contains(&self, now: u64) -> bool {
         self.not_before <= now && now <= self.not_after
     }
+
+    /// The clock lifetimes are generated and checked against: seconds since
+    /// the Unix epoch (0 if the system clock is before it).
+    pub fn now() -> u64 {
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    }
 }
 
 /// `LeafNodeSource` with the field each source adds (RFC 9420 §7.2).

@@ -35,36 +35,37 @@
 //! index: [`PublicGroup::member`], [`PublicGroup::find_member`].
 
 mod process;
+mod proposals;
 
 use std::sync::Arc;
 
+pub(crate) use process::PublicStage;
 pub use process::{PublicProcessed, StagedPublicCommit};
+pub use proposals::{AppliedProposals, CommittedProposal, validate_key_package};
+pub(crate) use proposals::{CachedProposal, Committer, apply_proposals, check_unique_keys};
 
 use crate::codec::Encode;
 use crate::crypto::{CipherSuite, CryptoProvider, Secret, SignatureKeyPair, Suite};
-use crate::error::{Error, UsageError, ValidationError};
-use crate::group::{CachedProposal, Group, GroupConfig, Member, external_sender_key, import_and_validate};
+use crate::error::{Error, GroupInfoError, InternalError, TreeError, UsageError, ValidationError};
+use crate::framing;
 use crate::messages::RatchetTree as RatchetTreeExt;
-use crate::messages::content::{MlsMessage, Sender};
-use crate::messages::registered_extensions::{ExtensionData, ExternalSenders};
-use crate::messages::{Credential, GroupContext, GroupInfo, LeafNode, Proposal, ProposalRef, ProtocolVersion, ReInit};
+use crate::messages::content::{FramedContent, FramedContentBody, MlsMessage, MlsMessageBody, Sender, WireFormat};
+use crate::messages::registered_extensions::{ExtensionData, ExternalSenders, RequiredCapabilities};
+use crate::messages::{
+    Credential, GroupContext, GroupInfo, LeafNode, Lifetime, Proposal, ProposalRef, ProtocolVersion, ReInit,
+};
 use crate::schedule::TranscriptHashes;
 use crate::tree::math::LeafIndex;
 use crate::tree::{RatchetTree, TreeView};
-
-pub(crate) fn rule(text: &'static str) -> Error {
-    ValidationError::Rule(text).into()
-}
 
 /// How a public group validates; every field has a sensible default.
 #[derive(Clone, Debug)]
 pub struct PublicGroupConfig {
     /// Whether KeyPackage leaves must be within their lifetime (§7.3
-    /// recommends it; members check it too, with the default
-    /// [`GroupConfig`]).
+    /// recommends it).
     pub check_lifetimes: bool,
     /// The rayon pool for parallel work (tree validation, hashing); rayon's
-    /// global pool when `None` (DESIGN.md, performance design 4).
+    /// global pool when `None` (docs/ARCHITECTURE.md, performance design 4).
     pub pool: Option<Arc<rayon::ThreadPool>>,
 }
 
@@ -75,22 +76,29 @@ impl Default for PublicGroupConfig {
 }
 
 impl PublicGroupConfig {
-    /// The member-side configuration carrying the same validation choices,
-    /// for the checks shared with [`Group`].
-    pub(crate) fn as_group_config(&self) -> GroupConfig {
-        GroupConfig { check_lifetimes: self.check_lifetimes, pool: self.pool.clone(), ..GroupConfig::default() }
-    }
-
-    pub(crate) fn install<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
+    /// Runs `f` on the configured pool.
+    pub(crate) fn on_pool<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
         match &self.pool {
             Some(pool) => pool.install(f),
             None => f(),
         }
     }
 
+    /// The time lifetimes are checked against, or `None` when they are not.
     pub(crate) fn now(&self) -> Option<u64> {
-        self.check_lifetimes.then(crate::group::key_package::now)
+        self.check_lifetimes.then(Lifetime::now)
     }
+}
+
+/// A member as the roster shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Member {
+    /// Its leaf.
+    pub leaf_index: LeafIndex,
+    /// Its credential.
+    pub credential: Credential,
+    /// Its signature key.
+    pub signature_key: Vec<u8>,
 }
 
 /// What a joiner needs of the current epoch that a server can give (a
@@ -109,12 +117,14 @@ pub struct GroupInfoView {
 
 /// A server's view of one group: the public state of the current epoch and
 /// the proposals received in it.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct PublicGroup {
     pub(crate) provider: Arc<dyn CryptoProvider>,
     pub(crate) config: PublicGroupConfig,
     pub(crate) context: GroupContext,
-    pub(crate) tree: RatchetTree,
+    /// Shared so that co-resident members of one group can hold one tree
+    /// (copy-on-write through `Arc::make_mut` when merging).
+    pub(crate) tree: Arc<RatchetTree>,
     pub(crate) transcript: TranscriptHashes,
     pub(crate) confirmation_tag: Vec<u8>,
     pub(crate) proposals: Vec<CachedProposal>,
@@ -139,30 +149,45 @@ impl PublicGroup {
     ) -> Result<Self, Error> {
         let context = &group_info.group_context;
         if context.version != ProtocolVersion::MLS10 {
-            return Err(rule("GroupContext version is not mls10 (RFC 9420 §12.4.3.1)"));
+            return Err(GroupInfoError::UnsupportedVersion.into());
         }
         let suite = Suite::new(&*provider, context.cipher_suite)?;
+        let from_info;
         let tree_ext = match ratchet_tree {
-            Some(t) => t.clone(),
-            None => RatchetTreeExt::find_in(&group_info.extensions)?
-                .ok_or_else(|| rule("no ratchet tree in the GroupInfo or out of band (RFC 9420 §12.4.3.3)"))?,
+            Some(t) => t,
+            None => {
+                from_info =
+                    RatchetTreeExt::find_in(&group_info.extensions)?.ok_or(GroupInfoError::MissingRatchetTree)?;
+                &from_info
+            }
         };
-        let group_config = config.as_group_config();
-        let tree = config.install(|| import_and_validate(&suite, &tree_ext, group_info, &group_config))?;
+        let tree = config.on_pool(|| import_tree(&suite, tree_ext, group_info, config.now()))?;
         // The joiner's transcript starts from the GroupInfo's tag (§8.2).
         let transcript =
             TranscriptHashes::new(&suite, context.confirmed_transcript_hash.clone(), &group_info.confirmation_tag);
-        Ok(Self {
+        Ok(Self::from_parts(provider, config, context.clone(), tree, transcript, group_info.confirmation_tag.clone()))
+    }
+
+    /// A view of an epoch whose parts the caller computed and checked.
+    pub(crate) fn from_parts(
+        provider: Arc<dyn CryptoProvider>,
+        config: PublicGroupConfig,
+        context: GroupContext,
+        tree: RatchetTree,
+        transcript: TranscriptHashes,
+        confirmation_tag: Vec<u8>,
+    ) -> Self {
+        Self {
             provider,
             config,
-            context: context.clone(),
-            tree,
+            context,
+            tree: Arc::new(tree),
             transcript,
-            confirmation_tag: group_info.confirmation_tag.clone(),
+            confirmation_tag,
             proposals: Vec::new(),
             membership_key: None,
             reinit: None,
-        })
+        }
     }
 
     pub(crate) fn suite(&self) -> Result<Suite<'_>, Error> {
@@ -251,7 +276,7 @@ impl PublicGroup {
         self.tree.find_credential(credential)
     }
 
-    /// Members in leaf order, as [`Group::members`] lists them.
+    /// Members in leaf order.
     pub fn members(&self) -> Vec<Member> {
         self.tree
             .members()
@@ -319,22 +344,19 @@ impl PublicGroup {
             .into());
         }
         if group_info.group_context != self.context {
-            return Err(rule("GroupInfo's GroupContext differs from the group's (RFC 9420 §12.4.3)"));
+            return Err(GroupInfoError::ContextMismatch.into());
         }
         if group_info.confirmation_tag != self.confirmation_tag {
-            return Err(rule("GroupInfo's confirmation tag differs from the epoch's (RFC 9420 §12.4.3)"));
+            return Err(GroupInfoError::ConfirmationTagMismatch.into());
         }
         let suite = self.suite()?;
-        let signer = self
-            .tree
-            .leaf(group_info.signer)
-            .ok_or_else(|| rule("GroupInfo signer leaf is blank (RFC 9420 §12.4.3.1)"))?;
+        let signer = self.tree.leaf(group_info.signer).ok_or(GroupInfoError::BlankSigner)?;
         group_info.verify_signature(&suite, signer.signature_key.as_bytes())?;
         if let Some(tree) = RatchetTreeExt::find_in(&group_info.extensions)? {
             // Compared by encoding: the export is the canonical form (trailing
             // blanks dropped, §12.4.3.3).
             if tree.to_bytes() != self.tree.export().to_bytes() {
-                return Err(rule("GroupInfo's ratchet_tree differs from the group's (RFC 9420 §12.4.3.3)"));
+                return Err(GroupInfoError::RatchetTreeMismatch.into());
             }
         }
         Ok(())
@@ -351,73 +373,85 @@ impl PublicGroup {
         signer: &SignatureKeyPair,
         proposal: Proposal,
     ) -> Result<MlsMessage, Error> {
-        let key = external_sender_key(&self.context, sender_index)
-            .ok_or(UsageError::InvalidArgument("no such entry in the group's external_senders (RFC 9420 §12.1.8.1)"))?;
-        if key != signer.public.as_bytes() {
-            return Err(UsageError::InvalidArgument(
-                "signer is not the group's external sender at this index (RFC 9420 §12.1.8.1)",
-            )
-            .into());
+        if external_sender_key(&self.context, sender_index).as_deref() != Some(signer.public.as_bytes()) {
+            return Err(UsageError::NotExternalSender(sender_index).into());
         }
         let message = {
             let suite = self.suite()?;
-            Group::external_proposal(&suite, &self.context, sender_index, signer, proposal)?
+            sign_external_proposal(&suite, &self.context, sender_index, signer, proposal)?
         };
         match self.process_message(message.clone())? {
             PublicProcessed::Proposal { .. } => Ok(message),
-            PublicProcessed::Commit(_) => Err(rule("an external proposal became a commit")),
+            PublicProcessed::Commit(_) => Err(InternalError::invariant("an external proposal stays a proposal").into()),
         }
     }
 }
 
-#[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::expect_used)]
-mod tests {
-    use super::*;
-    use crate::crypto::AwsLcProvider;
-    use crate::group::{CommitOptions, Identity};
-    use crate::messages::content::MlsMessageBody;
+/// Signs a proposal as external sender `sender_index` of the group's
+/// `external_senders` list (§12.1.8.1), e.g. a server's Add or Remove: a
+/// PublicMessage members accept and can commit by reference.
+pub fn sign_external_proposal(
+    suite: &Suite<'_>,
+    context: &GroupContext,
+    sender_index: u32,
+    signer: &SignatureKeyPair,
+    proposal: Proposal,
+) -> Result<MlsMessage, Error> {
+    let content = FramedContent {
+        group_id: context.group_id.clone(),
+        epoch: context.epoch,
+        sender: Sender::External(sender_index),
+        authenticated_data: Vec::new(),
+        body: FramedContentBody::Proposal(proposal),
+    };
+    let signed = framing::sign_content(suite, &signer.private, WireFormat::PUBLIC_MESSAGE, content, None)?;
+    let message = framing::protect_public(suite, signed.into_authenticated()?, None, None)?;
+    Ok(MlsMessage::new(MlsMessageBody::PublicMessage(message)))
+}
 
-    /// With the epoch's membership key, a tampered membership tag is caught
-    /// (§6.2); without it, only the tag's presence can be checked. The key
-    /// is dropped when the epoch changes.
-    #[test]
-    fn membership_tag_is_checked_when_the_key_is_configured() {
-        let provider: Arc<dyn CryptoProvider> = Arc::new(AwsLcProvider);
-        let cs = CipherSuite(1);
-        let id = Identity::basic(&*provider, cs, "alice").unwrap();
-        let mut alice = Group::create(cs, &id, b"m".to_vec(), vec![], GroupConfig::default()).unwrap();
-        let info = alice.group_info(true, false).unwrap();
-        let mut public =
-            PublicGroup::from_group_info(provider.clone(), PublicGroupConfig::default(), &info, None).unwrap();
-
-        let pending = alice.commit(CommitOptions::default()).unwrap();
-        let mut tampered = pending.message.clone();
-        if let MlsMessageBody::PublicMessage(m) = &mut tampered.body {
-            if let Some(tag) = &mut m.membership_tag {
-                tag[0] ^= 1;
-            }
-        }
-        // Without the key the tampered tag goes unnoticed.
-        assert!(public.process_message(tampered.clone()).is_ok());
-        public.set_membership_key(alice.epoch.membership_key().clone());
-        assert_eq!(
-            public.process_message(tampered).unwrap_err(),
-            Error::Crypto(crate::crypto::CryptoError::VerificationFailed)
-        );
-        let PublicProcessed::Commit(staged) = public.process_message(pending.message.clone()).unwrap() else {
-            panic!("not a commit")
-        };
-        public.merge_staged_commit(*staged).unwrap();
-        alice.merge_pending_commit(pending).unwrap();
-        assert!(public.membership_key.is_none(), "a key belongs to one epoch");
-        assert_eq!(public.context(), alice.context());
+/// Imports a tree received from outside and runs every joiner check
+/// (§12.4.3.1): GroupInfo signature by its signer's leaf, tree hash, and
+/// the full tree validation.
+pub(crate) fn import_tree(
+    suite: &Suite<'_>,
+    tree_ext: &RatchetTreeExt,
+    group_info: &GroupInfo,
+    now: Option<u64>,
+) -> Result<RatchetTree, Error> {
+    let context = &group_info.group_context;
+    let tree = RatchetTree::import(suite, tree_ext)?;
+    let signer = tree.leaf(group_info.signer).ok_or(GroupInfoError::BlankSigner)?;
+    group_info.verify_signature(suite, signer.signature_key.as_bytes())?;
+    if tree.root_hash() != context.tree_hash.as_slice() {
+        return Err(TreeError::TreeHashMismatch.into());
     }
+    let required = RequiredCapabilities::find_in(&context.extensions)?;
+    tree.validate(suite, &context.group_id, &proposals::leaf_rules(context, required.as_ref(), now))?;
+    Ok(tree)
+}
 
-    #[test]
-    fn public_group_is_send_and_sync() {
-        fn check<T: Send + Sync>() {}
-        check::<PublicGroup>();
-        check::<StagedPublicCommit>();
+/// The signature key of external sender `index` in the GroupContext's
+/// `external_senders` extension (§12.1.8.1).
+pub(crate) fn external_sender_key(context: &GroupContext, index: u32) -> Option<Vec<u8>> {
+    let senders = ExternalSenders::find_in(&context.extensions).ok()??;
+    senders.0.get(index as usize).map(|s| s.signature_key.as_bytes().to_vec())
+}
+
+/// The key that signed a PublicMessage (§6.1): a member's leaf, a
+/// configured external sender, or the new member's own key.
+pub(crate) fn signer_key(context: &GroupContext, tree: &RatchetTree, content: &FramedContent) -> Option<Vec<u8>> {
+    match &content.sender {
+        Sender::Member(l) => tree.leaf(*l).map(|n| n.signature_key.as_bytes().to_vec()),
+        Sender::External(i) => external_sender_key(context, *i),
+        Sender::NewMemberProposal => match &content.body {
+            FramedContentBody::Proposal(Proposal::Add(add)) => {
+                Some(add.key_package.leaf_node.signature_key.as_bytes().to_vec())
+            }
+            _ => None,
+        },
+        Sender::NewMemberCommit => match &content.body {
+            FramedContentBody::Commit(c) => c.path.as_ref().map(|p| p.leaf_node.signature_key.as_bytes().to_vec()),
+            _ => None,
+        },
     }
 }

@@ -1,25 +1,25 @@
-//! Following handshake messages without secrets (RFC 9420 §6.2, §12.1,
-//! §12.4.2): the member's checks of `group::commit`, minus decryption and
-//! the key schedule.
+//! Following handshake messages (RFC 9420 §6.2, §12.1, §12.4.2): the one
+//! staging of a commit that everyone without the epoch's secrets can run.
+//! A server merges its result; a member's staging (`group::commit`) is this
+//! plus the decryption of its path secret and the key schedule.
+
+use std::sync::Arc;
 
 use crate::crypto::Suite;
-use crate::error::{Error, UsageError};
+use crate::error::{CommitError, Error, UsageError, ValidationError};
 use crate::framing;
-use crate::group::{
-    AppliedProposals, CachedProposal, CommittedProposal, Committer, apply_proposals, check_path_leaf,
-    check_single_proposal, place_committer, resolve_committed, signer_key, validate_key_package,
-};
 use crate::messages::content::{AuthenticatedContent, FramedContentBody, MlsMessage, MlsMessageBody, Sender};
-use crate::messages::registered_extensions::{ExtensionData, RequiredCapabilities};
-use crate::messages::{
-    Commit, GroupContext, KeyPackage, LeafNode, LeafNodeSource, Proposal, ProposalRef, ProtocolVersion,
-};
+use crate::messages::{Commit, GroupContext, KeyPackage, LeafNode, Proposal, ProposalRef, ProtocolVersion};
 use crate::schedule::TranscriptHashes;
 use crate::tree::math::LeafIndex;
-use crate::tree::{LeafNodeRules, TreeDiff, validate_leaf_node};
-use crate::treekem::apply_update_path_public;
+use crate::tree::{RatchetTree, StagedTree, TreeDiff};
+use crate::treekem::{PublicPath, apply_update_path_public};
 
-use super::{PublicGroup, rule};
+use super::proposals::{
+    AppliedProposals, CachedProposal, Committer, apply_proposals, check_path_leaf, check_received_proposal,
+    place_committer, resolve_committed,
+};
+use super::{PublicGroup, signer_key};
 
 /// The outcome of following one handshake message.
 #[derive(Debug)]
@@ -43,17 +43,17 @@ pub enum PublicProcessed {
 /// Nothing of the group changes until it is merged.
 #[derive(Debug)]
 pub struct StagedPublicCommit {
-    committer: Sender,
-    committer_leaf: LeafIndex,
-    applied: AppliedProposals,
+    pub(crate) committer: Sender,
+    pub(crate) committer_leaf: LeafIndex,
+    pub(crate) applied: AppliedProposals,
     /// The epoch and tree hash the commit was staged on, so that it cannot
     /// be merged into another state.
-    base_epoch: u64,
-    base_tree_hash: Vec<u8>,
-    context: GroupContext,
-    tree_diff: TreeDiff,
-    transcript: TranscriptHashes,
-    confirmation_tag: Vec<u8>,
+    pub(crate) base_epoch: u64,
+    pub(crate) base_tree_hash: Vec<u8>,
+    pub(crate) context: GroupContext,
+    pub(crate) tree_diff: TreeDiff,
+    pub(crate) transcript: TranscriptHashes,
+    pub(crate) confirmation_tag: Vec<u8>,
 }
 
 impl StagedPublicCommit {
@@ -109,14 +109,47 @@ impl StagedPublicCommit {
     }
 }
 
-/// The rule set a proposal or leaf is validated with (§7.3), for the
-/// extensions in force.
-fn leaf_rules<'a>(
-    context: &GroupContext,
-    required: Option<&'a RequiredCapabilities>,
-    now: Option<u64>,
-) -> LeafNodeRules<'a> {
-    LeafNodeRules { cipher_suite: context.cipher_suite, required_capabilities: required, now }
+/// A commit being staged: everything public is checked and computed, the
+/// stage of the tree is still open for a member's private part (the path
+/// secret it decrypts, the keys it keeps).
+pub(crate) struct PublicStage<'t> {
+    pub(crate) staged: StagedTree<'t>,
+    /// The public half of the UpdatePath: the steps and resolutions a
+    /// member needs to find its ciphertext.
+    pub(crate) path: Option<PublicPath>,
+    pub(crate) committer: Sender,
+    pub(crate) committer_leaf: LeafIndex,
+    pub(crate) applied: AppliedProposals,
+    base_epoch: u64,
+    base_tree_hash: Vec<u8>,
+    /// The next epoch's GroupContext.
+    pub(crate) context: GroupContext,
+    pub(crate) transcript: TranscriptHashes,
+    pub(crate) confirmation_tag: Vec<u8>,
+}
+
+impl PublicStage<'_> {
+    /// The provisional GroupContext (§12.4.1) the UpdatePath was encrypted
+    /// to: the new epoch, tree hash and extensions, the old confirmed
+    /// transcript hash.
+    pub(crate) fn provisional_context(&self, current: &GroupContext) -> GroupContext {
+        GroupContext { confirmed_transcript_hash: current.confirmed_transcript_hash.clone(), ..self.context.clone() }
+    }
+
+    /// Closes the stage.
+    pub(crate) fn finish(self) -> StagedPublicCommit {
+        StagedPublicCommit {
+            committer: self.committer,
+            committer_leaf: self.committer_leaf,
+            applied: self.applied,
+            base_epoch: self.base_epoch,
+            base_tree_hash: self.base_tree_hash,
+            context: self.context,
+            tree_diff: self.staged.into_diff(),
+            transcript: self.transcript,
+            confirmation_tag: self.confirmation_tag,
+        }
+    }
 }
 
 impl PublicGroup {
@@ -130,16 +163,13 @@ impl PublicGroup {
     /// default).
     pub fn process_message(&mut self, message: MlsMessage) -> Result<PublicProcessed, Error> {
         if message.version != ProtocolVersion::MLS10 {
-            return Err(rule("message version is not mls10 (RFC 9420 §6)"));
+            return Err(ValidationError::UnsupportedVersion.into());
         }
         if self.reinit.is_some() {
-            return Err(rule("the group was reinitialized and takes no more messages (RFC 9420 §12.4.2)"));
+            return Err(CommitError::GroupReinitialized.into());
         }
         let MlsMessageBody::PublicMessage(message) = message.body else {
-            return Err(UsageError::InvalidArgument(
-                "only PublicMessage handshakes can be followed without the group's secrets (RFC 9420 §6.3)",
-            )
-            .into());
+            return Err(UsageError::PrivateHandshake.into());
         };
         let provider = self.provider.clone();
         let suite = Suite::new(&*provider, self.context.cipher_suite)?;
@@ -148,144 +178,146 @@ impl PublicGroup {
                 signer_key(&self.context, &self.tree, content)
             })?;
         match &authenticated.content.body {
-            FramedContentBody::Application(_) => {
-                // unprotect_public already refuses this (§6); kept total.
-                Err(rule("application data in a PublicMessage (RFC 9420 §6)"))
-            }
+            // unprotect_public already refuses this (§6); kept total.
+            FramedContentBody::Application(_) => Err(ValidationError::ApplicationInPublicMessage.into()),
             FramedContentBody::Proposal(proposal) => {
                 let sender = authenticated.content.sender;
-                self.check_proposal(&suite, &sender, proposal)?;
-                let reference = authenticated.proposal_ref(&suite);
-                if !self.proposals.iter().any(|p| p.reference == reference) {
-                    self.proposals.push(CachedProposal {
-                        reference: reference.clone(),
-                        proposal: proposal.clone(),
-                        sender,
-                    });
-                }
+                let reference = self.receive_proposal(&suite, &authenticated, proposal)?;
                 Ok(PublicProcessed::Proposal { reference, proposal: Box::new(proposal.clone()), sender })
             }
             FramedContentBody::Commit(commit) => {
                 let config = self.config.clone();
-                let staged = config.install(|| self.stage_commit(&suite, &authenticated, commit))?;
-                Ok(PublicProcessed::Commit(Box::new(staged)))
+                let stage = config.on_pool(|| self.stage_commit(&suite, &authenticated, commit, false))?;
+                Ok(PublicProcessed::Commit(Box::new(stage.finish())))
             }
         }
     }
 
-    /// A proposal on its own (§12.1): the checks a member runs on receipt,
-    /// plus what makes the proposal committable at all. A proposal that
-    /// could never be committed (a bad KeyPackage, an Update with a bad
-    /// leaf) is refused before it reaches the members: a committer that
-    /// cached it would fail to commit.
-    ///
-    /// Key uniqueness is left to the commit: a Remove in the same commit may
-    /// free a key an Add or Update reuses (§12.3 applies Removes first).
-    fn check_proposal(&self, suite: &Suite<'_>, sender: &Sender, proposal: &Proposal) -> Result<(), Error> {
-        check_single_proposal(&self.tree, sender, proposal)?;
-        let required = RequiredCapabilities::find_in(&self.context.extensions)?;
-        let rules = leaf_rules(&self.context, required.as_ref(), self.config.now());
-        match (proposal, sender) {
-            // §12.1.1: an Add is invalid if its KeyPackage is (§10.1).
-            (Proposal::Add(add), _) => validate_key_package(suite, &add.key_package, &rules),
-            // §12.1.2: the new leaf is validated as an update leaf (§7.3).
-            (Proposal::Update(update), Sender::Member(leaf)) => {
-                if !matches!(update.leaf_node.leaf_node_source, LeafNodeSource::Update) {
-                    return Err(rule("Update leaf node source is not update (RFC 9420 §7.3)"));
-                }
-                validate_leaf_node(suite, &update.leaf_node, Some((&self.context.group_id, *leaf)), &rules)
-            }
-            _ => {
-                // The list rules of §12.2 and §12.3 for a list of just this
-                // proposal, on a throwaway stage. The committer is not known
-                // yet: a leaf outside the tree, so the rules about the
-                // committer's own Update or Remove cannot fire here; they are
-                // checked when a commit names it.
-                let list = [CommittedProposal { proposal: proposal.clone(), sender: *sender, reference: None }];
-                let mut staged = self.tree.stage();
-                let nobody = Committer::Member(LeafIndex(u32::MAX));
-                apply_proposals(suite, &self.context, &mut staged, &list, nobody, self.config.now(), false).map(|_| ())
-            }
+    /// Validates a proposal received in this epoch and caches it for the
+    /// commits that reference it (§12.1): members and servers run the same
+    /// checks, so nothing uncommittable is cached.
+    pub(crate) fn receive_proposal(
+        &mut self,
+        suite: &Suite<'_>,
+        authenticated: &AuthenticatedContent,
+        proposal: &Proposal,
+    ) -> Result<ProposalRef, Error> {
+        let sender = authenticated.content.sender;
+        check_received_proposal(suite, &self.context, &self.tree, sender, proposal, self.config.now())?;
+        let reference = authenticated.proposal_ref(suite);
+        if !self.proposals.iter().any(|p| p.reference == reference) {
+            self.proposals.push(CachedProposal { reference: reference.clone(), proposal: proposal.clone(), sender });
         }
+        Ok(reference)
     }
 
-    /// Validates a commit as a member does (§12.4.2), without the key
-    /// schedule, and computes the next epoch's public state.
-    fn stage_commit(
+    /// Validates a commit as far as the public state allows (§12.4.2) and
+    /// computes the next epoch's public state: the proposal list (§12.2,
+    /// §12.3), the UpdatePath's leaf and public checks with parent hashes
+    /// (§7.5, §7.6, §7.9.2), the tree hash, the next GroupContext and
+    /// transcript hashes (§8.2). Not the confirmation tag, which needs the
+    /// new epoch's secrets. `parallel` checks Adds' KeyPackages on rayon.
+    pub(crate) fn stage_commit(
         &self,
         suite: &Suite<'_>,
         authenticated: &AuthenticatedContent,
         commit: &Commit,
-    ) -> Result<StagedPublicCommit, Error> {
+        parallel: bool,
+    ) -> Result<PublicStage<'_>, Error> {
         let sender = authenticated.content.sender;
-        let committer = match sender {
-            Sender::Member(l) => Committer::Member(l),
-            Sender::NewMemberCommit => Committer::External,
-            _ => return Err(rule("commit from a sender that cannot commit (RFC 9420 §6)")),
-        };
-
+        let committer = Committer::of(sender)?;
         let list = resolve_committed(&self.proposals, commit, sender)?;
 
         let now = self.config.now();
         let mut staged = self.tree.stage();
-        let applied = apply_proposals(suite, &self.context, &mut staged, &list, committer, now, false)?;
+        let applied = apply_proposals(suite, &self.context, &mut staged, &list, committer, now, parallel)?;
         if applied.path_required && commit.path.is_none() {
-            return Err(rule("commit lacks a required UpdatePath (RFC 9420 §12.4.2)"));
+            return Err(CommitError::MissingPath.into());
         }
-        let new_members: Vec<LeafIndex> = applied.added.iter().map(|(l, _)| *l).collect();
-
         let committer_leaf = place_committer(&mut staged, committer, commit)?;
-
-        if let Some(path) = &commit.path {
-            check_path_leaf(suite, &self.context, &applied, &staged, committer, committer_leaf, &path.leaf_node, now)?;
-            // The same public checks a member runs before decrypting (§7.5,
-            // §7.6, §7.9.2), shared through treekem.
-            apply_update_path_public(suite, &mut staged, committer_leaf, path, &new_members)?;
-        }
-
-        // §8.2: the confirmed transcript hash covers the signed commit; the
-        // interim one its confirmation tag, which cannot be verified here.
-        let tag = authenticated
-            .auth
-            .confirmation_tag
-            .as_ref()
-            .ok_or_else(|| rule("commit without confirmation tag (RFC 9420 §6.1)"))?;
-        let confirmed = self.transcript.next_confirmed(suite, &authenticated.confirmed_transcript_hash_input());
-        let context = GroupContext {
-            epoch: self.context.epoch + 1,
-            tree_hash: staged.root_hash(suite),
-            confirmed_transcript_hash: confirmed,
-            extensions: applied.extensions.clone().unwrap_or_else(|| self.context.extensions.clone()),
-            ..self.context.clone()
+        let path = match &commit.path {
+            Some(path) => {
+                check_path_leaf(
+                    suite,
+                    &self.context,
+                    &applied,
+                    &staged,
+                    committer,
+                    committer_leaf,
+                    &path.leaf_node,
+                    now,
+                )?;
+                Some(apply_update_path_public(suite, &mut staged, committer_leaf, path, &applied.new_members())?)
+            }
+            None => None,
         };
+        // §8.2: the confirmed transcript hash covers the signed commit; the
+        // interim one its confirmation tag, verified only by members.
+        let tag = authenticated.auth.confirmation_tag.as_ref().ok_or(ValidationError::ConfirmationTagPresence)?;
+        let context = self.next_context(suite, &mut staged, &applied, &authenticated.confirmed_transcript_hash_input());
         let transcript = TranscriptHashes::new(suite, context.confirmed_transcript_hash.clone(), tag);
-        Ok(StagedPublicCommit {
+        Ok(PublicStage {
+            staged,
+            path,
             committer: sender,
             committer_leaf,
             applied,
             base_epoch: self.context.epoch,
             base_tree_hash: self.tree.root_hash().to_vec(),
             context,
-            tree_diff: staged.into_diff(),
             transcript,
             confirmation_tag: tag.clone(),
         })
+    }
+
+    /// The GroupContext of the epoch a commit starts (§8, §12.4.1): the next
+    /// epoch, the staged tree's hash, the confirmed transcript hash over the
+    /// signed commit, the extensions its proposals leave in force. Every
+    /// party computes it here: committer, members, servers.
+    pub(crate) fn next_context(
+        &self,
+        suite: &Suite<'_>,
+        staged: &mut StagedTree<'_>,
+        applied: &AppliedProposals,
+        confirmed_input: &[u8],
+    ) -> GroupContext {
+        GroupContext {
+            epoch: self.context.epoch + 1,
+            tree_hash: staged.root_hash(suite),
+            confirmed_transcript_hash: self.transcript.next_confirmed(suite, confirmed_input),
+            extensions: applied.extensions.clone().unwrap_or_else(|| self.context.extensions.clone()),
+            ..self.context.clone()
+        }
     }
 
     /// Enters the epoch a staged commit starts: writes the tree changes
     /// (only the changed nodes), and replaces the GroupContext, transcript
     /// and tag. The epoch's proposals and membership key are dropped.
     pub fn merge_staged_commit(&mut self, staged: StagedPublicCommit) -> Result<(), Error> {
+        self.merge_sharing(staged, None)
+    }
+
+    /// [`merge_staged_commit`](Self::merge_staged_commit), adopting `shared`
+    /// instead of writing the diff when it is the tree of the new epoch
+    /// (same root hash as the new GroupContext's tree hash).
+    pub(crate) fn merge_sharing(
+        &mut self,
+        staged: StagedPublicCommit,
+        shared: Option<&Arc<RatchetTree>>,
+    ) -> Result<(), Error> {
         if staged.base_epoch != self.context.epoch || staged.base_tree_hash != self.tree.root_hash() {
-            return Err(
-                UsageError::InvalidArgument("staged commit was not staged on this group's current epoch").into()
-            );
+            return Err(UsageError::StaleCommit.into());
         }
         let provider = self.provider.clone();
         let suite = Suite::new(&*provider, self.context.cipher_suite)?;
-        let tree = &mut self.tree;
-        let diff = staged.tree_diff;
-        self.config.install(|| tree.merge(&suite, diff));
+        match shared.filter(|tree| tree.root_hash() == staged.context.tree_hash.as_slice()) {
+            Some(tree) => self.tree = Arc::clone(tree),
+            None => {
+                let tree = Arc::make_mut(&mut self.tree);
+                let diff = staged.tree_diff;
+                self.config.on_pool(|| tree.merge(&suite, diff));
+            }
+        }
         self.context = staged.context;
         self.transcript = staged.transcript;
         self.confirmation_tag = staged.confirmation_tag;

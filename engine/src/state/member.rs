@@ -11,8 +11,9 @@ use crate::crypto::{
     SignaturePublicKey, Suite,
 };
 use crate::error::{Error, StateError};
-use crate::group::{CachedProposal, Group, GroupConfig, Identity, PskStore};
+use crate::group::{Group, GroupConfig, Identity, PskStore};
 use crate::messages::{Credential, GroupContext, Proposal, ProposalRef, ProtocolVersion, ReInit, Sender};
+use crate::public_group::{CachedProposal, PublicGroup, PublicGroupConfig};
 use crate::schedule::transcript::{interim_transcript_hash, verify_confirmation_tag};
 use crate::schedule::{EpochSecrets, TranscriptHashes};
 use crate::secret_tree::SecretTree;
@@ -32,28 +33,31 @@ pub(crate) struct PublicPart {
     pub(crate) reinit: Option<ReInit>,
 }
 
+impl PublicPart {
+    /// The public group these parts make.
+    pub(crate) fn into_group(self, provider: Arc<dyn CryptoProvider>, config: PublicGroupConfig) -> PublicGroup {
+        let mut group =
+            PublicGroup::from_parts(provider, config, self.context, self.tree, self.transcript, self.confirmation_tag);
+        group.proposals = self.proposals;
+        group.reinit = self.reinit;
+        group
+    }
+}
+
 /// Writes the public part (the tree straight from its node arrays).
-pub(crate) fn encode_public_part(
-    out: &mut Vec<u8>,
-    context: &GroupContext,
-    tree: &RatchetTree,
-    transcript: &TranscriptHashes,
-    confirmation_tag: &[u8],
-    proposals: &[CachedProposal],
-    reinit: Option<&ReInit>,
-) {
-    context.encode(out);
-    tree.encode_state(out);
-    write_bytes(out, transcript.confirmed());
-    write_bytes(out, transcript.interim());
-    write_bytes(out, confirmation_tag);
-    (proposals.len() as u32).encode(out);
-    for p in proposals {
+pub(crate) fn encode_public_part(out: &mut Vec<u8>, group: &PublicGroup) {
+    group.context.encode(out);
+    group.tree.encode_state(out);
+    write_bytes(out, group.transcript.confirmed());
+    write_bytes(out, group.transcript.interim());
+    write_bytes(out, &group.confirmation_tag);
+    (group.proposals.len() as u32).encode(out);
+    for p in &group.proposals {
         p.reference.encode(out);
         p.proposal.encode(out);
         p.sender.encode(out);
     }
-    match reinit {
+    match &group.reinit {
         None => out.push(0),
         Some(r) => {
             out.push(1);
@@ -116,17 +120,9 @@ impl Group {
     pub fn export(&self) -> Result<Zeroizing<Vec<u8>>, Error> {
         let suite = self.suite()?;
         let secret_bound = self.secret_part_bound() + suite.hash_len();
-        let mut out = Vec::with_capacity(HEADER_LEN + 1024 + self.tree.state_len_hint() + secret_bound);
+        let mut out = Vec::with_capacity(HEADER_LEN + 1024 + self.public.tree.state_len_hint() + secret_bound);
         write_header(&mut out, StateKind::Member, &suite);
-        encode_public_part(
-            &mut out,
-            &self.context,
-            &self.tree,
-            &self.transcript,
-            &self.confirmation_tag,
-            &self.proposals,
-            self.pending_reinit.as_ref(),
-        );
+        encode_public_part(&mut out, &self.public);
         out.push(u8::from(self.active));
         self.identity.credential.encode(&mut out);
         self.identity.signer.public.encode(&mut out);
@@ -184,14 +180,14 @@ impl Group {
     /// [`StateError`]; nothing here panics on any input.
     pub fn import(bytes: &[u8], provider: Arc<dyn CryptoProvider>, config: GroupConfig) -> Result<Self, Error> {
         let pool = config.clone();
-        pool.install(|| import_member(bytes, provider, config))
+        pool.on_pool(|| import_member(bytes, provider, config))
     }
 }
 
 fn import_member(bytes: &[u8], provider: Arc<dyn CryptoProvider>, config: GroupConfig) -> Result<Group, Error> {
     let (suite, mut r) = open(bytes, StateKind::Member, &*provider)?;
     let r = &mut r;
-    let PublicPart { context, tree, transcript, confirmation_tag, proposals, reinit } = decode_public_part(&suite, r)?;
+    let part = decode_public_part(&suite, r)?;
     let active = match read::<u8>(r)? {
         0 => false,
         1 => true,
@@ -215,7 +211,7 @@ fn import_member(bytes: &[u8], provider: Arc<dyn CryptoProvider>, config: GroupC
     for _ in 0..count {
         let epoch: u64 = read(r)?;
         let psk: Secret = read(r)?;
-        if psk.len() != suite.hash_len() || epoch >= context.epoch {
+        if psk.len() != suite.hash_len() || epoch >= part.context.epoch {
             return Err(inconsistent("a resumption PSK is not KDF.Nh bytes of a past epoch"));
         }
         resumption_psks.push_back((epoch, psk));
@@ -245,13 +241,19 @@ fn import_member(bytes: &[u8], provider: Arc<dyn CryptoProvider>, config: GroupC
     }
 
     // Cross-checks between the parts, cheapest first.
-    verify_confirmation_tag(&suite, epoch.confirmation_key(), &context.confirmed_transcript_hash, &confirmation_tag)
-        .map_err(|_| inconsistent("confirmation tag does not match the epoch's confirmation_key (RFC 9420 §6.1)"))?;
+    verify_confirmation_tag(
+        &suite,
+        epoch.confirmation_key(),
+        &part.context.confirmed_transcript_hash,
+        &part.confirmation_tag,
+    )
+    .map_err(|_| inconsistent("confirmation tag does not match the epoch's confirmation_key (RFC 9420 §6.1)"))?;
+    let tree = &part.tree;
     if secret_tree.n_leaves() != tree.leaf_count() {
         return Err(inconsistent("secret tree and ratchet tree differ in width (RFC 9420 §9)"));
     }
     let own = private.own_leaf;
-    if own.0 >= tree.leaf_count() || !private.is_consistent(&tree) {
+    if own.0 >= tree.leaf_count() || !private.is_consistent(tree) {
         return Err(inconsistent("private keys do not match the tree's public keys (RFC 9420 §4.2)"));
     }
     if active {
@@ -272,22 +274,10 @@ fn import_member(bytes: &[u8], provider: Arc<dyn CryptoProvider>, config: GroupC
 
     let identity =
         Identity { credential, signer: SignatureKeyPair { private: signature_private, public: signature_public } };
-    Ok(Group {
-        provider: provider.clone(),
-        config,
-        context,
-        tree: Arc::new(tree),
-        private,
-        identity,
-        epoch,
-        secret_tree,
-        transcript,
-        confirmation_tag,
-        proposals,
-        resumption_psks,
-        psks,
-        pending_reinit: reinit,
-        active,
-        pending_leaf_keys,
-    })
+    let public = part.into_group(provider, config.public());
+    let mut group = Group::from_public(public, config, private, identity, epoch, secret_tree, psks);
+    group.resumption_psks = resumption_psks;
+    group.active = active;
+    group.pending_leaf_keys = pending_leaf_keys;
+    Ok(group)
 }

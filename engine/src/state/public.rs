@@ -26,15 +26,7 @@ impl PublicGroup {
         let secret_bound = 5 + self.membership_key.as_ref().map_or(0, Secret::len) + suite.hash_len();
         let mut out = Vec::with_capacity(HEADER_LEN + 1024 + self.tree.state_len_hint() + secret_bound);
         write_header(&mut out, StateKind::Public, &suite);
-        encode_public_part(
-            &mut out,
-            &self.context,
-            &self.tree,
-            &self.transcript,
-            &self.confirmation_tag,
-            &self.proposals,
-            self.reinit.as_ref(),
-        );
+        encode_public_part(&mut out, self);
         out.reserve_exact(secret_bound);
         let mut out = Zeroizing::new(out);
         let capacity = out.capacity();
@@ -50,21 +42,12 @@ impl PublicGroup {
     /// [`StateError`]; nothing here panics on any input.
     pub fn import(bytes: &[u8], provider: Arc<dyn CryptoProvider>, config: PublicGroupConfig) -> Result<Self, Error> {
         let pool = config.clone();
-        pool.install(|| {
+        pool.on_pool(|| {
             let (suite, mut r) = open(bytes, StateKind::Public, &*provider)?;
             let (part, membership_key) = decode_public(&suite, &mut r)?;
-            let PublicPart { context, tree, transcript, confirmation_tag, proposals, reinit } = part;
-            Ok(PublicGroup {
-                provider: provider.clone(),
-                config,
-                context,
-                tree,
-                transcript,
-                confirmation_tag,
-                proposals,
-                membership_key,
-                reinit,
-            })
+            let mut group = part.into_group(provider.clone(), config);
+            group.membership_key = membership_key;
+            Ok(group)
         })
     }
 }

@@ -72,15 +72,7 @@ fn secret_part_fits_its_reservation() {
     let bob = sample();
     let bytes = bob.export().unwrap();
     let mut public = Vec::new();
-    crate::state::member::encode_public_part(
-        &mut public,
-        &bob.context,
-        &bob.tree,
-        &bob.transcript,
-        &bob.confirmation_tag,
-        &bob.proposals,
-        bob.pending_reinit.as_ref(),
-    );
+    crate::state::member::encode_public_part(&mut public, &bob.public);
     public.push(1);
     bob.identity.credential.encode(&mut public);
     bob.identity.signer.public.encode(&mut public);
@@ -113,15 +105,15 @@ fn resealed_flips_never_panic_and_the_public_part_is_bound() {
     // The public part: context, tree, transcript hashes and tag, which the
     // tree hash, the transcript check and the confirmation tag bind.
     let mut public = Vec::new();
-    bob.context.encode(&mut public);
-    bob.tree.encode_state(&mut public);
-    crate::codec::write_bytes(&mut public, bob.transcript.confirmed());
-    crate::codec::write_bytes(&mut public, bob.transcript.interim());
-    crate::codec::write_bytes(&mut public, &bob.confirmation_tag);
+    bob.context().encode(&mut public);
+    bob.tree().encode_state(&mut public);
+    crate::codec::write_bytes(&mut public, bob.public.transcript.confirmed());
+    crate::codec::write_bytes(&mut public, bob.public.transcript.interim());
+    crate::codec::write_bytes(&mut public, &bob.public.confirmation_tag);
     assert_eq!(&bytes[HEADER_LEN..HEADER_LEN + public.len()], public.as_slice());
     // Inside the GroupContext only tree_hash and confirmed_transcript_hash
     // are bound (the key schedule binds the rest, which cannot be re-run).
-    let ctx_len = bob.context.to_bytes().len();
+    let ctx_len = bob.context().to_bytes().len();
     let tree_start = HEADER_LEN + ctx_len;
     let public_end = HEADER_LEN + public.len();
 

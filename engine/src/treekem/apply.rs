@@ -1,7 +1,7 @@
 //! Applying a received UpdatePath (RFC 9420 §7.5, §7.9.2).
 
 use crate::crypto::{Secret, Suite};
-use crate::error::{Error, ValidationError};
+use crate::error::{Error, InternalError, UpdatePathError, ValidationError};
 use crate::messages::{LeafNodeSource, UpdatePath};
 use crate::schedule::CommitSecret;
 use crate::tree::math::{self, LeafIndex, NodeIndex};
@@ -102,15 +102,9 @@ pub fn apply_update_path_public(
 }
 
 /// Merges `path` from `sender` into `staged` and decrypts it with the
-/// receiver's keys `own` (§7.5): the public checks of
-/// [`apply_update_path_public`], then the decryption of the one ciphertext
-/// addressed to the receiver and the check that each derived public key
-/// equals the one sent; any mismatch is a typed error, and the caller
-/// drops the stage, so nothing changes.
-///
-/// `new_members` are the leaves added by the same commit, excluded from
-/// the resolutions; `group_context` maps the new tree hash to the encoded
-/// provisional GroupContext.
+/// receiver's keys `own` (§7.5): [`apply_update_path_public`], then
+/// [`decrypt_update_path`]. `group_context` maps the new tree hash to the
+/// encoded provisional GroupContext.
 pub fn apply_update_path(
     suite: &Suite<'_>,
     staged: &mut StagedTree<'_>,
@@ -120,11 +114,30 @@ pub fn apply_update_path(
     new_members: &[LeafIndex],
     group_context: impl FnOnce(&[u8]) -> Vec<u8>,
 ) -> Result<AppliedPath, Error> {
-    let me = own.own_leaf;
-    if me == sender {
-        return Err(rule("a member cannot apply its own UpdatePath (RFC 9420 §12.4.2)"));
+    if own.own_leaf == sender {
+        return Err(InternalError::invariant("a member never applies its own UpdatePath"));
     }
-    let PublicPath { steps, resolutions } = apply_update_path_public(suite, staged, sender, path, new_members)?;
+    let public = apply_update_path_public(suite, staged, sender, path, new_members)?;
+    let context = group_context(&staged.root_hash(suite));
+    decrypt_update_path(suite, staged, path, &public, own, &context)
+}
+
+/// The receiver's half of applying an UpdatePath whose public half is
+/// already merged into `staged` (§7.5): decrypts the one ciphertext
+/// addressed to the receiver under the provisional GroupContext `context`,
+/// derives the path secrets above it, and checks that each derived public
+/// key equals the one sent. Any mismatch is a typed error; the caller drops
+/// the stage, so nothing changes.
+pub fn decrypt_update_path(
+    suite: &Suite<'_>,
+    staged: &StagedTree<'_>,
+    path: &UpdatePath,
+    public: &PublicPath,
+    own: &PrivateTree,
+    context: &[u8],
+) -> Result<AppliedPath, Error> {
+    let me = own.own_leaf;
+    let PublicPath { steps, resolutions } = public;
     // The step whose copath subtree holds the receiver, and the node of its
     // resolution the receiver has a key for. Copath subtrees are disjoint
     // from the sender's direct path, so merging the path did not change
@@ -132,28 +145,23 @@ pub fn apply_update_path(
     let step_index = steps
         .iter()
         .position(|step| math::is_ancestor(step.copath_child, me.node()))
-        .ok_or_else(|| rule("receiver is not below the sender's filtered direct path (RFC 9420 §7.5)"))?;
-    let (slot, holder) = resolutions[step_index]
+        .ok_or(InternalError::invariant("a receiver sits below the sender's filtered direct path"))?;
+    let (slot, key) = resolutions[step_index]
         .iter()
         .enumerate()
-        .find(|&(_, &x)| own.key(x).is_some())
-        .map(|(slot, &x)| (slot, x))
-        .ok_or_else(|| rule("no key to decrypt the UpdatePath (tree invariant, RFC 9420 §4.2)"))?;
-    let keys: Vec<_> = path.nodes.iter().map(|n| n.encryption_key.clone()).collect();
-    let context = group_context(&staged.root_hash(suite));
-
-    let key = own.key(holder).ok_or_else(|| rule("decryption key vanished"))?;
+        .find_map(|(slot, &x)| own.key(x).map(|key| (slot, key)))
+        .ok_or(InternalError::invariant("a member holds a key of every resolution above it (§4.2)"))?;
     let ciphertext = &path.nodes[step_index].encrypted_path_secret[slot];
-    let decrypted = suite.decrypt_with_label(key, UPDATE_PATH_NODE, &context, ciphertext)?;
+    let decrypted = suite.decrypt_with_label(key, UPDATE_PATH_NODE, context, ciphertext)?;
     if decrypted.len() != suite.hash_len() {
-        return Err(rule("path secret has the wrong length (RFC 9420 §7.4)"));
+        return Err(UpdatePathError::PathSecretLength.into());
     }
     let remaining = steps.len() - step_index;
     let (secrets, commit_secret) = path_secret_chain(suite, decrypted.clone(), remaining)?;
     let pairs = node_key_pairs(suite, &secrets)?;
-    for (pair, sent) in pairs.iter().zip(&keys[step_index..]) {
-        if &pair.public != sent {
-            return Err(rule("derived path key differs from the UpdatePath's (RFC 9420 §7.5)"));
+    for (pair, sent) in pairs.iter().zip(&path.nodes[step_index..]) {
+        if pair.public != sent.encryption_key {
+            return Err(UpdatePathError::DerivedKeyMismatch.into());
         }
     }
 

@@ -11,7 +11,7 @@ mod apply;
 mod create;
 mod persist;
 
-pub use apply::{AppliedPath, PublicPath, apply_update_path, apply_update_path_public, derive_up};
+pub use apply::{AppliedPath, PublicPath, apply_update_path, apply_update_path_public, decrypt_update_path, derive_up};
 pub use create::{CreatedPath, create_update_path};
 
 use std::collections::BTreeMap;

@@ -1,0 +1,522 @@
+//! Proposals (RFC 9420 §12.1) and a commit's proposal list: validated as a
+//! list (§12.2) and applied in the order of §12.3 to a staged tree. The one
+//! implementation of these rules, run by committers, receiving members and
+//! servers alike.
+
+use std::collections::HashSet;
+
+use rayon::prelude::*;
+
+use crate::crypto::Suite;
+use crate::error::{CommitError, Error, InternalError, KeyPackageError, LeafNodeError, ProposalError, UpdatePathError};
+use crate::messages::registered_extensions::{ExtensionData, RequiredCapabilities};
+use crate::messages::{
+    Commit, Extension, GroupContext, KeyPackage, LeafNode, LeafNodeSource, PreSharedKeyId, Proposal, ProposalOrRef,
+    ProposalRef, ProtocolVersion, Psk, ReInit, ResumptionPskUsage, Sender,
+};
+use crate::tree::math::LeafIndex;
+use crate::tree::{LeafNodeRules, RatchetTree, StagedTree, TreeView, validate_leaf_node};
+
+/// A proposal received (or sent) in the current epoch, kept for commits
+/// that reference it (§12.1).
+#[derive(Clone, Debug)]
+pub(crate) struct CachedProposal {
+    pub(crate) reference: ProposalRef,
+    pub(crate) proposal: Proposal,
+    pub(crate) sender: Sender,
+}
+
+/// A proposal as committed: its content, who proposed it, and its
+/// reference when it came by reference.
+#[derive(Clone, Debug)]
+pub struct CommittedProposal {
+    /// The proposal.
+    pub proposal: Proposal,
+    /// Who sent it (the committer for inline proposals).
+    pub sender: Sender,
+    /// Its reference, when the Commit named it by reference.
+    pub reference: Option<ProposalRef>,
+}
+
+/// The proposals a Commit covers (§12.4): references resolved against the
+/// epoch's cache, inline proposals attributed to the committer `sender`.
+pub(crate) fn resolve_committed(
+    cache: &[CachedProposal],
+    commit: &Commit,
+    sender: Sender,
+) -> Result<Vec<CommittedProposal>, Error> {
+    commit
+        .proposals
+        .iter()
+        .map(|p| match p {
+            ProposalOrRef::Reference(r) => {
+                let cached = cache.iter().find(|c| &c.reference == r).ok_or(CommitError::UnknownProposalReference)?;
+                Ok(CommittedProposal {
+                    proposal: cached.proposal.clone(),
+                    sender: cached.sender,
+                    reference: Some(r.clone()),
+                })
+            }
+            ProposalOrRef::Proposal(p) => Ok(CommittedProposal { proposal: (**p).clone(), sender, reference: None }),
+        })
+        .collect()
+}
+
+/// Who is committing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Committer {
+    /// A member at this leaf.
+    Member(LeafIndex),
+    /// A new member joining by external commit (§12.4.3.2).
+    External,
+    /// Nobody yet: a proposal checked on its own, before any commit names
+    /// it, so the rules about the committer's own Update or Remove cannot
+    /// apply.
+    Unknown,
+}
+
+impl Committer {
+    /// The committer of a commit from `sender` (§6: members, and new
+    /// members by external commit).
+    pub(crate) fn of(sender: Sender) -> Result<Self, Error> {
+        match sender {
+            Sender::Member(l) => Ok(Committer::Member(l)),
+            Sender::NewMemberCommit => Ok(Committer::External),
+            _ => Err(CommitError::SenderCannotCommit.into()),
+        }
+    }
+}
+
+/// What applying a valid proposal list did.
+#[derive(Clone, Debug, Default)]
+pub struct AppliedProposals {
+    /// New members and where they landed, in proposal order.
+    pub added: Vec<(LeafIndex, KeyPackage)>,
+    /// Removed members and the leaf they held.
+    pub removed: Vec<(LeafIndex, LeafNode)>,
+    /// Members whose leaf an Update replaced.
+    pub updated: Vec<LeafIndex>,
+    /// PSKs to inject, in proposal order (§8.4).
+    pub psks: Vec<PreSharedKeyId>,
+    /// The new GroupContext extensions, if a proposal replaced them.
+    pub extensions: Option<Vec<Extension>>,
+    /// The ExternalInit KEM output of an external commit.
+    pub external_init: Option<Vec<u8>>,
+    /// A ReInit to carry out after this commit.
+    pub reinit: Option<ReInit>,
+    /// Whether the commit must carry an UpdatePath (§12.4).
+    pub path_required: bool,
+}
+
+impl AppliedProposals {
+    /// The leaves the commit adds, which UpdatePath encryption skips (§7.6).
+    pub(crate) fn new_members(&self) -> Vec<LeafIndex> {
+        self.added.iter().map(|(l, _)| *l).collect()
+    }
+}
+
+/// The leaf-node rules in force under `extensions` (§7.3).
+pub(crate) fn leaf_rules<'a>(
+    context: &GroupContext,
+    required: Option<&'a RequiredCapabilities>,
+    now: Option<u64>,
+) -> LeafNodeRules<'a> {
+    LeafNodeRules { cipher_suite: context.cipher_suite, required_capabilities: required, now }
+}
+
+/// Validates `proposals` as a list (§12.2) and applies them in the order
+/// of §12.3 to `staged`, one function per step. Every check runs before
+/// the tree is touched where it can, and the caller drops the stage on
+/// error, so a rejected list changes nothing. `parallel` checks the Adds'
+/// KeyPackages on rayon.
+pub(crate) fn apply_proposals(
+    suite: &Suite<'_>,
+    context: &GroupContext,
+    staged: &mut StagedTree<'_>,
+    proposals: &[CommittedProposal],
+    committer: Committer,
+    now: Option<u64>,
+    parallel: bool,
+) -> Result<AppliedProposals, Error> {
+    check_list_shape(proposals, committer)?;
+    // §12.3 step 1: new extensions first; later checks use them.
+    let new_extensions = new_extensions(proposals)?;
+    let extensions = new_extensions.as_deref().unwrap_or(&context.extensions);
+    let required = RequiredCapabilities::find_in(extensions)?;
+    let rules = leaf_rules(context, required.as_ref(), now);
+
+    let mut touched: HashSet<u32> = HashSet::new();
+    let updated = apply_updates(suite, context, staged, proposals, committer, &rules, &mut touched)?;
+    let removed = apply_removes(staged, proposals, committer, &mut touched)?;
+    let added = apply_adds(suite, staged, proposals, &rules, parallel)?;
+    let mut out = AppliedProposals {
+        added,
+        removed,
+        updated,
+        path_required: proposals.is_empty() || proposals.iter().any(|p| p.proposal.requires_path()),
+        ..Default::default()
+    };
+    apply_rest(suite, context, proposals, &mut out)?;
+    if new_extensions.is_some() {
+        check_members_support(staged, extensions, required.as_ref())?;
+    }
+    out.extensions = new_extensions;
+    Ok(out)
+}
+
+/// The GroupContextExtensions of the list, if any: at most one (§12.2).
+fn new_extensions(proposals: &[CommittedProposal]) -> Result<Option<Vec<Extension>>, Error> {
+    let mut gce = proposals.iter().filter_map(|p| match &p.proposal {
+        Proposal::GroupContextExtensions(g) => Some(g.extensions.clone()),
+        _ => None,
+    });
+    let first = gce.next();
+    if gce.next().is_some() {
+        return Err(ProposalError::MultipleGroupContextExtensions.into());
+    }
+    Ok(first)
+}
+
+/// §12.3 step 2: Updates replace their senders' leaves.
+fn apply_updates(
+    suite: &Suite<'_>,
+    context: &GroupContext,
+    staged: &mut StagedTree<'_>,
+    proposals: &[CommittedProposal],
+    committer: Committer,
+    rules: &LeafNodeRules<'_>,
+    touched: &mut HashSet<u32>,
+) -> Result<Vec<LeafIndex>, Error> {
+    let mut updated = Vec::new();
+    for p in proposals {
+        let Proposal::Update(update) = &p.proposal else { continue };
+        let Sender::Member(leaf) = p.sender else {
+            return Err(ProposalError::UpdateFromNonMember.into());
+        };
+        if committer == Committer::Member(leaf) {
+            return Err(ProposalError::CommitterUpdate.into());
+        }
+        if !touched.insert(leaf.0) {
+            return Err(ProposalError::LeafTouchedTwice(leaf.0).into());
+        }
+        check_update_leaf(suite, context, staged, leaf, &update.leaf_node, rules)?;
+        check_unique_keys(staged, &update.leaf_node, Some(leaf))?;
+        staged.update_leaf(leaf, update.leaf_node.clone())?;
+        updated.push(leaf);
+    }
+    Ok(updated)
+}
+
+/// An Update's new leaf for `leaf` (§12.1.2): an update-source leaf valid
+/// under `rules`, signed for this group and leaf, with a new encryption key.
+fn check_update_leaf(
+    suite: &Suite<'_>,
+    context: &GroupContext,
+    tree: &impl TreeView,
+    leaf: LeafIndex,
+    new: &LeafNode,
+    rules: &LeafNodeRules<'_>,
+) -> Result<(), Error> {
+    let current = tree.leaf(leaf).ok_or(ProposalError::UpdateOfBlankLeaf(leaf.0))?;
+    if !matches!(new.leaf_node_source, LeafNodeSource::Update) {
+        return Err(LeafNodeError::WrongSource { expected: "update" }.into());
+    }
+    if new.encryption_key == current.encryption_key {
+        return Err(ProposalError::UpdateKeepsEncryptionKey.into());
+    }
+    validate_leaf_node(suite, new, Some((&context.group_id, leaf)), rules)
+}
+
+/// §12.3 step 3: Removes blank their leaves.
+fn apply_removes(
+    staged: &mut StagedTree<'_>,
+    proposals: &[CommittedProposal],
+    committer: Committer,
+    touched: &mut HashSet<u32>,
+) -> Result<Vec<(LeafIndex, LeafNode)>, Error> {
+    let mut removed = Vec::new();
+    for p in proposals {
+        let Proposal::Remove(remove) = &p.proposal else { continue };
+        let leaf = remove.removed;
+        if committer == Committer::Member(leaf) {
+            return Err(ProposalError::CommitterRemoved.into());
+        }
+        if !touched.insert(leaf.0) {
+            return Err(ProposalError::LeafTouchedTwice(leaf.0).into());
+        }
+        let old = staged.leaf(leaf).cloned().ok_or(ProposalError::RemoveOfBlankLeaf(leaf.0))?;
+        staged.remove_leaf(leaf)?;
+        removed.push((leaf, old));
+    }
+    Ok(removed)
+}
+
+/// §12.3 step 4: Adds, in list order, each at the leftmost blank leaf. The
+/// KeyPackages are checked first, on rayon when `parallel`. The server
+/// runs this under its group's lock, where a worker waiting on a parallel
+/// join may steal a job that needs the same lock, so it passes `false`.
+fn apply_adds(
+    suite: &Suite<'_>,
+    staged: &mut StagedTree<'_>,
+    proposals: &[CommittedProposal],
+    rules: &LeafNodeRules<'_>,
+    parallel: bool,
+) -> Result<Vec<(LeafIndex, KeyPackage)>, Error> {
+    let adds: Vec<&KeyPackage> = proposals
+        .iter()
+        .filter_map(|p| match &p.proposal {
+            Proposal::Add(add) => Some(&add.key_package),
+            _ => None,
+        })
+        .collect();
+    // One KeyPackage is checked in place: handing it to a sleeping worker
+    // costs more than its two signatures.
+    if parallel && adds.len() > 1 {
+        adds.par_iter().try_for_each(|kp| validate_key_package(suite, kp, rules))?;
+    } else {
+        adds.iter().try_for_each(|kp| validate_key_package(suite, kp, rules))?;
+    }
+    let mut added = Vec::with_capacity(adds.len());
+    for kp in adds {
+        check_unique_keys(staged, &kp.leaf_node, None)?;
+        if staged.find_encryption_key(kp.init_key.as_bytes()).is_some() {
+            return Err(ProposalError::InitKeyInTree.into());
+        }
+        let leaf = staged.add_leaf(kp.leaf_node.clone());
+        added.push((leaf, kp.clone()));
+    }
+    Ok(added)
+}
+
+/// §12.3 steps 5–7: PSKs, ExternalInit, ReInit (none touches the tree).
+fn apply_rest(
+    suite: &Suite<'_>,
+    context: &GroupContext,
+    proposals: &[CommittedProposal],
+    out: &mut AppliedProposals,
+) -> Result<(), Error> {
+    let mut seen_psks = HashSet::new();
+    for p in proposals {
+        match &p.proposal {
+            Proposal::PreSharedKey(psk) => {
+                check_psk(suite, context, &psk.psk)?;
+                if !seen_psks.insert(psk.psk.clone()) {
+                    return Err(ProposalError::DuplicatePsk.into());
+                }
+                out.psks.push(psk.psk.clone());
+            }
+            Proposal::ExternalInit(e) => out.external_init = Some(e.kem_output.clone()),
+            Proposal::ReInit(r) => {
+                if r.version.0 < context.version.0 {
+                    return Err(ProposalError::ReInitOlderVersion.into());
+                }
+                out.reinit = Some(r.clone());
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// A PreSharedKey proposal on its own (§12.1.4): an Nh-byte nonce, and a
+/// reinit or branch PSK only in the first commit of the group it starts
+/// (§11.2, §11.3: epoch 0 of another group).
+fn check_psk(suite: &Suite<'_>, context: &GroupContext, psk: &PreSharedKeyId) -> Result<(), Error> {
+    if psk.psk_nonce.len() != suite.hash_len() {
+        return Err(ProposalError::PskNonceLength.into());
+    }
+    if let Psk::Resumption { usage, psk_group_id, .. } = &psk.psk {
+        let starts_new_group = context.epoch == 0 && *psk_group_id != context.group_id;
+        if *usage != ResumptionPskUsage::Application && !starts_new_group {
+            return Err(ProposalError::ResumptionPskUsage.into());
+        }
+    }
+    Ok(())
+}
+
+/// New GroupContext extensions must be supported by everyone left, and a
+/// new `required_capabilities` must hold for them (§12.1.7).
+fn check_members_support(
+    staged: &StagedTree<'_>,
+    extensions: &[Extension],
+    required: Option<&RequiredCapabilities>,
+) -> Result<(), Error> {
+    for (leaf, member) in staged.members() {
+        let caps = &member.capabilities;
+        let meets_required = required.is_none_or(|required| {
+            required.extension_types.iter().all(|&t| caps.supports_extension(t))
+                && required.proposal_types.iter().all(|&t| caps.supports_proposal(t))
+                && required.credential_types.iter().all(|&t| caps.supports_credential(t))
+        });
+        if !meets_required || extensions.iter().any(|ext| !caps.supports_extension(ext.extension_type)) {
+            return Err(ProposalError::MemberLacksCapability(leaf.0).into());
+        }
+    }
+    Ok(())
+}
+
+/// The list-level rules of §12.2 that need no tree: ReInit alone,
+/// ExternalInit only (and exactly once) in external commits, the sender
+/// types each proposal allows (§12.1.8).
+fn check_list_shape(proposals: &[CommittedProposal], committer: Committer) -> Result<(), Error> {
+    let count = |f: fn(&Proposal) -> bool| proposals.iter().filter(|p| f(&p.proposal)).count();
+    if count(|p| matches!(p, Proposal::ReInit(_))) > 0 && proposals.len() > 1 {
+        return Err(ProposalError::ReInitNotAlone.into());
+    }
+    match committer {
+        Committer::Member(_) => {
+            if count(|p| matches!(p, Proposal::ExternalInit(_))) > 0 {
+                return Err(ProposalError::ExternalInitInRegularCommit.into());
+            }
+        }
+        Committer::External => {
+            let ok = count(|p| matches!(p, Proposal::ExternalInit(_))) == 1
+                && count(|p| matches!(p, Proposal::Remove(_))) <= 1
+                && proposals.iter().all(|p| {
+                    matches!(p.proposal, Proposal::ExternalInit(_) | Proposal::Remove(_) | Proposal::PreSharedKey(_))
+                });
+            if !ok {
+                return Err(ProposalError::ExternalCommitProposals.into());
+            }
+        }
+        Committer::Unknown => {}
+    }
+    for p in proposals {
+        let allowed = match p.sender {
+            Sender::Member(_) => true,
+            Sender::External(_) => p.proposal.allowed_from_external_sender(),
+            Sender::NewMemberProposal => matches!(p.proposal, Proposal::Add(_)),
+            Sender::NewMemberCommit => committer == Committer::External,
+        };
+        if !allowed {
+            return Err(ProposalError::NotAllowedFromSender.into());
+        }
+    }
+    Ok(())
+}
+
+/// Signature and encryption keys of a new leaf must be unique in the
+/// group (§7.3); `replacing` is the leaf the node replaces, whose old
+/// keys do not count.
+pub(crate) fn check_unique_keys(
+    staged: &StagedTree<'_>,
+    leaf: &LeafNode,
+    replacing: Option<LeafIndex>,
+) -> Result<(), Error> {
+    if staged.find_signature_key(leaf.signature_key.as_bytes()).is_some_and(|l| Some(l) != replacing) {
+        return Err(LeafNodeError::DuplicateSignatureKey.into());
+    }
+    if staged.find_encryption_key(leaf.encryption_key.as_bytes()).is_some() {
+        return Err(LeafNodeError::DuplicateEncryptionKey.into());
+    }
+    Ok(())
+}
+
+/// Where the committer of `commit` sits in the staged tree: its own leaf,
+/// or for an external commit the leftmost blank leaf, which the joiner's
+/// path leaf node takes (§12.4.3.2: an external commit always has a path).
+pub(crate) fn place_committer(
+    staged: &mut StagedTree<'_>,
+    committer: Committer,
+    commit: &Commit,
+) -> Result<LeafIndex, Error> {
+    match committer {
+        Committer::Member(l) => Ok(l),
+        Committer::Unknown => Err(InternalError::invariant("a commit names its committer")),
+        Committer::External => {
+            let path = commit.path.as_ref().ok_or(CommitError::ExternalCommitWithoutPath)?;
+            check_unique_keys(staged, &path.leaf_node, None)?;
+            Ok(staged.add_leaf(path.leaf_node.clone()))
+        }
+    }
+}
+
+/// The checks of an UpdatePath's leaf node before the path is applied: a
+/// commit-source leaf valid under the extensions the commit leaves in
+/// force (§7.3), a new encryption key, and a signature key no other member
+/// holds (§12.4.2).
+pub(crate) fn check_path_leaf(
+    suite: &Suite<'_>,
+    context: &GroupContext,
+    applied: &AppliedProposals,
+    staged: &StagedTree<'_>,
+    committer: Committer,
+    committer_leaf: LeafIndex,
+    leaf: &LeafNode,
+    now: Option<u64>,
+) -> Result<(), Error> {
+    if !matches!(leaf.leaf_node_source, LeafNodeSource::Commit { .. }) {
+        return Err(LeafNodeError::WrongSource { expected: "commit" }.into());
+    }
+    let required = RequiredCapabilities::find_in(applied.extensions.as_deref().unwrap_or(&context.extensions))?;
+    let rules = leaf_rules(context, required.as_ref(), now);
+    validate_leaf_node(suite, leaf, Some((&context.group_id, committer_leaf)), &rules)?;
+    if let Committer::Member(l) = committer {
+        if staged.leaf(l).is_some_and(|current| current.encryption_key == leaf.encryption_key) {
+            return Err(UpdatePathError::KeepsEncryptionKey.into());
+        }
+        if staged.find_signature_key(leaf.signature_key.as_bytes()).is_some_and(|x| x != l) {
+            return Err(LeafNodeError::DuplicateSignatureKey.into());
+        }
+    }
+    Ok(())
+}
+
+/// Validates a KeyPackage received for the group's suite (§10.1): version
+/// and suite, its signature, its leaf node as a key_package leaf (§7.3),
+/// and an init key distinct from the leaf's encryption key.
+pub fn validate_key_package(
+    suite: &Suite<'_>,
+    key_package: &KeyPackage,
+    rules: &LeafNodeRules<'_>,
+) -> Result<(), Error> {
+    if key_package.version != ProtocolVersion::MLS10 {
+        return Err(KeyPackageError::UnsupportedVersion.into());
+    }
+    if key_package.cipher_suite != suite.cipher_suite() {
+        return Err(KeyPackageError::CipherSuiteMismatch.into());
+    }
+    if !matches!(key_package.leaf_node.leaf_node_source, LeafNodeSource::KeyPackage(_)) {
+        return Err(LeafNodeError::WrongSource { expected: "key_package" }.into());
+    }
+    if key_package.init_key == key_package.leaf_node.encryption_key {
+        return Err(KeyPackageError::InitKeyIsEncryptionKey.into());
+    }
+    key_package.verify_signature(suite)?;
+    validate_leaf_node(suite, &key_package.leaf_node, None, rules)
+}
+
+/// A proposal received on its own (§12.1), checked in full when it
+/// arrives, by members and servers alike, so that nothing uncommittable is
+/// cached: who may send it, the Add's KeyPackage (§12.1.1), the Update's
+/// leaf (§12.1.2), and the list rules of §12.2 and §12.3 for a list of
+/// just this proposal, on a throwaway stage. The committer is not known
+/// yet, so the rules about a committer's own Update or Remove wait for the
+/// commit.
+///
+/// Key uniqueness of Adds and Updates is left to the commit: a Remove in
+/// the same commit may free a key they reuse (§12.3 applies Removes first).
+pub(crate) fn check_received_proposal(
+    suite: &Suite<'_>,
+    context: &GroupContext,
+    tree: &RatchetTree,
+    sender: Sender,
+    proposal: &Proposal,
+    now: Option<u64>,
+) -> Result<(), Error> {
+    let required = RequiredCapabilities::find_in(&context.extensions)?;
+    let rules = leaf_rules(context, required.as_ref(), now);
+    match (proposal, sender) {
+        (Proposal::ExternalInit(_), _) => Err(ProposalError::ExternalInitOutsideExternalCommit.into()),
+        (Proposal::Add(add), _) => validate_key_package(suite, &add.key_package, &rules),
+        (Proposal::Update(update), Sender::Member(leaf)) => {
+            check_update_leaf(suite, context, tree, leaf, &update.leaf_node, &rules)
+        }
+        (Proposal::Update(_), _) => Err(ProposalError::UpdateFromNonMember.into()),
+        _ => {
+            let list = [CommittedProposal { proposal: proposal.clone(), sender, reference: None }];
+            let mut staged = tree.stage();
+            apply_proposals(suite, context, &mut staged, &list, Committer::Unknown, now, false).map(|_| ())
+        }
+    }
+}
