@@ -1,6 +1,6 @@
 //! Runs one tree operation a fixed number of times, for instruction counts
 //! under valgrind, which stay comparable on a machine shared with other
-//! work where wall time does not (STYLE.md 10):
+//! work where wall time does not (docs/STYLE.md 10):
 //!
 //! ```text
 //! cargo build --release -p throng-benches --example instructions

@@ -1,6 +1,6 @@
 //! Benchmarks of throng and the side-by-side comparison with OpenMLS and mls-rs.
 //!
-//! The comparison (`compare` binary, issue 6): every implementation is driven
+//! The comparison (`compare` binary): every implementation is driven
 //! through one [`peer::Peer`] adapter by the same [`scenario`]s, each run in a
 //! worker process under a time cap by the [`harness`], and reported by
 //! [`report`]. Adding an implementation means one adapter and one line in

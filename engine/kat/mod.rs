@@ -111,16 +111,11 @@ pub mod hex_bytes {
     }
 }
 
-/// `shared/test-vectors` beside the repository root, found by walking up from
-/// the crate, so that a checkout at any depth (a git worktree, CI's clone)
-/// finds the same `shared/`.
+/// The repository's own copy of the vectors, `<repo>/test-vectors` (see its
+/// `PROVENANCE.md`), located from the engine crate's manifest directory so
+/// that the tests read nothing outside the checkout.
 pub fn vectors_dir() -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    manifest
-        .ancestors()
-        .map(|dir| dir.join("shared/test-vectors"))
-        .find(|dir| dir.is_dir())
-        .unwrap_or_else(|| manifest.join("../../shared/test-vectors"))
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../test-vectors")
 }
 
 /// The families this runner knows, by upstream file name.

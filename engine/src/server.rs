@@ -28,7 +28,7 @@
 //!    channels);
 //! 2. run `handle` off the async threads, with `tokio::task::spawn_blocking`
 //!    or on a rayon pool ([`PublicGroupConfig::pool`] then also runs the
-//!    parallel parts there, DESIGN.md, performance design 4);
+//!    parallel parts there, docs/ARCHITECTURE.md, performance design 4);
 //! 3. on [`Accepted`], send the message to each leaf of
 //!    [`Accepted::fanout`] (a leaf index names a member of the epoch the
 //!    message was sent in); on [`Rejected`], tell the sender: `LostRace`
@@ -151,7 +151,7 @@ struct Slot {
 impl Slot {
     // A panic while a lock was held cannot leave a half-written group: a
     // group changes only in `merge_staged_commit`, whose steps do not panic
-    // on peer input (STYLE.md 7). So a poisoned lock is used as is.
+    // on peer input (docs/STYLE.md 7). So a poisoned lock is used as is.
     fn read(&self) -> RwLockReadGuard<'_, SlotState> {
         self.state.read().unwrap_or_else(PoisonError::into_inner)
     }

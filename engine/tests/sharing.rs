@@ -1,6 +1,7 @@
-//! Co-resident members sharing one public tree (DESIGN.md, performance
-//! design 6): adopting a peer's identical tree, merging by adoption, and
-//! (feature `simulation`) materializing a passive member from a peer.
+//! Co-resident members sharing one public tree (docs/ARCHITECTURE.md,
+//! performance design 6): adopting a peer's identical tree, merging by
+//! adoption, and (feature `simulation`) materializing a passive member
+//! from a peer.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;

@@ -1,13 +1,13 @@
 //! `loadgen`: parses the command line, calls the library, maps the result
-//! to an exit code (STYLE.md 9).
+//! to an exit code (docs/STYLE.md 9).
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
 // The load generator measures the engine under the allocator a backend
-// would pick for it (DESIGN.md, performance design 5); the library itself
-// forces none.
+// would pick for it (docs/ARCHITECTURE.md, performance design 5); the
+// library itself forces none.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

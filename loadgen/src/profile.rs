@@ -24,7 +24,7 @@ pub fn peak_rss_bytes() -> Option<u64> {
     status_kb("VmHWM")
 }
 
-/// The machine, as a report states it (STYLE.md 10).
+/// The machine, as a report states it (docs/STYLE.md 10).
 #[derive(Clone, Debug, Serialize)]
 pub struct Machine {
     /// Logical CPUs available to the process.

@@ -1,4 +1,5 @@
-//! `compare`: throng against OpenMLS and mls-rs on one group size (issue 6).
+//! `compare`: throng against OpenMLS and mls-rs (and the crypto floor) on
+//! one group size, every implementation through the same scenarios.
 //! See `throng_benches::cli::Args` for the options and `throng_benches::report`
 //! for the output.
 

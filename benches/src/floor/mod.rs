@@ -1,7 +1,9 @@
 //! The crypto floor: what the signatures, key derivations and HPKE
 //! operations RFC 9420 requires for an operation cost on this machine, done
 //! with aws-lc-rs alone on one thread, in the same run as the
-//! implementations (issue 6, "raw crypto floor").
+//! implementations, so that each implementation's time can be read against
+//! the least any implementation could spend on the same machine under the
+//! same load.
 //!
 //! For each measured operation the floor counts the primitives the RFC
 //! requires of the member doing it, on the tree the scenario produces
@@ -29,8 +31,9 @@
 //! Message sizes (what is signed, MACed and hashed) are the minimal suite-1
 //! encodings of the structures below, which is what makes this a floor.
 //! Hashing is left out of commits and processing (only what the signature
-//! and MAC primitives hash is counted); for joins it is in, as the issue's
-//! target for `join` names it.
+//! and MAC primitives hash is counted); for joins it is in, because a
+//! joiner cannot avoid hashing every node of the tree it checks (§7.8,
+//! §7.9.2): that linear work belongs in the least a join can cost.
 
 pub mod primitives;
 pub mod shape;

@@ -1,4 +1,4 @@
-//! The small trait the engine calls for every primitive (STYLE.md 6).
+//! The small trait the engine calls for every primitive (docs/STYLE.md 6).
 
 use super::keys::{HpkeCiphertext, HpkeKeyPair, HpkePrivateKey, SignatureKeyPair, SignaturePrivateKey};
 use super::suite::Algorithms;

@@ -290,7 +290,8 @@ fn confirmation_tag_verification() {
 
 #[test]
 fn states_cross_threads() {
-    // DESIGN.md: types are Send + Sync so an embedder's pool can run them.
+    // Types are Send + Sync so an embedder's pool can run them
+    // (docs/ARCHITECTURE.md, performance design 4).
     fn send_sync<T: Send + Sync>() {}
     send_sync::<InitSecret>();
     send_sync::<JoinerSecret>();

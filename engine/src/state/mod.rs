@@ -1,7 +1,7 @@
 //! Exported group state: a member's [`Group`](crate::group::Group) or a
 //! server's [`PublicGroup`](crate::public_group::PublicGroup) as versioned
 //! bytes that a backend stores and imports again after a restart
-//! (DESIGN.md, "Bad input and faults").
+//! (docs/ARCHITECTURE.md, "Bad input and faults").
 //!
 //! # The bytes are secret
 //!

@@ -3,8 +3,8 @@
 //! A flat node array (Appendix C) with a cached tree hash per node and an
 //! index for the uniqueness checks. Changes are staged in a [`TreeDiff`]
 //! overlay and written back by [`RatchetTree::merge`], which touches only
-//! the changed nodes and rehashes only their paths (DESIGN.md, performance
-//! design 1).
+//! the changed nodes and rehashes only their paths (docs/ARCHITECTURE.md,
+//! performance design 1).
 
 mod hash;
 mod index;

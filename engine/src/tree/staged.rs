@@ -1,7 +1,7 @@
 //! Staged changes: an overlay on a [`RatchetTree`] that records only what
-//! a commit changes (DESIGN.md, performance design 1). Staging clones no
-//! part of the tree; dropping a stage costs nothing; merging writes the
-//! changed nodes and rehashes only the stale paths.
+//! a commit changes (docs/ARCHITECTURE.md, performance design 1). Staging
+//! clones no part of the tree; dropping a stage costs nothing; merging
+//! writes the changed nodes and rehashes only the stale paths.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};

@@ -100,7 +100,7 @@ pub fn create_update_path(
 }
 
 /// One path secret sealed to many keys: the EncryptContext is encoded once
-/// and the seals run in parallel (DESIGN.md, performance design 3).
+/// and the seals run in parallel (docs/ARCHITECTURE.md, performance design 3).
 fn seal_batch(suite: &Suite<'_>, pks: &[&[u8]], context: &[u8], secret: &Secret) -> Result<Vec<HpkeCiphertext>, Error> {
     Ok(suite.encrypt_with_label_batch(pks, UPDATE_PATH_NODE, context, secret.as_bytes(), |pks, seal| {
         pks.par_iter().map(|pk| seal(pk)).collect()

@@ -4,8 +4,9 @@
 //! Path secrets are a cheap sequential HKDF chain; deriving each node's key
 //! pair and sealing the path secrets to the copath resolutions are the
 //! expensive parts, and run in parallel on the caller's rayon pool
-//! (DESIGN.md, performance design 2 and 3). Results do not depend on the
-//! number of threads: every parallel map keeps its input order.
+//! (docs/ARCHITECTURE.md, performance design 2 and 3). Results do not
+//! depend on the number of threads: every parallel map keeps its input
+//! order.
 
 mod apply;
 mod create;

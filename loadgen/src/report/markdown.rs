@@ -1,5 +1,5 @@
 //! report.md: what a reader needs to judge the numbers (provenance first,
-//! STYLE.md 10), then the tables and charts.
+//! docs/STYLE.md 10), then the tables and charts.
 
 use std::fmt::Write;
 

@@ -165,7 +165,7 @@ pub struct Run {
     pub errors: Vec<String>,
 }
 
-/// Where the numbers come from (STYLE.md 10).
+/// Where the numbers come from (docs/STYLE.md 10).
 #[derive(Clone, Debug, Serialize)]
 pub struct Provenance {
     /// throng version.

@@ -1,8 +1,8 @@
 //! The simulation: groups built and churned with real cryptography, a
 //! delivery service in front of `throng::server::Registry`, on tokio for
 //! the message flow and a rayon pool for every CPU-bound step (the
-//! embedding DESIGN.md recommends, performance design 4: the embedder owns
-//! the threads, the async threads never run cryptography).
+//! embedding docs/ARCHITECTURE.md recommends, performance design 4: the
+//! embedder owns the threads, the async threads never run cryptography).
 
 pub mod churn;
 pub mod ds;
