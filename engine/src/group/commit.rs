@@ -510,7 +510,7 @@ impl Group {
 
 /// Builds the Welcome (§12.4.3.1): the GroupInfo encrypted once under the
 /// welcome key, then one GroupSecrets per new member sealed to its init
-/// key, in parallel (DESIGN.md, performance design 2).
+/// key, in parallel (docs/ARCHITECTURE.md, performance design 2).
 #[allow(clippy::too_many_arguments)]
 fn build_welcome(
     suite: &Suite<'_>,

@@ -1,7 +1,7 @@
 //! A member's group state machine (RFC 9420 §11, §12).
 //!
 //! [`Group`] is one member's view of one epoch. Changing the epoch goes
-//! through two distinct state types (STYLE.md 4): a commit this member
+//! through two distinct state types (docs/STYLE.md 4): a commit this member
 //! creates is a [`PendingCommit`] until [`Group::merge_pending_commit`] (the
 //! delivery service decides whether it won the epoch); a commit received
 //! is a [`StagedCommit`], inspectable, until [`Group::merge_staged_commit`].

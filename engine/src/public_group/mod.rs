@@ -27,7 +27,7 @@
 //! tag the members accepted) with [`PublicGroup::confirmation_tag`] through
 //! [`PublicGroup::verify_group_info`].
 //!
-//! Processing a commit yields a [`StagedPublicCommit`] (STYLE.md 4), which
+//! Processing a commit yields a [`StagedPublicCommit`] (docs/STYLE.md 4), which
 //! [`PublicGroup::merge_staged_commit`] consumes; nothing changes before
 //! that, and a rejected message changes nothing.
 //!
