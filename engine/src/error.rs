@@ -110,9 +110,6 @@ pub enum ValidationError {
     /// content (§6.1).
     #[error("confirmation_tag must be present exactly for commits (§6.1)")]
     ConfirmationTagPresence,
-    /// Free-text rule, being replaced by the typed variants (transitional).
-    #[error("{0}")]
-    Rule(&'static str),
     /// A proposal, alone or in a commit's list, breaks §12.1–§12.3.
     #[error("proposal: {0}")]
     Proposal(#[from] ProposalError),
@@ -326,6 +323,10 @@ pub enum UpdatePathError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum TreeError {
+    /// The `ratchet_tree` has no node at all (§12.4.3.3: it holds at
+    /// least the sender's leaf).
+    #[error("ratchet_tree is empty (§12.4.3.3)")]
+    Empty,
     /// The `ratchet_tree` ends with a blank node (§12.4.3.3).
     #[error("ratchet_tree must end with a non-blank node (§12.4.3.3)")]
     TrailingBlank,
@@ -344,6 +345,10 @@ pub enum TreeError {
     /// An unmerged leaf is missing at an intermediate node (§12.4.3.1).
     #[error("unmerged leaf missing at an intermediate node (§12.4.3.1)")]
     UnmergedLeafMissing,
+    /// A parent node's encryption key is already held by another node of
+    /// the tree (§7.3, §12.4.3.1: keys are unique across the tree).
+    #[error("parent node {0}'s encryption key is already in the tree (§12.4.3.1)")]
+    DuplicateEncryptionKey(u32),
     /// A parent node is not parent-hash valid (§7.9.2).
     #[error("parent node {0} is not parent-hash valid (§7.9.2)")]
     ParentHashInvalid(u32),
@@ -461,6 +466,46 @@ pub enum UsageError {
     /// No group with this id is registered.
     #[error("unknown group")]
     UnknownGroup,
+    /// Content was signed for another wire format than the one it is
+    /// being protected as (§6.1: the wire format is part of the TBS).
+    #[error("content was signed for another wire format than {expected} (§6.1)")]
+    WireFormatMismatch {
+        /// The wire format of the call: `PublicMessage` or `PrivateMessage`.
+        expected: &'static str,
+    },
+    /// FramedContent travels only as a PublicMessage or a PrivateMessage
+    /// (§6); another wire format was given.
+    #[error("FramedContent travels only as a PublicMessage or PrivateMessage (§6)")]
+    NotFramedWireFormat,
+    /// A confirmation tag was given for content that is not a Commit
+    /// (§6.1).
+    #[error("only a Commit carries a confirmation_tag (§6.1)")]
+    ConfirmationTagOnNonCommit,
+    /// A Commit was used before its confirmation tag was set (§6.1).
+    #[error("a Commit needs its confirmation_tag (§6.1)")]
+    MissingConfirmationTag,
+    /// The FramedContentTBS of a member or new_member_commit sender signs
+    /// the GroupContext, and none was given (§6.1).
+    #[error("FramedContentTBS of a member or new_member_commit sender needs the GroupContext (§6.1)")]
+    MissingGroupContext,
+    /// A member's PublicMessage needs the GroupContext and the
+    /// membership_key for its membership tag (§6.2).
+    #[error("a member's PublicMessage needs the GroupContext and membership_key (§6.2)")]
+    MissingMembershipKey,
+    /// The LeafNodeTBS of an update or commit leaf node signs the group id
+    /// and leaf index, and they were not given (§7.2).
+    #[error("LeafNodeTBS of an update or commit leaf node needs the group id and leaf index (§7.2)")]
+    MissingLeafNodeGroup,
+    /// A secret tree has 1 to 2^31 leaves (node indices are u32, §9).
+    #[error("a secret tree has 1 to 2^31 leaves, not {0} (§9)")]
+    SecretTreeSize(u32),
+    /// A suite other than the secret tree's was given for it.
+    #[error("cipher suite differs from the secret tree's")]
+    SuiteMismatch,
+    /// The sender's own ratchet reached its last generation for this epoch
+    /// (§9.1: generations are u32); a new epoch starts a fresh one.
+    #[error("sender ratchet exhausted for this epoch (§9.1)")]
+    RatchetExhausted,
     /// An argument is out of its documented range.
     #[error("{0}")]
     InvalidArgument(&'static str),

@@ -280,7 +280,7 @@ impl SecretTree {
     ) -> Result<Self, Error> {
         // node_width(n) = 2n - 1 must fit a u32 node index.
         if n_leaves == 0 || n_leaves > 1 << 31 {
-            return Err(UsageError::InvalidArgument("a secret tree has 1 to 2^31 leaves").into());
+            return Err(UsageError::SecretTreeSize(n_leaves).into());
         }
         if encryption_secret.len() != suite.hash_len() {
             return Err(UsageError::InvalidArgument("encryption_secret must be KDF.Nh bytes").into());
@@ -340,7 +340,7 @@ impl SecretTree {
         let (len, cfg) = (self.len, self.config);
         self.with_ratchet(suite, leaf, ratchet_type, |r| {
             if r.next == u32::MAX {
-                return Err(UsageError::InvalidArgument("sender ratchet exhausted for this epoch").into());
+                return Err(UsageError::RatchetExhausted.into());
             }
             let generation = r.next;
             r.take(suite, len, &cfg, generation)
@@ -394,7 +394,7 @@ impl SecretTree {
 
     fn check(&self, suite: &Suite<'_>, leaf: LeafIndex) -> Result<(), Error> {
         if suite.cipher_suite() != self.cipher_suite {
-            return Err(UsageError::InvalidArgument("suite differs from the secret tree's").into());
+            return Err(UsageError::SuiteMismatch.into());
         }
         if leaf.0 >= self.n_leaves {
             return Err(ValidationError::LeafOutOfRange(leaf.0).into());
@@ -436,8 +436,7 @@ impl SecretTree {
         // were already deleted, which only a broken invariant could cause.
         let mut ancestor = target;
         while !self.nodes.contains_key(&ancestor.0) {
-            ancestor = math::parent(ancestor, self.n_leaves)
-                .ok_or(ValidationError::Rule("secret tree: the leaf's node secrets were already deleted (§9.2)"))?;
+            ancestor = math::parent(ancestor, self.n_leaves).ok_or(ValidationError::RatchetDeleted(leaf.0))?;
         }
         let mut secret = self.nodes.get(&ancestor.0).ok_or(CryptoError::Internal)?.clone();
 
@@ -688,7 +687,7 @@ mod tests {
         let mut t = tree(2, SecretTreeConfig::default());
         let other = Suite::new(default_provider(), CipherSuite(3)).unwrap();
         let err = t.receive_key(&other, LeafIndex(0), RatchetType::Application, 0).unwrap_err();
-        assert!(matches!(err, Error::Usage(_)), "{err:?}");
+        assert_eq!(err, UsageError::SuiteMismatch.into());
     }
 
     #[test]

@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use throng::crypto::{AwsLcProvider, CipherSuite, CryptoProvider, Suite};
+use throng::error::ProposalError;
 use throng::group::{CommitOptions, Group, GroupConfig, Identity, KeyPackageBundle};
 use throng::messages::{Add, Proposal, Remove};
 use throng::tree::math::{LeafIndex, NodeIndex};
@@ -66,9 +67,9 @@ fn rejected_stage_leaves_the_tree_unchanged() {
     let before = tree.export();
     let mut staged = tree.stage();
     // Removing a blank leaf is refused; an Update of a blank leaf too.
-    assert!(staged.remove_leaf(LeafIndex(9)).is_err());
+    assert_eq!(staged.remove_leaf(LeafIndex(9)), Err(ProposalError::RemoveOfBlankLeaf(9).into()));
     let some_leaf = tree.leaf(LeafIndex(1)).unwrap().clone();
-    assert!(staged.update_leaf(LeafIndex(9), some_leaf).is_err());
+    assert_eq!(staged.update_leaf(LeafIndex(9), some_leaf), Err(ProposalError::UpdateOfBlankLeaf(9).into()));
     drop(staged);
     assert_eq!(tree.export(), before);
 }

@@ -54,10 +54,7 @@ pub fn check_wire_format(wire_format: WireFormat, content: &FramedContent) -> Re
         WireFormat::PUBLIC_MESSAGE => Ok(()),
         WireFormat::PRIVATE_MESSAGE if matches!(content.sender, Sender::Member(_)) => Ok(()),
         WireFormat::PRIVATE_MESSAGE => Err(ValidationError::PrivateMessageFromNonMember.into()),
-        _ => Err(UsageError::InvalidArgument(
-            "FramedContent travels only as a PublicMessage or PrivateMessage (RFC 9420 §6)",
-        )
-        .into()),
+        _ => Err(UsageError::NotFramedWireFormat.into()),
     }
 }
 
@@ -111,7 +108,7 @@ impl SignedContent {
     /// (§6.1). Other content takes no tag: that is a usage error.
     pub fn confirm(mut self, confirmation_tag: Vec<u8>) -> Result<AuthenticatedContent, Error> {
         if self.inner.content.content_type() != ContentType::Commit {
-            return Err(UsageError::InvalidArgument("only a Commit carries a confirmation_tag (RFC 9420 §6.1)").into());
+            return Err(UsageError::ConfirmationTagOnNonCommit.into());
         }
         self.inner.auth.confirmation_tag = Some(confirmation_tag);
         Ok(self.inner)
@@ -122,7 +119,7 @@ impl SignedContent {
     /// that is a usage error.
     pub fn into_authenticated(self) -> Result<AuthenticatedContent, Error> {
         if self.inner.content.content_type() == ContentType::Commit {
-            return Err(UsageError::InvalidArgument("a Commit needs its confirmation_tag (RFC 9420 §6.1)").into());
+            return Err(UsageError::MissingConfirmationTag.into());
         }
         Ok(self.inner)
     }

@@ -82,9 +82,7 @@ pub fn protect_private(
     padding: PaddingPolicy,
 ) -> Result<PrivateMessage, Error> {
     if content.wire_format != WireFormat::PRIVATE_MESSAGE {
-        return Err(
-            UsageError::InvalidArgument("content was signed for another wire format than PrivateMessage").into()
-        );
+        return Err(UsageError::WireFormatMismatch { expected: "PrivateMessage" }.into());
     }
     check_wire_format(content.wire_format, &content.content)?;
     check_confirmation_tag_presence(&content.content, &content.auth)?;

@@ -49,7 +49,7 @@ pub fn protect_public(
     membership_key: Option<&Secret>,
 ) -> Result<PublicMessage, Error> {
     if content.wire_format != WireFormat::PUBLIC_MESSAGE {
-        return Err(UsageError::InvalidArgument("content was signed for another wire format than PublicMessage").into());
+        return Err(UsageError::WireFormatMismatch { expected: "PublicMessage" }.into());
     }
     check_wire_format(content.wire_format, &content.content)?;
     check_sender_content(&content.content)?;
@@ -58,10 +58,7 @@ pub fn protect_public(
     let mut message = PublicMessage { content, auth, membership_tag: None };
     if let Sender::Member(_) = message.content.sender {
         let (Some(context), Some(membership_key)) = (context, membership_key) else {
-            return Err(UsageError::InvalidArgument(
-                "a member's PublicMessage needs the GroupContext and membership_key (RFC 9420 §6.2)",
-            )
-            .into());
+            return Err(UsageError::MissingMembershipKey.into());
         };
         message.membership_tag = Some(membership_tag(suite, &message, context, membership_key)?);
     }

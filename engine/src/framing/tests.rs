@@ -254,7 +254,10 @@ fn sender_types_are_restricted() {
         invalid(sign(WireFormat::PRIVATE_MESSAGE, Sender::External(0), proposal())),
         ValidationError::PrivateMessageFromNonMember
     );
-    assert!(matches!(sign(WireFormat::WELCOME, Sender::Member(SENDER), proposal()), Err(Error::Usage(_))));
+    assert!(matches!(
+        sign(WireFormat::WELCOME, Sender::Member(SENDER), proposal()),
+        Err(Error::Usage(UsageError::NotFramedWireFormat))
+    ));
 }
 
 #[test]
@@ -270,8 +273,8 @@ fn commits_need_their_confirmation_tag() {
         )
         .unwrap()
     };
-    assert!(matches!(sign(commit()).into_authenticated(), Err(Error::Usage(UsageError::InvalidArgument(_)))));
-    assert!(matches!(sign(proposal()).confirm(vec![1; 32]), Err(Error::Usage(_))));
+    assert_eq!(sign(commit()).into_authenticated(), Err(UsageError::MissingConfirmationTag.into()));
+    assert_eq!(sign(proposal()).confirm(vec![1; 32]), Err(UsageError::ConfirmationTagOnNonCommit.into()));
     // The transcript input is the AuthenticatedContent without its tag.
     let signed = sign(commit());
     let input = signed.confirmed_transcript_hash_input();
@@ -288,7 +291,7 @@ fn commits_need_their_confirmation_tag() {
         f.content(Sender::Member(SENDER), proposal()),
         None,
     );
-    assert!(matches!(err, Err(Error::Usage(_))));
+    assert_eq!(err, Err(UsageError::MissingGroupContext.into()));
 }
 
 #[test]
@@ -512,11 +515,14 @@ fn protect_refuses_the_wrong_wire_format() {
     let private = f.authenticated(WireFormat::PRIVATE_MESSAGE, Sender::Member(SENDER), proposal());
     let mut tree = f.tree();
     let err = protect_private(&f.suite, public.clone(), &mut tree, &f.sender_data_secret, PaddingPolicy::None);
-    assert!(matches!(err, Err(Error::Usage(_))));
+    assert!(matches!(err, Err(Error::Usage(UsageError::WireFormatMismatch { expected: "PrivateMessage" }))));
     assert!(matches!(
         protect_public(&f.suite, private, Some(&f.context), Some(&f.membership_key)),
-        Err(Error::Usage(_))
+        Err(Error::Usage(UsageError::WireFormatMismatch { expected: "PublicMessage" }))
     ));
     // A member's PublicMessage needs the membership key.
-    assert!(matches!(protect_public(&f.suite, public, Some(&f.context), None), Err(Error::Usage(_))));
+    assert!(matches!(
+        protect_public(&f.suite, public, Some(&f.context), None),
+        Err(Error::Usage(UsageError::MissingMembershipKey))
+    ));
 }

@@ -217,9 +217,7 @@ impl FramedContent {
         wire_format.encode(out);
         self.encode(out);
         if self.sender.signs_group_context() {
-            let context = context.ok_or(UsageError::InvalidArgument(
-                "FramedContentTBS of a member or new_member_commit sender needs the GroupContext (RFC 9420 §6.1)",
-            ))?;
+            let context = context.ok_or(UsageError::MissingGroupContext)?;
             context.encode(out);
         }
         Ok(())

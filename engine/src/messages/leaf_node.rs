@@ -171,9 +171,7 @@ impl LeafNode {
         let mut out = Vec::new();
         self.encode_content(&mut out);
         if self.leaf_node_source.binds_group() {
-            let (group_id, leaf_index) = group.ok_or(UsageError::InvalidArgument(
-                "LeafNodeTBS of an update or commit leaf node needs the group id and leaf index (RFC 9420 §7.2)",
-            ))?;
+            let (group_id, leaf_index) = group.ok_or(UsageError::MissingLeafNodeGroup)?;
             write_bytes(&mut out, group_id);
             leaf_index.encode(&mut out);
         }
@@ -284,7 +282,7 @@ pub(crate) mod tests {
         assert_eq!(plain.len() + 66, kp.to_bytes().len()); // signature<V>: 2-byte length, 64 bytes
 
         let up = sample_leaf_node(LeafNodeSource::Update);
-        assert!(up.tbs_bytes(None).is_err());
+        assert_eq!(up.tbs_bytes(None), Err(UsageError::MissingLeafNodeGroup.into()));
         let tbs = up.tbs_bytes(Some((b"g", LeafIndex(3)))).unwrap();
         assert!(tbs.ends_with(&[1, b'g', 0, 0, 0, 3]));
     }

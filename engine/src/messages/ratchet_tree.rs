@@ -3,7 +3,7 @@
 
 use crate::codec::{Decode, DecodeError, Encode, Reader};
 use crate::crypto::HpkePublicKey;
-use crate::error::ValidationError;
+use crate::error::{TreeError, ValidationError};
 use crate::tree::math::LeafIndex;
 
 use super::LeafNode;
@@ -99,8 +99,10 @@ impl RatchetTree {
     /// a position of its kind (leaves even, parents odd; Appendix C). The
     /// receiver extends the array with blanks to a full tree itself.
     pub fn check_shape(&self) -> Result<(), ValidationError> {
-        if !matches!(self.0.last(), Some(Some(_))) {
-            return Err(ValidationError::Rule("ratchet_tree must end with a non-blank node (RFC 9420 §12.4.3.3)"));
+        match self.0.last() {
+            None => return Err(TreeError::Empty.into()),
+            Some(None) => return Err(TreeError::TrailingBlank.into()),
+            Some(Some(_)) => {}
         }
         for (i, node) in self.0.iter().enumerate() {
             let misplaced = match node {
@@ -109,9 +111,7 @@ impl RatchetTree {
                 None => false,
             };
             if misplaced {
-                return Err(ValidationError::Rule(
-                    "ratchet_tree has a leaf at an odd or a parent at an even position (RFC 9420 Appendix C)",
-                ));
+                return Err(TreeError::MisplacedNode(i).into());
             }
         }
         Ok(())
@@ -158,11 +158,11 @@ mod tests {
 
         let mut trailing_blank = tree.clone();
         trailing_blank.0.push(None);
-        assert!(trailing_blank.check_shape().is_err());
-        assert!(RatchetTree::default().check_shape().is_err());
+        assert_eq!(trailing_blank.check_shape(), Err(TreeError::TrailingBlank.into()));
+        assert_eq!(RatchetTree::default().check_shape(), Err(TreeError::Empty.into()));
         let mut swapped = tree;
         swapped.0.swap(0, 1);
-        assert!(swapped.check_shape().is_err());
+        assert_eq!(swapped.check_shape(), Err(TreeError::MisplacedNode(0).into()));
     }
 
     #[test]

@@ -19,7 +19,7 @@ use rayon::prelude::*;
 
 use crate::codec::Encode;
 use crate::crypto::{HpkePublicKey, Suite};
-use crate::error::{Error, ValidationError};
+use crate::error::{Error, LeafNodeError, TreeError};
 use std::sync::Arc;
 
 use crate::messages::{Capabilities, Credential, LeafNode, Node, ParentNode, RatchetTree as RatchetTreeExtension};
@@ -71,11 +71,6 @@ impl TreeView for RatchetTree {
     }
 }
 
-/// Why a key or credential is already taken.
-fn duplicate(what: &'static str) -> Error {
-    ValidationError::Rule(what).into()
-}
-
 impl RatchetTree {
     /// A one-member tree: the creator's leaf (§11).
     pub fn new(suite: &Suite<'_>, creator: LeafNode) -> Result<Self, Error> {
@@ -95,7 +90,7 @@ impl RatchetTree {
         // (§7.7: the tree is always full).
         let n_leaves = (n_nodes.div_ceil(2)).next_power_of_two();
         if n_leaves > u64::from(u32::MAX / 2) {
-            return Err(ValidationError::Rule("ratchet tree too large").into());
+            return Err(TreeError::TooLarge.into());
         }
         let mut leaves = vec![None; n_leaves as usize];
         let mut parents = vec![None; (n_leaves - 1) as usize];
@@ -139,10 +134,10 @@ impl RatchetTree {
             let i = i as u32;
             let node = LeafIndex(i).node();
             if self.find_signature_key_in(&index, leaf.signature_key.as_bytes()).is_some() {
-                return Err(duplicate("two leaves share a signature key (RFC 9420 §7.3)"));
+                return Err(LeafNodeError::DuplicateSignatureKey.into());
             }
             if self.find_encryption_key_in(&index, leaf.encryption_key.as_bytes()).is_some() {
-                return Err(duplicate("two nodes share an encryption key (RFC 9420 §7.3)"));
+                return Err(LeafNodeError::DuplicateEncryptionKey.into());
             }
             index.signature_keys.insert(index.fingerprint(leaf.signature_key.as_bytes()), i);
             index.encryption_keys.insert(index.fingerprint(leaf.encryption_key.as_bytes()), node.0);
@@ -152,7 +147,7 @@ impl RatchetTree {
             let Some(parent) = parent else { continue };
             let node = NodeIndex(2 * i as u32 + 1);
             if self.find_encryption_key_in(&index, parent.encryption_key.as_bytes()).is_some() {
-                return Err(duplicate("two nodes share an encryption key (RFC 9420 §12.4.3.1)"));
+                return Err(TreeError::DuplicateEncryptionKey(node.0).into());
             }
             index.encryption_keys.insert(index.fingerprint(parent.encryption_key.as_bytes()), node.0);
         }

@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::crypto::{HpkePublicKey, Suite};
-use crate::error::{Error, ValidationError};
+use crate::error::{Error, InternalError, ProposalError, UpdatePathError};
 use crate::messages::{LeafNode, ParentNode};
 
 use super::RatchetTree;
@@ -216,7 +216,7 @@ impl<'t> StagedTree<'t> {
     /// Replaces a member's leaf and blanks its direct path (§12.1.2).
     pub fn update_leaf(&mut self, leaf: LeafIndex, node: LeafNode) -> Result<(), Error> {
         if self.leaf(leaf).is_none() {
-            return Err(ValidationError::Rule("Update for a blank leaf (RFC 9420 §12.1.2)").into());
+            return Err(ProposalError::UpdateOfBlankLeaf(leaf.0).into());
         }
         self.set_leaf(leaf, Some(node));
         self.blank_direct_path(leaf);
@@ -227,7 +227,7 @@ impl<'t> StagedTree<'t> {
     /// the tree while its right half is empty (§12.1.3, §7.7).
     pub fn remove_leaf(&mut self, leaf: LeafIndex) -> Result<(), Error> {
         if self.leaf(leaf).is_none() {
-            return Err(ValidationError::Rule("Remove of a blank leaf (RFC 9420 §12.1.3)").into());
+            return Err(ProposalError::RemoveOfBlankLeaf(leaf.0).into());
         }
         self.set_leaf(leaf, None);
         self.blank_direct_path(leaf);
@@ -261,10 +261,7 @@ impl<'t> StagedTree<'t> {
     ) -> Result<Vec<u8>, Error> {
         let path = self.filtered_direct_path(sender);
         if path.len() != keys.len() {
-            return Err(ValidationError::Rule(
-                "UpdatePath length differs from the filtered direct path (RFC 9420 §7.6)",
-            )
-            .into());
+            return Err(UpdatePathError::Length { expected: path.len(), got: keys.len() }.into());
         }
         // §7.5: blank the direct path, then set the filtered direct path.
         // One pass, so a node on both is written once.
@@ -294,7 +291,7 @@ impl<'t> StagedTree<'t> {
             let sibling_hash = self.tree_hash(suite, step.copath_child);
             // apply_path has just written every path node into the diff.
             let Some(Some(node)) = self.diff.parents.get_mut(&step.node.0) else {
-                return Err(ValidationError::Rule("path node vanished while hashing").into());
+                return Err(InternalError::invariant("path node vanished while hashing"));
             };
             node.parent_hash = std::mem::take(&mut above);
             above = parent_hash(suite, node.encryption_key.as_bytes(), &node.parent_hash, &sibling_hash);

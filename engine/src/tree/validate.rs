@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use rayon::prelude::*;
 
 use crate::crypto::{CipherSuite, Suite};
-use crate::error::{Error, ValidationError};
+use crate::error::{Error, LeafNodeError, TreeError};
 use crate::messages::registered_extensions::RequiredCapabilities;
 use crate::messages::{CredentialType, LeafNode, LeafNodeSource, ProtocolVersion};
 
@@ -30,10 +30,6 @@ pub struct LeafNodeRules<'a> {
     pub now: Option<u64>,
 }
 
-fn rule(text: &'static str) -> Error {
-    ValidationError::Rule(text).into()
-}
-
 /// Checks one leaf node against §7.3, except uniqueness (the tree index
 /// does that) and credential-type agreement with the other members.
 /// `group` is the group id and leaf index a group-bound leaf signed.
@@ -45,28 +41,28 @@ pub fn validate_leaf_node(
 ) -> Result<(), Error> {
     let caps = &leaf.capabilities;
     if !caps.cipher_suites.contains(&rules.cipher_suite) {
-        return Err(rule("leaf does not support the group's cipher suite (RFC 9420 §7.3)"));
+        return Err(LeafNodeError::UnsupportedCipherSuite.into());
     }
     if !caps.versions.contains(&ProtocolVersion::MLS10) {
-        return Err(rule("leaf does not support MLS 1.0 (RFC 9420 §7.3)"));
+        return Err(LeafNodeError::UnsupportedVersion.into());
     }
     if !caps.supports_credential(leaf.credential.credential_type()) {
-        return Err(rule("leaf's credential type is not in its capabilities (RFC 9420 §7.2)"));
+        return Err(LeafNodeError::CredentialNotInCapabilities.into());
     }
     if let Some(required) = rules.required_capabilities {
         let ok = required.extension_types.iter().all(|&t| caps.supports_extension(t))
             && required.proposal_types.iter().all(|&t| caps.supports_proposal(t))
             && required.credential_types.iter().all(|&t| caps.supports_credential(t));
         if !ok {
-            return Err(rule("leaf lacks the group's required capabilities (RFC 9420 §7.3, §11.1)"));
+            return Err(LeafNodeError::MissingRequiredCapabilities.into());
         }
     }
     if !leaf.extensions.iter().all(|e| caps.supports_extension(e.extension_type)) {
-        return Err(rule("leaf carries an extension its capabilities do not list (RFC 9420 §7.3)"));
+        return Err(LeafNodeError::UnlistedExtension.into());
     }
     if let (LeafNodeSource::KeyPackage(lifetime), Some(now)) = (&leaf.leaf_node_source, rules.now) {
         if !lifetime.contains(now) {
-            return Err(rule("leaf node lifetime does not cover the current time (RFC 9420 §7.3)"));
+            return Err(LeafNodeError::Lifetime.into());
         }
     }
     leaf.verify_signature(suite, group)
@@ -91,7 +87,7 @@ impl RatchetTree {
         self.leaves.par_iter().enumerate().try_for_each(|(i, leaf)| {
             let Some(leaf) = leaf else { return Ok(()) };
             if !in_use.iter().all(|&t| leaf.capabilities.supports_credential(t)) {
-                return Err(rule("a member does not support a credential type in use (RFC 9420 §7.3)"));
+                return Err(LeafNodeError::CredentialTypeUnsupported.into());
             }
             validate_leaf_node(suite, leaf, Some((group_id, LeafIndex(i as u32))), rules)
         })
@@ -106,11 +102,11 @@ impl RatchetTree {
             let Some(parent) = parent else { continue };
             let p = NodeIndex(2 * i as u32 + 1);
             if !parent.unmerged_leaves.windows(2).all(|w| w[0].0 < w[1].0) {
-                return Err(rule("unmerged_leaves not in increasing order (RFC 9420 §7.1)"));
+                return Err(TreeError::UnmergedLeavesOrder.into());
             }
             for &l in &parent.unmerged_leaves {
                 if l.0 >= n || self.leaf(l).is_none() || !math::is_ancestor(p, l.node()) || p == l.node() {
-                    return Err(rule("unmerged leaf is blank or not below its parent (RFC 9420 §12.4.3.1)"));
+                    return Err(TreeError::UnmergedLeafNotBelow.into());
                 }
                 let mut x = math::parent(l.node(), n);
                 while let Some(node) = x {
@@ -119,7 +115,7 @@ impl RatchetTree {
                     }
                     if let Some(between) = self.parent_node(node) {
                         if between.unmerged_leaves.binary_search(&l).is_err() {
-                            return Err(rule("unmerged leaf missing at an intermediate node (RFC 9420 §12.4.3.1)"));
+                            return Err(TreeError::UnmergedLeafMissing.into());
                         }
                     }
                     x = math::parent(node, n);
@@ -147,7 +143,7 @@ impl RatchetTree {
         }
         for (i, parent) in self.parents.iter().enumerate() {
             if parent.is_some() && counts[2 * i + 1] != 1 {
-                return Err(rule("parent node is not parent-hash valid (RFC 9420 §7.9.2)"));
+                return Err(TreeError::ParentHashInvalid(2 * i as u32 + 1).into());
             }
         }
         Ok(())

@@ -1,17 +1,13 @@
 //! Applying a received UpdatePath (RFC 9420 §7.5, §7.9.2).
 
 use crate::crypto::{Secret, Suite};
-use crate::error::{Error, InternalError, UpdatePathError, ValidationError};
+use crate::error::{Error, InternalError, LeafNodeError, UpdatePathError};
 use crate::messages::{LeafNodeSource, UpdatePath};
 use crate::schedule::CommitSecret;
 use crate::tree::math::{self, LeafIndex, NodeIndex};
 use crate::tree::{PathStep, StagedTree, TreeView};
 
 use super::{PrivateTree, UPDATE_PATH_NODE, next_path_secret, node_key_pairs, path_secret_chain};
-
-fn rule(text: &'static str) -> Error {
-    ValidationError::Rule(text).into()
-}
 
 /// What a receiver learns from an UpdatePath.
 #[derive(Debug)]
@@ -62,14 +58,14 @@ pub fn apply_update_path_public(
 ) -> Result<PublicPath, Error> {
     let steps = staged.filtered_direct_path(sender);
     if steps.len() != path.nodes.len() {
-        return Err(rule("UpdatePath length differs from the filtered direct path (RFC 9420 §7.6)"));
+        return Err(UpdatePathError::Length { expected: steps.len(), got: path.nodes.len() }.into());
     }
     let mut resolutions = Vec::with_capacity(steps.len());
     for (step, node) in steps.iter().zip(&path.nodes) {
         let mut resolution = staged.resolution(step.copath_child);
         resolution.retain(|x| !x.leaf().is_some_and(|l| new_members.contains(&l)));
         if node.encrypted_path_secret.len() != resolution.len() {
-            return Err(rule("UpdatePath ciphertext count differs from the copath resolution (RFC 9420 §7.6)"));
+            return Err(UpdatePathError::CiphertextCount.into());
         }
         resolutions.push(resolution);
     }
@@ -81,7 +77,7 @@ pub fn apply_update_path_public(
     if keys.iter().any(|k| staged.find_encryption_key(k.as_bytes()).is_some())
         || staged.find_encryption_key(leaf_key.as_bytes()).is_some_and(|x| x != sender.node())
     {
-        return Err(rule("UpdatePath key already in the tree (RFC 9420 §12.4.2)"));
+        return Err(UpdatePathError::KeyInTree.into());
     }
     // Nor may two of its own keys be equal: after the merge they would be
     // two nodes sharing an encryption key (§7.3). Receivers only compare the
@@ -89,13 +85,13 @@ pub fn apply_update_path_public(
     // none, so this is checked here for everyone.
     let mut distinct = std::collections::HashSet::with_capacity(keys.len() + 1);
     if !keys.iter().chain(std::iter::once(leaf_key)).all(|k| distinct.insert(k.as_bytes())) {
-        return Err(rule("UpdatePath repeats an encryption key (RFC 9420 §7.3, §12.4.2)"));
+        return Err(UpdatePathError::RepeatedKey.into());
     }
     let expected_parent_hash = staged.apply_path(suite, sender, &keys)?;
     match &path.leaf_node.leaf_node_source {
         LeafNodeSource::Commit { parent_hash } if *parent_hash == expected_parent_hash => {}
-        LeafNodeSource::Commit { .. } => return Err(rule("UpdatePath leaf parent hash mismatch (RFC 9420 §7.9.2)")),
-        _ => return Err(rule("UpdatePath leaf node source is not commit (RFC 9420 §7.3)")),
+        LeafNodeSource::Commit { .. } => return Err(UpdatePathError::ParentHashMismatch.into()),
+        _ => return Err(LeafNodeError::WrongSource { expected: "commit" }.into()),
     }
     staged.set_path_leaf(sender, path.leaf_node.clone());
     Ok(PublicPath { steps, resolutions })
