@@ -57,6 +57,18 @@ impl<'a> Reader<'a> {
         Self { rest: bytes }
     }
 
+    /// Reads a `uint32` count of items that take at least `min_item_len`
+    /// bytes each, refusing a count the remaining bytes cannot hold, so no
+    /// allocation is ever sized by a damaged count.
+    pub fn read_count(&mut self, min_item_len: usize) -> Result<usize, DecodeError> {
+        let count = u32::decode(self)? as usize;
+        let needed = count.saturating_mul(min_item_len.max(1));
+        if needed > self.remaining() {
+            return Err(DecodeError::Truncated { needed, available: self.remaining() });
+        }
+        Ok(count)
+    }
+
     /// Bytes not yet read.
     pub fn remaining(&self) -> usize {
         self.rest.len()

@@ -550,7 +550,7 @@ pub enum StateError {
     DigestMismatch,
     /// The state did not decode.
     #[error("corrupt state: {0}")]
-    Corrupt(DecodeError),
+    Corrupt(#[from] DecodeError),
     /// The state decoded but its parts disagree (a broken invariant names
     /// which).
     #[error("inconsistent state: {0}")]

@@ -28,6 +28,7 @@ pub mod secret_tree;
 pub mod server;
 pub mod state;
 pub mod tree;
+pub mod tree_math;
 pub mod treekem;
 
 pub use error::{Error, Result};

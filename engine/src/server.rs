@@ -55,7 +55,7 @@ use crate::messages::RatchetTree as RatchetTreeExt;
 use crate::messages::content::{ContentType, MlsMessage, MlsMessageBody, Sender};
 use crate::messages::{Credential, GroupContext, GroupInfo, Proposal};
 use crate::public_group::{PublicGroup, PublicGroupConfig, PublicProcessed};
-use crate::tree::math::LeafIndex;
+use crate::tree_math::LeafIndex;
 
 /// What kind of message was accepted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

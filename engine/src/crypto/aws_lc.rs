@@ -121,11 +121,11 @@ impl CryptoProvider for AwsLcProvider {
     }
 
     fn kdf_extract(&self, alg: &Algorithms, salt: &[u8], ikm: &[u8]) -> Secret {
-        Secret::new(hpke_backend::hkdf_extract(hmac_alg(alg.hash), salt, ikm))
+        Secret::new(super::hkdf::hkdf_extract(hmac_alg(alg.hash), salt, ikm))
     }
 
     fn kdf_expand(&self, alg: &Algorithms, prk: &[u8], info: &[u8], len: usize) -> Result<Secret, CryptoError> {
-        hpke_backend::hkdf_expand(hmac_alg(alg.hash), prk, info, len).map(Secret::new).ok_or(CryptoError::InvalidLength)
+        super::hkdf::hkdf_expand(hmac_alg(alg.hash), prk, info, len).map(Secret::new).ok_or(CryptoError::InvalidLength)
     }
 
     fn aead_seal(

@@ -12,7 +12,7 @@
 use aws_lc_rs::hmac::HMAC_SHA512;
 use zeroize::Zeroizing;
 
-use super::hpke_backend::{hkdf_expand, hkdf_extract};
+use super::hkdf::{hkdf_expand, hkdf_extract};
 use super::{CryptoError, Secret};
 
 /// `Nsk` and `Npk`: an X448 scalar and a u-coordinate are both 56 bytes

@@ -8,6 +8,7 @@ use hpke_rs_crypto::types::{AeadAlgorithm, KdfAlgorithm, KemAlgorithm, SingleSta
 use hpke_rs_crypto::{HpkeCrypto, HpkeDefaultPrng, TryCryptoRng, TryRng};
 
 use super::dhkem_x448;
+use super::hkdf::{hkdf_expand, hkdf_extract};
 
 /// The aws-lc-rs backend for hpke-rs.
 #[derive(Debug)]
@@ -64,36 +65,6 @@ fn aead_alg(alg: AeadAlgorithm) -> Result<&'static aead::Algorithm, Error> {
         AeadAlgorithm::ChaCha20Poly1305 => Ok(&aead::CHACHA20_POLY1305),
         AeadAlgorithm::HpkeExport => Err(Error::UnknownAeadAlgorithm),
     }
-}
-
-/// HKDF-Extract is HMAC(salt, ikm) (RFC 5869 §2.2); aws-lc-rs's `hkdf` keeps
-/// the PRK opaque, and HPKE and MLS both need its bytes.
-pub(crate) fn hkdf_extract(alg: hmac::Algorithm, salt: &[u8], ikm: &[u8]) -> Vec<u8> {
-    // An empty salt equals HashLen zeros here: HMAC zero-pads its key.
-    hmac::sign(&hmac::Key::new(alg, salt), ikm).as_ref().to_vec()
-}
-
-/// HKDF-Expand (RFC 5869 §2.3) through aws-lc-rs.
-pub(crate) fn hkdf_expand(alg: hmac::Algorithm, prk: &[u8], info: &[u8], len: usize) -> Option<Vec<u8>> {
-    struct Len(usize);
-    impl aws_lc_rs::hkdf::KeyType for Len {
-        fn len(&self) -> usize {
-            self.0
-        }
-    }
-    let hkdf_alg = if alg == hmac::HMAC_SHA256 {
-        aws_lc_rs::hkdf::HKDF_SHA256
-    } else if alg == hmac::HMAC_SHA384 {
-        aws_lc_rs::hkdf::HKDF_SHA384
-    } else {
-        aws_lc_rs::hkdf::HKDF_SHA512
-    };
-    let prk = aws_lc_rs::hkdf::Prk::new_less_safe(hkdf_alg, prk);
-    let info = [info];
-    let okm = prk.expand(&info, Len(len)).ok()?;
-    let mut out = vec![0u8; len];
-    okm.fill(&mut out).ok()?;
-    Some(out)
 }
 
 pub(crate) fn ecdh_private(alg: KemAlgorithm, sk: &[u8]) -> Result<agreement::PrivateKey, Error> {

@@ -14,7 +14,8 @@
 
 use aws_lc_rs::{agreement, hmac};
 
-use super::hpke_backend::{aead_seal, hkdf_expand, hkdf_extract};
+use super::hkdf::{hkdf_expand, hkdf_extract};
+use super::hpke_backend::aead_seal;
 use super::keys::HpkeCiphertext;
 use super::suite::{AeadAlgorithm, Algorithms, HashAlgorithm, KemAlgorithm};
 use super::{CryptoError, Secret};

@@ -6,6 +6,7 @@
 
 mod aws_lc;
 mod dhkem_x448;
+mod hkdf;
 mod hpke_backend;
 mod hpke_batch;
 mod keys;
@@ -116,6 +117,12 @@ impl<'p> Suite<'p> {
         self.alg.hash.len()
     }
 
+    /// `KDF.Nh` as the `uint16` length `ExpandWithLabel` takes (§5.1). Every
+    /// MLS hash is at most 64 bytes (SHA-512), so the conversion is exact.
+    pub fn nh(&self) -> u16 {
+        self.hash_len() as u16
+    }
+
     /// `Hash(data)`.
     pub fn hash(&self, data: &[u8]) -> Vec<u8> {
         self.provider.hash(&self.alg, &[data])
@@ -161,7 +168,7 @@ impl<'p> Suite<'p> {
 
     /// `DeriveSecret(secret, label)` (RFC 9420 §5.1).
     pub fn derive_secret(&self, secret: &[u8], label: &str) -> Result<Secret, CryptoError> {
-        self.expand_with_label(secret, label, &[], self.hash_len() as u16)
+        self.expand_with_label(secret, label, &[], self.nh())
     }
 
     /// `DeriveTreeSecret(secret, label, generation, length)` (RFC 9420 §9).

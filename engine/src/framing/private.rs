@@ -12,7 +12,7 @@ use crate::messages::{
     PrivateMessageContent, Sender, SenderData, SenderDataAad, WireFormat,
 };
 use crate::secret_tree::{RatchetKey, RatchetType, SecretTree};
-use crate::tree::math::LeafIndex;
+use crate::tree_math::LeafIndex;
 
 use super::auth::{check_confirmation_tag_presence, check_group_and_epoch, check_wire_format, verify_signature};
 use super::sender_data::SenderDataKeys;

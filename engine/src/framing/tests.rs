@@ -13,7 +13,7 @@ use crate::messages::{
     PrivateMessageContent, Proposal, ProtocolVersion, PublicMessage, Remove, Sender, SenderDataAad, WireFormat,
 };
 use crate::secret_tree::{RatchetType, SecretTree, SecretTreeConfig};
-use crate::tree::math::LeafIndex;
+use crate::tree_math::LeafIndex;
 
 const SENDER: LeafIndex = LeafIndex(1);
 

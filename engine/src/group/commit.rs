@@ -25,8 +25,8 @@ use crate::schedule::{
     CommitSecret, EpochDerivation, EpochSecrets, InitSecret, TranscriptHashes, derive_epoch, psk_secret,
 };
 use crate::secret_tree::SecretTree;
-use crate::tree::math::{self, LeafIndex, NodeIndex};
 use crate::tree::{TreeView, export_view};
+use crate::tree_math::{self as math, LeafIndex, NodeIndex};
 use crate::treekem::{PrivateTree, create_update_path, decrypt_update_path};
 
 use super::{Group, new_secret_tree};

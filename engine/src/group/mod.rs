@@ -38,8 +38,8 @@ pub use crate::public_group::{AppliedProposals, CommittedProposal, Member, valid
 use crate::public_group::{CachedProposal, PublicGroup, PublicGroupConfig, signer_key};
 use crate::schedule::{EpochSecrets, TranscriptHashes};
 use crate::secret_tree::{SecretTree, SecretTreeConfig};
-use crate::tree::math::LeafIndex;
 use crate::tree::{RatchetTree, TreeView};
+use crate::tree_math::LeafIndex;
 use crate::treekem::PrivateTree;
 
 /// How a group behaves; every field has a sensible default.

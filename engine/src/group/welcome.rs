@@ -11,7 +11,7 @@ use crate::public_group::PublicGroup;
 use crate::schedule::transcript::verify_confirmation_tag;
 use crate::schedule::{JoinerSecret, psk_secret};
 use crate::tree::TreeView;
-use crate::tree::math;
+use crate::tree_math as math;
 use crate::treekem::{PrivateTree, derive_up};
 
 use super::key_package::KeyPackageBundle;

@@ -46,7 +46,7 @@ mod tests {
     use super::*;
     use crate::codec::{Decode, Encode};
     use crate::messages::{LeafNodeSource, Proposal, ProposalRef, Remove};
-    use crate::tree::math::LeafIndex;
+    use crate::tree_math::LeafIndex;
 
     #[test]
     fn commit_round_trips() {

@@ -7,7 +7,7 @@
 use crate::codec::{Decode, DecodeError, Encode, Reader};
 use crate::crypto::Suite;
 use crate::error::{Error, UsageError};
-use crate::tree::math::LeafIndex;
+use crate::tree_math::LeafIndex;
 
 use super::{Commit, GroupContext, GroupInfo, KeyPackage, Proposal, ProposalRef, ProtocolVersion, Welcome};
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use crate::codec::{Decode, DecodeError, Encode, Reader, write_bytes};
 use crate::crypto::{CipherSuite, HpkePublicKey, SignaturePrivateKey, SignaturePublicKey, Suite};
 use crate::error::{Error, UsageError};
-use crate::tree::math::LeafIndex;
+use crate::tree_math::LeafIndex;
 
 use super::{Credential, CredentialType, Extension, ExtensionType, ProposalType, ProtocolVersion};
 

@@ -38,7 +38,7 @@ pub use registered_extensions::{
 pub use welcome::{EncryptedGroupSecrets, GroupInfo, GroupSecrets, PathSecret, Welcome};
 
 use crate::codec::{Decode, DecodeError, Encode, Reader};
-use crate::tree::math::LeafIndex;
+use crate::tree_math::LeafIndex;
 
 /// A leaf index is a `uint32` wherever a message carries one (RFC 9420
 /// §7.1 `unmerged_leaves`, §12.1.3 `removed`, §12.4.3 `signer`, §6.3.2).

@@ -2,7 +2,7 @@
 
 use crate::codec::{Decode, DecodeError, Encode, Reader};
 use crate::crypto::CipherSuite;
-use crate::tree::math::LeafIndex;
+use crate::tree_math::LeafIndex;
 
 use super::{Extension, KeyPackage, LeafNode, PreSharedKeyId, ProtocolVersion};
 

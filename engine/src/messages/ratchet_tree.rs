@@ -4,7 +4,7 @@
 use crate::codec::{Decode, DecodeError, Encode, Reader};
 use crate::crypto::HpkePublicKey;
 use crate::error::{TreeError, ValidationError};
-use crate::tree::math::LeafIndex;
+use crate::tree_math::LeafIndex;
 
 use super::LeafNode;
 

@@ -3,7 +3,7 @@
 use crate::codec::{Decode, DecodeError, Encode, Reader};
 use crate::crypto::{CipherSuite, HpkeCiphertext, Secret, SignaturePrivateKey, Suite};
 use crate::error::Error;
-use crate::tree::math::LeafIndex;
+use crate::tree_math::LeafIndex;
 
 use super::{Extension, GroupContext, KeyPackageRef, PreSharedKeyId};
 

@@ -55,8 +55,8 @@ use crate::messages::{
     Credential, GroupContext, GroupInfo, LeafNode, Lifetime, Proposal, ProposalRef, ProtocolVersion, ReInit,
 };
 use crate::schedule::TranscriptHashes;
-use crate::tree::math::LeafIndex;
 use crate::tree::{RatchetTree, TreeView};
+use crate::tree_math::LeafIndex;
 
 /// How a public group validates; every field has a sensible default.
 #[derive(Clone, Debug)]

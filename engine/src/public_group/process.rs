@@ -11,8 +11,8 @@ use crate::framing;
 use crate::messages::content::{AuthenticatedContent, FramedContentBody, MlsMessage, MlsMessageBody, Sender};
 use crate::messages::{Commit, GroupContext, KeyPackage, LeafNode, Proposal, ProposalRef, ProtocolVersion};
 use crate::schedule::TranscriptHashes;
-use crate::tree::math::LeafIndex;
 use crate::tree::{RatchetTree, StagedTree, TreeDiff};
+use crate::tree_math::LeafIndex;
 use crate::treekem::{PublicPath, apply_update_path_public};
 
 use super::proposals::{

@@ -14,8 +14,8 @@ use crate::messages::{
     Commit, Extension, GroupContext, KeyPackage, LeafNode, LeafNodeSource, PreSharedKeyId, Proposal, ProposalOrRef,
     ProposalRef, ProtocolVersion, Psk, ReInit, ResumptionPskUsage, Sender,
 };
-use crate::tree::math::LeafIndex;
 use crate::tree::{LeafNodeRules, RatchetTree, StagedTree, TreeView, validate_leaf_node};
+use crate::tree_math::LeafIndex;
 
 /// A proposal received (or sent) in the current epoch, kept for commits
 /// that reference it (§12.1).

@@ -6,12 +6,6 @@ use crate::crypto::{HpkeKeyPair, HpkePublicKey, Secret, Suite};
 
 use super::psk::PskSecret;
 
-/// `KDF.Nh` as the `uint16` length ExpandWithLabel takes. Every MLS hash is
-/// at most 64 bytes (SHA-512), so the conversion cannot truncate.
-pub(super) fn nh(suite: &Suite<'_>) -> u16 {
-    suite.hash_len() as u16
-}
-
 /// `init_secret`: what one epoch hands to the key schedule of the next
 /// (RFC 9420 §8, Figure 22).
 ///
@@ -78,7 +72,7 @@ impl JoinerSecret {
         // KDF.Extract takes its salt from the top of Figure 22 (init_secret)
         // and its IKM from the left (commit_secret).
         let extracted = suite.extract(init_secret.0.as_bytes(), commit_secret.0.as_bytes());
-        Ok(Self(suite.expand_with_label(extracted.as_bytes(), "joiner", group_context, nh(suite))?))
+        Ok(Self(suite.expand_with_label(extracted.as_bytes(), "joiner", group_context, suite.nh())?))
     }
 
     /// A joiner_secret received in `GroupSecrets` (RFC 9420 §12.4.3.1): the
@@ -120,7 +114,7 @@ impl IntermediateSecret {
     /// and every secret derived from it (RFC 9420 §8). Consumes `self`:
     /// neither this value nor the epoch_secret outlive the derivation.
     pub fn into_epoch(self, suite: &Suite<'_>, group_context: &[u8]) -> Result<EpochSecrets> {
-        let epoch_secret = suite.expand_with_label(self.0.as_bytes(), "epoch", group_context, nh(suite))?;
+        let epoch_secret = suite.expand_with_label(self.0.as_bytes(), "epoch", group_context, suite.nh())?;
         EpochSecrets::from_epoch_secret(suite, epoch_secret)
     }
 }
@@ -273,7 +267,7 @@ pub fn mls_exporter(
     length: u16,
 ) -> Result<Secret> {
     // DeriveSecret(exporter_secret, Label), with a label that may not be UTF-8.
-    let derived = suite.expand_with_label_bytes(exporter_secret.as_bytes(), label, &[], nh(suite))?;
+    let derived = suite.expand_with_label_bytes(exporter_secret.as_bytes(), label, &[], suite.nh())?;
     Ok(suite.expand_with_label(derived.as_bytes(), "exported", &suite.hash(context), length)?)
 }
 

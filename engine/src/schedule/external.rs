@@ -5,7 +5,7 @@
 use crate::Result;
 use crate::crypto::{HpkePrivateKey, Suite};
 
-use super::epoch::{InitSecret, nh};
+use super::epoch::InitSecret;
 
 /// The HPKE exporter context of RFC 9420 §8.3, used verbatim (it already
 /// carries the "MLS 1.0 " prefix; it is not an ExpandWithLabel label).
@@ -19,7 +19,7 @@ impl InitSecret {
     /// init_secret for the new epoch.
     pub fn for_external_join(suite: &Suite<'_>, external_pub: &[u8]) -> Result<(Vec<u8>, Self)> {
         let (kem_output, secret) =
-            suite.hpke_setup_sender_and_export(external_pub, &[], EXTERNAL_INIT_LABEL, usize::from(nh(suite)))?;
+            suite.hpke_setup_sender_and_export(external_pub, &[], EXTERNAL_INIT_LABEL, suite.hash_len())?;
         Ok((kem_output, Self(secret)))
     }
 
@@ -33,7 +33,7 @@ impl InitSecret {
             kem_output,
             &[],
             EXTERNAL_INIT_LABEL,
-            usize::from(nh(suite)),
+            suite.hash_len(),
         )?;
         Ok(Self(secret))
     }

@@ -7,8 +7,6 @@ use crate::crypto::{Secret, Suite};
 use crate::error::ValidationError;
 use crate::messages::PreSharedKeyId;
 
-use super::epoch::nh;
-
 /// `psk_secret` (RFC 9420 §8.4): the PSK input of the epoch key schedule.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PskSecret(Secret);
@@ -68,7 +66,7 @@ where
         let index = u16::try_from(index).map_err(|_| too_many(index))?;
         let extracted = suite.extract(zero.as_bytes(), psk.as_bytes());
         let input =
-            suite.expand_with_label(extracted.as_bytes(), "derived psk", &psk_label(id, index, count), nh(suite))?;
+            suite.expand_with_label(extracted.as_bytes(), "derived psk", &psk_label(id, index, count), suite.nh())?;
         secret = suite.extract(input.as_bytes(), secret.as_bytes());
     }
     Ok(PskSecret(secret))

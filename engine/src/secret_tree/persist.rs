@@ -15,8 +15,7 @@ use std::collections::HashMap;
 use crate::codec::{Decode, Encode, Reader};
 use crate::crypto::{Secret, Suite};
 use crate::error::StateError;
-use crate::state::read_count;
-use crate::tree::math::{self, NodeIndex};
+use crate::tree_math::{self as math, NodeIndex};
 
 use super::{LeafRatchets, Lengths, Ratchet, RatchetKey, SecretTree, SecretTreeConfig};
 
@@ -52,7 +51,7 @@ impl Ratchet {
     fn decode_state(r: &mut Reader<'_>, len: Lengths, config: &SecretTreeConfig) -> Result<Self, StateError> {
         let secret = read_secret(r, len.nh)?;
         let next = u32::decode(r).map_err(corrupt)?;
-        let count = read_count(r, 6)?;
+        let count = r.read_count(6)?;
         // At most the window's worth of skipped keys is ever kept.
         if count > config.out_of_order_tolerance as usize {
             return Err(StateError::Inconsistent("a ratchet keeps more skipped keys than its window"));
@@ -137,7 +136,7 @@ impl SecretTree {
         }
         let width = math::node_width(n_leaves);
 
-        let count = read_count(r, 5)?;
+        let count = r.read_count(5)?;
         let mut nodes = HashMap::with_capacity(count);
         let mut last = None;
         for _ in 0..count {
@@ -148,7 +147,7 @@ impl SecretTree {
             last = Some(x);
             nodes.insert(x, read_secret(r, len.nh)?);
         }
-        let count = read_count(r, 16)?;
+        let count = r.read_count(16)?;
         let mut ratchets = HashMap::with_capacity(count);
         let mut last = None;
         for _ in 0..count {
@@ -192,7 +191,7 @@ mod tests {
     use super::*;
     use crate::crypto::{CipherSuite, default_provider};
     use crate::secret_tree::RatchetType;
-    use crate::tree::math::LeafIndex;
+    use crate::tree_math::LeafIndex;
 
     fn suite() -> Suite<'static> {
         Suite::new(default_provider(), CipherSuite(1)).unwrap()

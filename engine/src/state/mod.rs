@@ -159,18 +159,6 @@ pub(crate) fn open<'a, 'p>(
     Ok((suite, Reader::new(&sealed[HEADER_LEN..])))
 }
 
-/// Reads a `uint32` count of items that take at least `min_item_len`
-/// bytes each, refusing a count the remaining bytes cannot hold (so no
-/// allocation is ever sized by a damaged count).
-pub(crate) fn read_count(r: &mut Reader<'_>, min_item_len: usize) -> Result<usize, StateError> {
-    let count = u32::decode(r).map_err(StateError::Corrupt)? as usize;
-    let needed = count.saturating_mul(min_item_len.max(1));
-    if needed > r.remaining() {
-        return Err(StateError::Corrupt(DecodeError::Truncated { needed, available: r.remaining() }));
-    }
-    Ok(count)
-}
-
 /// Reads one value with the codec, as state.
 pub(crate) fn read<T: Decode>(r: &mut Reader<'_>) -> Result<T, StateError> {
     T::decode(r).map_err(StateError::Corrupt)

@@ -151,9 +151,12 @@ fn header_is_checked_before_the_digest() {
 #[test]
 fn counts_cannot_size_allocations() {
     let mut r = Reader::new(&[0xff, 0xff, 0xff, 0xff, 1, 2, 3]);
-    assert!(matches!(read_count(&mut r, 1), Err(StateError::Corrupt(DecodeError::Truncated { .. }))));
+    assert!(matches!(
+        r.read_count(1).map_err(StateError::Corrupt),
+        Err(StateError::Corrupt(DecodeError::Truncated { .. }))
+    ));
     let mut r = Reader::new(&[0, 0, 0, 3, 1, 2, 3]);
-    assert_eq!(read_count(&mut r, 1), Ok(3));
+    assert_eq!(r.read_count(1).map_err(StateError::Corrupt), Ok(3));
 }
 
 #[test]

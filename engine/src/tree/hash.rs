@@ -5,7 +5,7 @@ use crate::codec::{Encode, write_bytes};
 use crate::crypto::Suite;
 use crate::messages::{LeafNode, ParentNode};
 
-use super::math::{LeafIndex, NodeIndex};
+use crate::tree_math::{LeafIndex, NodeIndex};
 
 /// `TreeHashInput` of a leaf (§7.8): `node_type = leaf(1)`, then
 /// `LeafNodeHashInput { uint32 leaf_index; optional<LeafNode> leaf_node; }`.

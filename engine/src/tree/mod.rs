@@ -8,7 +8,7 @@
 
 mod hash;
 mod index;
-pub mod math;
+
 mod occupancy;
 mod persist;
 mod staged;
@@ -24,9 +24,9 @@ use std::sync::Arc;
 
 use crate::messages::{Capabilities, Credential, LeafNode, Node, ParentNode, RatchetTree as RatchetTreeExtension};
 
+use crate::tree_math::{self as math, LeafIndex, NodeIndex};
 use hash::{HashCache, leaf_tree_hash, parent_tree_hash};
 use index::TreeIndex;
-use math::{LeafIndex, NodeIndex};
 use occupancy::Occupancy;
 pub use staged::{StagedTree, TreeDiff};
 pub use validate::{LeafNodeRules, validate_leaf_node};

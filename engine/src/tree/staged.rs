@@ -12,9 +12,9 @@ use crate::messages::{LeafNode, ParentNode};
 
 use super::RatchetTree;
 use super::hash::{leaf_tree_hash, parent_hash, parent_tree_hash};
-use super::math::{self, LeafIndex, NodeIndex};
 use super::occupancy::Occupancy;
 use super::view::{PathStep, TreeView};
+use crate::tree_math::{self as math, LeafIndex, NodeIndex};
 
 /// What a stage changed, detached from the tree it applies to so that a
 /// staged or pending commit can hold it without borrowing the group.

@@ -14,8 +14,8 @@ use crate::messages::{CredentialType, LeafNode, LeafNodeSource, ProtocolVersion}
 
 use super::RatchetTree;
 use super::hash::{leaf_tree_hash, parent_hash, parent_tree_hash};
-use super::math::{self, LeafIndex, NodeIndex};
 use super::view::TreeView;
+use crate::tree_math::{self as math, LeafIndex, NodeIndex};
 
 /// The group parameters a leaf node is checked against (§7.3).
 #[derive(Clone, Copy, Debug)]

@@ -5,7 +5,7 @@
 use crate::crypto::HpkePublicKey;
 use crate::messages::{LeafNode, ParentNode};
 
-use super::math::{self, LeafIndex, NodeIndex};
+use crate::tree_math::{self as math, LeafIndex, NodeIndex};
 
 /// A node on a leaf's filtered direct path, with the child of it that is
 /// on the leaf's copath.

@@ -4,8 +4,8 @@ use crate::crypto::{Secret, Suite};
 use crate::error::{Error, InternalError, LeafNodeError, UpdatePathError};
 use crate::messages::{LeafNodeSource, UpdatePath};
 use crate::schedule::CommitSecret;
-use crate::tree::math::{self, LeafIndex, NodeIndex};
 use crate::tree::{PathStep, StagedTree, TreeView};
+use crate::tree_math::{self as math, LeafIndex, NodeIndex};
 
 use super::{PrivateTree, UPDATE_PATH_NODE, next_path_secret, node_key_pairs, path_secret_chain};
 

@@ -6,8 +6,8 @@ use crate::crypto::{HpkeCiphertext, Secret, SignaturePrivateKey, Suite};
 use crate::error::Error;
 use crate::messages::{LeafNode, LeafNodeSource, UpdatePath, UpdatePathNode};
 use crate::schedule::CommitSecret;
-use crate::tree::math::{LeafIndex, NodeIndex};
 use crate::tree::{StagedTree, TreeView};
+use crate::tree_math::{LeafIndex, NodeIndex};
 
 use super::{PrivateTree, UPDATE_PATH_NODE, node_key_pairs, path_secret_chain};
 

@@ -22,7 +22,7 @@ use rayon::prelude::*;
 use crate::crypto::{HpkeKeyPair, HpkePrivateKey, HpkePublicKey, Secret, Suite};
 use crate::error::Error;
 use crate::tree::TreeView;
-use crate::tree::math::{LeafIndex, NodeIndex};
+use crate::tree_math::{LeafIndex, NodeIndex};
 
 /// The label of UpdatePath encryption (§7.6).
 pub(crate) const UPDATE_PATH_NODE: &str = "UpdatePathNode";

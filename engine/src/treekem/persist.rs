@@ -5,8 +5,7 @@ use std::collections::BTreeMap;
 use crate::codec::{Decode, Encode, Reader};
 use crate::crypto::{HpkePrivateKey, HpkePublicKey, Secret};
 use crate::error::StateError;
-use crate::state::read_count;
-use crate::tree::math::LeafIndex;
+use crate::tree_math::LeafIndex;
 
 use super::PrivateTree;
 
@@ -33,7 +32,7 @@ impl PrivateTree {
     /// keys match the tree is the caller's check (`is_consistent`).
     pub(crate) fn decode_state(r: &mut Reader<'_>) -> Result<Self, StateError> {
         let own_leaf = LeafIndex(u32::decode(r).map_err(StateError::Corrupt)?);
-        let count = read_count(r, 6)?;
+        let count = r.read_count(6)?;
         let mut keys = BTreeMap::new();
         let mut last = None;
         for _ in 0..count {

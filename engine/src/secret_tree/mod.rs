@@ -29,7 +29,7 @@ use std::collections::HashMap;
 
 use crate::crypto::{CipherSuite, CryptoError, Secret, Suite};
 use crate::error::{Error, UsageError, ValidationError};
-use crate::tree::math::{self, LeafIndex, NodeIndex};
+use crate::tree_math::{self as math, LeafIndex, NodeIndex};
 
 /// Which of a leaf's two sender ratchets (RFC 9420 §9): handshake messages
 /// (proposals and commits) and application messages each have their own.
