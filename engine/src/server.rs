@@ -51,7 +51,7 @@ use dashmap::mapref::entry::Entry;
 
 use crate::crypto::{CryptoProvider, Secret, SignatureKeyPair};
 use crate::error::{Error, UsageError, ValidationError};
-use crate::messages::RatchetTree as RatchetTreeExt;
+use crate::messages::RatchetTreeExtension;
 use crate::messages::content::{ContentType, MlsMessage, MlsMessageBody, Sender};
 use crate::messages::{Credential, GroupContext, GroupInfo, Proposal};
 use crate::public_group::{PublicGroup, PublicGroupConfig, PublicProcessed};
@@ -126,7 +126,7 @@ pub struct ServedGroupInfo {
     /// The confirmation tag of the epoch (unverified by the server).
     pub confirmation_tag: Vec<u8>,
     /// The ratchet tree (§12.4.3.3).
-    pub ratchet_tree: RatchetTreeExt,
+    pub ratchet_tree: RatchetTreeExtension,
     /// The latest GroupInfo a member signed for this epoch, if one was
     /// published ([`Registry::publish_group_info`]): what an external joiner
     /// needs (§12.4.3.2), since a server cannot sign one.
@@ -231,7 +231,7 @@ impl Registry {
     /// ratchet tree (or the tree in the GroupInfo's extension), validated as
     /// a joiner validates them (§12.4.3.1). The GroupInfo is kept as the
     /// epoch's signed GroupInfo. A group id already registered is refused.
-    pub fn create_group(&self, group_info: &GroupInfo, tree: Option<&RatchetTreeExt>) -> Result<(), Error> {
+    pub fn create_group(&self, group_info: &GroupInfo, tree: Option<&RatchetTreeExtension>) -> Result<(), Error> {
         let group_id = &group_info.group_context.group_id;
         if self.groups.contains_key(group_id) {
             return Err(UsageError::InvalidArgument("group already registered").into());
@@ -361,7 +361,7 @@ impl Registry {
     }
 
     /// The current ratchet tree, for joiners (§12.4.3.3).
-    pub fn ratchet_tree(&self, group_id: &[u8]) -> Option<RatchetTreeExt> {
+    pub fn ratchet_tree(&self, group_id: &[u8]) -> Option<RatchetTreeExtension> {
         Some(self.slot(group_id)?.read().group.export_tree())
     }
 

@@ -8,7 +8,7 @@ use crate::codec::Encode;
 use crate::crypto::{HpkeCiphertext, Secret, Suite};
 use crate::error::{Error, InternalError, UsageError};
 use crate::framing;
-use crate::messages::RatchetTree as RatchetTreeExt;
+use crate::messages::RatchetTreeExtension;
 use crate::messages::content::{
     AuthenticatedContent, FramedContent, FramedContentBody, MlsMessage, MlsMessageBody, Sender,
 };
@@ -309,7 +309,7 @@ impl Group {
         let group_info = if !applied.added.is_empty() || self.config.group_info_with_commit {
             let mut extensions = vec![ExternalPub { external_pub: epoch_secrets.external_pub(&suite)? }.to_extension()];
             if self.config.ratchet_tree_in_welcome {
-                extensions.push(RatchetTreeExt::to_extension(&export_view(&staged)));
+                extensions.push(RatchetTreeExtension::to_extension(&export_view(&staged)));
             }
             let mut info = GroupInfo {
                 group_context: next_context.clone(),

@@ -7,7 +7,7 @@ use crate::codec::Encode;
 use crate::crypto::{CryptoProvider, Suite};
 use crate::error::{Error, GroupInfoError};
 use crate::framing;
-use crate::messages::RatchetTree as RatchetTreeExt;
+use crate::messages::RatchetTreeExtension;
 use crate::messages::content::{FramedContent, FramedContentBody, MlsMessage, Sender, WireFormat};
 use crate::messages::registered_extensions::{ExtensionData, ExternalPub};
 use crate::messages::{Commit, ExternalInit, GroupInfo, Proposal, ProposalOrRef};
@@ -33,7 +33,7 @@ impl Group {
         config: GroupConfig,
         identity: &Identity,
         group_info: &GroupInfo,
-        ratchet_tree: Option<&RatchetTreeExt>,
+        ratchet_tree: Option<&RatchetTreeExtension>,
     ) -> Result<(Self, MlsMessage), Error> {
         let pool = config.clone();
         pool.on_pool(|| external_join_inner(provider, config, identity, group_info, ratchet_tree))
@@ -45,7 +45,7 @@ fn external_join_inner(
     config: GroupConfig,
     identity: &Identity,
     group_info: &GroupInfo,
-    ratchet_tree: Option<&RatchetTreeExt>,
+    ratchet_tree: Option<&RatchetTreeExtension>,
 ) -> Result<(Group, MlsMessage), Error> {
     // The joiner follows the group from its GroupInfo as a server would
     // (§12.4.3.1 checks), then commits as its new member.

@@ -28,7 +28,7 @@ pub use welcome::{OpenedWelcome, open_welcome};
 use crate::crypto::{CipherSuite, CryptoError, CryptoProvider, Secret, Suite, default_provider};
 use crate::error::{Error, InternalError, PskError, UsageError, ValidationError};
 use crate::framing::{self, PaddingPolicy};
-use crate::messages::RatchetTree as RatchetTreeExt;
+use crate::messages::RatchetTreeExtension;
 use crate::messages::content::{FramedContent, FramedContentBody, MlsMessage, MlsMessageBody, Sender, WireFormat};
 use crate::messages::registered_extensions::{ExtensionData, ExternalPub};
 use crate::messages::{
@@ -490,7 +490,7 @@ impl Group {
         let suite = self.suite()?;
         let mut extensions = Vec::new();
         if with_ratchet_tree {
-            extensions.push(RatchetTreeExt::to_extension(&self.public.tree.export()));
+            extensions.push(RatchetTreeExtension::to_extension(&self.public.tree.export()));
         }
         if with_external_pub {
             extensions.push(ExternalPub { external_pub: self.epoch.external_pub(&suite)? }.to_extension());

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::crypto::{CryptoProvider, Suite};
 use crate::error::{Error, UsageError, WelcomeError};
 use crate::messages::{
-    Add, KeyPackage, PreSharedKey, PreSharedKeyId, Proposal, Psk, RatchetTree, ResumptionPskUsage, Welcome,
+    Add, KeyPackage, PreSharedKey, PreSharedKeyId, Proposal, Psk, RatchetTreeExtension, ResumptionPskUsage, Welcome,
 };
 
 use super::commit::{CommitOptions, PendingCommit};
@@ -67,7 +67,7 @@ impl Group {
         config: GroupConfig,
         welcome: &Welcome,
         bundle: &KeyPackageBundle,
-        ratchet_tree: Option<&RatchetTree>,
+        ratchet_tree: Option<&RatchetTreeExtension>,
     ) -> Result<Group, Error> {
         let reinit = self.public.reinit.as_ref().ok_or(UsageError::NoReInit)?;
         let mut psks = PskStore::default();

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use crate::codec::{Decode, Encode};
 use crate::crypto::{CryptoProvider, Suite};
 use crate::error::{Error, PskError, WelcomeError};
-use crate::messages::RatchetTree as RatchetTreeExt;
+use crate::messages::RatchetTreeExtension;
 use crate::messages::{GroupInfo, GroupSecrets, Psk, ResumptionPskUsage, Welcome};
 use crate::public_group::PublicGroup;
 use crate::schedule::transcript::verify_confirmation_tag;
@@ -27,7 +27,7 @@ impl Group {
         config: GroupConfig,
         welcome: &Welcome,
         bundle: &KeyPackageBundle,
-        ratchet_tree: Option<&RatchetTreeExt>,
+        ratchet_tree: Option<&RatchetTreeExtension>,
         psks: PskStore,
     ) -> Result<Self, Error> {
         let pool = config.clone();
@@ -110,7 +110,7 @@ fn join_inner(
     config: GroupConfig,
     welcome: &Welcome,
     bundle: &KeyPackageBundle,
-    ratchet_tree: Option<&RatchetTreeExt>,
+    ratchet_tree: Option<&RatchetTreeExtension>,
     psks: PskStore,
 ) -> Result<Group, Error> {
     let suite = Suite::new(&*provider, welcome.cipher_suite)?;

@@ -31,7 +31,7 @@ pub use proposal::{
     ReInit, Remove, Update,
 };
 pub use psk::{PreSharedKeyId, Psk, ResumptionPskUsage};
-pub use ratchet_tree::{Node, ParentNode, RatchetTree};
+pub use ratchet_tree::{Node, ParentNode, RatchetTreeExtension};
 pub use registered_extensions::{
     ApplicationId, ExtensionData, ExternalPub, ExternalSender, ExternalSenders, RequiredCapabilities,
 };

@@ -89,11 +89,11 @@ impl Decode for Node {
 /// Decoding checks only the syntax. The shape rules (the last node is not
 /// blank, leaves sit at even positions and parents at odd ones) are the
 /// tree's to check when it imports the nodes, with
-/// [`RatchetTree::check_shape`] as a first step.
+/// [`RatchetTreeExtension::check_shape`] as a first step.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
-pub struct RatchetTree(pub Vec<Option<Node>>);
+pub struct RatchetTreeExtension(pub Vec<Option<Node>>);
 
-impl RatchetTree {
+impl RatchetTreeExtension {
     /// Checks the rules of §12.4.3.3 that concern the node array itself:
     /// it is not empty, its last node is not blank, and every node sits at
     /// a position of its kind (leaves even, parents odd; Appendix C). The
@@ -118,13 +118,13 @@ impl RatchetTree {
     }
 }
 
-impl Encode for RatchetTree {
+impl Encode for RatchetTreeExtension {
     fn encode(&self, out: &mut Vec<u8>) {
         self.0.encode(out);
     }
 }
 
-impl Decode for RatchetTree {
+impl Decode for RatchetTreeExtension {
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         Vec::decode(r).map(Self)
     }
@@ -144,7 +144,7 @@ mod tests {
             parent_hash: vec![],
             unmerged_leaves: vec![LeafIndex(1), LeafIndex(2)],
         };
-        let tree = RatchetTree(vec![
+        let tree = RatchetTreeExtension(vec![
             Some(Node::Leaf(sample_leaf_node(LeafNodeSource::Update))),
             Some(Node::Parent(parent)),
             None,
@@ -152,14 +152,14 @@ mod tests {
             Some(Node::Leaf(sample_leaf_node(LeafNodeSource::Commit { parent_hash: vec![1] }))),
         ]);
         let bytes = tree.to_bytes();
-        let back = RatchetTree::from_bytes(&bytes).unwrap();
+        let back = RatchetTreeExtension::from_bytes(&bytes).unwrap();
         assert_eq!(back, tree);
         back.check_shape().unwrap();
 
         let mut trailing_blank = tree.clone();
         trailing_blank.0.push(None);
         assert_eq!(trailing_blank.check_shape(), Err(TreeError::TrailingBlank.into()));
-        assert_eq!(RatchetTree::default().check_shape(), Err(TreeError::Empty.into()));
+        assert_eq!(RatchetTreeExtension::default().check_shape(), Err(TreeError::Empty.into()));
         let mut swapped = tree;
         swapped.0.swap(0, 1);
         assert_eq!(swapped.check_shape(), Err(TreeError::MisplacedNode(0).into()));
@@ -167,6 +167,9 @@ mod tests {
 
     #[test]
     fn unknown_node_type_is_an_error() {
-        assert_eq!(RatchetTree::from_bytes(&[2, 1, 3]), Err(DecodeError::InvalidValue { field: "NodeType", value: 3 }));
+        assert_eq!(
+            RatchetTreeExtension::from_bytes(&[2, 1, 3]),
+            Err(DecodeError::InvalidValue { field: "NodeType", value: 3 })
+        );
     }
 }

@@ -4,7 +4,7 @@
 use crate::codec::{Decode, DecodeError, Encode, Reader};
 use crate::crypto::{HpkePublicKey, SignaturePublicKey};
 
-use super::{Credential, CredentialType, Extension, ExtensionType, ProposalType, RatchetTree};
+use super::{Credential, CredentialType, Extension, ExtensionType, ProposalType, RatchetTreeExtension};
 
 /// The body of an extension of one registered type.
 pub trait ExtensionData: Encode + Decode {
@@ -56,7 +56,7 @@ impl ExtensionData for ApplicationId {
     const EXTENSION_TYPE: ExtensionType = ExtensionType::APPLICATION_ID;
 }
 
-impl ExtensionData for RatchetTree {
+impl ExtensionData for RatchetTreeExtension {
     const EXTENSION_TYPE: ExtensionType = ExtensionType::RATCHET_TREE;
 }
 
@@ -145,12 +145,12 @@ mod tests {
             rc.to_extension(),
             ExternalPub { external_pub: HpkePublicKey(vec![2; 32]) }.to_extension(),
             senders.to_extension(),
-            RatchetTree(vec![]).to_extension(),
+            RatchetTreeExtension(vec![]).to_extension(),
         ];
         assert_eq!(RequiredCapabilities::find_in(&list).unwrap(), Some(rc));
         assert_eq!(ExternalSenders::find_in(&list).unwrap(), Some(senders));
         assert_eq!(ApplicationId::find_in(&list).unwrap(), Some(ApplicationId(b"app".to_vec())));
-        assert_eq!(RatchetTree::find_in(&list).unwrap(), Some(RatchetTree(vec![])));
+        assert_eq!(RatchetTreeExtension::find_in(&list).unwrap(), Some(RatchetTreeExtension(vec![])));
         assert_eq!(ExternalPub::find_in(&list[..1]).unwrap(), None);
         assert!(ExternalPub::from_extension(&list[0]).is_err());
         let mut trailing = list[2].clone();

@@ -48,7 +48,7 @@ use crate::codec::Encode;
 use crate::crypto::{CipherSuite, CryptoProvider, Secret, SignatureKeyPair, Suite};
 use crate::error::{Error, GroupInfoError, InternalError, TreeError, UsageError, ValidationError};
 use crate::framing;
-use crate::messages::RatchetTree as RatchetTreeExt;
+use crate::messages::RatchetTreeExtension;
 use crate::messages::content::{FramedContent, FramedContentBody, MlsMessage, MlsMessageBody, Sender, WireFormat};
 use crate::messages::registered_extensions::{ExtensionData, ExternalSenders, RequiredCapabilities};
 use crate::messages::{
@@ -112,7 +112,7 @@ pub struct GroupInfoView {
     /// The confirmation tag of the current epoch.
     pub confirmation_tag: Vec<u8>,
     /// The ratchet tree, in the form of the `ratchet_tree` extension.
-    pub ratchet_tree: RatchetTreeExt,
+    pub ratchet_tree: RatchetTreeExtension,
 }
 
 /// A server's view of one group: the public state of the current epoch and
@@ -145,7 +145,7 @@ impl PublicGroup {
         provider: Arc<dyn CryptoProvider>,
         config: PublicGroupConfig,
         group_info: &GroupInfo,
-        ratchet_tree: Option<&RatchetTreeExt>,
+        ratchet_tree: Option<&RatchetTreeExtension>,
     ) -> Result<Self, Error> {
         let context = &group_info.group_context;
         if context.version != ProtocolVersion::MLS10 {
@@ -157,7 +157,7 @@ impl PublicGroup {
             Some(t) => t,
             None => {
                 from_info =
-                    RatchetTreeExt::find_in(&group_info.extensions)?.ok_or(GroupInfoError::MissingRatchetTree)?;
+                    RatchetTreeExtension::find_in(&group_info.extensions)?.ok_or(GroupInfoError::MissingRatchetTree)?;
                 &from_info
             }
         };
@@ -313,7 +313,7 @@ impl PublicGroup {
 
     /// The ratchet tree for joiners, in the `ratchet_tree` extension form
     /// (§12.4.3.3).
-    pub fn export_tree(&self) -> RatchetTreeExt {
+    pub fn export_tree(&self) -> RatchetTreeExtension {
         self.tree.export()
     }
 
@@ -352,7 +352,7 @@ impl PublicGroup {
         let suite = self.suite()?;
         let signer = self.tree.leaf(group_info.signer).ok_or(GroupInfoError::BlankSigner)?;
         group_info.verify_signature(&suite, signer.signature_key.as_bytes())?;
-        if let Some(tree) = RatchetTreeExt::find_in(&group_info.extensions)? {
+        if let Some(tree) = RatchetTreeExtension::find_in(&group_info.extensions)? {
             // Compared by encoding: the export is the canonical form (trailing
             // blanks dropped, §12.4.3.3).
             if tree.to_bytes() != self.tree.export().to_bytes() {
@@ -414,7 +414,7 @@ pub fn sign_external_proposal(
 /// the full tree validation.
 pub(crate) fn import_tree(
     suite: &Suite<'_>,
-    tree_ext: &RatchetTreeExt,
+    tree_ext: &RatchetTreeExtension,
     group_info: &GroupInfo,
     now: Option<u64>,
 ) -> Result<RatchetTree, Error> {

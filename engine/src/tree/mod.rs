@@ -22,7 +22,7 @@ use crate::crypto::{HpkePublicKey, Suite};
 use crate::error::{Error, LeafNodeError, TreeError};
 use std::sync::Arc;
 
-use crate::messages::{Capabilities, Credential, LeafNode, Node, ParentNode, RatchetTree as RatchetTreeExtension};
+use crate::messages::{Capabilities, Credential, LeafNode, Node, ParentNode, RatchetTreeExtension};
 
 use crate::tree_math::{self as math, LeafIndex, NodeIndex};
 use hash::{HashCache, leaf_tree_hash, parent_tree_hash};
