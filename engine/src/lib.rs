@@ -1,34 +1,107 @@
 //! throng: an RFC 9420 (Messaging Layer Security) engine for groups of
 //! thousands to hundreds of thousands of members.
 //!
-//! Modules mirror the RFC: [`codec`] (§2.1), [`crypto`] (§5), [`tree::math`]
-//! (Appendix C), [`schedule`] (§8), [`secret_tree`] (§9), [`messages`]
-//! (§6–§12 wire structs); [`state`] exports a group to versioned bytes and
-//! imports it back.
+//! The stable API is what this crate root exports, and the public modules
+//! [`crypto`] (the provider a backend may replace), [`messages`] (the wire
+//! structs of RFC 9420 §6–§12) and [`error`]:
 //!
-//! A member's state machine is [`group::Group`]; a server's view of a group,
-//! without private keys, is [`public_group::PublicGroup`] (RFC 9750), and
-//! [`server::Registry`] holds many of them for a Delivery Service, safe to
-//! share across threads and tokio tasks. Its documentation describes how to
-//! embed it in an async service: validation is CPU work and runs on
-//! `spawn_blocking` or a rayon pool, never on the executor's threads
-//! (engine/examples/server.rs).
+//! - a member's state machine: [`Group`], configured by [`GroupConfig`],
+//!   with [`PendingCommit`] (a commit this member made) and [`StagedCommit`]
+//!   (one it received) as the two ways into the next epoch;
+//! - a server's view of a group without private keys: [`PublicGroup`]
+//!   (RFC 9750), which a member's `Group` holds too, and [`Registry`], many
+//!   of them for a Delivery Service, safe to share across threads and tokio
+//!   tasks (validation is CPU work: run it on `spawn_blocking` or a rayon
+//!   pool, never on the executor's threads; see `engine/examples/server.rs`);
+//! - identities and key packages: [`Identity`], [`KeyPackageBundle`];
+//! - state export and import: [`Group::export`], [`Group::import`],
+//!   [`PublicGroup::export`], [`PublicGroup::import`], [`peek_state_header`].
+//!
+//! Everything else is internal. The vector harness, the benches and the load
+//! generator reach internals through [`internals`], which is hidden from the
+//! documentation and may change in any release.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod codec;
+mod codec;
 pub mod crypto;
 pub mod error;
-pub mod framing;
-pub mod group;
+mod framing;
+mod group;
 pub mod messages;
-pub mod public_group;
-pub mod schedule;
-pub mod secret_tree;
-pub mod server;
-pub mod state;
-pub mod tree;
-pub mod tree_math;
-pub mod treekem;
+mod public_group;
+mod schedule;
+mod secret_tree;
+mod server;
+mod state;
+mod tree;
+mod tree_math;
+mod treekem;
 
+pub use crypto::{AwsLcProvider, CipherSuite, CryptoProvider, default_provider};
 pub use error::{Error, Result};
+pub use framing::PaddingPolicy;
+pub use group::{
+    AppliedProposals, CommitOptions, Group, GroupConfig, Identity, KeyPackageBundle, Member, PendingCommit, Processed,
+    PskStore, StagedCommit, default_capabilities,
+};
+pub use public_group::{
+    CommittedProposal, GroupInfoView, PublicGroup, PublicGroupConfig, PublicProcessed, StagedPublicCommit,
+};
+pub use secret_tree::SecretTreeConfig;
+pub use server::{Accepted, AcceptedKind, Registry, Rejected, ServedGroupInfo};
+pub use state::{FORMAT_VERSION as STATE_FORMAT_VERSION, StateHeader, StateKind, peek_header as peek_state_header};
+pub use tree_math::LeafIndex;
+pub use tree::{RatchetTree, TreeView};
+
+/// Internals for throng's own vector harness, benches and load generator.
+///
+/// Not part of the stable API: hidden from the documentation, and free to
+/// change in any release. A backend embedding throng uses the crate root.
+#[doc(hidden)]
+pub mod internals {
+    /// The TLS presentation language (RFC 9420 §2.1).
+    pub mod codec {
+        pub use crate::codec::*;
+    }
+    /// Cryptographic primitives and labelled constructions (§5).
+    pub mod crypto {
+        pub use crate::crypto::*;
+    }
+    /// PublicMessage and PrivateMessage protection (§6).
+    pub mod framing {
+        pub use crate::framing::*;
+    }
+    /// A member's state machine (§11, §12).
+    pub mod group {
+        pub use crate::group::*;
+    }
+    /// The key schedule (§8).
+    pub mod schedule {
+        pub use crate::schedule::*;
+    }
+    /// The secret tree (§9).
+    pub mod secret_tree {
+        pub use crate::secret_tree::*;
+    }
+    /// Versioned state export.
+    pub mod state {
+        pub use crate::state::*;
+    }
+    /// The ratchet tree (§4, §7).
+    pub mod tree {
+        pub use crate::tree::*;
+    }
+    /// Tree arithmetic (Appendix C).
+    pub mod tree_math {
+        pub use crate::tree_math::*;
+    }
+    /// A server's view of a group (RFC 9750).
+    pub mod public_group {
+        pub use crate::public_group::*;
+    }
+    /// TreeKEM (§7.4–§7.6).
+    pub mod treekem {
+        pub use crate::treekem::*;
+    }
+}

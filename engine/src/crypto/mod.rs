@@ -62,7 +62,9 @@ pub fn default_provider() -> &'static AwsLcProvider {
 }
 
 /// One cipher suite bound to a provider: the labelled constructions of
-/// RFC 9420 §5 on top of the provider's primitives.
+/// RFC 9420 §5 on top of the provider's primitives. Internal (the engine's
+/// own use, the vector harness and the benches), not part of the stable API.
+#[doc(hidden)]
 #[derive(Clone, Copy, Debug)]
 pub struct Suite<'p> {
     provider: &'p dyn CryptoProvider,
