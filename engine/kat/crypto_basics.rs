@@ -89,16 +89,10 @@ struct EncryptWithLabel {
 }
 
 pub fn run(json: &str) -> Result<Outcome, String> {
-    let cases: Vec<Case> = serde_json::from_str(json).map_err(|e| e.to_string())?;
-    let mut out = Outcome::default();
-    for (i, c) in cases.iter().enumerate() {
-        out.record(i, c.cipher_suite, check_case(c));
-    }
-    Ok(out)
+    super::run_suite_cases(json, |c: &Case| c.cipher_suite, check_case)
 }
 
-fn check_case(c: &Case) -> Result<(), CaseError> {
-    let suite = super::suite(c.cipher_suite)?;
+fn check_case(c: &Case, suite: Suite<'static>) -> Result<(), CaseError> {
     named("ref_hash", ref_hash(&suite, &c.ref_hash))?;
     named("expand_with_label", expand_with_label(&suite, &c.expand_with_label))?;
     named("derive_secret", derive_secret(&suite, &c.derive_secret))?;

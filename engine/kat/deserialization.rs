@@ -14,12 +14,7 @@ struct Case {
 }
 
 pub fn run(json: &str) -> Result<Outcome, String> {
-    let cases: Vec<Case> = serde_json::from_str(json).map_err(|e| e.to_string())?;
-    let mut out = Outcome::default();
-    for (i, c) in cases.iter().enumerate() {
-        out.record(i, 0, check_case(c));
-    }
-    Ok(out)
+    super::run_cases(json, check_case)
 }
 
 fn check_case(c: &Case) -> Result<(), CaseError> {

@@ -72,12 +72,7 @@ struct Exporter {
 }
 
 pub fn run(json: &str) -> Result<Outcome, String> {
-    let cases: Vec<Case> = serde_json::from_str(json).map_err(|e| e.to_string())?;
-    let mut out = Outcome::default();
-    for (i, c) in cases.iter().enumerate() {
-        out.record(i, c.cipher_suite, check_case(c));
-    }
-    Ok(out)
+    super::run_suite_cases(json, |c: &Case| c.cipher_suite, check_case)
 }
 
 /// Byte strings compared and, on a mismatch, shown in hex.
@@ -85,8 +80,7 @@ fn check_bytes(what: &str, got: &[u8], want: &[u8]) -> Result<(), CaseError> {
     check(got == want, || format!("{what}: got {}, want {}", hex::encode(got), hex::encode(want)))
 }
 
-fn check_case(c: &Case) -> Result<(), CaseError> {
-    let suite = super::suite(c.cipher_suite)?;
+fn check_case(c: &Case, suite: Suite<'static>) -> Result<(), CaseError> {
     let mut init_secret = InitSecret::new(Secret::from_slice(&c.initial_init_secret));
     for (n, e) in c.epochs.iter().enumerate() {
         init_secret = check_epoch(&suite, c, n as u64, e, &init_secret).map_err(|err| match err {

@@ -62,12 +62,7 @@ struct Case {
 const SENDER: LeafIndex = LeafIndex(1);
 
 pub fn run(json: &str) -> Result<Outcome, String> {
-    let cases: Vec<Case> = serde_json::from_str(json).map_err(|e| e.to_string())?;
-    let mut out = Outcome::default();
-    for (i, c) in cases.iter().enumerate() {
-        out.record(i, c.cipher_suite, check_case(c));
-    }
-    Ok(out)
+    super::run_suite_cases(json, |c: &Case| c.cipher_suite, check_case)
 }
 
 /// What every sub-test of a case shares.
@@ -80,8 +75,7 @@ struct Env<'c> {
     sender_data_secret: Secret,
 }
 
-fn check_case(c: &Case) -> Result<(), CaseError> {
-    let suite = super::suite(c.cipher_suite)?;
+fn check_case(c: &Case, suite: Suite<'static>) -> Result<(), CaseError> {
     let env = Env {
         suite,
         case: c,

@@ -1,10 +1,15 @@
 //! One harness per test-vector family (STYLE.md 8). Shared by the `vectors`
-//! integration test and the `kat` example; each family module parses its
-//! file with serde and checks every case, skipping (and saying so) only
-//! cases whose cipher suite the default provider does not implement.
+//! integration test and the `kat` example. Each family module declares its
+//! case type (serde) and how to check one case; [`run_cases`] and
+//! [`run_suite_cases`] parse the file and check every case, skipping (and
+//! saying so) only cases whose cipher suite the default provider does not
+//! implement.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+use throng::crypto::Suite;
 
 mod crypto_basics;
 mod deserialization;
@@ -51,7 +56,7 @@ impl Outcome {
 
     /// Records one case: `Ok` passes, `Err` fails with that message, and an
     /// unsupported suite is a skip.
-    pub fn record(&mut self, case: usize, suite: u16, result: Result<(), CaseError>) {
+    fn record(&mut self, case: usize, suite: u16, result: Result<(), CaseError>) {
         match result {
             Ok(()) => *self.passed.entry(suite).or_default() += 1,
             Err(CaseError::Unsupported(reason)) => self.skipped.push(Skip { case, suite, reason }),
@@ -91,9 +96,44 @@ pub fn check_eq<T: PartialEq + std::fmt::Debug + ?Sized>(what: &str, got: &T, wa
 }
 
 /// The suite handle for a case, or a skip if the default provider lacks it.
-pub fn suite(cs: u16) -> Result<throng::crypto::Suite<'static>, CaseError> {
-    throng::crypto::Suite::new(throng::crypto::default_provider(), throng::crypto::CipherSuite(cs))
+fn suite(cs: u16) -> Result<Suite<'static>, CaseError> {
+    Suite::new(throng::crypto::default_provider(), throng::crypto::CipherSuite(cs))
         .map_err(|e| CaseError::Unsupported(format!("cipher suite {cs}: {e}")))
+}
+
+/// Runs a family whose cases have no cipher suite: parses `json` as a list
+/// of `C` and checks every case (counted as suite 0).
+pub fn run_cases<C: DeserializeOwned>(
+    json: &str,
+    check: impl Fn(&C) -> Result<(), CaseError>,
+) -> Result<Outcome, String> {
+    run_each(json, |_| 0, check)
+}
+
+/// Runs a family whose cases name a cipher suite: parses `json` as a list of
+/// `C`, skips the cases whose suite (`cipher_suite`) the default provider
+/// does not implement, and checks the others with their suite.
+pub fn run_suite_cases<C: DeserializeOwned>(
+    json: &str,
+    cipher_suite: impl Fn(&C) -> u16,
+    check: impl Fn(&C, Suite<'static>) -> Result<(), CaseError>,
+) -> Result<Outcome, String> {
+    run_each(json, &cipher_suite, |c| check(c, suite(cipher_suite(c))?))
+}
+
+/// The loop every family shares: each case is checked and recorded under
+/// its suite.
+fn run_each<C: DeserializeOwned>(
+    json: &str,
+    cipher_suite: impl Fn(&C) -> u16,
+    check: impl Fn(&C) -> Result<(), CaseError>,
+) -> Result<Outcome, String> {
+    let cases: Vec<C> = serde_json::from_str(json).map_err(|e| e.to_string())?;
+    let mut out = Outcome::default();
+    for (i, c) in cases.iter().enumerate() {
+        out.record(i, cipher_suite(c), check(c));
+    }
+    Ok(out)
 }
 
 /// Hex-encoded bytes in a vector file.

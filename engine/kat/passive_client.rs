@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 use throng::codec::Decode;
-use throng::crypto::{AwsLcProvider, HpkePrivateKey, Secret, SignaturePrivateKey};
+use throng::crypto::{AwsLcProvider, HpkePrivateKey, Secret, SignaturePrivateKey, Suite};
 use throng::group::{Group, GroupConfig, KeyPackageBundle, Processed, PskStore};
 use throng::messages::RatchetTree as RatchetTreeExt;
 use throng::messages::content::{MlsMessage, MlsMessageBody};
@@ -52,16 +52,10 @@ struct Case {
 }
 
 pub fn run(json: &str) -> Result<Outcome, String> {
-    let cases: Vec<Case> = serde_json::from_str(json).map_err(|e| e.to_string())?;
-    let mut out = Outcome::default();
-    for (i, c) in cases.iter().enumerate() {
-        out.record(i, c.cipher_suite, check_case(c));
-    }
-    Ok(out)
+    super::run_suite_cases(json, |c: &Case| c.cipher_suite, check_case)
 }
 
-fn check_case(c: &Case) -> Result<(), CaseError> {
-    super::suite(c.cipher_suite)?;
+fn check_case(c: &Case, _: Suite<'static>) -> Result<(), CaseError> {
     let provider = Arc::new(AwsLcProvider);
     let MlsMessageBody::KeyPackage(key_package) = MlsMessage::from_bytes(&c.key_package)?.body else {
         return Err(CaseError::Failed("key_package is not a KeyPackage".into()));

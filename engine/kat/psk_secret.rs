@@ -1,7 +1,7 @@
 //! `psk_secret.json`: combining external PSKs into psk_secret (RFC 9420 §8.4).
 
 use serde::Deserialize;
-use throng::crypto::Secret;
+use throng::crypto::{Secret, Suite};
 use throng::messages::{PreSharedKeyId, Psk};
 use throng::schedule::psk_secret;
 
@@ -26,16 +26,10 @@ struct PskEntry {
 }
 
 pub fn run(json: &str) -> Result<Outcome, String> {
-    let cases: Vec<Case> = serde_json::from_str(json).map_err(|e| e.to_string())?;
-    let mut out = Outcome::default();
-    for (i, c) in cases.iter().enumerate() {
-        out.record(i, c.cipher_suite, check_case(c));
-    }
-    Ok(out)
+    super::run_suite_cases(json, |c: &Case| c.cipher_suite, check_case)
 }
 
-fn check_case(c: &Case) -> Result<(), CaseError> {
-    let suite = super::suite(c.cipher_suite)?;
+fn check_case(c: &Case, suite: Suite<'static>) -> Result<(), CaseError> {
     // The vectors' PSKs are external ones (test-vectors README, "Pre-Shared Keys").
     let psks: Vec<(PreSharedKeyId, Secret)> = c
         .psks

@@ -2,7 +2,7 @@
 //! generation of every leaf's handshake and application ratchets (§9, §9.1).
 
 use serde::Deserialize;
-use throng::crypto::Secret;
+use throng::crypto::{Secret, Suite};
 use throng::framing::SenderDataKeys;
 use throng::secret_tree::{RatchetType, SecretTree, SecretTreeConfig};
 use throng::tree::math::LeafIndex;
@@ -44,17 +44,10 @@ struct Generation {
 }
 
 pub fn run(json: &str) -> Result<Outcome, String> {
-    let cases: Vec<Case> = serde_json::from_str(json).map_err(|e| e.to_string())?;
-    let mut out = Outcome::default();
-    for (i, c) in cases.iter().enumerate() {
-        out.record(i, c.cipher_suite, check_case(c));
-    }
-    Ok(out)
+    super::run_suite_cases(json, |c: &Case| c.cipher_suite, check_case)
 }
 
-fn check_case(c: &Case) -> Result<(), CaseError> {
-    let suite = super::suite(c.cipher_suite)?;
-
+fn check_case(c: &Case, suite: Suite<'static>) -> Result<(), CaseError> {
     let sd = &c.sender_data;
     let keys = SenderDataKeys::derive(&suite, &sd.sender_data_secret, &sd.ciphertext)?;
     check_eq("sender_data key", keys.key(), sd.key.as_slice())?;

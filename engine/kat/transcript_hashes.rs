@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 use throng::codec::Decode;
-use throng::crypto::Secret;
+use throng::crypto::{Secret, Suite};
 use throng::messages::{AuthenticatedContent, ContentType};
 use throng::schedule::TranscriptHashes;
 use throng::schedule::transcript::{confirmed_transcript_hash, interim_transcript_hash, verify_confirmation_tag};
@@ -27,16 +27,10 @@ struct Case {
 }
 
 pub fn run(json: &str) -> Result<Outcome, String> {
-    let cases: Vec<Case> = serde_json::from_str(json).map_err(|e| e.to_string())?;
-    let mut out = Outcome::default();
-    for (i, c) in cases.iter().enumerate() {
-        out.record(i, c.cipher_suite, check_case(c));
-    }
-    Ok(out)
+    super::run_suite_cases(json, |c: &Case| c.cipher_suite, check_case)
 }
 
-fn check_case(c: &Case) -> Result<(), CaseError> {
-    let suite = super::suite(c.cipher_suite)?;
+fn check_case(c: &Case, suite: Suite<'static>) -> Result<(), CaseError> {
     let ac = AuthenticatedContent::from_bytes(&c.authenticated_content)?;
     check_eq("content type", &ac.content.content_type(), &ContentType::Commit)?;
     let tag = ac.auth.confirmation_tag.as_deref().ok_or_else(|| CaseError::Failed("no confirmation_tag".into()))?;

@@ -3,6 +3,7 @@
 
 use serde::Deserialize;
 use throng::codec::{Decode, Encode};
+use throng::crypto::Suite;
 use throng::messages::RatchetTree as RatchetTreeExt;
 use throng::messages::proposal::Proposal;
 use throng::tree::RatchetTree;
@@ -27,16 +28,10 @@ struct Case {
 }
 
 pub fn run(json: &str) -> Result<Outcome, String> {
-    let cases: Vec<Case> = serde_json::from_str(json).map_err(|e| e.to_string())?;
-    let mut out = Outcome::default();
-    for (i, c) in cases.iter().enumerate() {
-        out.record(i, c.cipher_suite, check_case(c));
-    }
-    Ok(out)
+    super::run_suite_cases(json, |c: &Case| c.cipher_suite, check_case)
 }
 
-fn check_case(c: &Case) -> Result<(), CaseError> {
-    let suite = super::suite(c.cipher_suite)?;
+fn check_case(c: &Case, suite: Suite<'static>) -> Result<(), CaseError> {
     let mut tree = RatchetTree::import(&suite, &RatchetTreeExt::from_bytes(&c.tree_before)?)?;
     check_eq("tree_hash_before", tree.root_hash(), &c.tree_hash_before[..])?;
     let mut staged = tree.stage();

@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 use throng::codec::Decode;
-use throng::crypto::CipherSuite;
+use throng::crypto::{CipherSuite, Suite};
 use throng::messages::RatchetTree as RatchetTreeExt;
 use throng::tree::math::NodeIndex;
 use throng::tree::{LeafNodeRules, RatchetTree, TreeView};
@@ -22,16 +22,10 @@ struct Case {
 }
 
 pub fn run(json: &str) -> Result<Outcome, String> {
-    let cases: Vec<Case> = serde_json::from_str(json).map_err(|e| e.to_string())?;
-    let mut out = Outcome::default();
-    for (i, c) in cases.iter().enumerate() {
-        out.record(i, c.cipher_suite, check_case(c));
-    }
-    Ok(out)
+    super::run_suite_cases(json, |c: &Case| c.cipher_suite, check_case)
 }
 
-fn check_case(c: &Case) -> Result<(), CaseError> {
-    let suite = super::suite(c.cipher_suite)?;
+fn check_case(c: &Case, suite: Suite<'static>) -> Result<(), CaseError> {
     let tree = RatchetTree::import(&suite, &RatchetTreeExt::from_bytes(&c.tree)?)?;
     for (i, want) in c.resolutions.iter().enumerate() {
         let got: Vec<u32> = tree.resolution(NodeIndex(i as u32)).iter().map(|x| x.0).collect();

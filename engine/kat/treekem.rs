@@ -55,12 +55,7 @@ struct Case {
 }
 
 pub fn run(json: &str) -> Result<Outcome, String> {
-    let cases: Vec<Case> = serde_json::from_str(json).map_err(|e| e.to_string())?;
-    let mut out = Outcome::default();
-    for (i, c) in cases.iter().enumerate() {
-        out.record(i, c.cipher_suite, check_case(c));
-    }
-    Ok(out)
+    super::run_suite_cases(json, |c: &Case| c.cipher_suite, check_case)
 }
 
 fn group_context(c: &Case, tree_hash: &[u8]) -> Vec<u8> {
@@ -87,8 +82,7 @@ fn private_state(suite: &Suite<'_>, tree: &RatchetTree, leaf: &LeafPrivate) -> R
     Ok(private)
 }
 
-fn check_case(c: &Case) -> Result<(), CaseError> {
-    let suite = super::suite(c.cipher_suite)?;
+fn check_case(c: &Case, suite: Suite<'static>) -> Result<(), CaseError> {
     let tree = RatchetTree::import(&suite, &RatchetTreeExt::from_bytes(&c.ratchet_tree)?)?;
     let privates: Vec<PrivateTree> =
         c.leaves_private.iter().map(|l| private_state(&suite, &tree, l)).collect::<Result<_, _>>()?;

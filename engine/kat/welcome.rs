@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 use throng::codec::Decode;
-use throng::crypto::{HpkePrivateKey, Secret};
+use throng::crypto::{HpkePrivateKey, Secret, Suite};
 use throng::group::{KeyPackageBundle, PskStore, open_welcome};
 use throng::messages::content::{MlsMessage, MlsMessageBody};
 use throng::schedule::transcript::verify_confirmation_tag;
@@ -24,16 +24,10 @@ struct Case {
 }
 
 pub fn run(json: &str) -> Result<Outcome, String> {
-    let cases: Vec<Case> = serde_json::from_str(json).map_err(|e| e.to_string())?;
-    let mut out = Outcome::default();
-    for (i, c) in cases.iter().enumerate() {
-        out.record(i, c.cipher_suite, check_case(c));
-    }
-    Ok(out)
+    super::run_suite_cases(json, |c: &Case| c.cipher_suite, check_case)
 }
 
-fn check_case(c: &Case) -> Result<(), CaseError> {
-    let suite = super::suite(c.cipher_suite)?;
+fn check_case(c: &Case, suite: Suite<'static>) -> Result<(), CaseError> {
     let MlsMessageBody::KeyPackage(key_package) = MlsMessage::from_bytes(&c.key_package)?.body else {
         return Err(CaseError::Failed("key_package is not a KeyPackage".into()));
     };
