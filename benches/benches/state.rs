@@ -1,5 +1,5 @@
 //! Export and import of a member's state and of a server's `PublicGroup`
-//! (`throng::state`) at 1,000 and 100,000 members: the bytes a backend
+//! (`throng::internals::state`) at 1,000 and 100,000 members: the bytes a backend
 //! persists and the time to write and read them back after a restart.
 //!
 //! The group is built cheaply: the creator adds every member in one commit
@@ -17,9 +17,9 @@ use std::time::{Duration, Instant};
 use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use rayon::prelude::*;
 use throng::crypto::{AwsLcProvider, CipherSuite, CryptoProvider};
-use throng::group::{CommitOptions, Group, GroupConfig, Identity, KeyPackageBundle};
+use throng::internals::group::{CommitOptions, Group, GroupConfig, Identity, KeyPackageBundle};
 use throng::messages::{Add, Proposal};
-use throng::public_group::{PublicGroup, PublicGroupConfig};
+use throng::{PublicGroup, PublicGroupConfig};
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -20,9 +20,9 @@ use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion, SamplingMode, criterion_group, criterion_main};
 use rayon::prelude::*;
 use rayon::{ThreadPool, ThreadPoolBuilder};
+use throng::internals::tree::{RatchetTree, TreeView};
+use throng::internals::treekem::{apply_update_path, create_update_path};
 use throng::messages::UpdatePath;
-use throng::tree::{RatchetTree, TreeView};
-use throng::treekem::{apply_update_path, create_update_path};
 use throng_benches::tree_fixtures::{self, Member, Shape, TreeFixture};
 
 #[global_allocator]
@@ -223,7 +223,7 @@ fn on_pool<O>(b: &mut criterion::Bencher<'_>, pool: &ThreadPool, mut op: impl Fn
     });
 }
 
-fn apply(f: &TreeFixture, path: &UpdatePath, receiver: &Member) -> throng::treekem::AppliedPath {
+fn apply(f: &TreeFixture, path: &UpdatePath, receiver: &Member) -> throng::internals::treekem::AppliedPath {
     let mut staged = f.tree.stage();
     apply_update_path(&f.suite, &mut staged, f.sender.leaf, path, &receiver.private, &[], |th| f.group_context(th))
         .expect("apply update path")
@@ -243,7 +243,7 @@ fn bench_crypto_floor(c: &mut Criterion) {
     let signature = suite.sign_with_label(&f.sender.signer, "LeafNodeTBS", &tbs).expect("sign");
     let signature_key = f.sender.leaf_node.signature_key.as_bytes().to_vec();
     let mut leaf_hash_input = vec![1, 0, 0, 0, 0, 1];
-    leaf_hash_input.extend_from_slice(&throng::codec::Encode::to_bytes(&f.sender.leaf_node));
+    leaf_hash_input.extend_from_slice(&throng::internals::codec::Encode::to_bytes(&f.sender.leaf_node));
 
     {
         let mut g = c.benchmark_group("crypto_floor");

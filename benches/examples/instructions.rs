@@ -16,9 +16,9 @@
 
 use std::hint::black_box;
 
+use throng::internals::tree::RatchetTree;
+use throng::internals::treekem::{apply_update_path, create_update_path};
 use throng::messages::UpdatePath;
-use throng::tree::RatchetTree;
-use throng::treekem::{apply_update_path, create_update_path};
 use throng_benches::tree_fixtures::{self, Shape, TreeFixture};
 
 fn main() {

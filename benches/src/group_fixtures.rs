@@ -13,7 +13,7 @@
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
-use throng::group::Group;
+use throng::internals::group::Group;
 
 use crate::peer::Peer;
 use crate::peers::throng::{Client, Throng};

@@ -25,17 +25,17 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
-use throng::codec::{Encode, write_bytes};
 use throng::crypto::{
     CipherSuite, HpkePublicKey, Secret, SignatureKeyPair, SignaturePrivateKey, Suite, default_provider,
 };
+use throng::internals::codec::{Encode, write_bytes};
+use throng::internals::tree::{LeafNodeRules, RatchetTree, TreeView};
+use throng::internals::tree_math::{self as math, LeafIndex, NodeIndex};
+use throng::internals::treekem::PrivateTree;
 use throng::messages::{
     Capabilities, Credential, CredentialType, GroupContext, LeafNode, LeafNodeSource, Lifetime, Node, ParentNode,
-    ProtocolVersion, RatchetTree as RatchetTreeExtension,
+    ProtocolVersion, RatchetTreeExtension,
 };
-use throng::tree::math::{self, LeafIndex, NodeIndex};
-use throng::tree::{LeafNodeRules, RatchetTree, TreeView};
-use throng::treekem::PrivateTree;
 
 /// Which leaves of the tree hold a member.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -501,7 +501,7 @@ impl TreeFixture {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use throng::treekem::{apply_update_path, create_update_path};
+    use throng::internals::treekem::{apply_update_path, create_update_path};
 
     /// Every shape of small tree builds and validates (inside `build`), and
     /// an UpdatePath from the sender reaches both receivers.

@@ -21,13 +21,13 @@ use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 use tokio::task::{JoinSet, spawn_blocking};
 
 use throng::crypto::{AwsLcProvider, CipherSuite, CryptoProvider};
-use throng::group::{
+use throng::internals::group::{
     CommitOptions, Group, GroupConfig, Identity, KeyPackageBundle, PendingCommit, Processed, PskStore,
 };
+use throng::internals::tree_math::LeafIndex;
 use throng::messages::content::{MlsMessage, MlsMessageBody};
 use throng::messages::{Add, Proposal};
-use throng::server::{Accepted, Registry, Rejected};
-use throng::tree::math::LeafIndex;
+use throng::{Accepted, Registry, Rejected};
 
 const GROUPS: usize = 50;
 const MEMBERS: usize = 4;

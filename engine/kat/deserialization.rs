@@ -2,7 +2,7 @@
 //! decode to the stated length and re-encode to the same header.
 
 use serde::Deserialize;
-use throng::codec::{Reader, write_varint};
+use throng::internals::codec::{Reader, write_varint};
 
 use super::{CaseError, Outcome, check_eq, hex_bytes};
 

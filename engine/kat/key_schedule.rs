@@ -3,10 +3,10 @@
 //! external_pub and the exporter (§8.5).
 
 use serde::Deserialize;
-use throng::codec::Encode;
 use throng::crypto::{CipherSuite, Secret, Suite};
+use throng::internals::codec::Encode;
+use throng::internals::schedule::{CommitSecret, InitSecret, PskSecret, derive_epoch};
 use throng::messages::{GroupContext, ProtocolVersion};
-use throng::schedule::{CommitSecret, InitSecret, PskSecret, derive_epoch};
 
 use super::{CaseError, Outcome, check};
 

@@ -5,18 +5,18 @@
 //! if all its sub-tests do.
 
 use serde::Deserialize;
-use throng::codec::Decode;
 use throng::crypto::{CipherSuite, Secret, SignaturePrivateKey, Suite};
 use throng::error::{Error, ValidationError};
-use throng::framing::{
+use throng::internals::codec::Decode;
+use throng::internals::framing::{
     PaddingPolicy, protect_private, protect_public, sign_content, unprotect_private, unprotect_public,
 };
+use throng::internals::secret_tree::{SecretTree, SecretTreeConfig};
+use throng::internals::tree_math::LeafIndex;
 use throng::messages::{
     AuthenticatedContent, Commit, FramedContent, FramedContentBody, GroupContext, MlsMessage, MlsMessageBody,
     PrivateMessage, Proposal, ProtocolVersion, PublicMessage, Sender, WireFormat,
 };
-use throng::secret_tree::{SecretTree, SecretTreeConfig};
-use throng::tree::math::LeafIndex;
 
 use super::{CaseError, Outcome, check, check_eq, hex_bytes};
 
@@ -199,7 +199,8 @@ impl Env<'_> {
         let ac = self.authenticated(WireFormat::PUBLIC_MESSAGE, body)?;
         let message = protect_public(&self.suite, ac.clone(), Some(&self.context), Some(&self.membership_key))?;
         // Through the wire encoding, as a peer would receive it.
-        let bytes = throng::codec::Encode::to_bytes(&MlsMessage::new(MlsMessageBody::PublicMessage(message)));
+        let bytes =
+            throng::internals::codec::Encode::to_bytes(&MlsMessage::new(MlsMessageBody::PublicMessage(message)));
         let MlsMessageBody::PublicMessage(message) = MlsMessage::from_bytes(&bytes)?.body else {
             return Err(CaseError::Failed("not a PublicMessage".into()));
         };
@@ -225,7 +226,8 @@ impl Env<'_> {
         let (mut sender, mut receiver) = (self.secret_tree()?, self.secret_tree()?);
         let message =
             protect_private(&self.suite, ac.clone(), &mut sender, &self.sender_data_secret, PaddingPolicy::None)?;
-        let bytes = throng::codec::Encode::to_bytes(&MlsMessage::new(MlsMessageBody::PrivateMessage(message)));
+        let bytes =
+            throng::internals::codec::Encode::to_bytes(&MlsMessage::new(MlsMessageBody::PrivateMessage(message)));
         let MlsMessageBody::PrivateMessage(message) = MlsMessage::from_bytes(&bytes)?.body else {
             return Err(CaseError::Failed("not a PrivateMessage".into()));
         };

@@ -2,10 +2,10 @@
 //! the right message and re-encodes to exactly those bytes.
 
 use serde::Deserialize;
-use throng::codec::{Decode, Encode};
+use throng::internals::codec::{Decode, Encode};
 use throng::messages::{
     Add, Commit, ContentType, ExternalInit, GroupContextExtensions, GroupSecrets, MlsMessage, MlsMessageBody,
-    PreSharedKey, RatchetTree, ReInit, Remove, Update,
+    PreSharedKey, RatchetTreeExtension, ReInit, Remove, Update,
 };
 
 use super::{CaseError, Outcome, check, check_eq, hex_bytes};
@@ -89,7 +89,7 @@ fn check_case(c: &Case) -> Result<(), CaseError> {
     message("mls_welcome", &c.mls_welcome, Kind::Welcome)?;
     message("mls_group_info", &c.mls_group_info, Kind::GroupInfo)?;
     message("mls_key_package", &c.mls_key_package, Kind::KeyPackage)?;
-    round_trip::<RatchetTree>("ratchet_tree", &c.ratchet_tree)?;
+    round_trip::<RatchetTreeExtension>("ratchet_tree", &c.ratchet_tree)?;
     round_trip::<GroupSecrets>("group_secrets", &c.group_secrets)?;
     round_trip::<Add>("add_proposal", &c.add_proposal)?;
     round_trip::<Update>("update_proposal", &c.update_proposal)?;

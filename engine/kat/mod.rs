@@ -1,4 +1,4 @@
-//! One harness per test-vector family (STYLE.md 8). Shared by the `vectors`
+//! One harness per test-vector family (docs/STYLE.md 8). Shared by the `vectors`
 //! integration test and the `kat` example. Each family module declares its
 //! case type (serde) and how to check one case; [`run_cases`] and
 //! [`run_suite_cases`] parse the file and check every case, skipping (and
@@ -9,7 +9,7 @@
 use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
-use throng::crypto::Suite;
+use throng::internals::crypto::Suite;
 
 mod crypto_basics;
 mod deserialization;

@@ -6,10 +6,10 @@
 use std::sync::Arc;
 
 use serde::Deserialize;
-use throng::codec::Decode;
 use throng::crypto::{AwsLcProvider, HpkePrivateKey, Secret, SignaturePrivateKey, Suite};
-use throng::group::{Group, GroupConfig, KeyPackageBundle, Processed, PskStore};
-use throng::messages::RatchetTree as RatchetTreeExt;
+use throng::internals::codec::Decode;
+use throng::internals::group::{Group, GroupConfig, KeyPackageBundle, Processed, PskStore};
+use throng::messages::RatchetTreeExtension as RatchetTreeExt;
 use throng::messages::content::{MlsMessage, MlsMessageBody};
 
 use super::{CaseError, Outcome, check_eq, hex_bytes};

@@ -2,8 +2,8 @@
 
 use serde::Deserialize;
 use throng::crypto::{Secret, Suite};
+use throng::internals::schedule::psk_secret;
 use throng::messages::{PreSharedKeyId, Psk};
-use throng::schedule::psk_secret;
 
 use super::{CaseError, Outcome, check};
 

@@ -3,9 +3,9 @@
 
 use serde::Deserialize;
 use throng::crypto::{Secret, Suite};
-use throng::framing::SenderDataKeys;
-use throng::secret_tree::{RatchetType, SecretTree, SecretTreeConfig};
-use throng::tree::math::LeafIndex;
+use throng::internals::framing::SenderDataKeys;
+use throng::internals::secret_tree::{RatchetType, SecretTree, SecretTreeConfig};
+use throng::internals::tree_math::LeafIndex;
 
 use super::{CaseError, Outcome, check_eq, hex_bytes};
 

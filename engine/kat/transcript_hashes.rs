@@ -3,11 +3,13 @@
 //! confirmation tag (§6.1).
 
 use serde::Deserialize;
-use throng::codec::Decode;
 use throng::crypto::{Secret, Suite};
+use throng::internals::codec::Decode;
+use throng::internals::schedule::TranscriptHashes;
+use throng::internals::schedule::transcript::{
+    confirmed_transcript_hash, interim_transcript_hash, verify_confirmation_tag,
+};
 use throng::messages::{AuthenticatedContent, ContentType};
-use throng::schedule::TranscriptHashes;
-use throng::schedule::transcript::{confirmed_transcript_hash, interim_transcript_hash, verify_confirmation_tag};
 
 use super::{CaseError, Outcome, check, check_eq, hex_bytes};
 

@@ -1,7 +1,7 @@
 //! `tree-math.json`: Appendix C arithmetic against the vectors.
 
 use serde::Deserialize;
-use throng::tree::math::{self, NodeIndex};
+use throng::internals::tree_math::{self as math, NodeIndex};
 
 use super::{Outcome, check_eq};
 

@@ -2,12 +2,12 @@
 //! (RFC 9420 §12.1.1–§12.1.3, §7.7) through a staged diff and a merge.
 
 use serde::Deserialize;
-use throng::codec::{Decode, Encode};
-use throng::crypto::Suite;
-use throng::messages::RatchetTree as RatchetTreeExt;
+use throng::internals::codec::{Decode, Encode};
+use throng::internals::crypto::Suite;
+use throng::internals::tree::RatchetTree;
+use throng::internals::tree_math::LeafIndex;
+use throng::messages::RatchetTreeExtension as RatchetTreeExt;
 use throng::messages::proposal::Proposal;
-use throng::tree::RatchetTree;
-use throng::tree::math::LeafIndex;
 
 use super::{CaseError, Outcome, check_eq, hex_bytes};
 

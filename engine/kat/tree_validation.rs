@@ -2,11 +2,11 @@
 //! parent hashes (§7.9.2) and leaf signatures of trees built by others.
 
 use serde::Deserialize;
-use throng::codec::Decode;
 use throng::crypto::{CipherSuite, Suite};
-use throng::messages::RatchetTree as RatchetTreeExt;
-use throng::tree::math::NodeIndex;
-use throng::tree::{LeafNodeRules, RatchetTree, TreeView};
+use throng::internals::codec::Decode;
+use throng::internals::tree::{LeafNodeRules, RatchetTree, TreeView};
+use throng::internals::tree_math::NodeIndex;
+use throng::messages::RatchetTreeExtension as RatchetTreeExt;
 
 use super::{CaseError, Outcome, check_eq, hex_bytes};
 

@@ -2,12 +2,12 @@
 //! every member apply ours (RFC 9420 §7.4–§7.6).
 
 use serde::Deserialize;
-use throng::codec::{Decode, Encode};
 use throng::crypto::{CipherSuite, HpkePrivateKey, Secret, SignaturePrivateKey, Suite};
-use throng::messages::{GroupContext, ProtocolVersion, RatchetTree as RatchetTreeExt, UpdatePath};
-use throng::tree::math::{LeafIndex, NodeIndex};
-use throng::tree::{RatchetTree, TreeView};
-use throng::treekem::{PrivateTree, apply_update_path, create_update_path};
+use throng::internals::codec::{Decode, Encode};
+use throng::internals::tree::{RatchetTree, TreeView};
+use throng::internals::tree_math::{LeafIndex, NodeIndex};
+use throng::internals::treekem::{PrivateTree, apply_update_path, create_update_path};
+use throng::messages::{GroupContext, ProtocolVersion, RatchetTreeExtension as RatchetTreeExt, UpdatePath};
 
 use super::{CaseError, Outcome, check, check_eq, hex_bytes};
 

@@ -2,11 +2,11 @@
 //! its GroupInfo signature and confirmation tag (RFC 9420 §12.4.3.1).
 
 use serde::Deserialize;
-use throng::codec::Decode;
 use throng::crypto::{HpkePrivateKey, Secret, Suite};
-use throng::group::{KeyPackageBundle, PskStore, open_welcome};
+use throng::internals::codec::Decode;
+use throng::internals::group::{KeyPackageBundle, PskStore, open_welcome};
+use throng::internals::schedule::transcript::verify_confirmation_tag;
 use throng::messages::content::{MlsMessage, MlsMessageBody};
-use throng::schedule::transcript::verify_confirmation_tag;
 
 use super::{CaseError, Outcome, hex_bytes};
 

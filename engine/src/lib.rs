@@ -51,8 +51,13 @@ pub use public_group::{
 pub use secret_tree::SecretTreeConfig;
 pub use server::{Accepted, AcceptedKind, Registry, Rejected, ServedGroupInfo};
 pub use state::{FORMAT_VERSION as STATE_FORMAT_VERSION, StateHeader, StateKind, peek_header as peek_state_header};
-pub use tree_math::LeafIndex;
 pub use tree::{RatchetTree, TreeView};
+pub use tree_math::LeafIndex;
+
+// The README's engine example runs as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeExample;
 
 /// Internals for throng's own vector harness, benches and load generator.
 ///

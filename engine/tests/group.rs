@@ -5,10 +5,10 @@
 use std::sync::Arc;
 
 use throng::crypto::{AwsLcProvider, CipherSuite, CryptoProvider};
-use throng::group::{CommitOptions, Group, GroupConfig, Identity, KeyPackageBundle, Processed, PskStore};
+use throng::internals::group::{CommitOptions, Group, GroupConfig, Identity, KeyPackageBundle, Processed, PskStore};
+use throng::internals::tree_math::LeafIndex;
 use throng::messages::content::{MlsMessage, MlsMessageBody};
 use throng::messages::{Add, Proposal, Remove};
-use throng::tree::math::LeafIndex;
 
 const SUITES: [u16; 7] = [1, 2, 3, 4, 5, 6, 7];
 
@@ -275,7 +275,7 @@ fn external_psk_and_reinit_to_another_suite() {
 /// accepted intact.
 #[test]
 fn a_large_commit_is_checked_in_full() {
-    use throng::codec::{Decode as _, Encode as _};
+    use throng::internals::codec::{Decode as _, Encode as _};
 
     let p = provider();
     let (_alice, bundles, welcome) = create_and_add(&p, CipherSuite(1), 1000);

@@ -7,10 +7,10 @@
 #[path = "../kat/mod.rs"]
 mod kat;
 
-use throng::codec::{Decode, Encode};
+use throng::internals::codec::{Decode, Encode};
 use throng::messages::{
-    Add, Commit, ExternalInit, GroupContextExtensions, GroupSecrets, MlsMessage, PreSharedKey, RatchetTree, ReInit,
-    Remove, Update,
+    Add, Commit, ExternalInit, GroupContextExtensions, GroupSecrets, MlsMessage, PreSharedKey, RatchetTreeExtension,
+    ReInit, Remove, Update,
 };
 
 /// Tiny deterministic PRNG (xorshift64*), enough to pick flip positions.
@@ -54,7 +54,7 @@ fn case0() -> Vec<Field> {
         field("mls_welcome", decoder::<MlsMessage>),
         field("mls_group_info", decoder::<MlsMessage>),
         field("mls_key_package", decoder::<MlsMessage>),
-        field("ratchet_tree", decoder::<RatchetTree>),
+        field("ratchet_tree", decoder::<RatchetTreeExtension>),
         field("group_secrets", decoder::<GroupSecrets>),
         field("add_proposal", decoder::<Add>),
         field("update_proposal", decoder::<Update>),

@@ -8,16 +8,16 @@ use std::sync::{Arc, Barrier};
 
 use throng::crypto::{AwsLcProvider, CipherSuite, CryptoProvider, SignatureKeyPair, Suite};
 use throng::error::{CommitError, CryptoError, Error, ProposalError, UpdatePathError, ValidationError};
-use throng::framing;
-use throng::group::{CommitOptions, Group, GroupConfig, Identity, KeyPackageBundle, Processed, PskStore};
+use throng::internals::framing;
+use throng::internals::group::{CommitOptions, Group, GroupConfig, Identity, KeyPackageBundle, Processed, PskStore};
+use throng::internals::tree_math::LeafIndex;
 use throng::messages::content::{FramedContent, FramedContentBody, MlsMessage, MlsMessageBody, Sender, WireFormat};
 use throng::messages::registered_extensions::ExtensionData;
 use throng::messages::{
     Add, Commit, ExternalSender, ExternalSenders, Proposal, ProposalOrRef, ProposalRef, PublicMessage, Remove,
 };
-use throng::public_group::{PublicGroup, PublicGroupConfig, PublicProcessed};
-use throng::server::{AcceptedKind, Registry, Rejected};
-use throng::tree::math::LeafIndex;
+use throng::{AcceptedKind, Registry, Rejected};
+use throng::{PublicGroup, PublicGroupConfig, PublicProcessed};
 
 const SUITES: [u16; 7] = [1, 2, 3, 4, 5, 6, 7];
 
@@ -710,7 +710,7 @@ fn cost_of_validating_a_commit_at_10k_members() {
     let commit = commit_of(&pending.message);
     let ciphertexts: usize = commit.path.as_ref().unwrap().nodes.iter().map(|n| n.encrypted_path_secret.len()).sum();
     let bytes = {
-        use throng::codec::Encode;
+        use throng::internals::codec::Encode;
         pending.message.to_bytes().len()
     };
     eprintln!(

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use throng::crypto::{AwsLcProvider, CipherSuite, CryptoProvider};
-use throng::group::{CommitOptions, Group, GroupConfig, Identity, KeyPackageBundle, Processed, PskStore};
+use throng::internals::group::{CommitOptions, Group, GroupConfig, Identity, KeyPackageBundle, Processed, PskStore};
 use throng::messages::content::MlsMessageBody;
 use throng::messages::{Add, Proposal};
 

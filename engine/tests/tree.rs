@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use throng::crypto::{AwsLcProvider, CipherSuite, CryptoProvider, Suite};
 use throng::error::ProposalError;
-use throng::group::{CommitOptions, Group, GroupConfig, Identity, KeyPackageBundle};
+use throng::internals::group::{CommitOptions, Group, GroupConfig, Identity, KeyPackageBundle};
+use throng::internals::tree::{LeafNodeRules, RatchetTree, TreeView};
+use throng::internals::tree_math::{LeafIndex, NodeIndex};
 use throng::messages::{Add, Proposal, Remove};
-use throng::tree::math::{LeafIndex, NodeIndex};
-use throng::tree::{LeafNodeRules, RatchetTree, TreeView};
 
 fn group_of(n: usize) -> Group {
     let p: Arc<dyn CryptoProvider> = Arc::new(AwsLcProvider);

@@ -351,7 +351,7 @@ mod tests {
 
     /// (UpdatePath nodes, ciphertexts) of an encoded commit.
     fn path_of(commit: &[u8]) -> (u32, u32) {
-        use throng::codec::Decode as _;
+        use throng::internals::codec::Decode as _;
         use throng::messages::content::{FramedContentBody, MlsMessage, MlsMessageBody};
         let MlsMessageBody::PublicMessage(m) = MlsMessage::from_bytes(commit).unwrap().body else { panic!() };
         let FramedContentBody::Commit(c) = m.content.body else { panic!() };

@@ -6,12 +6,12 @@
 
 use std::sync::Arc;
 
-use throng::codec::{Decode, Encode};
 use throng::crypto::{AwsLcProvider, CipherSuite, CryptoProvider};
-use throng::group::{CommitOptions, Group, GroupConfig, Identity, KeyPackageBundle, Processed, PskStore};
+use throng::internals::codec::{Decode, Encode};
+use throng::internals::group::{CommitOptions, Group, GroupConfig, Identity, KeyPackageBundle, Processed, PskStore};
+use throng::internals::tree_math::LeafIndex;
 use throng::messages::content::{MlsMessage, MlsMessageBody};
-use throng::messages::{Add, Proposal, RatchetTree, Remove};
-use throng::tree::math::LeafIndex;
+use throng::messages::{Add, Proposal, RatchetTreeExtension, Remove};
 
 use crate::peer::{Peer, PeerResult};
 
@@ -108,7 +108,7 @@ impl Peer for Throng {
         let MlsMessageBody::Welcome(welcome) = decode(welcome)? else {
             return Err("not a Welcome".into());
         };
-        let tree = RatchetTree::from_bytes(ratchet_tree)?;
+        let tree = RatchetTreeExtension::from_bytes(ratchet_tree)?;
         Ok(Group::join(
             self.provider.clone(),
             self.config.clone(),

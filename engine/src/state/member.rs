@@ -89,7 +89,7 @@ pub(crate) fn decode_public_part(suite: &Suite<'_>, r: &mut Reader<'_>) -> Resul
             "transcript hashes do not follow from the GroupContext and tag (RFC 9420 §8.2)",
         ));
     }
-    let count = r.read_count(4)?;
+    let count = r.read_count(4).map_err(StateError::Corrupt)?;
     let mut proposals = Vec::with_capacity(count);
     for _ in 0..count {
         let reference: ProposalRef = read(r)?;
@@ -206,7 +206,7 @@ fn import_member(bytes: &[u8], provider: Arc<dyn CryptoProvider>, config: GroupC
     let private = PrivateTree::decode_state(r)?;
     let epoch = EpochSecrets::decode_state(&suite, r)?;
     let secret_tree = SecretTree::decode_state(&suite, r)?;
-    let count = r.read_count(9)?;
+    let count = r.read_count(9).map_err(StateError::Corrupt)?;
     let mut resumption_psks = VecDeque::with_capacity(count);
     for _ in 0..count {
         let epoch: u64 = read(r)?;
@@ -216,7 +216,7 @@ fn import_member(bytes: &[u8], provider: Arc<dyn CryptoProvider>, config: GroupC
         }
         resumption_psks.push_back((epoch, psk));
     }
-    let count = r.read_count(2)?;
+    let count = r.read_count(2).map_err(StateError::Corrupt)?;
     let mut psks = PskStore::default();
     let mut last_id: Option<Vec<u8>> = None;
     for _ in 0..count {
@@ -229,7 +229,7 @@ fn import_member(bytes: &[u8], provider: Arc<dyn CryptoProvider>, config: GroupC
         last_id = Some(id.clone());
         psks.insert(id, psk);
     }
-    let count = r.read_count(2)?;
+    let count = r.read_count(2).map_err(StateError::Corrupt)?;
     let mut pending_leaf_keys = Vec::with_capacity(count);
     for _ in 0..count {
         let private = HpkePrivateKey(read::<Secret>(r)?);

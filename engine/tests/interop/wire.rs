@@ -1,6 +1,6 @@
 //! A look at the bytes on the wire, to check what the adapters configured.
 
-use throng::codec::Decode;
+use throng::internals::codec::Decode;
 use throng::messages::content::{FramedContentBody, MlsMessage, MlsMessageBody};
 use throng::messages::{Commit, ExtensionType, Proposal, ProposalOrRef};
 

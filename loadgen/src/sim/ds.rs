@@ -1,4 +1,4 @@
-//! The delivery service: a tokio task in front of `throng::server::Registry`.
+//! The delivery service: a tokio task in front of `throng::Registry`.
 //!
 //! Members send it requests over a channel; it runs every validation on the
 //! simulation's rayon pool (never on the async threads: engine/src/server.rs,
@@ -11,8 +11,8 @@ use std::time::Instant;
 
 use throng::crypto::SignatureKeyPair;
 use throng::messages::content::MlsMessage;
-use throng::messages::{GroupInfo, Proposal, RatchetTree as RatchetTreeExt};
-use throng::server::{Accepted, Registry, Rejected};
+use throng::messages::{GroupInfo, Proposal, RatchetTreeExtension as RatchetTreeExt};
+use throng::{Accepted, Registry, Rejected};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::metrics::{Metrics, Op};

@@ -32,14 +32,14 @@ use std::sync::Arc;
 use rand::seq::IndexedRandom;
 use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
-use throng::codec::Encode;
 use throng::crypto::{CipherSuite, CryptoProvider};
-use throng::group::{
+use throng::internals::codec::Encode;
+use throng::internals::group::{
     CommitOptions, Group, GroupConfig, Identity, KeyPackageBundle, PendingCommit, Processed, PskStore,
 };
+use throng::internals::tree_math::LeafIndex;
 use throng::messages::content::{FramedContentBody, MlsMessage, MlsMessageBody};
-use throng::messages::{Add, GroupInfo, Proposal, RatchetTree as RatchetTreeExt, Remove, Welcome};
-use throng::tree::math::LeafIndex;
+use throng::messages::{Add, GroupInfo, Proposal, RatchetTreeExtension as RatchetTreeExt, Remove, Welcome};
 
 use crate::metrics::{Metrics, Op, TreeSample, Wire};
 use crate::scenario::{Churn, CommitterChoice, Policy};

@@ -1,5 +1,5 @@
 //! The simulation: groups built and churned with real cryptography, a
-//! delivery service in front of `throng::server::Registry`, on tokio for
+//! delivery service in front of `throng::Registry`, on tokio for
 //! the message flow and a rayon pool for every CPU-bound step (the
 //! embedding docs/ARCHITECTURE.md recommends, performance design 4: the
 //! embedder owns the threads, the async threads never run cryptography).
@@ -13,13 +13,13 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use indicatif::ProgressBar;
-use throng::codec::Encode;
 use throng::crypto::{CipherSuite, CryptoProvider, Suite};
+use throng::internals::codec::Encode;
+use throng::internals::tree_math::LeafIndex;
 use throng::messages::content::MlsMessage;
 use throng::messages::registered_extensions::ExternalSender;
 use throng::messages::{Credential, Proposal, Remove};
-use throng::server::{Registry, Rejected};
-use throng::tree::math::LeafIndex;
+use throng::{Registry, Rejected};
 use tokio::sync::oneshot;
 
 use crate::metrics::{Metrics, Wire};

@@ -3,8 +3,8 @@
 
 use rand::Rng;
 use rand::seq::IndexedRandom;
-use throng::tree::math::{self, LeafIndex, NodeIndex};
-use throng::tree::{RatchetTree, TreeView};
+use throng::internals::tree::{RatchetTree, TreeView};
+use throng::internals::tree_math::{self as math, LeafIndex, NodeIndex};
 
 use crate::scenario::CommitterChoice;
 
@@ -121,7 +121,7 @@ pub fn health(tree: &RatchetTree) -> Health {
 mod tests {
     use super::*;
     use throng::crypto::{AwsLcProvider, CipherSuite};
-    use throng::group::{CommitOptions, Group, GroupConfig, Identity, KeyPackageBundle};
+    use throng::internals::group::{CommitOptions, Group, GroupConfig, Identity, KeyPackageBundle};
     use throng::messages::{Add, Proposal};
 
     #[test]

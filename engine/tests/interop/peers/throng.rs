@@ -3,13 +3,13 @@
 use std::num::NonZeroU16;
 use std::sync::Arc;
 
-use throng::codec::{Decode, Encode};
 use throng::crypto::{AwsLcProvider, CipherSuite, CryptoProvider, Secret};
-use throng::framing::PaddingPolicy;
-use throng::group::{CommitOptions, Group, GroupConfig, Identity, KeyPackageBundle, Processed, PskStore};
+use throng::internals::codec::{Decode, Encode};
+use throng::internals::framing::PaddingPolicy;
+use throng::internals::group::{CommitOptions, Group, GroupConfig, Identity, KeyPackageBundle, Processed, PskStore};
+use throng::internals::tree_math::LeafIndex;
 use throng::messages::content::{MlsMessage, MlsMessageBody, WireFormat};
-use throng::messages::{Add, PreSharedKey, PreSharedKeyId, Proposal, Psk, RatchetTree, Remove};
-use throng::tree::math::LeafIndex;
+use throng::messages::{Add, PreSharedKey, PreSharedKeyId, Proposal, Psk, RatchetTreeExtension, Remove};
 
 use crate::peer::{
     APPLICATION_AAD, Change, Client, Committed, EXTERNAL_PSK, EXTERNAL_PSK_ID, Failure, Handshake, Member, Outcome,
@@ -24,8 +24,8 @@ fn decode(bytes: &[u8]) -> Outcome<MlsMessageBody> {
     Ok(MlsMessage::from_bytes(bytes)?.body)
 }
 
-fn tree(bytes: Option<&[u8]>) -> Outcome<Option<RatchetTree>> {
-    Ok(bytes.map(RatchetTree::from_bytes).transpose()?)
+fn tree(bytes: Option<&[u8]>) -> Outcome<Option<RatchetTreeExtension>> {
+    Ok(bytes.map(RatchetTreeExtension::from_bytes).transpose()?)
 }
 
 /// An Add proposal of a KeyPackage (MLSMessage bytes).
