@@ -503,7 +503,7 @@ impl Group {
                 own.retain_consistent(&stage.staged);
                 Ok((CommitSecret::zero(suite), own))
             }
-            _ => Err(InternalError::invariant("a staged commit has a public path exactly when it has a path").into()),
+            _ => Err(InternalError::invariant("a staged commit has a public path exactly when it has a path")),
         }
     }
 }

@@ -382,7 +382,7 @@ impl PublicGroup {
         };
         match self.process_message(message.clone())? {
             PublicProcessed::Proposal { .. } => Ok(message),
-            PublicProcessed::Commit(_) => Err(InternalError::invariant("an external proposal stays a proposal").into()),
+            PublicProcessed::Commit(_) => Err(InternalError::invariant("an external proposal stays a proposal")),
         }
     }
 }

@@ -435,6 +435,7 @@ pub(crate) fn place_committer(
 /// commit-source leaf valid under the extensions the commit leaves in
 /// force (§7.3), a new encryption key, and a signature key no other member
 /// holds (§12.4.2).
+#[allow(clippy::too_many_arguments)] // the stage's parts, each needed once
 pub(crate) fn check_path_leaf(
     suite: &Suite<'_>,
     context: &GroupContext,
