@@ -172,10 +172,23 @@ pub fn write_prefixed(out: &mut Vec<u8>, body: impl FnOnce(&mut Vec<u8>)) {
     out.extend_from_slice(&[0; 4]);
     body(out);
     let len = (out.len() - start - 4) as u64;
+    assert!(len <= MAX_VARINT, "vector length {len} exceeds the RFC 9420 §2.1.2 limit");
     let prefix_len = varint_len(len);
-    let mut prefix = Vec::with_capacity(4);
-    write_varint(&mut prefix, len);
-    out.splice(start..start + 4, prefix);
+    // The prefix goes through a stack buffer, not a heap Vec: this runs
+    // for every length-prefixed field of every encoding.
+    let prefix = match prefix_len {
+        1 => [len as u8, 0, 0, 0],
+        2 => {
+            let [a, b] = ((len as u16) | 0x4000).to_be_bytes();
+            [a, b, 0, 0]
+        }
+        _ => ((len as u32) | 0x8000_0000).to_be_bytes(),
+    };
+    if prefix_len < 4 {
+        out.copy_within(start + 4.., start + prefix_len);
+        out.truncate(out.len() - (4 - prefix_len));
+    }
+    out[start..start + prefix_len].copy_from_slice(&prefix[..prefix_len]);
     debug_assert_eq!(out.len() - start, prefix_len + len as usize);
 }
 
