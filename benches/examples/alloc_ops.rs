@@ -67,12 +67,12 @@ fn main() {
 }
 
 #[inline(never)]
-fn measured_commit(peer: &mut Throng, b: &mut throng::group::Group, f: &GroupFixture) -> Vec<u8> {
+fn measured_commit(peer: &mut Throng, b: &mut throng::Group, f: &GroupFixture) -> Vec<u8> {
     black_box(Op::Update.commit(peer, b, f))
 }
 
 #[inline(never)]
-fn measured_process(peer: &mut Throng, c: &mut throng::group::Group, commit: &[u8]) {
+fn measured_process(peer: &mut Throng, c: &mut throng::Group, commit: &[u8]) {
     peer.process(c, commit).expect("process");
 }
 
@@ -81,7 +81,7 @@ fn measured_build(
     peer: &mut Throng,
     creator: throng_benches::peers::throng::Client,
     key_packages: &[Vec<u8>],
-) -> (throng::group::Group, Vec<u8>) {
+) -> (throng::Group, Vec<u8>) {
     black_box(peer.build(creator, key_packages).expect("build"))
 }
 
@@ -91,6 +91,6 @@ fn measured_join(
     client: throng_benches::peers::throng::Client,
     welcome: &[u8],
     tree: &[u8],
-) -> throng::group::Group {
+) -> throng::Group {
     black_box(peer.join(client, welcome, tree).expect("join"))
 }

@@ -61,6 +61,13 @@ pub fn default_provider() -> &'static AwsLcProvider {
     &PROVIDER
 }
 
+/// Byte equality whose running time depends only on the lengths, which are
+/// public (a tag or digest is `Nh` bytes), never on where the inputs differ:
+/// MAC and tag comparisons (§6.1, §6.2) go through it.
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    aws_lc_rs::constant_time::verify_slices_are_equal(a, b).is_ok()
+}
+
 /// One cipher suite bound to a provider: the labelled constructions of
 /// RFC 9420 §5 on top of the provider's primitives. Internal (the engine's
 /// own use, the vector harness and the benches), not part of the stable API.

@@ -2,11 +2,11 @@
 //! member senders a membership tag that proves the sender holds the
 //! epoch's `membership_key`.
 
+use crate::crypto::constant_time_eq;
 use crate::crypto::{CryptoError, Secret, Suite};
 use crate::error::{Error, UsageError, ValidationError};
 use crate::messages::content::FRAMED_CONTENT_TBS_LABEL;
 use crate::messages::{AuthenticatedContent, FramedContent, GroupContext, PublicMessage, Sender, WireFormat};
-use crate::schedule::transcript::constant_time_eq;
 
 use super::auth::{check_confirmation_tag_presence, check_group_and_epoch, check_sender_content, check_wire_format};
 

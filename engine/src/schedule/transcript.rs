@@ -47,18 +47,7 @@ pub fn verify_confirmation_tag(
     tag: &[u8],
 ) -> Result<()> {
     let expected = confirmation_tag(suite, confirmation_key, confirmed_transcript_hash);
-    if constant_time_eq(&expected, tag) { Ok(()) } else { Err(CryptoError::VerificationFailed.into()) }
-}
-
-/// Byte equality whose running time depends only on the lengths, which are
-/// public (a tag is `Nh` bytes), never on where the inputs differ.
-pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
-    // Keep the optimiser from turning the fold into an early exit.
-    std::hint::black_box(diff) == 0
+    if crate::crypto::constant_time_eq(&expected, tag) { Ok(()) } else { Err(CryptoError::VerificationFailed.into()) }
 }
 
 /// The pair of transcript hashes a group carries from epoch to epoch

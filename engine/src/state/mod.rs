@@ -71,9 +71,9 @@ mod member;
 mod public;
 
 use crate::codec::{Decode, DecodeError, Reader};
+use crate::crypto::constant_time_eq;
 use crate::crypto::{CipherSuite, CryptoProvider, Suite};
 use crate::error::{Error, StateError};
-use crate::schedule::transcript::constant_time_eq;
 
 /// The first four bytes of every exported state.
 pub const MAGIC: [u8; 4] = *b"THRG";
