@@ -180,10 +180,8 @@ fn peek(message: &MlsMessage) -> Result<Peeked<'_>, Error> {
         MlsMessageBody::PrivateMessage(m) => {
             Ok(Peeked { group_id: &m.group_id, epoch: m.epoch, content_type: m.content_type, public: false })
         }
-        _ => Err(UsageError::InvalidArgument(
-            "a Delivery Service orders only PublicMessages and PrivateMessages (RFC 9420 §6)",
-        )
-        .into()),
+        // A Delivery Service orders only PublicMessages and PrivateMessages (§6).
+        _ => Err(UsageError::WrongMessageKind("a Welcome, GroupInfo or KeyPackage").into()),
     }
 }
 
@@ -234,7 +232,7 @@ impl Registry {
     pub fn create_group(&self, group_info: &GroupInfo, tree: Option<&RatchetTreeExtension>) -> Result<(), Error> {
         let group_id = &group_info.group_context.group_id;
         if self.groups.contains_key(group_id) {
-            return Err(UsageError::InvalidArgument("group already registered").into());
+            return Err(UsageError::GroupExists.into());
         }
         // The expensive validation runs with no lock held.
         let group = PublicGroup::from_group_info(self.provider.clone(), self.config.clone(), group_info, tree)?;
@@ -243,7 +241,7 @@ impl Registry {
             state: RwLock::new(SlotState { group, signed: Some(group_info.clone()) }),
         };
         match self.groups.entry(group_id.clone()) {
-            Entry::Occupied(_) => Err(UsageError::InvalidArgument("group already registered").into()),
+            Entry::Occupied(_) => Err(UsageError::GroupExists.into()),
             Entry::Vacant(v) => {
                 v.insert(Arc::new(slot));
                 Ok(())
@@ -285,12 +283,7 @@ impl Registry {
 
         if !peeked.public {
             if peeked.content_type != ContentType::Application {
-                return Err(Rejected::Invalid(
-                    UsageError::InvalidArgument(
-                        "a handshake in a PrivateMessage cannot be validated by a server; send handshakes as PublicMessages (RFC 9420 §6.3, RFC 9750)",
-                    )
-                    .into(),
-                ));
+                return Err(Rejected::Invalid(UsageError::PrivateHandshake.into()));
             }
             let state = slot.read();
             check_epoch(state.group.epoch(), peeked.epoch, peeked.content_type)?;
@@ -408,7 +401,7 @@ impl Registry {
         signer: &SignatureKeyPair,
         proposal: Proposal,
     ) -> Result<MlsMessage, Error> {
-        let slot = self.slot(group_id).ok_or(UsageError::InvalidArgument("unknown group"))?;
+        let slot = self.slot(group_id).ok_or(UsageError::UnknownGroup)?;
         let mut state = slot.write();
         state.group.propose_external(sender_index, signer, proposal)
     }
