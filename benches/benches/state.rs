@@ -1,5 +1,5 @@
 //! Export and import of a member's state and of a server's `PublicGroup`
-//! (`throng::internals::state`) at 1,000 and 100,000 members: the bytes a backend
+//! (`throng::state`) at 1,000 and 100,000 members: the bytes a backend
 //! persists and the time to write and read them back after a restart.
 //!
 //! The group is built cheaply: the creator adds every member in one commit

@@ -3,7 +3,7 @@
 //!
 //! The stable API is what this crate root exports, and the public modules
 //! [`crypto`] (the provider a backend may replace), [`messages`] (the wire
-//! structs of RFC 9420 §6–§12) and [`error`]:
+//! structs of RFC 9420 §6–§12), [`state`] (the export format) and [`error`]:
 //!
 //! - a member's state machine: [`Group`], configured by [`GroupConfig`],
 //!   with [`PendingCommit`] (a commit this member made) and [`StagedCommit`]
@@ -15,7 +15,8 @@
 //!   pool, never on the executor's threads; see `engine/examples/server.rs`);
 //! - identities and key packages: [`Identity`], [`KeyPackageBundle`];
 //! - state export and import: [`Group::export`], [`Group::import`],
-//!   [`PublicGroup::export`], [`PublicGroup::import`], [`peek_state_header`].
+//!   [`PublicGroup::export`], [`PublicGroup::import`], and the format in
+//!   [`state`].
 //!
 //! Everything else is internal. The vector harness, the benches and the load
 //! generator reach internals through [`internals`], which is hidden from the
@@ -33,7 +34,7 @@ mod public_group;
 mod schedule;
 mod secret_tree;
 mod server;
-mod state;
+pub mod state;
 mod tree;
 mod tree_math;
 mod treekem;
@@ -50,7 +51,6 @@ pub use public_group::{
 };
 pub use secret_tree::SecretTreeConfig;
 pub use server::{Accepted, AcceptedKind, Registry, Rejected, ServedGroupInfo};
-pub use state::{FORMAT_VERSION as STATE_FORMAT_VERSION, StateHeader, StateKind, peek_header as peek_state_header};
 pub use tree::{RatchetTree, TreeView};
 pub use tree_math::LeafIndex;
 
@@ -88,10 +88,6 @@ pub mod internals {
     /// The secret tree (§9).
     pub mod secret_tree {
         pub use crate::secret_tree::*;
-    }
-    /// Versioned state export.
-    pub mod state {
-        pub use crate::state::*;
     }
     /// The ratchet tree (§4, §7).
     pub mod tree {

@@ -1,4 +1,4 @@
-//! Exported state (`throng::internals::state`): a member's group imports back exactly,
+//! Exported state (`throng::state`): a member's group imports back exactly,
 //! in the middle of a session, for every suite; another version, another
 //! kind, any truncation and random damage are typed errors, never panics;
 //! and a 1,000-member state exports and imports in linear time.
@@ -11,10 +11,10 @@ use rayon::prelude::*;
 use throng::crypto::{AwsLcProvider, CipherSuite, CryptoProvider, Secret};
 use throng::error::{Error, StateError, ValidationError};
 use throng::internals::group::{CommitOptions, Group, GroupConfig, Identity, KeyPackageBundle, Processed, PskStore};
-use throng::internals::state::{FORMAT_VERSION, StateHeader, StateKind};
 use throng::internals::tree_math::LeafIndex;
 use throng::messages::content::{MlsMessage, MlsMessageBody};
 use throng::messages::{Add, Proposal, Remove};
+use throng::state::{FORMAT_VERSION, StateHeader, StateKind};
 use throng::{PublicGroup, PublicGroupConfig, PublicProcessed};
 
 const SUITES: [u16; 7] = [1, 2, 3, 4, 5, 6, 7];
@@ -200,7 +200,7 @@ fn other_version_kind_or_magic_is_refused() {
     let Session { bob, .. } = session(CipherSuite(1));
     let bytes = bob.export().unwrap();
     assert_eq!(&bytes[..4], b"THRG");
-    let header = throng::internals::state::peek_header(&bytes).unwrap();
+    let header = throng::state::peek_header(&bytes).unwrap();
     assert_eq!(
         header,
         StateHeader { format_version: FORMAT_VERSION, kind: StateKind::Member as u8, cipher_suite: CipherSuite(1) }

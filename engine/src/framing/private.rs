@@ -158,7 +158,7 @@ pub fn decrypt_sender_data(
 ///
 /// The content key is consumed (deleted from `secret_tree`) exactly when
 /// step 4 succeeds: §9.2 counts a key as consumed once it "(successfully)
-/// decrypt[ed] a message". A ciphertext that does not decrypt, which
+/// decrypt\[ed\] a message". A ciphertext that does not decrypt, which
 /// anyone holding the epoch's sender_data_secret could forge, thus does
 /// not burn the generation its real sender will use, and every failure
 /// before step 4 leaves the tree unchanged. After step 4 the key is gone

@@ -9,8 +9,9 @@ use crate::Result;
 use crate::codec::write_bytes;
 use crate::crypto::{CryptoError, Secret, Suite};
 
-/// `confirmed_transcript_hash_[epoch] = Hash(interim_transcript_hash_[epoch
-/// - 1] || ConfirmedTranscriptHashInput_[epoch])` (RFC 9420 §8.2).
+/// `confirmed_transcript_hash_[epoch] =
+/// Hash(interim_transcript_hash_[epoch - 1] || ConfirmedTranscriptHashInput_[epoch])`
+/// (RFC 9420 §8.2).
 /// `confirmed_input` is the encoded ConfirmedTranscriptHashInput.
 pub fn confirmed_transcript_hash(suite: &Suite<'_>, interim_before: &[u8], confirmed_input: &[u8]) -> Vec<u8> {
     // Hashed in two parts so a large Commit is not copied to be concatenated.

@@ -19,7 +19,7 @@
 //!
 //! # Format (version 1)
 //!
-//! Written with the engine's codec ([`crate::codec`]): integers big-endian,
+//! Written with the engine's codec (the TLS presentation language of RFC 9420 §2.1): integers big-endian,
 //! `<V>` a varint-length-prefixed byte string, `optional<T>` a presence
 //! octet then the value, `[count]` a `uint32` count then the items.
 //!
