@@ -85,3 +85,38 @@ fn lookups_are_by_key_and_credential() {
     }
     assert_eq!(tree.find_signature_key(b"nobody"), None);
 }
+
+/// Issue 12, class 1: a `ratchet_tree` whose node list ends in a parent at
+/// an even count (`[leaf, parent]`, or the even-length prefix of a real
+/// tree) used to index past the parent array in `RatchetTree::import`, a
+/// crash reachable before any signature check. Every prefix of a real tree,
+/// and each with a parent appended, now imports or is refused with a typed
+/// error; none panics.
+#[test]
+fn every_node_count_imports_or_is_refused() {
+    let g = group_of(23);
+    let suite = Suite::new(&AwsLcProvider, CipherSuite(1)).unwrap();
+    let full = g.tree().export();
+    let parent = full.0.iter().flatten().find_map(|n| match n {
+        throng::messages::Node::Parent(p) => Some(p.clone()),
+        _ => None,
+    });
+    let parent = parent.unwrap();
+    let mut outcomes = (0, 0);
+    for len in 1..=full.0.len() {
+        let prefix = throng::messages::RatchetTreeExtension(full.0[..len].to_vec());
+        let mut with_parent = prefix.clone();
+        if len % 2 == 1 {
+            with_parent.0.push(Some(throng::messages::Node::Parent(parent.clone())));
+        }
+        for nodes in [prefix, with_parent] {
+            match RatchetTree::import(&suite, &nodes) {
+                Ok(_) => outcomes.0 += 1,
+                Err(_) => outcomes.1 += 1,
+            }
+        }
+    }
+    // The full tree itself imports.
+    assert!(RatchetTree::import(&suite, &full).is_ok());
+    assert!(outcomes.1 > 0, "{outcomes:?}");
+}

@@ -86,9 +86,11 @@ impl RatchetTree {
     pub fn import(suite: &Suite<'_>, nodes: &RatchetTreeExtension) -> Result<Self, Error> {
         nodes.check_shape()?;
         let n_nodes = nodes.0.len() as u64;
-        // Leaves needed to hold every node, rounded up to a power of two
-        // (§7.7: the tree is always full).
-        let n_leaves = (n_nodes.div_ceil(2)).next_power_of_two();
+        // Leaves whose full tree (2 * leaves - 1 nodes) holds every node,
+        // rounded up to a power of two (§7.7: the tree is always full). A
+        // list that ends in a parent has an even count and needs the leaf
+        // to its right too.
+        let n_leaves = (n_nodes + 1).div_ceil(2).next_power_of_two();
         if n_leaves > u64::from(u32::MAX / 2) {
             return Err(TreeError::TooLarge.into());
         }
