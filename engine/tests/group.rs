@@ -332,3 +332,32 @@ fn a_remove_by_value_supersedes_a_cached_update() {
     assert_eq!(a.epoch_authenticator(), carol.epoch_authenticator());
     assert_eq!(a.member_count(), 2);
 }
+
+/// Issue 12, class 3: a member used to cache an Add proposal without
+/// validating its KeyPackage, and its next commit including pending
+/// proposals then failed. Members now run the server's proposal checks on
+/// receipt: the bad proposal is refused, nothing is cached, and the next
+/// commit goes through.
+#[test]
+fn a_proposal_that_could_never_be_committed_is_refused_on_receipt() {
+    let p = provider();
+    let cs = CipherSuite(1);
+    let mut members = add_all(&p, cs, 3);
+    let mut bad = KeyPackageBundle::generate(&*p, cs, &Identity::basic(&*p, cs, "mallory").unwrap()).unwrap();
+    bad.key_package.signature[0] ^= 1;
+    let (proposal, _) = members[1].propose(Proposal::Add(Add { key_package: bad.key_package })).unwrap();
+
+    let before = members[0].export().unwrap();
+    assert!(matches!(members[0].process_message(proposal), Err(throng::Error::Crypto(_))));
+    assert_eq!(members[0].pending_proposals().count(), 0);
+    assert_eq!(*members[0].export().unwrap(), *before, "a refused proposal changes nothing");
+
+    // Alice's next commit, pending proposals included, goes through.
+    let pending = members[0].commit(CommitOptions::default()).unwrap();
+    let commit = pending.message.clone();
+    members[0].merge_pending_commit(pending).unwrap();
+    // Bob cached his own proposal; the commit does not reference it, and he
+    // and Carol follow Alice into the next epoch.
+    deliver(&mut members, 0, &commit);
+    assert_agree(&members);
+}
