@@ -257,17 +257,7 @@ impl Group {
                 &self.identity.signer.private,
                 &context.group_id,
                 &new_members,
-                // The provisional GroupContext (§12.4.1): the new epoch,
-                // tree hash and extensions, the old transcript hash.
-                |tree_hash| {
-                    GroupContext {
-                        epoch: context.epoch + 1,
-                        tree_hash: tree_hash.to_vec(),
-                        extensions: applied.extensions.clone().unwrap_or_else(|| context.extensions.clone()),
-                        ..context.clone()
-                    }
-                    .to_bytes()
-                },
+                |tree_hash| public.provisional_context(tree_hash, &applied).to_bytes(),
             )?;
             (Some(created.update_path), created.commit_secret, created.private, created.path_secrets)
         } else {
@@ -495,7 +485,7 @@ impl Group {
         }
         match (&commit.path, &stage.path) {
             (Some(path), Some(public_path)) => {
-                let context = stage.provisional_context(&self.public.context).to_bytes();
+                let context = self.public.provisional_context(&stage.context.tree_hash, &stage.applied).to_bytes();
                 let applied = decrypt_update_path(suite, &stage.staged, path, public_path, &own, &context)?;
                 Ok((applied.commit_secret, applied.private))
             }

@@ -74,12 +74,7 @@ fn external_join_inner(
         &identity.signer.private,
         &old.group_id,
         &[],
-        // The provisional GroupContext (§12.4.1); an external commit
-        // changes no extension.
-        |tree_hash| {
-            crate::messages::GroupContext { epoch: old.epoch + 1, tree_hash: tree_hash.to_vec(), ..old.clone() }
-                .to_bytes()
-        },
+        |tree_hash| public.provisional_context(tree_hash, &applied).to_bytes(),
     )?;
     let commit = Commit {
         proposals: list.iter().map(|p| ProposalOrRef::Proposal(Box::new(p.proposal.clone()))).collect(),

@@ -129,13 +129,6 @@ pub(crate) struct PublicStage<'t> {
 }
 
 impl PublicStage<'_> {
-    /// The provisional GroupContext (§12.4.1) the UpdatePath was encrypted
-    /// to: the new epoch, tree hash and extensions, the old confirmed
-    /// transcript hash.
-    pub(crate) fn provisional_context(&self, current: &GroupContext) -> GroupContext {
-        GroupContext { confirmed_transcript_hash: current.confirmed_transcript_hash.clone(), ..self.context.clone() }
-    }
-
     /// Closes the stage.
     pub(crate) fn finish(self) -> StagedPublicCommit {
         StagedPublicCommit {
@@ -282,9 +275,18 @@ impl PublicGroup {
         confirmed_input: &[u8],
     ) -> GroupContext {
         GroupContext {
-            epoch: self.context.epoch + 1,
-            tree_hash: staged.root_hash(suite),
             confirmed_transcript_hash: self.transcript.next_confirmed(suite, confirmed_input),
+            ..self.provisional_context(&staged.root_hash(suite), applied)
+        }
+    }
+
+    /// The provisional GroupContext (§12.4.1) an UpdatePath is encrypted
+    /// to: the next epoch, the new tree hash, the extensions the proposals
+    /// leave in force, and the current confirmed transcript hash.
+    pub(crate) fn provisional_context(&self, tree_hash: &[u8], applied: &AppliedProposals) -> GroupContext {
+        GroupContext {
+            epoch: self.context.epoch + 1,
+            tree_hash: tree_hash.to_vec(),
             extensions: applied.extensions.clone().unwrap_or_else(|| self.context.extensions.clone()),
             ..self.context.clone()
         }
