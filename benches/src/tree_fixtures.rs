@@ -470,6 +470,7 @@ pub fn leaf_rules() -> LeafNodeRules<'static> {
         cipher_suite: CipherSuite::MLS_128_DHKEMX25519_AES128GCM_SHA256_ED25519,
         required_capabilities: None,
         now: Some(now),
+        limits: Default::default(),
     }
 }
 

@@ -34,7 +34,12 @@ fn check_case(c: &Case, suite: Suite<'static>) -> Result<(), CaseError> {
     for (i, want) in c.tree_hashes.iter().enumerate() {
         check_eq(&format!("tree hash of node {i}"), tree.tree_hash(NodeIndex(i as u32)), &super::hex(want)[..])?;
     }
-    let rules = LeafNodeRules { cipher_suite: CipherSuite(c.cipher_suite), required_capabilities: None, now: None };
+    let rules = LeafNodeRules {
+        cipher_suite: CipherSuite(c.cipher_suite),
+        required_capabilities: None,
+        now: None,
+        limits: Default::default(),
+    };
     tree.validate(&suite, &c.group_id, &rules)?;
     Ok(())
 }

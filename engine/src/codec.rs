@@ -5,8 +5,23 @@
 //! against the bytes that remain before anything is allocated, so a peer can
 //! never make us allocate more than it sent, and every failure is a typed
 //! [`DecodeError`], never a panic.
+//!
+//! What it sent can still be small and decode large: a blank tree node is
+//! one byte on the wire and a few hundred in memory. So every reader carries
+//! a budget of decoded memory, [`AMPLIFICATION`] times its input, and every
+//! structured item a vector decodes is charged to it at its in-memory size.
+//!
+//! Encoding cannot fail on anything we decoded, but a value we build from
+//! many peers' parts (a tree, a Welcome) could in principle exceed the
+//! 2^30 - 1 bytes a vector may hold: the writer then marks the encoding
+//! oversized instead of panicking, and [`checked`] turns the mark into
+//! [`EncodeError`] at the points where such values are built.
+
+use std::cell::Cell;
 
 use thiserror::Error;
+
+use crate::limits::{Limit, LimitExceeded};
 
 /// Why a byte string could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -40,6 +55,45 @@ pub enum DecodeError {
         /// The value that was read.
         value: u64,
     },
+    /// Decoding would take more memory than the budget allows (or a count
+    /// exceeds a configured limit).
+    #[error(transparent)]
+    Limit(#[from] LimitExceeded),
+}
+
+/// Decoded memory a reader allows per input byte (at least 4 KiB of
+/// input is assumed). Byte strings decode at one byte per byte and are not
+/// charged; each structured item is charged its `size_of`.
+pub const AMPLIFICATION: usize = 8;
+
+/// Encoding produced a vector longer than 2^30 - 1 bytes (RFC 9420 §2.1.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[error("an encoded vector exceeds the 2^30 - 1 byte limit (RFC 9420 §2.1.2)")]
+pub struct EncodeError;
+
+thread_local! {
+    static OVERSIZED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `f`, an encoding, and fails if any vector it wrote on this thread
+/// was too long to carry a length prefix. Values built from peers' parts
+/// are encoded through this, so an oversized one is an error, not a panic
+/// (encodings on other threads, such as parallel tree hashing, yield bytes
+/// no peer accepts and a hash that matches nothing).
+pub fn checked<R>(f: impl FnOnce() -> R) -> Result<R, EncodeError> {
+    let outer = OVERSIZED.with(|o| o.replace(false));
+    let value = f();
+    let oversized = OVERSIZED.with(|o| o.replace(outer));
+    if oversized {
+        OVERSIZED.with(|o| o.set(true));
+        return Err(EncodeError);
+    }
+    Ok(value)
+}
+
+/// Marks this thread's current encoding oversized.
+fn mark_oversized() {
+    OVERSIZED.with(|o| o.set(true));
 }
 
 /// Largest length a variable-size vector may declare (RFC 9420 §2.1.2).
@@ -49,12 +103,33 @@ pub const MAX_VARINT: u64 = (1 << 30) - 1;
 #[derive(Debug, Clone)]
 pub struct Reader<'a> {
     rest: &'a [u8],
+    /// Decoded memory still allowed, and the budget it started from.
+    budget: usize,
+    max: usize,
 }
 
 impl<'a> Reader<'a> {
-    /// A reader over `bytes`.
+    /// A reader over `bytes` with the default budget of decoded memory,
+    /// [`AMPLIFICATION`] times its length.
     pub fn new(bytes: &'a [u8]) -> Self {
-        Self { rest: bytes }
+        let budget = bytes.len().max(4096).saturating_mul(AMPLIFICATION);
+        Self { rest: bytes, budget, max: budget }
+    }
+
+    /// Charges `bytes` of decoded memory to the budget.
+    pub fn charge(&mut self, bytes: usize) -> Result<(), DecodeError> {
+        match self.budget.checked_sub(bytes) {
+            Some(left) => {
+                self.budget = left;
+                Ok(())
+            }
+            None => Err(LimitExceeded {
+                limit: Limit::DecodedBytes,
+                value: (self.max - self.budget).saturating_add(bytes) as u64,
+                max: self.max as u64,
+            }
+            .into()),
+        }
     }
 
     /// Reads a `uint32` count of items that take at least `min_item_len`
@@ -125,7 +200,7 @@ impl<'a> Reader<'a> {
         let len = self.read_varint()?;
         // A 4-byte varint tops out at 2^30 - 1, so `len` always fits a usize.
         let bytes = self.take(len as usize)?;
-        Ok(Reader::new(bytes))
+        Ok(Reader { rest: bytes, budget: self.budget, max: self.max })
     }
 
     /// Reads a varint-prefixed opaque byte string without copying it.
@@ -143,16 +218,18 @@ impl<'a> Reader<'a> {
 }
 
 /// Writes a variable-length integer in its shortest form (RFC 9420 §2.1.2).
-///
-/// # Panics
-/// If `value` exceeds 2^30 - 1. Lengths come from our own values, and no MLS
-/// object we build approaches a gigabyte; exceeding it is a programming error.
+/// A value over 2^30 - 1 cannot be written: the encoding is marked
+/// oversized (see [`checked`]) and gets four bytes of the reserved `0b11`
+/// prefix, which no decoder accepts.
 pub fn write_varint(out: &mut Vec<u8>, value: u64) {
     match value {
         0..=63 => out.push(value as u8),
         64..=16383 => out.extend_from_slice(&((value as u16) | 0x4000).to_be_bytes()),
         16384..=MAX_VARINT => out.extend_from_slice(&((value as u32) | 0x8000_0000).to_be_bytes()),
-        _ => panic!("vector length {value} exceeds the RFC 9420 §2.1.2 limit"),
+        _ => {
+            mark_oversized();
+            out.extend_from_slice(&[0xff; 4]);
+        }
     }
 }
 
@@ -172,7 +249,11 @@ pub fn write_prefixed(out: &mut Vec<u8>, body: impl FnOnce(&mut Vec<u8>)) {
     out.extend_from_slice(&[0; 4]);
     body(out);
     let len = (out.len() - start - 4) as u64;
-    assert!(len <= MAX_VARINT, "vector length {len} exceeds the RFC 9420 §2.1.2 limit");
+    if len > MAX_VARINT {
+        mark_oversized();
+        out[start..start + 4].copy_from_slice(&[0xff; 4]);
+        return;
+    }
     let prefix_len = varint_len(len);
     // The prefix goes through a stack buffer, not a heap Vec: this runs
     // for every length-prefixed field of every encoding.
@@ -235,12 +316,14 @@ pub trait Decode: Sized {
         Ok(value)
     }
 
-    /// Decodes values until `r` is exhausted. `u8` overrides this with a
-    /// single copy; the default never reserves more than the input holds.
-    fn decode_all(mut r: Reader<'_>) -> Result<Vec<Self>, DecodeError> {
+    /// Decodes values until `r` is exhausted, charging each to the
+    /// budget. `u8` overrides this with a single copy; the default never
+    /// reserves more than the input holds.
+    fn decode_all(r: &mut Reader<'_>) -> Result<Vec<Self>, DecodeError> {
         let mut items = Vec::new();
         while !r.is_empty() {
-            items.push(Self::decode(&mut r)?);
+            r.charge(size_of::<Self>())?;
+            items.push(Self::decode(r)?);
         }
         Ok(items)
     }
@@ -275,8 +358,10 @@ impl Decode for u8 {
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         Ok(r.take(1)?[0])
     }
-    fn decode_all(r: Reader<'_>) -> Result<Vec<Self>, DecodeError> {
-        Ok(r.peek_rest().to_vec())
+    fn decode_all(r: &mut Reader<'_>) -> Result<Vec<Self>, DecodeError> {
+        let bytes = r.peek_rest().to_vec();
+        r.rest = &[];
+        Ok(bytes)
     }
 }
 
@@ -289,7 +374,10 @@ impl<T: Encode> Encode for Vec<T> {
 
 impl<T: Decode> Decode for Vec<T> {
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        T::decode_all(r.sub_reader()?)
+        let mut sub = r.sub_reader()?;
+        let items = T::decode_all(&mut sub)?;
+        r.budget = sub.budget;
+        Ok(items)
     }
 }
 
@@ -355,6 +443,20 @@ macro_rules! wire_struct {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    /// Class 5 of issue 12: a length over 2^30 - 1 panicked; now the
+    /// encoding is marked and `checked` reports it, and the bytes written
+    /// carry the reserved prefix no decoder accepts.
+    #[test]
+    fn an_oversized_length_is_an_error_not_a_panic() {
+        let mut out = Vec::new();
+        assert_eq!(checked(|| write_varint(&mut out, MAX_VARINT + 1)), Err(EncodeError));
+        assert_eq!(Reader::new(&out).read_varint(), Err(DecodeError::VarintReservedPrefix));
+        let mut fine = Vec::new();
+        assert_eq!(checked(|| write_varint(&mut fine, MAX_VARINT)), Ok(()));
+        // The mark does not leak into the next encoding.
+        assert_eq!(checked(|| write_varint(&mut fine, 1)), Ok(()));
+    }
 
     #[test]
     fn varint_boundaries_round_trip() {

@@ -11,6 +11,28 @@ use thiserror::Error;
 
 pub use crate::codec::DecodeError;
 pub use crate::crypto::CryptoError;
+pub use crate::limits::{Limit, LimitExceeded};
+
+/// A decode error, except that an exceeded bound is [`Error::Limit`].
+impl From<DecodeError> for Error {
+    fn from(e: DecodeError) -> Self {
+        match e {
+            DecodeError::Limit(l) => Self::Limit(l),
+            e => Self::Malformed(e),
+        }
+    }
+}
+
+/// An encoding too long for its length prefix (RFC 9420 §2.1.2).
+impl From<crate::codec::EncodeError> for Error {
+    fn from(_: crate::codec::EncodeError) -> Self {
+        Self::Limit(LimitExceeded {
+            limit: Limit::EncodedVector,
+            value: crate::codec::MAX_VARINT + 1,
+            max: crate::codec::MAX_VARINT,
+        })
+    }
+}
 
 /// Everything an engine call can fail with.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -18,7 +40,11 @@ pub use crate::crypto::CryptoError;
 pub enum Error {
     /// Bytes from a peer did not decode.
     #[error("malformed message: {0}")]
-    Malformed(#[from] DecodeError),
+    Malformed(DecodeError),
+    /// A peer's input exceeds a configured bound ([`crate::Limits`]), or a
+    /// counter the protocol bounds would overflow.
+    #[error("limit: {0}")]
+    Limit(#[from] LimitExceeded),
     /// A message decoded but breaks a rule of RFC 9420.
     #[error("invalid: {0}")]
     Invalid(#[from] ValidationError),

@@ -29,6 +29,7 @@ pub mod crypto;
 pub mod error;
 mod framing;
 mod group;
+mod limits;
 pub mod messages;
 mod public_group;
 mod schedule;
@@ -46,6 +47,7 @@ pub use group::{
     AppliedProposals, CommitOptions, Group, GroupConfig, Identity, KeyPackageBundle, Member, PendingCommit, Processed,
     PskStore, StagedCommit, default_capabilities,
 };
+pub use limits::{Limit, LimitExceeded, Limits};
 pub use public_group::{
     CommittedProposal, GroupInfoView, PublicGroup, PublicGroupConfig, PublicProcessed, StagedPublicCommit,
 };

@@ -47,7 +47,12 @@ fn hashing_and_validation_do_not_depend_on_threads() {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
         pool.install(|| {
             let tree = RatchetTree::import(&suite, &exported).unwrap();
-            let rules = LeafNodeRules { cipher_suite: CipherSuite(1), required_capabilities: None, now: None };
+            let rules = LeafNodeRules {
+                cipher_suite: CipherSuite(1),
+                required_capabilities: None,
+                now: None,
+                limits: Default::default(),
+            };
             tree.validate(&suite, b"g", &rules).unwrap();
             (0..tree.node_width()).map(|x| tree.tree_hash(NodeIndex(x)).to_vec()).collect::<Vec<_>>()
         })

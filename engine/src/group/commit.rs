@@ -224,7 +224,8 @@ impl Group {
     pub fn commit(&mut self, options: CommitOptions) -> Result<PendingCommit, Error> {
         self.require_active()?;
         let config = self.config.clone();
-        config.on_pool(|| self.commit_inner(options))
+        // A commit carries peers' KeyPackages and, in its Welcome, the tree.
+        config.on_pool(|| crate::codec::checked(|| self.commit_inner(options)))?
     }
 
     fn commit_inner(&mut self, options: CommitOptions) -> Result<PendingCommit, Error> {
@@ -244,7 +245,7 @@ impl Group {
         let tree = public.tree.clone();
         let mut staged = tree.stage();
         let applied =
-            apply_proposals(&suite, context, &mut staged, &list, Committer::Member(me), public.config.now(), true)?;
+            apply_proposals(&suite, context, &mut staged, &list, Committer::Member(me), &public.config, true)?;
         let new_members = applied.new_members();
 
         let (path, commit_secret, private, path_secrets) = if options.force_path || applied.path_required {
@@ -419,6 +420,7 @@ impl Group {
         self.epoch = secrets.epoch;
         self.secret_tree = secrets.secret_tree;
         self.pending_leaf_keys.clear();
+        self.deferred.clear();
         Ok(())
     }
 

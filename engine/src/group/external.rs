@@ -63,7 +63,7 @@ fn external_join_inner(
     }];
     let tree = public.tree.clone();
     let mut staged = tree.stage();
-    let applied = apply_proposals(&suite, &old, &mut staged, &list, Committer::External, public.config.now(), true)?;
+    let applied = apply_proposals(&suite, &old, &mut staged, &list, Committer::External, &public.config, true)?;
     check_unique_keys(&staged, &bundle.key_package.leaf_node, None)?;
     let me = staged.add_leaf(bundle.key_package.leaf_node.clone());
     let created = create_update_path(

@@ -25,11 +25,15 @@ pub use commit::{CommitOptions, PendingCommit, StagedCommit};
 pub use key_package::{Identity, KeyPackageBundle, default_capabilities};
 pub use welcome::{OpenedWelcome, open_welcome};
 
+use crate::codec::Encode as _;
 use crate::crypto::{CipherSuite, CryptoError, CryptoProvider, Secret, Suite, default_provider};
-use crate::error::{Error, InternalError, PskError, UsageError, ValidationError};
+use crate::error::{CommitError, Error, InternalError, PskError, UsageError, ValidationError};
 use crate::framing::{self, PaddingPolicy};
+use crate::limits::{Limit, Limits};
 use crate::messages::RatchetTreeExtension;
-use crate::messages::content::{FramedContent, FramedContentBody, MlsMessage, MlsMessageBody, Sender, WireFormat};
+use crate::messages::content::{
+    AuthenticatedContent, ContentType, FramedContent, FramedContentBody, MlsMessage, MlsMessageBody, Sender, WireFormat,
+};
 use crate::messages::registered_extensions::{ExtensionData, ExternalPub};
 use crate::messages::{
     Extension, GroupContext, GroupInfo, LeafNode, PreSharedKeyId, Proposal, ProposalRef, ProtocolVersion, Psk,
@@ -65,6 +69,8 @@ pub struct GroupConfig {
     pub resumption_psk_epochs: usize,
     /// The rayon pool for parallel work; rayon's global pool when `None`.
     pub pool: Option<Arc<rayon::ThreadPool>>,
+    /// Bounds on what peers send (sizes, counts, cached proposals).
+    pub limits: Limits,
 }
 
 impl Default for GroupConfig {
@@ -78,6 +84,7 @@ impl Default for GroupConfig {
             check_lifetimes: true,
             resumption_psk_epochs: 8,
             pool: None,
+            limits: Limits::default(),
         }
     }
 }
@@ -93,7 +100,7 @@ impl GroupConfig {
 
     /// The validation choices the group's public part runs with.
     pub(crate) fn public(&self) -> PublicGroupConfig {
-        PublicGroupConfig { check_lifetimes: self.check_lifetimes, pool: self.pool.clone() }
+        PublicGroupConfig { check_lifetimes: self.check_lifetimes, pool: self.pool.clone(), limits: self.limits }
     }
 }
 
@@ -163,7 +170,16 @@ pub struct Group {
     /// Leaf keys of this member's own Update proposals, used only if a
     /// commit applies the Update (§12.1.2).
     pub(crate) pending_leaf_keys: Vec<crate::crypto::HpkeKeyPair>,
+    /// Commits received as PrivateMessages that named a proposal not yet
+    /// received, by the hash of the message: decrypting consumed their key
+    /// (§9.2), so what was decrypted is kept, never the key, and the same
+    /// message processes from here once the proposal has arrived. At most
+    /// [`DEFERRED_COMMITS`], dropped at every epoch change.
+    pub(crate) deferred: VecDeque<(Vec<u8>, AuthenticatedContent)>,
 }
+
+/// How many undecidable private commits a member keeps per epoch.
+pub const DEFERRED_COMMITS: usize = 8;
 
 /// The outcome of processing one message.
 #[derive(Debug)]
@@ -258,6 +274,7 @@ impl Group {
             psks,
             active: true,
             pending_leaf_keys: Vec::new(),
+            deferred: VecDeque::new(),
         }
     }
 
@@ -458,11 +475,10 @@ impl Group {
         let wire = self.config.handshake_wire_format;
         let (message, reference) = self.frame(FramedContentBody::Proposal(proposal.clone()), Vec::new(), wire)?;
         let reference = reference.ok_or(InternalError::invariant("a framed proposal has a reference"))?;
-        self.public.proposals.push(CachedProposal {
-            reference: reference.clone(),
-            proposal,
-            sender: Sender::Member(self.private.own_leaf),
-        });
+        self.public.proposals.insert(
+            CachedProposal { reference: reference.clone(), proposal, sender: Sender::Member(self.private.own_leaf) },
+            &self.config.limits,
+        )?;
         Ok((message, reference))
     }
 
@@ -490,7 +506,9 @@ impl Group {
         let suite = self.suite()?;
         let mut extensions = Vec::new();
         if with_ratchet_tree {
-            extensions.push(RatchetTreeExtension::to_extension(&self.public.tree.export()));
+            // The tree is the one value built from every member's parts.
+            let tree = crate::codec::checked(|| RatchetTreeExtension::to_extension(&self.public.tree.export()))?;
+            extensions.push(tree);
         }
         if with_external_pub {
             extensions.push(ExternalPub { external_pub: self.epoch.external_pub(&suite)? }.to_extension());
@@ -564,6 +582,7 @@ impl Group {
         }
         let provider = self.public.provider.clone();
         let suite = Suite::new(&*provider, self.public.context.cipher_suite)?;
+        let mut deferred_digest = None;
         let authenticated = match message.body {
             MlsMessageBody::PublicMessage(m) => {
                 let public = &self.public;
@@ -598,6 +617,20 @@ impl Group {
                 authenticated
             }
             MlsMessageBody::PrivateMessage(m) => {
+                // Bounded before any key is derived or consumed.
+                let size = m.ciphertext.len().saturating_add(m.authenticated_data.len());
+                Limits::check(Limit::MessageBytes, size, self.config.limits.max_message_bytes)?;
+                if m.content_type == ContentType::Commit {
+                    let digest = suite.hash(&m.to_bytes());
+                    if let Some((_, kept)) = self.deferred.iter().find(|(d, _)| *d == digest) {
+                        let kept = kept.clone();
+                        let FramedContentBody::Commit(commit) = &kept.content.body else {
+                            return Err(InternalError::invariant("a deferred message is a commit"));
+                        };
+                        return Ok(Processed::Commit(Box::new(self.stage_commit(&kept, &commit.clone())?)));
+                    }
+                    deferred_digest = Some(digest);
+                }
                 let tree = self.public.tree.clone();
                 framing::unprotect_private(
                     &suite,
@@ -626,9 +659,19 @@ impl Group {
                     sender: authenticated.content.sender,
                 })
             }
-            FramedContentBody::Commit(commit) => {
-                Ok(Processed::Commit(Box::new(self.stage_commit(&authenticated, commit)?)))
-            }
+            FramedContentBody::Commit(commit) => match self.stage_commit(&authenticated, commit) {
+                Ok(staged) => Ok(Processed::Commit(Box::new(staged))),
+                Err(e @ Error::Invalid(ValidationError::Commit(CommitError::UnknownProposalReference))) => {
+                    if let Some(digest) = deferred_digest {
+                        if self.deferred.len() == DEFERRED_COMMITS {
+                            self.deferred.pop_front();
+                        }
+                        self.deferred.push_back((digest, authenticated.clone()));
+                    }
+                    Err(e)
+                }
+                Err(e) => Err(e),
+            },
         }
     }
 }

@@ -53,6 +53,7 @@ impl Group {
             psks: donor.psks.clone(),
             active: donor.active,
             pending_leaf_keys: Vec::new(),
+            deferred: Default::default(),
         })
     }
 }

@@ -48,3 +48,21 @@ fn public_group_is_send_and_sync() {
     check::<PublicGroup>();
     check::<StagedPublicCommit>();
 }
+
+/// Class 5 of issue 12: `epoch + 1` on an epoch of 2^64 - 1 wrapped to 0
+/// in release builds. Every commit passes `apply_proposals`, which now
+/// refuses an epoch that cannot advance: made, received or staged.
+#[test]
+fn an_epoch_at_the_maximum_cannot_advance() {
+    let provider: Arc<dyn CryptoProvider> = Arc::new(AwsLcProvider);
+    let cs = CipherSuite(1);
+    let id = Identity::basic(&*provider, cs, "alice").unwrap();
+    let mut alice = Group::create(cs, &id, b"m".to_vec(), vec![], GroupConfig::default()).unwrap();
+    alice.public.context.epoch = u64::MAX;
+    let refused = alice.commit(CommitOptions::default());
+    assert!(matches!(
+        refused,
+        Err(Error::Limit(crate::limits::LimitExceeded { limit: crate::limits::Limit::Counter, .. }))
+    ));
+    assert_eq!(alice.epoch(), u64::MAX);
+}

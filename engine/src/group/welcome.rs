@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::codec::{Decode, Encode};
 use crate::crypto::{CryptoProvider, Suite};
 use crate::error::{Error, PskError, WelcomeError};
+use crate::limits::{Limit, Limits};
 use crate::messages::RatchetTreeExtension;
 use crate::messages::{GroupInfo, GroupSecrets, Psk, ResumptionPskUsage, Welcome};
 use crate::public_group::PublicGroup;
@@ -114,6 +115,9 @@ fn join_inner(
     psks: PskStore,
 ) -> Result<Group, Error> {
     let suite = Suite::new(&*provider, welcome.cipher_suite)?;
+    let limits = &config.limits;
+    Limits::check(Limit::MessageBytes, welcome.encrypted_group_info.len(), limits.max_message_bytes)?;
+    Limits::check(Limit::Leaves, welcome.secrets.len(), limits.max_leaves as usize)?;
     let OpenedWelcome { group_secrets, group_info, intermediate, resolved_psks: resolved } =
         open_welcome(&suite, welcome, bundle, &psks)?;
     let context = &group_info.group_context;

@@ -46,6 +46,41 @@ impl Capabilities {
     pub fn supports_credential(&self, ty: CredentialType) -> bool {
         self.credentials.contains(&ty)
     }
+
+    /// Whether these capabilities meet a group's `required_capabilities`
+    /// (§11.1).
+    pub fn meets(&self, required: &crate::messages::registered_extensions::RequiredCapabilities) -> bool {
+        self.supports_extensions(&required.extension_types)
+            && self.supports_proposals(&required.proposal_types)
+            && self.supports_credentials(&required.credential_types)
+    }
+
+    /// Whether every extension type of `types` is supported.
+    pub fn supports_extensions(&self, types: &[ExtensionType]) -> bool {
+        supports_all(types, &self.extensions, ExtensionType::is_registered)
+    }
+
+    /// Whether every proposal type of `types` is supported.
+    pub fn supports_proposals(&self, types: &[ProposalType]) -> bool {
+        supports_all(types, &self.proposals, ProposalType::is_default)
+    }
+
+    /// Whether every credential type of `types` is listed.
+    pub fn supports_credentials(&self, types: &[CredentialType]) -> bool {
+        supports_all(types, &self.credentials, |_| false)
+    }
+}
+
+/// Whether each of `needed` is a default or listed. Both lengths are a
+/// peer's choice (bounded by `Limits`): past a few hundred comparisons the
+/// listed types go into a set, so the check is linear, not a product.
+fn supports_all<T: Copy + Eq + std::hash::Hash>(needed: &[T], listed: &[T], default: fn(T) -> bool) -> bool {
+    if needed.len().saturating_mul(listed.len()) <= 256 {
+        needed.iter().all(|&t| default(t) || listed.contains(&t))
+    } else {
+        let listed: std::collections::HashSet<T> = listed.iter().copied().collect();
+        needed.iter().all(|&t| default(t) || listed.contains(&t))
+    }
 }
 
 crate::wire_struct! {

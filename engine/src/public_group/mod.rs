@@ -42,12 +42,13 @@ use std::sync::Arc;
 pub(crate) use process::PublicStage;
 pub use process::{PublicProcessed, StagedPublicCommit};
 pub use proposals::{AppliedProposals, CommittedProposal, validate_key_package};
-pub(crate) use proposals::{CachedProposal, Committer, apply_proposals, check_unique_keys};
+pub(crate) use proposals::{CachedProposal, Committer, ProposalCache, apply_proposals, check_unique_keys};
 
 use crate::codec::Encode;
 use crate::crypto::{CipherSuite, CryptoProvider, Secret, SignatureKeyPair, Suite};
 use crate::error::{Error, GroupInfoError, InternalError, TreeError, UsageError, ValidationError};
 use crate::framing;
+use crate::limits::{Limit, Limits};
 use crate::messages::RatchetTreeExtension;
 use crate::messages::content::{FramedContent, FramedContentBody, MlsMessage, MlsMessageBody, Sender, WireFormat};
 use crate::messages::registered_extensions::{ExtensionData, ExternalSenders, RequiredCapabilities};
@@ -67,11 +68,13 @@ pub struct PublicGroupConfig {
     /// The rayon pool for parallel work (tree validation, hashing); rayon's
     /// global pool when `None` (docs/ARCHITECTURE.md, performance design 4).
     pub pool: Option<Arc<rayon::ThreadPool>>,
+    /// Bounds on what peers send (sizes, counts, cached proposals).
+    pub limits: Limits,
 }
 
 impl Default for PublicGroupConfig {
     fn default() -> Self {
-        Self { check_lifetimes: true, pool: None }
+        Self { check_lifetimes: true, pool: None, limits: Limits::default() }
     }
 }
 
@@ -127,7 +130,7 @@ pub struct PublicGroup {
     pub(crate) tree: Arc<RatchetTree>,
     pub(crate) transcript: TranscriptHashes,
     pub(crate) confirmation_tag: Vec<u8>,
-    pub(crate) proposals: Vec<CachedProposal>,
+    pub(crate) proposals: ProposalCache,
     /// The current epoch's `membership_key`, when the application gives it
     /// to the server (§6.2); dropped at every epoch change.
     pub(crate) membership_key: Option<Secret>,
@@ -152,6 +155,8 @@ impl PublicGroup {
             return Err(GroupInfoError::UnsupportedVersion.into());
         }
         let suite = Suite::new(&*provider, context.cipher_suite)?;
+        proposals::check_extension_limits(&group_info.extensions, &config.limits)?;
+        proposals::check_extension_limits(&context.extensions, &config.limits)?;
         let from_info;
         let tree_ext = match ratchet_tree {
             Some(t) => t,
@@ -161,7 +166,7 @@ impl PublicGroup {
                 &from_info
             }
         };
-        let tree = config.on_pool(|| import_tree(&suite, tree_ext, group_info, config.now()))?;
+        let tree = config.on_pool(|| import_tree(&suite, tree_ext, group_info, &config))?;
         // The joiner's transcript starts from the GroupInfo's tag (§8.2).
         let transcript =
             TranscriptHashes::new(&suite, context.confirmed_transcript_hash.clone(), &group_info.confirmation_tag);
@@ -184,7 +189,7 @@ impl PublicGroup {
             tree: Arc::new(tree),
             transcript,
             confirmation_tag,
-            proposals: Vec::new(),
+            proposals: ProposalCache::default(),
             membership_key: None,
             reinit: None,
         }
@@ -416,17 +421,26 @@ pub(crate) fn import_tree(
     suite: &Suite<'_>,
     tree_ext: &RatchetTreeExtension,
     group_info: &GroupInfo,
-    now: Option<u64>,
+    config: &PublicGroupConfig,
 ) -> Result<RatchetTree, Error> {
     let context = &group_info.group_context;
-    let tree = RatchetTree::import(suite, tree_ext)?;
-    let signer = tree.leaf(group_info.signer).ok_or(GroupInfoError::BlankSigner)?;
+    // Authenticate before any work that grows with the tree (§12.4.3.1
+    // orders nothing; a forged Welcome must cost no more than its
+    // signature check): the size bound, then the signer's leaf read
+    // straight from the node list and the GroupInfo signature over it.
+    Limits::check(Limit::TreeNodes, tree_ext.0.len(), config.limits.max_tree_nodes())?;
+    let signer = (group_info.signer.0 as usize)
+        .checked_mul(2)
+        .and_then(|i| tree_ext.0.get(i))
+        .and_then(|n| n.as_ref()?.as_leaf())
+        .ok_or(GroupInfoError::BlankSigner)?;
     group_info.verify_signature(suite, signer.signature_key.as_bytes())?;
+    let tree = RatchetTree::import(suite, tree_ext)?;
     if tree.root_hash() != context.tree_hash.as_slice() {
         return Err(TreeError::TreeHashMismatch.into());
     }
     let required = RequiredCapabilities::find_in(&context.extensions)?;
-    tree.validate(suite, &context.group_id, &proposals::leaf_rules(context, required.as_ref(), now))?;
+    tree.validate(suite, &context.group_id, &proposals::leaf_rules(context, required.as_ref(), config))?;
     Ok(tree)
 }
 

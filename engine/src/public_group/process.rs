@@ -196,11 +196,12 @@ impl PublicGroup {
         proposal: &Proposal,
     ) -> Result<ProposalRef, Error> {
         let sender = authenticated.content.sender;
-        check_received_proposal(suite, &self.context, &self.tree, sender, proposal, self.config.now())?;
+        check_received_proposal(suite, &self.context, &self.tree, sender, proposal, &self.config)?;
         let reference = authenticated.proposal_ref(suite);
-        if !self.proposals.iter().any(|p| p.reference == reference) {
-            self.proposals.push(CachedProposal { reference: reference.clone(), proposal: proposal.clone(), sender });
-        }
+        self.proposals.insert(
+            CachedProposal { reference: reference.clone(), proposal: proposal.clone(), sender },
+            &self.config.limits,
+        )?;
         Ok(reference)
     }
 
@@ -219,11 +220,10 @@ impl PublicGroup {
     ) -> Result<PublicStage<'_>, Error> {
         let sender = authenticated.content.sender;
         let committer = Committer::of(sender)?;
-        let list = resolve_committed(&self.proposals, commit, sender)?;
+        let list = resolve_committed(&self.proposals, commit, sender, &self.config.limits)?;
 
-        let now = self.config.now();
         let mut staged = self.tree.stage();
-        let applied = apply_proposals(suite, &self.context, &mut staged, &list, committer, now, parallel)?;
+        let applied = apply_proposals(suite, &self.context, &mut staged, &list, committer, &self.config, parallel)?;
         if applied.path_required && commit.path.is_none() {
             return Err(CommitError::MissingPath.into());
         }
@@ -238,7 +238,7 @@ impl PublicGroup {
                     committer,
                     committer_leaf,
                     &path.leaf_node,
-                    now,
+                    &self.config,
                 )?;
                 Some(apply_update_path_public(suite, &mut staged, committer_leaf, path, &applied.new_members())?)
             }
@@ -285,7 +285,9 @@ impl PublicGroup {
     /// leave in force, and the current confirmed transcript hash.
     pub(crate) fn provisional_context(&self, tree_hash: &[u8], applied: &AppliedProposals) -> GroupContext {
         GroupContext {
-            epoch: self.context.epoch + 1,
+            // apply_proposals, which every commit passes first, refuses
+            // an epoch that cannot advance.
+            epoch: self.context.epoch.saturating_add(1),
             tree_hash: tree_hash.to_vec(),
             extensions: applied.extensions.clone().unwrap_or_else(|| self.context.extensions.clone()),
             ..self.context.clone()

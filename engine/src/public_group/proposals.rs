@@ -3,11 +3,15 @@
 //! implementation of these rules, run by committers, receiving members and
 //! servers alike.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use rayon::prelude::*;
 
 use crate::crypto::Suite;
+use crate::limits::{Limit, LimitExceeded, Limits};
+use crate::messages::ExtensionType;
+
+use super::PublicGroupConfig;
 use crate::error::{CommitError, Error, InternalError, KeyPackageError, LeafNodeError, ProposalError, UpdatePathError};
 use crate::messages::registered_extensions::{ExtensionData, RequiredCapabilities};
 use crate::messages::{
@@ -26,6 +30,81 @@ pub(crate) struct CachedProposal {
     pub(crate) sender: Sender,
 }
 
+/// The proposals of the current epoch (§12.1), in arrival order, indexed
+/// by reference and counted by sender so that both lookups and the bounds
+/// of [`Limits`] cost O(1) whatever peers send.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ProposalCache {
+    items: Vec<CachedProposal>,
+    by_reference: HashMap<ProposalRef, usize>,
+    per_sender: HashMap<Sender, usize>,
+}
+
+impl ProposalCache {
+    /// Caches a proposal unless it is already cached; fails, changing
+    /// nothing, when the cache is full in total or for its sender. A
+    /// committer's own proposals count like anyone's.
+    pub(crate) fn insert(&mut self, proposal: CachedProposal, limits: &Limits) -> Result<(), Error> {
+        if self.by_reference.contains_key(&proposal.reference) {
+            return Ok(());
+        }
+        let sender = Self::counted_as(proposal.sender);
+        let of_sender = self.per_sender.get(&sender).copied().unwrap_or(0);
+        Limits::check(Limit::CachedProposals, self.items.len() + 1, limits.max_cached_proposals)?;
+        Limits::check(Limit::CachedProposalsPerSender, of_sender + 1, limits.max_cached_proposals_per_sender)?;
+        self.per_sender.insert(sender, of_sender + 1);
+        self.by_reference.insert(proposal.reference.clone(), self.items.len());
+        self.items.push(proposal);
+        Ok(())
+    }
+
+    /// The sender a proposal counts against: new members are one sender,
+    /// as their number is not bounded by the tree.
+    fn counted_as(sender: Sender) -> Sender {
+        match sender {
+            Sender::NewMemberProposal | Sender::NewMemberCommit => Sender::NewMemberProposal,
+            s => s,
+        }
+    }
+
+    /// A cache restored from exported state, which was bounded when it was
+    /// received (a duplicate reference keeps its first entry).
+    pub(crate) fn restore(items: Vec<CachedProposal>) -> Self {
+        let mut cache = Self::default();
+        for p in items {
+            if !cache.by_reference.contains_key(&p.reference) {
+                *cache.per_sender.entry(Self::counted_as(p.sender)).or_default() += 1;
+                cache.by_reference.insert(p.reference.clone(), cache.items.len());
+                cache.items.push(p);
+            }
+        }
+        cache
+    }
+
+    /// The cached proposal with this reference.
+    pub(crate) fn get(&self, reference: &ProposalRef) -> Option<&CachedProposal> {
+        self.by_reference.get(reference).map(|&i| &self.items[i])
+    }
+
+    /// Every cached proposal, in arrival order.
+    pub(crate) fn iter(&self) -> std::slice::Iter<'_, CachedProposal> {
+        self.items.iter()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Empties the cache (a new epoch, §12.4.2).
+    pub(crate) fn clear(&mut self) {
+        *self = Self::default();
+    }
+}
+
 /// A proposal as committed: its content, who proposed it, and its
 /// reference when it came by reference.
 #[derive(Clone, Debug)]
@@ -41,16 +120,18 @@ pub struct CommittedProposal {
 /// The proposals a Commit covers (§12.4): references resolved against the
 /// epoch's cache, inline proposals attributed to the committer `sender`.
 pub(crate) fn resolve_committed(
-    cache: &[CachedProposal],
+    cache: &ProposalCache,
     commit: &Commit,
     sender: Sender,
+    limits: &Limits,
 ) -> Result<Vec<CommittedProposal>, Error> {
+    Limits::check(Limit::ProposalsPerCommit, commit.proposals.len(), limits.max_proposals_per_commit)?;
     commit
         .proposals
         .iter()
         .map(|p| match p {
             ProposalOrRef::Reference(r) => {
-                let cached = cache.iter().find(|c| &c.reference == r).ok_or(CommitError::UnknownProposalReference)?;
+                let cached = cache.get(r).ok_or(CommitError::UnknownProposalReference)?;
                 Ok(CommittedProposal {
                     proposal: cached.proposal.clone(),
                     sender: cached.sender,
@@ -119,9 +200,24 @@ impl AppliedProposals {
 pub(crate) fn leaf_rules<'a>(
     context: &GroupContext,
     required: Option<&'a RequiredCapabilities>,
-    now: Option<u64>,
+    config: &PublicGroupConfig,
 ) -> LeafNodeRules<'a> {
-    LeafNodeRules { cipher_suite: context.cipher_suite, required_capabilities: required, now }
+    LeafNodeRules {
+        cipher_suite: context.cipher_suite,
+        required_capabilities: required,
+        now: config.now(),
+        limits: config.limits,
+    }
+}
+
+/// An extension list within [`Limits`]: its length, then each data's size
+/// (a GroupInfo's `ratchet_tree` is bounded by the tree's own limit).
+pub(crate) fn check_extension_limits(extensions: &[Extension], limits: &Limits) -> Result<(), Error> {
+    Limits::check(Limit::Extensions, extensions.len(), limits.max_extensions)?;
+    for e in extensions.iter().filter(|e| e.extension_type != ExtensionType::RATCHET_TREE) {
+        Limits::check(Limit::ExtensionBytes, e.extension_data.len(), limits.max_extension_bytes)?;
+    }
+    Ok(())
 }
 
 /// Validates `proposals` as a list (§12.2) and applies them in the order
@@ -135,19 +231,38 @@ pub(crate) fn apply_proposals(
     staged: &mut StagedTree<'_>,
     proposals: &[CommittedProposal],
     committer: Committer,
-    now: Option<u64>,
+    config: &PublicGroupConfig,
     parallel: bool,
 ) -> Result<AppliedProposals, Error> {
+    let limits = &config.limits;
+    // Every commit (made, received or staged by a server) passes here, so
+    // this is where an epoch at 2^64 - 1 stops: it cannot advance (§8).
+    if context.epoch.checked_add(1).is_none() {
+        return Err(LimitExceeded { limit: Limit::Counter, value: context.epoch, max: u64::MAX - 1 }.into());
+    }
+    Limits::check(Limit::ProposalsPerCommit, proposals.len(), limits.max_proposals_per_commit)?;
+    let psks = proposals.iter().filter(|p| matches!(p.proposal, Proposal::PreSharedKey(_))).count();
+    Limits::check(Limit::PsksPerCommit, psks, limits.max_psks_per_commit)?;
     check_list_shape(proposals, committer)?;
     // §12.3 step 1: new extensions first; later checks use them.
     let new_extensions = new_extensions(proposals)?;
+    if let Some(new) = &new_extensions {
+        check_extension_limits(new, limits)?;
+    }
     let extensions = new_extensions.as_deref().unwrap_or(&context.extensions);
     let required = RequiredCapabilities::find_in(extensions)?;
-    let rules = leaf_rules(context, required.as_ref(), now);
+    let rules = leaf_rules(context, required.as_ref(), config);
 
     let mut touched: HashSet<u32> = HashSet::new();
     let updated = apply_updates(suite, context, staged, proposals, committer, &rules, &mut touched)?;
     let removed = apply_removes(staged, proposals, committer, &mut touched)?;
+    let adds = proposals.iter().filter(|p| matches!(p.proposal, Proposal::Add(_))).count();
+    // Adds fill blank leaves first (§7.7): count members only when the
+    // width alone would not fit.
+    if (staged.leaf_count() as usize).saturating_add(adds) > limits.max_leaves as usize {
+        let leaves = staged.members().len().saturating_add(adds);
+        Limits::check(Limit::Leaves, leaves, limits.max_leaves as usize)?;
+    }
     let added = apply_adds(suite, staged, proposals, &rules, parallel)?;
     let mut out = AppliedProposals {
         added,
@@ -341,18 +456,15 @@ fn check_members_support(
     extensions: &[Extension],
     required: Option<&RequiredCapabilities>,
 ) -> Result<(), Error> {
-    for (leaf, member) in staged.members() {
+    let used: Vec<ExtensionType> = extensions.iter().map(|e| e.extension_type).collect();
+    let lacking = staged.members().into_par_iter().find_first(|(_, member)| {
         let caps = &member.capabilities;
-        let meets_required = required.is_none_or(|required| {
-            required.extension_types.iter().all(|&t| caps.supports_extension(t))
-                && required.proposal_types.iter().all(|&t| caps.supports_proposal(t))
-                && required.credential_types.iter().all(|&t| caps.supports_credential(t))
-        });
-        if !meets_required || extensions.iter().any(|ext| !caps.supports_extension(ext.extension_type)) {
-            return Err(ProposalError::MemberLacksCapability(leaf.0).into());
-        }
+        !required.is_none_or(|required| caps.meets(required)) || !caps.supports_extensions(&used)
+    });
+    match lacking {
+        Some((leaf, _)) => Err(ProposalError::MemberLacksCapability(leaf.0).into()),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// The list-level rules of §12.2 that need no tree: ReInit alone,
@@ -444,13 +556,13 @@ pub(crate) fn check_path_leaf(
     committer: Committer,
     committer_leaf: LeafIndex,
     leaf: &LeafNode,
-    now: Option<u64>,
+    config: &PublicGroupConfig,
 ) -> Result<(), Error> {
     if !matches!(leaf.leaf_node_source, LeafNodeSource::Commit { .. }) {
         return Err(LeafNodeError::WrongSource { expected: "commit" }.into());
     }
     let required = RequiredCapabilities::find_in(applied.extensions.as_deref().unwrap_or(&context.extensions))?;
-    let rules = leaf_rules(context, required.as_ref(), now);
+    let rules = leaf_rules(context, required.as_ref(), config);
     validate_leaf_node(suite, leaf, Some((&context.group_id, committer_leaf)), &rules)?;
     if let Committer::Member(l) = committer {
         if staged.leaf(l).is_some_and(|current| current.encryption_key == leaf.encryption_key) {
@@ -483,6 +595,7 @@ pub fn validate_key_package(
     if key_package.init_key == key_package.leaf_node.encryption_key {
         return Err(KeyPackageError::InitKeyIsEncryptionKey.into());
     }
+    check_extension_limits(&key_package.extensions, &rules.limits)?;
     key_package.verify_signature(suite)?;
     validate_leaf_node(suite, &key_package.leaf_node, None, rules)
 }
@@ -503,10 +616,10 @@ pub(crate) fn check_received_proposal(
     tree: &RatchetTree,
     sender: Sender,
     proposal: &Proposal,
-    now: Option<u64>,
+    config: &PublicGroupConfig,
 ) -> Result<(), Error> {
     let required = RequiredCapabilities::find_in(&context.extensions)?;
-    let rules = leaf_rules(context, required.as_ref(), now);
+    let rules = leaf_rules(context, required.as_ref(), config);
     match (proposal, sender) {
         (Proposal::ExternalInit(_), _) => Err(ProposalError::ExternalInitOutsideExternalCommit.into()),
         (Proposal::Add(add), _) => validate_key_package(suite, &add.key_package, &rules),
@@ -517,7 +630,7 @@ pub(crate) fn check_received_proposal(
         _ => {
             let list = [CommittedProposal { proposal: proposal.clone(), sender, reference: None }];
             let mut staged = tree.stage();
-            apply_proposals(suite, context, &mut staged, &list, Committer::Unknown, now, false).map(|_| ())
+            apply_proposals(suite, context, &mut staged, &list, Committer::Unknown, config, false).map(|_| ())
         }
     }
 }

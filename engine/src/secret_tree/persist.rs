@@ -77,9 +77,11 @@ impl Ratchet {
 /// below it.
 fn leaves_below(x: NodeIndex, n_leaves: u32) -> (u32, u32) {
     let k = x.level();
-    let first = (x.0 >> (k + 1)) << k;
-    let end = first.saturating_add(1 << k).min(n_leaves);
-    (first, end.saturating_sub(first))
+    // In u64: the root of a 2^31-leaf tree is at level 31, and shifting a
+    // u32 by 32 overflows.
+    let first = (u64::from(x.0) >> (k + 1)) << k;
+    let end = (first + (1u64 << k)).min(u64::from(n_leaves));
+    (first as u32, end.saturating_sub(first) as u32)
 }
 
 impl SecretTree {
@@ -195,6 +197,16 @@ mod tests {
 
     fn suite() -> Suite<'static> {
         Suite::new(default_provider(), CipherSuite(1)).unwrap()
+    }
+
+    /// Class 5 of issue 12: the root of a 2^31-leaf tree is at level 31,
+    /// and the span computation shifted a u32 by 32.
+    #[test]
+    fn leaves_below_the_root_of_the_largest_tree() {
+        let n = 1u32 << 31;
+        let root = math::root(n);
+        assert_eq!(leaves_below(root, n), (0, n));
+        assert_eq!(leaves_below(NodeIndex(0), n), (0, 1));
     }
 
     fn round_trip(t: &SecretTree) -> Result<SecretTree, StateError> {

@@ -13,7 +13,7 @@ use crate::crypto::{
 use crate::error::{Error, StateError};
 use crate::group::{Group, GroupConfig, Identity, PskStore};
 use crate::messages::{Credential, GroupContext, Proposal, ProposalRef, ProtocolVersion, ReInit, Sender};
-use crate::public_group::{CachedProposal, PublicGroup, PublicGroupConfig};
+use crate::public_group::{CachedProposal, ProposalCache, PublicGroup, PublicGroupConfig};
 use crate::schedule::transcript::{interim_transcript_hash, verify_confirmation_tag};
 use crate::schedule::{EpochSecrets, TranscriptHashes};
 use crate::secret_tree::SecretTree;
@@ -38,7 +38,7 @@ impl PublicPart {
     pub(crate) fn into_group(self, provider: Arc<dyn CryptoProvider>, config: PublicGroupConfig) -> PublicGroup {
         let mut group =
             PublicGroup::from_parts(provider, config, self.context, self.tree, self.transcript, self.confirmation_tag);
-        group.proposals = self.proposals;
+        group.proposals = ProposalCache::restore(self.proposals);
         group.reinit = self.reinit;
         group
     }
@@ -52,7 +52,7 @@ pub(crate) fn encode_public_part(out: &mut Vec<u8>, group: &PublicGroup) {
     write_bytes(out, group.transcript.interim());
     write_bytes(out, &group.confirmation_tag);
     (group.proposals.len() as u32).encode(out);
-    for p in &group.proposals {
+    for p in group.proposals.iter() {
         p.reference.encode(out);
         p.proposal.encode(out);
         p.sender.encode(out);

@@ -9,6 +9,7 @@ use rayon::prelude::*;
 
 use crate::crypto::{CipherSuite, Suite};
 use crate::error::{Error, LeafNodeError, TreeError};
+use crate::limits::{Limit, Limits};
 use crate::messages::registered_extensions::RequiredCapabilities;
 use crate::messages::{CredentialType, LeafNode, LeafNodeSource, ProtocolVersion};
 
@@ -28,6 +29,8 @@ pub struct LeafNodeRules<'a> {
     /// key_package leaves, or `None` to skip them (they are only
     /// RECOMMENDED for received leaves, §7.3).
     pub now: Option<u64>,
+    /// Bounds on the leaf's capabilities and extensions, checked first.
+    pub limits: Limits,
 }
 
 /// Checks one leaf node against §7.3, except uniqueness (the tree index
@@ -40,6 +43,16 @@ pub fn validate_leaf_node(
     rules: &LeafNodeRules<'_>,
 ) -> Result<(), Error> {
     let caps = &leaf.capabilities;
+    let max = rules.limits.max_capability_entries;
+    // The counts first: every later check scans these lists.
+    for len in [caps.versions.len(), caps.cipher_suites.len(), caps.extensions.len(), caps.proposals.len()] {
+        Limits::check(Limit::CapabilityEntries, len, max)?;
+    }
+    Limits::check(Limit::CapabilityEntries, caps.credentials.len(), max)?;
+    Limits::check(Limit::Extensions, leaf.extensions.len(), rules.limits.max_extensions)?;
+    for e in &leaf.extensions {
+        Limits::check(Limit::ExtensionBytes, e.extension_data.len(), rules.limits.max_extension_bytes)?;
+    }
     if !caps.cipher_suites.contains(&rules.cipher_suite) {
         return Err(LeafNodeError::UnsupportedCipherSuite.into());
     }
@@ -50,14 +63,12 @@ pub fn validate_leaf_node(
         return Err(LeafNodeError::CredentialNotInCapabilities.into());
     }
     if let Some(required) = rules.required_capabilities {
-        let ok = required.extension_types.iter().all(|&t| caps.supports_extension(t))
-            && required.proposal_types.iter().all(|&t| caps.supports_proposal(t))
-            && required.credential_types.iter().all(|&t| caps.supports_credential(t));
-        if !ok {
+        if !caps.meets(required) {
             return Err(LeafNodeError::MissingRequiredCapabilities.into());
         }
     }
-    if !leaf.extensions.iter().all(|e| caps.supports_extension(e.extension_type)) {
+    let used: Vec<_> = leaf.extensions.iter().map(|e| e.extension_type).collect();
+    if !caps.supports_extensions(&used) {
         return Err(LeafNodeError::UnlistedExtension.into());
     }
     if let (LeafNodeSource::KeyPackage(lifetime), Some(now)) = (&leaf.leaf_node_source, rules.now) {
