@@ -581,6 +581,29 @@ pub enum StateError {
     /// which).
     #[error("inconsistent state: {0}")]
     Inconsistent(&'static str),
+    /// The bytes are a sealed state, given to a plain import: open them
+    /// with `import_sealed` and their key.
+    #[error("state is sealed: import it with import_sealed and its key")]
+    Sealed,
+    /// The bytes are a plain export where a sealed state was expected. A
+    /// backend that seals refuses them: anyone who can write the store can
+    /// forge a plain state.
+    #[error("state is not sealed (a plain export where a sealed state was expected)")]
+    NotSealed,
+    /// The state was sealed under another key than the one given (the key
+    /// id in its header names which).
+    #[error("state is sealed under key id {found}, the key given has id {expected}")]
+    WrongKeyId {
+        /// The key id the sealed header carries.
+        found: u32,
+        /// The id of the key given.
+        expected: u32,
+    },
+    /// The sealed state did not open: the wrong key (with the right id),
+    /// the wrong context, or damaged or forged bytes. The AEAD cannot tell
+    /// these apart, by design.
+    #[error("sealed state does not open: wrong key, wrong context, or damaged bytes")]
+    SealBroken,
 }
 
 /// Shorthand for engine results.

@@ -15,8 +15,10 @@
 //!   pool, never on the executor's threads; see `engine/examples/server.rs`);
 //! - identities and key packages: [`Identity`], [`KeyPackageBundle`];
 //! - state export and import: [`Group::export`], [`Group::import`],
-//!   [`PublicGroup::export`], [`PublicGroup::import`], and the format in
-//!   [`state`].
+//!   [`PublicGroup::export`], [`PublicGroup::import`], sealed under a
+//!   [`state::StateKey`] with [`Group::export_sealed`] and
+//!   [`Group::import_sealed`] (a member's state must be stored sealed),
+//!   and the format in [`state`].
 //!
 //! Everything else is internal. The vector harness, the benches and the load
 //! generator reach internals through [`internals`], which is hidden from the

@@ -3,18 +3,25 @@
 //! bytes that a backend stores and imports again after a restart
 //! (docs/ARCHITECTURE.md, "Bad input and faults").
 //!
-//! # The bytes are secret
+//! # The bytes are secret: seal them
 //!
 //! A member's state holds every secret of its epoch: its signature private
 //! key, its HPKE private keys, the epoch secrets, the secret tree. Anyone
 //! holding the bytes can read the group's messages of this epoch and
-//! impersonate the member. Store them **encrypted and authenticated at
-//! rest** (an AEAD under a key the backend keeps elsewhere). The digest
-//! at the end of the format detects accidental damage only; it is no
-//! protection against someone who can write the storage. The export is
-//! returned in a [`Zeroizing`](zeroize::Zeroizing) buffer, sized before the
-//! first secret is written so that no reallocation leaves a copy behind;
-//! import copies each secret straight into a zeroizing
+//! impersonate the member; anyone who can write them can make the member
+//! resume from a state of their own making. Store a member's state
+//! **sealed**: [`Group::export_sealed`](crate::group::Group::export_sealed)
+//! encrypts and authenticates the export under a [`StateKey`] the backend
+//! keeps elsewhere (a KMS, a secrets manager), bound to a context naming
+//! the record, and
+//! [`Group::import_sealed`](crate::group::Group::import_sealed) opens it
+//! again (below, "Sealed state"). The plain export stays, for public state
+//! and for a backend that encrypts at rest itself: its digest detects
+//! accidental damage only, no protection against someone who can write
+//! the storage. The export is returned in a
+//! [`Zeroizing`](zeroize::Zeroizing) buffer, sized before the first secret
+//! is written so that no reallocation leaves a copy behind; import copies
+//! each secret straight into a zeroizing
 //! [`Secret`](crate::crypto::Secret).
 //!
 //! # Format (version 1)
@@ -53,9 +60,60 @@
 //! secret tree keeps the out-of-order window it was created with until
 //! the next epoch.
 //!
+//! # Sealed state (sealed version 1)
+//!
+//! ```text
+//! sealed header  "THRS"  uint16 sealed_version = 1  uint8 kind  uint16 cipher_suite  uint32 key_id
+//! nonce          12 bytes, drawn at random for each export
+//! ciphertext     AES-256-GCM(key, nonce, aad = sealed header || context, plaintext = the plain export)
+//!                the plain export above, unchanged (its header and digest included), then the 16-byte tag
+//! ```
+//!
+//! - **Header.** In the clear, so that a backend can route a record and
+//!   pick its key without opening it ([`peek_sealed_header`]); kind and
+//!   cipher suite repeat the plain header's, checked against it once
+//!   opened. Authenticated: it is the first part of the associated data.
+//! - **Context.** Bytes the caller passes to both export and import; part
+//!   of the associated data, never stored. Pass what identifies the
+//!   record, e.g. the storage key, or group id and member id: a sealed
+//!   state then opens only as the record it was written for, and a
+//!   ciphertext copied over another record (another member's, another
+//!   group's) is refused. An empty context binds nothing.
+//! - **Freshness is not covered.** Whoever can write the store can put
+//!   back an *older* sealed state of the same record (same key, same
+//!   context), and the member resumes from an old epoch, reusing sending
+//!   generations of the secret tree it has used already. A backend for
+//!   which that matters binds a version into the context (the record key
+//!   and a counter kept where the store's writer cannot reach it).
+//! - **What stays visible:** the header and the length (which grows with
+//!   the tree and the keys a member keeps).
+//! - **Cipher.** AES-256-GCM through aws-lc-rs's randomized-nonce key: the
+//!   96-bit nonce is drawn by AWS-LC's generator inside the seal (IV
+//!   generation inside the module, as FIPS 140-3 asks; aws-lc-rs marks a
+//!   caller-chosen GCM nonce as outside FIPS use), and AES is in hardware
+//!   on the servers this targets. ChaCha20-Poly1305 would serve
+//!   as well but has no randomized-nonce seal in aws-lc-rs. Random 96-bit
+//!   nonces bound the seals per key: NIST SP 800-38D §8.3 allows 2^32 under
+//!   one key. Rotate long before.
+//! - **Key rotation.** A [`StateKey`] carries a `u32` id, written into the
+//!   header of everything it seals. To rotate, seal new exports under a key
+//!   of a new id; open each stored record with the key its header names
+//!   ([`peek_sealed_header`]`(bytes)?.key_id`), and rewrap it without
+//!   importing ([`open_sealed`] then [`seal_state`] under the new key); drop
+//!   the old key once no record carries its id. A key of another id than
+//!   the header's is [`StateError::WrongKeyId`], before any decryption.
+//! - **Opening** checks the magic ([`StateError::NotSealed`] for a plain
+//!   export: a backend that seals never falls back to the plain import,
+//!   which would accept a forged state), the sealed version, the kind, the
+//!   key id and the length, then the AEAD: a wrong key, a wrong context
+//!   and damaged or forged bytes are one [`StateError::SealBroken`]. The
+//!   plaintext is decrypted into a zeroizing buffer, then imported with
+//!   every check below.
+//!
 //! # What import checks
 //!
-//! Magic, format version and kind first (so another version is
+//! Magic (a sealed state is [`StateError::Sealed`]), format version and
+//! kind first (so another version is
 //! [`StateError::UnsupportedVersion`], whatever its layout), then the
 //! digest, then every field decodes with the bounded reader
 //! ([`StateError::Corrupt`]). The tree's hashes and index are rebuilt
@@ -69,6 +127,11 @@
 
 mod member;
 mod public;
+mod sealed;
+
+pub use sealed::{
+    SEALED_MAGIC, SEALED_OVERHEAD, SEALED_VERSION, SealedHeader, StateKey, open_sealed, peek_sealed_header, seal_state,
+};
 
 use crate::codec::{Decode, DecodeError, Reader};
 use crate::crypto::constant_time_eq;
@@ -107,10 +170,14 @@ pub struct StateHeader {
 }
 
 /// Reads the header of exported state without checking the digest (for a
-/// backend sorting its stored states, or migrating old versions).
+/// backend sorting its stored states, or migrating old versions). A sealed
+/// state is [`StateError::Sealed`] (its header: [`peek_sealed_header`]).
 pub fn peek_header(bytes: &[u8]) -> Result<StateHeader, StateError> {
     let mut r = Reader::new(bytes);
     let magic: [u8; 4] = r.take_array().map_err(StateError::Corrupt)?;
+    if magic == SEALED_MAGIC {
+        return Err(StateError::Sealed);
+    }
     if magic != MAGIC {
         return Err(StateError::NotState);
     }

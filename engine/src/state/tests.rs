@@ -200,3 +200,188 @@ fn public_group_resealed_truncations_are_errors() {
         Err(Error::State(StateError::Inconsistent(_)))
     ));
 }
+
+// Sealed state (sealed.rs): every damage to the sealed bytes is a typed
+// error before the plain import runs, and nothing of the state shows.
+
+const CONTEXT: &[u8] = b"groups/g/members/bob";
+
+fn key() -> StateKey {
+    StateKey::new(7, &[0x11; StateKey::LEN])
+}
+
+fn import_sealed(bytes: &[u8], key: &StateKey, context: &[u8]) -> Result<Group, Error> {
+    Group::import_sealed(bytes, key, context, provider(), GroupConfig::default())
+}
+
+fn sealed_error(result: Result<Group, Error>) -> StateError {
+    match result {
+        Err(Error::State(e)) => e,
+        Err(other) => panic!("expected a state error, got {other:?}"),
+        Ok(_) => panic!("expected a state error, got a group"),
+    }
+}
+
+#[test]
+fn sealed_layout_and_a_fresh_nonce_per_export() {
+    let bob = sample();
+    let plain = bob.export().unwrap();
+    let a = bob.export_sealed(&key(), CONTEXT).unwrap();
+    let b = bob.export_sealed(&key(), CONTEXT).unwrap();
+    assert_eq!(a.len(), plain.len() + SEALED_OVERHEAD);
+    assert_eq!(SEALED_OVERHEAD, 13 + 12 + 16);
+    // "THRS", sealed version 1, kind 1, suite 1, key id 7.
+    assert_eq!(&a[..13], b"THRS\x00\x01\x01\x00\x01\x00\x00\x00\x07");
+    assert_eq!(
+        peek_sealed_header(&a),
+        Ok(SealedHeader { sealed_version: 1, kind: 1, cipher_suite: CipherSuite(1), key_id: 7 })
+    );
+    // Same state, same key, same context: another nonce, another ciphertext.
+    assert_ne!(a[13..25], b[13..25], "nonce repeated");
+    assert_ne!(a[25..], b[25..]);
+    // Both open to the (deterministic) plain export.
+    assert_eq!(*open_sealed(&a, &key(), CONTEXT).unwrap(), *plain);
+    assert_eq!(*open_sealed(&b, &key(), CONTEXT).unwrap(), *plain);
+    let bob2 = import_sealed(&a, &key(), CONTEXT).unwrap();
+    assert_eq!(*bob2.export().unwrap(), *plain);
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[test]
+fn sealed_state_hides_the_secrets() {
+    let bob = sample();
+    let plain = bob.export().unwrap();
+    let sealed = bob.export_sealed(&key(), CONTEXT).unwrap();
+    let own = bob.private.own_leaf.node();
+    let secrets: [(&str, &[u8]); 6] = [
+        ("signature private key", bob.identity.signer.private.0.as_bytes()),
+        ("leaf HPKE private key", bob.private.key(own).unwrap().0.as_bytes()),
+        ("pending leaf private key", bob.pending_leaf_keys[0].private.0.as_bytes()),
+        ("epoch authenticator", bob.epoch_authenticator()),
+        ("exporter secret", bob.epoch.exporter_secret().as_bytes()),
+        ("external PSK", &[9; 32]),
+    ];
+    for (what, secret) in secrets {
+        assert!(secret.len() >= 16, "{what} is too short to search for");
+        assert!(contains(&plain, secret), "{what} is not in the plain export: the test looks for the wrong bytes");
+        assert!(!contains(&sealed, secret), "{what} shows in the sealed state");
+    }
+    // Nor does the public part: the GroupContext (group id, epoch, hashes).
+    let context = bob.context().to_bytes();
+    assert!(contains(&plain, &context) && !contains(&sealed, &context));
+}
+
+#[test]
+fn every_bit_flip_of_a_sealed_state_is_refused() {
+    let sealed = sample().export_sealed(&key(), CONTEXT).unwrap();
+    for at in 0..sealed.len() {
+        for bit in 0..8 {
+            let mut damaged = sealed.clone();
+            damaged[at] ^= 1 << bit;
+            let e = sealed_error(import_sealed(&damaged, &key(), CONTEXT));
+            let expected = match at {
+                0..4 => matches!(e, StateError::NotState),
+                4..6 => matches!(e, StateError::UnsupportedVersion { expected: 1, .. }),
+                6 => matches!(e, StateError::WrongKind { expected: 1, .. }),
+                9..13 => matches!(e, StateError::WrongKeyId { expected: 7, .. }),
+                // The cipher suite (bound as associated data), the nonce,
+                // the ciphertext and the tag.
+                _ => e == StateError::SealBroken,
+            };
+            assert!(expected, "flip of bit {bit} at {at}: {e:?}");
+        }
+    }
+    println!("sealed flips: all {} of {} bytes refused", 8 * sealed.len(), sealed.len());
+}
+
+#[test]
+fn sealed_truncations_and_extensions_are_refused() {
+    let sealed = sample().export_sealed(&key(), CONTEXT).unwrap();
+    for cut in 0..sealed.len() {
+        let e = sealed_error(import_sealed(&sealed[..cut], &key(), CONTEXT));
+        if cut < SEALED_OVERHEAD {
+            assert!(matches!(e, StateError::Corrupt(DecodeError::Truncated { .. })), "cut at {cut}: {e:?}");
+        } else {
+            assert_eq!(e, StateError::SealBroken, "cut at {cut}");
+        }
+    }
+    let mut longer = sealed.clone();
+    longer.push(0);
+    assert_eq!(sealed_error(import_sealed(&longer, &key(), CONTEXT)), StateError::SealBroken);
+}
+
+#[test]
+fn sealed_state_opens_only_with_its_key_context_and_kind() {
+    let bob = sample();
+    let sealed = bob.export_sealed(&key(), CONTEXT).unwrap();
+    assert!(import_sealed(&sealed, &key(), CONTEXT).is_ok());
+    // Another key under the same id; a key of another id.
+    let other = StateKey::new(7, &[0x12; StateKey::LEN]);
+    assert_eq!(sealed_error(import_sealed(&sealed, &other, CONTEXT)), StateError::SealBroken);
+    let renamed = StateKey::new(8, &[0x11; StateKey::LEN]);
+    assert_eq!(
+        sealed_error(import_sealed(&sealed, &renamed, CONTEXT)),
+        StateError::WrongKeyId { found: 7, expected: 8 }
+    );
+    // Another context: another record, a prefix of it, none.
+    for context in [&b"groups/g/members/carol"[..], b"groups/g/members/bo", b""] {
+        assert_eq!(sealed_error(import_sealed(&sealed, &key(), context)), StateError::SealBroken);
+    }
+    // Plain where sealed is expected and the reverse; no double sealing.
+    let plain = bob.export().unwrap();
+    assert_eq!(sealed_error(import_sealed(&plain, &key(), CONTEXT)), StateError::NotSealed);
+    assert_eq!(sealed_error(import(&sealed)), StateError::Sealed);
+    assert_eq!(seal_state(&sealed, &key(), CONTEXT).unwrap_err(), Error::State(StateError::Sealed));
+    assert_eq!(peek_header(&sealed), Err(StateError::Sealed));
+    assert_eq!(peek_sealed_header(&plain), Err(StateError::NotSealed));
+    // A member's sealed state is not a public group's.
+    let result = crate::public_group::PublicGroup::import_sealed(
+        &sealed,
+        &key(),
+        CONTEXT,
+        provider(),
+        crate::public_group::PublicGroupConfig::default(),
+    );
+    assert_eq!(result.unwrap_err(), Error::State(StateError::WrongKind { found: 1, expected: 2 }));
+    // Another sealed version, whatever follows.
+    let mut future = sealed.clone();
+    future[4..6].copy_from_slice(&2u16.to_be_bytes());
+    assert_eq!(
+        sealed_error(import_sealed(&future, &key(), CONTEXT)),
+        StateError::UnsupportedVersion { found: 2, expected: 1 }
+    );
+}
+
+#[test]
+fn sealed_state_rewraps_under_a_new_key() {
+    let bob = sample();
+    let old = key();
+    let new = StateKey::generate(8).unwrap();
+    let sealed = bob.export_sealed(&old, CONTEXT).unwrap();
+    // The header names the key; the state is rewrapped without an import.
+    assert_eq!(peek_sealed_header(&sealed).unwrap().key_id, old.id());
+    let rewrapped = seal_state(&open_sealed(&sealed, &old, CONTEXT).unwrap(), &new, CONTEXT).unwrap();
+    assert_eq!(peek_sealed_header(&rewrapped).unwrap().key_id, 8);
+    let bob2 = import_sealed(&rewrapped, &new, CONTEXT).unwrap();
+    assert_eq!(*bob2.export().unwrap(), *bob.export().unwrap());
+    assert_eq!(
+        sealed_error(import_sealed(&rewrapped, &old, CONTEXT)),
+        StateError::WrongKeyId { found: 8, expected: 7 }
+    );
+    // A key from the caller's bytes opens what the generated one sealed.
+    let copy = StateKey::new(8, new.as_bytes());
+    assert!(import_sealed(&rewrapped, &copy, CONTEXT).is_ok());
+}
+
+#[test]
+fn state_keys_are_random_and_never_print() {
+    let a = StateKey::generate(1).unwrap();
+    let b = StateKey::generate(1).unwrap();
+    assert_ne!(a.as_bytes(), b.as_bytes());
+    let shown = format!("{a:?}");
+    assert_eq!(shown, "StateKey { id: 1, .. }");
+    assert_eq!(format!("{:?}", StateKey::new(3, &[0xab; 32])), "StateKey { id: 3, .. }");
+}
