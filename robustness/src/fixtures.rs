@@ -86,6 +86,8 @@ pub struct Fixture {
     pub welcome: Vec<u8>,
     /// The bundle that Welcome is addressed to.
     pub joiner: KeyPackageBundle,
+    /// Its init and encryption private keys (for saving the fixture).
+    pub joiner_keys: (Secret, Secret),
     /// A GroupInfo of the fixture epoch with ratchet_tree and external_pub
     /// (an MLSMessage), signed by leaf 0.
     pub group_info: Vec<u8>,
@@ -110,6 +112,15 @@ fn fail(what: &str) -> impl FnOnce(Error) -> String + '_ {
 /// A KeyPackage bundle for `identity` valid from 0 to `u64::MAX` (so that
 /// saved fixtures do not expire), default capabilities.
 pub fn bundle(provider: &dyn CryptoProvider, cs: CipherSuite, identity: &Identity) -> Result<KeyPackageBundle, Error> {
+    bundle_with_keys(provider, cs, identity).map(|(b, _)| b)
+}
+
+/// [`bundle`], with the init and encryption private keys.
+pub fn bundle_with_keys(
+    provider: &dyn CryptoProvider,
+    cs: CipherSuite,
+    identity: &Identity,
+) -> Result<(KeyPackageBundle, (Secret, Secret)), Error> {
     let suite = Suite::new(provider, cs)?;
     let init = suite.generate_hpke_key_pair()?;
     let encryption = suite.generate_hpke_key_pair()?;
@@ -132,7 +143,15 @@ pub fn bundle(provider: &dyn CryptoProvider, cs: CipherSuite, identity: &Identit
         signature: Vec::new(),
     };
     key_package.sign(&suite, &identity.signer.private)?;
-    KeyPackageBundle::from_keys(provider, key_package, init.private, encryption.private, identity.signer.private.clone())
+    let keys = (init.private.0.clone(), encryption.private.0.clone());
+    let b = KeyPackageBundle::from_keys(
+        provider,
+        key_package,
+        init.private,
+        encryption.private,
+        identity.signer.private.clone(),
+    )?;
+    Ok((b, keys))
 }
 
 fn welcome_of(message: &MlsMessage) -> Result<&throng::messages::Welcome, String> {
@@ -179,15 +198,9 @@ impl Fixture {
             .map(|i| Identity::basic(&*p, cs, format!("member-{i}")))
             .collect::<Result<_, _>>()
             .map_err(fail("identity"))?;
-        let mut creator = Group::create_with_provider(
-            p.clone(),
-            cs,
-            &identities[0],
-            GROUP_ID.to_vec(),
-            vec![],
-            config.clone(),
-        )
-        .map_err(fail("create"))?;
+        let mut creator =
+            Group::create_with_provider(p.clone(), cs, &identities[0], GROUP_ID.to_vec(), vec![], config.clone())
+                .map_err(fail("create"))?;
         let bundles: Vec<KeyPackageBundle> =
             identities[1..].iter().map(|id| bundle(&*p, cs, id)).collect::<Result<_, _>>().map_err(fail("bundle"))?;
         let adds = bundles.iter().map(|b| Proposal::Add(Add { key_package: b.key_package.clone() })).collect();
@@ -212,22 +225,21 @@ impl Fixture {
         let receiver = members[at(RECEIVER.0)].clone();
 
         let mut messages = Vec::new();
-        let genuine = |name: &'static str, msg: &MlsMessage, sender: Option<u32>, signer: &Identity, receiver: Group| {
-            Genuine {
+        let genuine =
+            |name: &'static str, msg: &MlsMessage, sender: Option<u32>, signer: &Identity, receiver: Group| Genuine {
                 name,
                 bytes: msg.to_bytes(),
                 sender: sender.map(LeafIndex),
                 signer: signer.clone(),
                 receiver,
                 prerequisites: Vec::new(),
-            }
-        };
+            };
 
         let (msg, _) = commit(&mut members[at(2)].clone(), CommitOptions::default())?;
         messages.push(genuine("commit_path", &msg, Some(2), &identities[2], receiver.clone()));
 
         let joiner_id = Identity::basic(&*p, cs, "joiner").map_err(fail("identity"))?;
-        let joiner = bundle(&*p, cs, &joiner_id).map_err(fail("bundle"))?;
+        let (joiner, joiner_keys) = bundle_with_keys(&*p, cs, &joiner_id).map_err(fail("bundle"))?;
         let add = Proposal::Add(Add { key_package: joiner.key_package.clone() });
         let (msg, welcome) = commit(&mut members[at(3)].clone(), CommitOptions::with_proposals(vec![add]))?;
         let welcome = welcome.ok_or("fixture: no Welcome")?.to_bytes();
@@ -290,6 +302,7 @@ impl Fixture {
             messages,
             welcome,
             joiner,
+            joiner_keys,
             group_info: MlsMessage::new(MlsMessageBody::GroupInfo(info)).to_bytes(),
             tree: receiver.tree().export().to_bytes(),
             key_package: MlsMessage::new(MlsMessageBody::KeyPackage(kp.key_package.clone())).to_bytes(),
@@ -391,4 +404,153 @@ pub fn reseal(cs: CipherSuite, state: &mut Vec<u8>) {
     let digest = suite.hash(&state[..body]);
     state.truncate(body);
     state.extend_from_slice(&digest);
+}
+
+fn put(out: &mut Vec<u8>, bytes: &[u8]) {
+    out.extend_from_slice(&(bytes.len() as u32).to_be_bytes());
+    out.extend_from_slice(bytes);
+}
+
+fn get<'a>(r: &mut &'a [u8]) -> Result<&'a [u8], String> {
+    let (len, rest) = r.split_first_chunk::<4>().ok_or("fixture file truncated")?;
+    let len = u32::from_be_bytes(*len) as usize;
+    if rest.len() < len {
+        return Err("fixture file truncated".into());
+    }
+    let (v, rest) = rest.split_at(len);
+    *r = rest;
+    Ok(v)
+}
+
+fn put_identity(out: &mut Vec<u8>, id: &Identity) {
+    put(out, &id.credential.to_bytes());
+    put(out, id.signer.private.0.as_bytes());
+    put(out, id.signer.public.as_bytes());
+}
+
+fn get_identity(r: &mut &[u8]) -> Result<Identity, String> {
+    use throng::crypto::{SignatureKeyPair, SignaturePrivateKey, SignaturePublicKey};
+    let credential = Credential::from_bytes(get(r)?).map_err(|e| e.to_string())?;
+    let private = SignaturePrivateKey(Secret::from_slice(get(r)?));
+    let public = SignaturePublicKey(get(r)?.to_vec());
+    Ok(Identity { credential, signer: SignatureKeyPair { private, public } })
+}
+
+/// The names of the genuine messages, in fixture order.
+pub const MESSAGE_NAMES: [&str; 9] = [
+    "commit_path",
+    "commit_add",
+    "commit_remove",
+    "proposal_update",
+    "commit_by_reference",
+    "proposal_add",
+    "proposal_remove",
+    "application",
+    "commit_external",
+];
+
+impl Fixture {
+    /// The fixture as bytes (secrets included: test keys only), for the
+    /// fuzz crate, whose committed corpora must match the keys they were
+    /// made with. [`Fixture::load`] reads it back, without the members and
+    /// identities (the fuzz targets do not need them).
+    pub fn save(&self) -> Result<Vec<u8>, String> {
+        let mut out = b"THRONG-ROBUSTNESS-FIXTURE-1".to_vec();
+        put(&mut out, &self.cipher_suite.0.to_be_bytes());
+        put(&mut out, &[u8::from(self.private_handshakes)]);
+        put(&mut out, &(self.messages.len() as u32).to_be_bytes());
+        for g in &self.messages {
+            put(&mut out, g.name.as_bytes());
+            put(&mut out, &g.bytes);
+            put(&mut out, &g.sender.map_or(u32::MAX, |l| l.0).to_be_bytes());
+            put_identity(&mut out, &g.signer);
+            put(&mut out, &g.receiver.export().map_err(|e| e.to_string())?);
+            put(&mut out, &(g.prerequisites.len() as u32).to_be_bytes());
+            for p in &g.prerequisites {
+                put(&mut out, p);
+            }
+        }
+        put(&mut out, &self.welcome);
+        put(&mut out, &self.joiner.key_package.to_bytes());
+        put(&mut out, self.joiner_keys.0.as_bytes());
+        put(&mut out, self.joiner_keys.1.as_bytes());
+        put_identity(&mut out, self.joiner.identity());
+        put(&mut out, &self.group_info);
+        put(&mut out, &self.tree);
+        put(&mut out, &self.key_package);
+        put_identity(&mut out, &self.key_package_owner);
+        put(&mut out, &self.member_state);
+        put(&mut out, &self.public_state);
+        Ok(out)
+    }
+
+    /// Reads what [`Fixture::save`] wrote.
+    pub fn load(bytes: &[u8]) -> Result<Self, String> {
+        use throng::crypto::HpkePrivateKey;
+        let p = provider();
+        let r = &mut bytes.strip_prefix(b"THRONG-ROBUSTNESS-FIXTURE-1".as_slice()).ok_or("not a fixture file")?;
+        let u32_of = |b: &[u8]| b.try_into().map(u32::from_be_bytes).map_err(|_| "bad u32".to_string());
+        let cs = CipherSuite(u16::from_be_bytes(get(r)?.try_into().map_err(|_| "bad suite")?));
+        let private_handshakes = get(r)? == [1];
+        let config = GroupConfig {
+            handshake_wire_format: if private_handshakes {
+                WireFormat::PRIVATE_MESSAGE
+            } else {
+                WireFormat::PUBLIC_MESSAGE
+            },
+            ..GroupConfig::default()
+        };
+        let count = u32_of(get(r)?)?;
+        let mut messages = Vec::new();
+        for _ in 0..count {
+            let name = std::str::from_utf8(get(r)?).map_err(|e| e.to_string())?;
+            let name = MESSAGE_NAMES.into_iter().find(|n| *n == name).ok_or("unknown message name")?;
+            let bytes = get(r)?.to_vec();
+            let sender = Some(u32_of(get(r)?)?).filter(|&l| l != u32::MAX).map(LeafIndex);
+            let signer = get_identity(r)?;
+            let receiver = Group::import(get(r)?, p.clone(), config.clone()).map_err(|e| e.to_string())?;
+            let n = u32_of(get(r)?)?;
+            let prerequisites = (0..n).map(|_| get(r).map(<[u8]>::to_vec)).collect::<Result<_, _>>()?;
+            messages.push(Genuine { name, bytes, sender, signer, receiver, prerequisites });
+        }
+        let welcome = get(r)?.to_vec();
+        let kp = KeyPackage::from_bytes(get(r)?).map_err(|e| e.to_string())?;
+        let init = Secret::from_slice(get(r)?);
+        let enc = Secret::from_slice(get(r)?);
+        let joiner_id = get_identity(r)?;
+        let joiner = KeyPackageBundle::from_keys(
+            &*p,
+            kp,
+            HpkePrivateKey(init.clone()),
+            HpkePrivateKey(enc.clone()),
+            joiner_id.signer.private.clone(),
+        )
+        .map_err(|e| e.to_string())?;
+        let group_info = get(r)?.to_vec();
+        let tree = get(r)?.to_vec();
+        let key_package = get(r)?.to_vec();
+        let key_package_owner = get_identity(r)?;
+        let member_state = get(r)?.to_vec();
+        let public_state = get(r)?.to_vec();
+        let membership_key = membership_key_of(&member_state)?;
+        Ok(Self {
+            label: format!("cs{}-{}", cs.0, if private_handshakes { "private" } else { "public" }),
+            cipher_suite: cs,
+            private_handshakes,
+            config,
+            identities: Vec::new(),
+            members: Vec::new(),
+            messages,
+            welcome,
+            joiner,
+            joiner_keys: (init, enc),
+            group_info,
+            tree,
+            key_package,
+            key_package_owner,
+            member_state,
+            public_state,
+            membership_key,
+        })
+    }
 }

@@ -27,8 +27,8 @@ use throng::messages::content::{
 use throng::messages::registered_extensions::ExtensionData;
 use throng::messages::{
     Add, Commit, Extension, ExtensionType, ExternalInit, GroupContextExtensions, GroupInfo, KeyPackage, LeafNode,
-    LeafNodeSource, Lifetime, PreSharedKey, PreSharedKeyId, Proposal, ProposalOrRef, ProposalRef, ProtocolVersion,
-    Psk, RatchetTreeExtension, ReInit, Remove, Update,
+    LeafNodeSource, Lifetime, PreSharedKey, PreSharedKeyId, Proposal, ProposalOrRef, ProposalRef, ProtocolVersion, Psk,
+    RatchetTreeExtension, ReInit, Remove, Update,
 };
 
 use crate::fixtures::{self, BLANK_LEAF, Fixture, Genuine, RECEIVER};
@@ -108,7 +108,11 @@ pub fn key_package_variants(fx: &Fixture, owner: &Identity, base: &KeyPackage) -
             }),
             Expect::Reject,
         ),
-        ("capabilities-65530", Box::new(|kp| huge_capabilities(&mut kp.leaf_node)), Expect::MayAccept("long but valid capabilities")),
+        (
+            "capabilities-65530",
+            Box::new(|kp| huge_capabilities(&mut kp.leaf_node)),
+            Expect::MayAccept("long but valid capabilities"),
+        ),
         (
             "capabilities-lists-defaults",
             Box::new(|kp| {
@@ -136,7 +140,11 @@ pub fn key_package_variants(fx: &Fixture, owner: &Identity, base: &KeyPackage) -
             }),
             Expect::Reject,
         ),
-        ("leaf-10k-unlisted-extensions", Box::new(|kp| kp.leaf_node.extensions = unknown_extensions(10_000)), Expect::Reject),
+        (
+            "leaf-10k-unlisted-extensions",
+            Box::new(|kp| kp.leaf_node.extensions = unknown_extensions(10_000)),
+            Expect::Reject,
+        ),
         (
             "leaf-10k-listed-extensions",
             Box::new(|kp| {
@@ -154,7 +162,11 @@ pub fn key_package_variants(fx: &Fixture, owner: &Identity, base: &KeyPackage) -
             }),
             Expect::Reject,
         ),
-        ("kp-10k-extensions", Box::new(|kp| kp.extensions = unknown_extensions(10_000)), Expect::MayAccept("KeyPackage extensions need no capability")),
+        (
+            "kp-10k-extensions",
+            Box::new(|kp| kp.extensions = unknown_extensions(10_000)),
+            Expect::MayAccept("KeyPackage extensions need no capability"),
+        ),
         (
             "kp-duplicate-extension",
             Box::new(|kp| {
@@ -205,17 +217,40 @@ fn content_mutants(fx: &Fixture, g: &Genuine, is_commit: bool) -> Vec<Mutant> {
     let big_ad = if is_commit {
         (Expect::Reject, Expect::MayAccept(TAG_UNCHECKED))
     } else {
-        (Expect::MayAccept("authenticated_data is the sender's to choose"), Expect::MayAccept("authenticated_data is the sender's to choose"))
+        (
+            Expect::MayAccept("authenticated_data is the sender's to choose"),
+            Expect::MayAccept("authenticated_data is the sender's to choose"),
+        )
     };
     let edits: Vec<Edit> = vec![
         ("epoch-max", Box::new(|c| c.epoch = u64::MAX), Expect::Reject, Expect::Reject),
         ("epoch+1", Box::new(|c| c.epoch += 1), Expect::Reject, Expect::Reject),
         ("group-id-other", Box::new(|c| c.group_id = b"another group".to_vec()), Expect::Reject, Expect::Reject),
-        ("sender-out-of-range", Box::new(|c| c.sender = Sender::Member(LeafIndex(u32::MAX))), Expect::Reject, Expect::Reject),
-        ("sender-blank-leaf", Box::new(|c| c.sender = Sender::Member(LeafIndex(BLANK_LEAF))), Expect::Reject, Expect::Reject),
-        ("sender-other-member", Box::new(move |c| c.sender = Sender::Member(LeafIndex(other))), Expect::Reject, Expect::Reject),
+        (
+            "sender-out-of-range",
+            Box::new(|c| c.sender = Sender::Member(LeafIndex(u32::MAX))),
+            Expect::Reject,
+            Expect::Reject,
+        ),
+        (
+            "sender-blank-leaf",
+            Box::new(|c| c.sender = Sender::Member(LeafIndex(BLANK_LEAF))),
+            Expect::Reject,
+            Expect::Reject,
+        ),
+        (
+            "sender-other-member",
+            Box::new(move |c| c.sender = Sender::Member(LeafIndex(other))),
+            Expect::Reject,
+            Expect::Reject,
+        ),
         ("sender-external-0", Box::new(|c| c.sender = Sender::External(0)), Expect::Reject, Expect::Reject),
-        ("sender-new-member-proposal", Box::new(|c| c.sender = Sender::NewMemberProposal), Expect::Reject, Expect::Reject),
+        (
+            "sender-new-member-proposal",
+            Box::new(|c| c.sender = Sender::NewMemberProposal),
+            Expect::Reject,
+            Expect::Reject,
+        ),
         ("authenticated-data-1MiB", Box::new(|c| c.authenticated_data = vec![7; 1 << 20]), big_ad.0, big_ad.1),
     ];
     let mut out = Vec::new();
@@ -255,7 +290,10 @@ fn commit_mutants(fx: &Fixture, g: &Genuine) -> Vec<Mutant> {
     };
     let existing_member_kp =
         fixtures::bundle(&*fixtures::provider(), fx.cipher_suite, &fx.identities[2]).ok().map(|b| b.key_package);
-    let psk = PreSharedKeyId { psk: Psk::External { psk_id: b"nobody knows".to_vec() }, psk_nonce: vec![0; suite.hash_len()] };
+    let psk = PreSharedKeyId {
+        psk: Psk::External { psk_id: b"nobody knows".to_vec() },
+        psk_nonce: vec![0; suite.hash_len()],
+    };
     let reinit = ReInit {
         group_id: b"next".to_vec(),
         version: ProtocolVersion::MLS10,
@@ -304,79 +342,129 @@ fn commit_mutants(fx: &Fixture, g: &Genuine) -> Vec<Mutant> {
     edit("gce-duplicate-type", Box::new(move |c| c.proposals.push(gce(dup.clone()))), Expect::Reject);
     edit("gce-twice", Box::new(move |c| c.proposals.extend([gce(vec![]), gce(vec![])])), Expect::Reject);
     let psk2 = psk.clone();
-    edit("psk-unknown", Box::new(move |c| c.proposals.push(p(Proposal::PreSharedKey(PreSharedKey { psk: psk2.clone() })))), valid_for_server(false));
+    edit(
+        "psk-unknown",
+        Box::new(move |c| c.proposals.push(p(Proposal::PreSharedKey(PreSharedKey { psk: psk2.clone() })))),
+        valid_for_server(false),
+    );
     let psk3 = psk.clone();
-    edit("psk-twice", Box::new(move |c| {
-        c.proposals.extend((0..2).map(|_| p(Proposal::PreSharedKey(PreSharedKey { psk: psk3.clone() }))))
-    }), Expect::Reject);
+    edit(
+        "psk-twice",
+        Box::new(move |c| {
+            c.proposals.extend((0..2).map(|_| p(Proposal::PreSharedKey(PreSharedKey { psk: psk3.clone() }))))
+        }),
+        Expect::Reject,
+    );
     let r = reinit.clone();
-    edit("reinit-with-others", Box::new(move |c| {
-        c.proposals.push(p(Proposal::ReInit(r.clone())));
-        c.proposals.push(remove(6));
-    }), Expect::Reject);
-    edit("external-init-in-member-commit", Box::new(|c| {
-        c.proposals.push(ProposalOrRef::Proposal(Box::new(Proposal::ExternalInit(ExternalInit { kem_output: vec![1; 32] }))))
-    }), if is_external { Expect::Reject } else { Expect::Reject });
+    edit(
+        "reinit-with-others",
+        Box::new(move |c| {
+            c.proposals.push(p(Proposal::ReInit(r.clone())));
+            c.proposals.push(remove(6));
+        }),
+        Expect::Reject,
+    );
+    edit(
+        "external-init-in-member-commit",
+        Box::new(|c| {
+            c.proposals.push(ProposalOrRef::Proposal(Box::new(Proposal::ExternalInit(ExternalInit {
+                kem_output: vec![1; 32],
+            }))))
+        }),
+        if is_external { Expect::Reject } else { Expect::Reject },
+    );
     let u = unknown_ref.clone();
     edit("reference-unknown", Box::new(move |c| c.proposals.push(u.clone())), Expect::Reject);
     let u = unknown_ref.clone();
-    edit("references-1000-unknown", Box::new(move |c| c.proposals.extend(std::iter::repeat_n(u.clone(), 1000))), Expect::Reject);
+    edit(
+        "references-1000-unknown",
+        Box::new(move |c| c.proposals.extend(std::iter::repeat_n(u.clone(), 1000))),
+        Expect::Reject,
+    );
     if let Some(r @ ProposalOrRef::Reference(_)) = commit.proposals.first().cloned() {
         edit("reference-twice", Box::new(move |c| c.proposals.push(r.clone())), Expect::Reject);
     }
     edit("removes-10k", Box::new(move |c| c.proposals.extend((0..10_000).map(|i| remove(7 + i)))), Expect::Reject);
     if commit.path.is_some() {
         edit("path-none", Box::new(|c| c.path = None), if adds_only { valid_for_server(true) } else { Expect::Reject });
-        edit("path-drop-last-node", Box::new(|c| {
-            if let Some(path) = &mut c.path {
-                path.nodes.pop();
-            }
-        }), Expect::Reject);
-        edit("path-extra-node", Box::new(|c| {
-            if let Some(path) = &mut c.path {
-                if let Some(n) = path.nodes.last().cloned() {
-                    path.nodes.push(n);
+        edit(
+            "path-drop-last-node",
+            Box::new(|c| {
+                if let Some(path) = &mut c.path {
+                    path.nodes.pop();
                 }
-            }
-        }), Expect::Reject);
-        edit("path-1000-nodes", Box::new(|c| {
-            if let Some(path) = &mut c.path {
-                if let Some(n) = path.nodes.last().cloned() {
-                    path.nodes.extend(std::iter::repeat_n(n, 1000));
-                }
-            }
-        }), Expect::Reject);
-        edit("path-swap-nodes", Box::new(|c| {
-            if let Some(path) = &mut c.path {
-                let n = path.nodes.len();
-                if n >= 2 {
-                    path.nodes.swap(0, n - 1);
-                }
-            }
-        }), Expect::Reject);
-        edit("path-ciphertexts-dropped", Box::new(|c| {
-            if let Some(path) = &mut c.path {
-                for n in &mut path.nodes {
-                    n.encrypted_path_secret.clear();
-                }
-            }
-        }), Expect::Reject);
-        edit("path-ciphertexts-extra", Box::new(|c| {
-            if let Some(path) = &mut c.path {
-                for n in &mut path.nodes {
-                    if let Some(ct) = n.encrypted_path_secret.first().cloned() {
-                        n.encrypted_path_secret.push(ct);
+            }),
+            Expect::Reject,
+        );
+        edit(
+            "path-extra-node",
+            Box::new(|c| {
+                if let Some(path) = &mut c.path {
+                    if let Some(n) = path.nodes.last().cloned() {
+                        path.nodes.push(n);
                     }
                 }
-            }
-        }), Expect::Reject);
-        edit("path-node-key-empty", Box::new(|c| {
-            if let Some(path) = &mut c.path {
-                if let Some(n) = path.nodes.first_mut() {
-                    n.encryption_key.0.clear();
+            }),
+            Expect::Reject,
+        );
+        edit(
+            "path-1000-nodes",
+            Box::new(|c| {
+                if let Some(path) = &mut c.path {
+                    if let Some(n) = path.nodes.last().cloned() {
+                        path.nodes.extend(std::iter::repeat_n(n, 1000));
+                    }
                 }
-            }
-        }), Expect::Reject);
+            }),
+            Expect::Reject,
+        );
+        edit(
+            "path-swap-nodes",
+            Box::new(|c| {
+                if let Some(path) = &mut c.path {
+                    let n = path.nodes.len();
+                    if n >= 2 {
+                        path.nodes.swap(0, n - 1);
+                    }
+                }
+            }),
+            Expect::Reject,
+        );
+        edit(
+            "path-ciphertexts-dropped",
+            Box::new(|c| {
+                if let Some(path) = &mut c.path {
+                    for n in &mut path.nodes {
+                        n.encrypted_path_secret.clear();
+                    }
+                }
+            }),
+            Expect::Reject,
+        );
+        edit(
+            "path-ciphertexts-extra",
+            Box::new(|c| {
+                if let Some(path) = &mut c.path {
+                    for n in &mut path.nodes {
+                        if let Some(ct) = n.encrypted_path_secret.first().cloned() {
+                            n.encrypted_path_secret.push(ct);
+                        }
+                    }
+                }
+            }),
+            Expect::Reject,
+        );
+        edit(
+            "path-node-key-empty",
+            Box::new(|c| {
+                if let Some(path) = &mut c.path {
+                    if let Some(n) = path.nodes.first_mut() {
+                        n.encryption_key.0.clear();
+                    }
+                }
+            }),
+            Expect::Reject,
+        );
         // Leaf edits, with the leaf re-signed for its position.
         let signer = g.signer.signer.private.clone();
         let group_id = fx.context().group_id.clone();
@@ -391,19 +479,33 @@ fn commit_mutants(fx: &Fixture, g: &Genuine) -> Vec<Mutant> {
                 }
             })
         };
-        edits.push(("path-leaf-parent-hash-garbage".into(), leaf_edit(Box::new(|l| {
-            l.leaf_node_source = LeafNodeSource::Commit { parent_hash: vec![0xa5; 32] }
-        })), Expect::Reject));
-        edits.push(("path-leaf-source-update".into(), leaf_edit(Box::new(|l| l.leaf_node_source = LeafNodeSource::Update)), Expect::Reject));
+        edits.push((
+            "path-leaf-parent-hash-garbage".into(),
+            leaf_edit(Box::new(|l| l.leaf_node_source = LeafNodeSource::Commit { parent_hash: vec![0xa5; 32] })),
+            Expect::Reject,
+        ));
+        edits.push((
+            "path-leaf-source-update".into(),
+            leaf_edit(Box::new(|l| l.leaf_node_source = LeafNodeSource::Update)),
+            Expect::Reject,
+        ));
         if let Some(key) = member_key {
-            edits.push(("path-leaf-key-of-other-member".into(), leaf_edit(Box::new(move |l| l.encryption_key = key.clone())), Expect::Reject));
+            edits.push((
+                "path-leaf-key-of-other-member".into(),
+                leaf_edit(Box::new(move |l| l.encryption_key = key.clone())),
+                Expect::Reject,
+            ));
         }
         let server_ok = valid_for_server(false);
         edits.push(("path-leaf-capabilities-65530".into(), leaf_edit(Box::new(huge_capabilities)), server_ok));
-        edits.push(("path-leaf-10k-extensions".into(), leaf_edit(Box::new(|l| {
-            huge_capabilities(l);
-            l.extensions = unknown_extensions(10_000);
-        })), server_ok));
+        edits.push((
+            "path-leaf-10k-extensions".into(),
+            leaf_edit(Box::new(|l| {
+                huge_capabilities(l);
+                l.extensions = unknown_extensions(10_000);
+            })),
+            server_ok,
+        ));
     }
     let mut out = Vec::new();
     for (name, f, expect_server) in edits {
@@ -443,11 +545,7 @@ fn proposal_mutants(fx: &Fixture, g: &Genuine) -> Vec<Mutant> {
         ("remove-blank-leaf".into(), Proposal::Remove(Remove { removed: LeafIndex(BLANK_LEAF) }), Expect::Reject),
         ("remove-receiver".into(), Proposal::Remove(Remove { removed: RECEIVER }), valid),
         ("remove-self".into(), Proposal::Remove(Remove { removed: sender_leaf }), valid),
-        (
-            "external-init".into(),
-            Proposal::ExternalInit(ExternalInit { kem_output: vec![1; 32] }),
-            Expect::Reject,
-        ),
+        ("external-init".into(), Proposal::ExternalInit(ExternalInit { kem_output: vec![1; 32] }), Expect::Reject),
         (
             "gce-10k-unknown".into(),
             Proposal::GroupContextExtensions(GroupContextExtensions { extensions: unknown_extensions(10_000) }),
@@ -505,8 +603,16 @@ fn proposal_mutants(fx: &Fixture, g: &Genuine) -> Vec<Mutant> {
             }),
             valid,
         ));
-        proposals.push(("update-10k-unlisted-extensions".into(), leaf(&|l| l.extensions = unknown_extensions(10_000)), Expect::Reject));
-        proposals.push(("update-source-commit".into(), leaf(&|l| l.leaf_node_source = LeafNodeSource::Commit { parent_hash: vec![] }), Expect::Reject));
+        proposals.push((
+            "update-10k-unlisted-extensions".into(),
+            leaf(&|l| l.extensions = unknown_extensions(10_000)),
+            Expect::Reject,
+        ));
+        proposals.push((
+            "update-source-commit".into(),
+            leaf(&|l| l.leaf_node_source = LeafNodeSource::Commit { parent_hash: vec![] }),
+            Expect::Reject,
+        ));
         if let Some(key) = other_key {
             proposals.push(("update-key-of-other-member".into(), leaf(&|l| l.encryption_key = key.clone()), valid));
         }
@@ -567,24 +673,61 @@ pub fn group_info_mutants(fx: &Fixture) -> Vec<Mutant> {
         ("signer-out-of-range", Box::new(|i| i.signer = LeafIndex(u32::MAX)), Expect::Reject, Expect::Reject),
         ("signer-blank-leaf", Box::new(|i| i.signer = LeafIndex(BLANK_LEAF)), Expect::Reject, Expect::Reject),
         ("signer-other-member", Box::new(|i| i.signer = LeafIndex(2)), Expect::Reject, Expect::Reject),
-        ("other-suite", Box::new(|i| i.group_context.cipher_suite = CipherSuite(if i.group_context.cipher_suite.0 == 1 { 3 } else { 1 })), Expect::Reject, Expect::Reject),
-        ("unknown-suite", Box::new(|i| i.group_context.cipher_suite = CipherSuite(0xfff0)), Expect::Reject, Expect::Reject),
+        (
+            "other-suite",
+            Box::new(|i| {
+                i.group_context.cipher_suite = CipherSuite(if i.group_context.cipher_suite.0 == 1 { 3 } else { 1 })
+            }),
+            Expect::Reject,
+            Expect::Reject,
+        ),
+        (
+            "unknown-suite",
+            Box::new(|i| i.group_context.cipher_suite = CipherSuite(0xfff0)),
+            Expect::Reject,
+            Expect::Reject,
+        ),
         ("version-0", Box::new(|i| i.group_context.version = ProtocolVersion(0)), Expect::Reject, Expect::Reject),
-        ("no-ratchet-tree", Box::new(|i| i.extensions.retain(|e| e.extension_type != ExtensionType::RATCHET_TREE)), Expect::Reject, Expect::Reject),
-        ("no-external-pub", Box::new(|i| i.extensions.retain(|e| e.extension_type != ExtensionType::EXTERNAL_PUB)), Expect::Reject, signed),
-        ("external-pub-garbage", Box::new(|i| {
-            for e in &mut i.extensions {
-                if e.extension_type == ExtensionType::EXTERNAL_PUB {
-                    e.extension_data = vec![1, 0];
+        (
+            "no-ratchet-tree",
+            Box::new(|i| i.extensions.retain(|e| e.extension_type != ExtensionType::RATCHET_TREE)),
+            Expect::Reject,
+            Expect::Reject,
+        ),
+        (
+            "no-external-pub",
+            Box::new(|i| i.extensions.retain(|e| e.extension_type != ExtensionType::EXTERNAL_PUB)),
+            Expect::Reject,
+            signed,
+        ),
+        (
+            "external-pub-garbage",
+            Box::new(|i| {
+                for e in &mut i.extensions {
+                    if e.extension_type == ExtensionType::EXTERNAL_PUB {
+                        e.extension_data = vec![1, 0];
+                    }
                 }
-            }
-        }), Expect::Reject, signed),
+            }),
+            Expect::Reject,
+            signed,
+        ),
         ("extensions-10k", Box::new(|i| i.extensions.extend(unknown_extensions(10_000))), signed, signed),
-        ("ratchet-tree-twice", Box::new(|i| {
-            let t = i.extensions.iter().find(|e| e.extension_type == ExtensionType::RATCHET_TREE).cloned();
-            i.extensions.extend(t);
-        }), Expect::Reject, Expect::Reject),
-        ("context-extensions-10k", Box::new(|i| i.group_context.extensions = unknown_extensions(10_000)), Expect::Reject, Expect::Reject),
+        (
+            "ratchet-tree-twice",
+            Box::new(|i| {
+                let t = i.extensions.iter().find(|e| e.extension_type == ExtensionType::RATCHET_TREE).cloned();
+                i.extensions.extend(t);
+            }),
+            Expect::Reject,
+            Expect::Reject,
+        ),
+        (
+            "context-extensions-10k",
+            Box::new(|i| i.group_context.extensions = unknown_extensions(10_000)),
+            Expect::Reject,
+            Expect::Reject,
+        ),
         ("confirmed-transcript-empty", Box::new(|i| i.group_context.confirmed_transcript_hash.clear()), signed, signed),
         ("confirmation-tag-garbage", Box::new(|i| i.confirmation_tag = vec![0; 7]), signed, signed),
         ("group-id-64KiB", Box::new(|i| i.group_context.group_id = vec![b'g'; 65_536]), signed, signed),
@@ -608,8 +751,14 @@ pub fn group_info_mutants(fx: &Fixture) -> Vec<Mutant> {
             }
         };
         if let Some(info) = group_info_with(fx, &set) {
-            let mut m = Mutant::new(format!("insider:groupinfo:{}", edit.name), group_info_message(info), edit.expect, edit.expect);
-            m.detail = format!("tree hash {}", if hash.is_some() { "recomputed" } else { "kept (tree does not import)" });
+            let mut m = Mutant::new(
+                format!("insider:groupinfo:{}", edit.name),
+                group_info_message(info),
+                edit.expect,
+                edit.expect,
+            );
+            m.detail =
+                format!("tree hash {}", if hash.is_some() { "recomputed" } else { "kept (tree does not import)" });
             out.push(m);
         }
     }

@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod fixtures;
+pub mod fuzzing;
 pub mod insider;
 pub mod mutators;
 pub mod targets;

@@ -69,7 +69,13 @@ pub struct Mutant {
 impl Mutant {
     /// A mutant that must be rejected.
     pub fn reject(mutator: impl Into<String>, detail: impl Into<String>, bytes: Vec<u8>) -> Self {
-        Self { mutator: mutator.into(), detail: detail.into(), bytes, expect: Expect::Reject, expect_server: Expect::Reject }
+        Self {
+            mutator: mutator.into(),
+            detail: detail.into(),
+            bytes,
+            expect: Expect::Reject,
+            expect_server: Expect::Reject,
+        }
     }
 
     /// A mutant with the given expectations.
@@ -266,7 +272,9 @@ pub fn tree_edits(tree: &RatchetTreeExtension) -> Vec<TreeEdit> {
     let mut out = Vec::new();
     let mut add = |name: &str, nodes: Vec<Option<Node>>| {
         let expect = if name == "blank-all-parents" {
-            Expect::MayAccept("with every parent blank no parent hash is left to check (§7.9.2 checks non-blank parents)")
+            Expect::MayAccept(
+                "with every parent blank no parent hash is left to check (§7.9.2 checks non-blank parents)",
+            )
         } else {
             Expect::Reject
         };

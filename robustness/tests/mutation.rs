@@ -58,12 +58,24 @@ const KNOWN_BUGS: &[(&str, &str, &str)] = &[
     ("registry_handle", "insider:proposal:add-kp-leaf-duplicate-extension", "B3 duplicate leaf extension accepted"),
     ("registry_handle", "insider:proposal:add-kp-kp-duplicate-extension", "B3 duplicate KeyPackage extension accepted"),
     ("join_external", "insider:groupinfo:ratchet-tree-twice", "B3 GroupInfo with two ratchet_tree extensions accepted"),
-    ("registry_create_group", "insider:groupinfo:ratchet-tree-twice", "B3 GroupInfo with two ratchet_tree extensions accepted"),
+    (
+        "registry_create_group",
+        "insider:groupinfo:ratchet-tree-twice",
+        "B3 GroupInfo with two ratchet_tree extensions accepted",
+    ),
     // B4: a GroupInfo whose GroupContext carries extensions no member
     // supports is joined and registered (a GroupContextExtensions proposal
     // with the same extensions is refused).
     ("join_external", "insider:groupinfo:context-extensions-10k", "B4 unsupported GroupContext extensions accepted"),
-    ("registry_create_group", "insider:groupinfo:context-extensions-10k", "B4 unsupported GroupContext extensions accepted"),
+    (
+        "registry_create_group",
+        "insider:groupinfo:context-extensions-10k",
+        "B4 unsupported GroupContext extensions accepted",
+    ),
+    // B5: with suite 2 (P-256), a server accepts a Remove commit whose
+    // UpdatePath nodes are swapped (first and last), re-signed (suites 1
+    // and 3 refuse it).
+    ("registry_handle", "insider:commit:path-swap-nodes", "B5 swapped UpdatePath nodes accepted by a server (suite 2)"),
 ];
 
 fn known_bug(target: &str, mutator: &str) -> bool {
@@ -300,8 +312,7 @@ fn mutation_suite() {
     // A runaway allocation fails (and aborts) instead of swapping the machine.
     ALLOC.set_limit(ALLOC.allocated() + RUNAWAY_LIMIT).unwrap();
     let scale = std::env::var("ROBUSTNESS_SCALE").ok().and_then(|s| s.parse().ok()).unwrap_or(1.0);
-    let mut suite =
-        Suite { stats: BTreeMap::new(), order: Vec::new(), scale };
+    let mut suite = Suite { stats: BTreeMap::new(), order: Vec::new(), scale };
     let fixtures: Vec<Fixture> = throng_robustness::fixtures::SUITES
         .par_iter()
         .flat_map_iter(|&cs| [false, true].map(|private| Fixture::build(cs, private).unwrap()))
