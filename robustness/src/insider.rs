@@ -371,7 +371,7 @@ fn commit_mutants(fx: &Fixture, g: &Genuine) -> Vec<Mutant> {
                 kem_output: vec![1; 32],
             }))))
         }),
-        if is_external { Expect::Reject } else { Expect::Reject },
+        Expect::Reject,
     );
     let u = unknown_ref.clone();
     edit("reference-unknown", Box::new(move |c| c.proposals.push(u.clone())), Expect::Reject);

@@ -173,8 +173,8 @@ pub fn length_prefixes(bytes: &[u8]) -> Vec<(usize, u64, usize)> {
 }
 
 /// Every byte mutant of `genuine` within `budget`; `others` are genuine
-/// inputs of the same kind to splice with. Mutants equal to `genuine` are
-/// dropped.
+/// inputs of the same kind to splice with. Mutants equal to `genuine` or
+/// to one of `others` are dropped.
 pub fn byte_mutants(genuine: &[u8], others: &[&[u8]], budget: &Budget, seed: u64) -> Vec<Mutant> {
     let mut rng = Rng::new(seed);
     let mut out = Vec::new();
@@ -249,7 +249,8 @@ pub fn byte_mutants(genuine: &[u8], others: &[&[u8]], budget: &Budget, seed: u64
         }
         out.push(Mutant::reject("havoc", format!("havoc #{k} ({ops} edits)"), b));
     }
-    out.retain(|m| m.bytes != genuine);
+    // A splice can rebuild another genuine input exactly.
+    out.retain(|m| m.bytes != genuine && !others.contains(&m.bytes.as_slice()));
     out
 }
 
