@@ -66,6 +66,12 @@ pub enum Error {
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum ValidationError {
+    /// An extension list holds two extensions of one type (§13.4).
+    #[error("two extensions of type {0} in one list (§13.4)")]
+    DuplicateExtension(u16),
+    /// A confirmation tag is not a MAC of the suite's length (§6.1, §8.2).
+    #[error("confirmation tag has the wrong length (§6.1)")]
+    ConfirmationTagLength,
     /// A secret-tree generation is too far behind the ratchet (§9.2 forward secrecy window).
     #[error("generation {generation} is older than the out-of-order window allows (§9.2)")]
     GenerationTooOld {
@@ -286,6 +292,10 @@ pub enum LeafNodeError {
         /// The source required: `key_package`, `update` or `commit`.
         expected: &'static str,
     },
+    /// The leaf's encryption key is not a public key of the suite's KEM
+    /// (§7.3; RFC 9180 §7.1).
+    #[error("leaf encryption_key has the wrong length for the suite's KEM (§7.3)")]
+    EncryptionKeyLength,
     /// Another member already holds the leaf's signature key (§7.3).
     #[error("signature key already in the group (§7.3)")]
     DuplicateSignatureKey,
@@ -307,6 +317,9 @@ pub enum KeyPackageError {
     /// The init key equals the leaf's encryption key (§10.1).
     #[error("KeyPackage init_key equals the leaf encryption_key (§10.1)")]
     InitKeyIsEncryptionKey,
+    /// The init key is not a public key of the suite's KEM (§10.1; RFC 9180 §7.1).
+    #[error("KeyPackage init_key has the wrong length for the suite's KEM (§10.1)")]
+    InitKeyLength,
 }
 
 /// An UpdatePath that breaks §7.4–§7.6, §7.9.2 or §12.4.2.
@@ -416,6 +429,10 @@ pub enum WelcomeError {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum GroupInfoError {
+    /// A member of the tree does not support an extension of the
+    /// GroupContext (§13.4: only extensions all members support are used).
+    #[error("leaf {0} does not support an extension of the GroupContext (§13.4)")]
+    MemberLacksCapability(u32),
     /// The GroupContext's version is not mls10 (§12.4.3.1).
     #[error("GroupContext version is not mls10 (§12.4.3.1)")]
     UnsupportedVersion,

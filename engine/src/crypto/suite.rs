@@ -86,6 +86,17 @@ impl KemAlgorithm {
             Self::DhKemX448 => 0x0021,
         }
     }
+
+    /// `Npk`, the length of an encoded public key (RFC 9180 §7.1).
+    pub fn public_key_len(self) -> usize {
+        match self {
+            Self::DhKemP256 => 65,
+            Self::DhKemP384 => 97,
+            Self::DhKemP521 => 133,
+            Self::DhKemX25519 => 32,
+            Self::DhKemX448 => 56,
+        }
+    }
 }
 
 impl HashAlgorithm {

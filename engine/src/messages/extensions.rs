@@ -1,6 +1,28 @@
 //! Extensions (RFC 9420 §13.4, §17.3).
 
+use std::collections::HashSet;
+
 use crate::codec::{Decode, DecodeError, Encode, Reader};
+use crate::error::{Error, ValidationError};
+use crate::limits::{Limit, Limits};
+
+/// The rules every extension list obeys, checked before anything reads
+/// it: its length and each data's size within [`Limits`] (a GroupInfo's
+/// `ratchet_tree` is bounded by the tree's own limit), and no type twice
+/// (§13.4).
+pub fn check_extension_list(extensions: &[Extension], limits: &Limits) -> Result<(), Error> {
+    Limits::check(Limit::Extensions, extensions.len(), limits.max_extensions)?;
+    let mut seen = HashSet::with_capacity(extensions.len());
+    for e in extensions {
+        if e.extension_type != ExtensionType::RATCHET_TREE {
+            Limits::check(Limit::ExtensionBytes, e.extension_data.len(), limits.max_extension_bytes)?;
+        }
+        if !seen.insert(e.extension_type) {
+            return Err(ValidationError::DuplicateExtension(e.extension_type.0).into());
+        }
+    }
+    Ok(())
+}
 
 /// An extension type code. Any value decodes; unknown types are carried
 /// through untouched (GREASE, §13.5).

@@ -39,6 +39,8 @@ mod proposals;
 
 use std::sync::Arc;
 
+use rayon::prelude::*;
+
 pub(crate) use process::PublicStage;
 pub use process::{PublicProcessed, StagedPublicCommit};
 pub use proposals::{AppliedProposals, CommittedProposal, validate_key_package};
@@ -51,6 +53,7 @@ use crate::framing;
 use crate::limits::{Limit, Limits};
 use crate::messages::RatchetTreeExtension;
 use crate::messages::content::{FramedContent, FramedContentBody, MlsMessage, MlsMessageBody, Sender, WireFormat};
+use crate::messages::extensions::check_extension_list;
 use crate::messages::registered_extensions::{ExtensionData, ExternalSenders, RequiredCapabilities};
 use crate::messages::{
     Credential, GroupContext, GroupInfo, LeafNode, Lifetime, Proposal, ProposalRef, ProtocolVersion, ReInit,
@@ -155,8 +158,8 @@ impl PublicGroup {
             return Err(GroupInfoError::UnsupportedVersion.into());
         }
         let suite = Suite::new(&*provider, context.cipher_suite)?;
-        proposals::check_extension_limits(&group_info.extensions, &config.limits)?;
-        proposals::check_extension_limits(&context.extensions, &config.limits)?;
+        check_extension_list(&group_info.extensions, &config.limits)?;
+        check_extension_list(&context.extensions, &config.limits)?;
         let from_info;
         let tree_ext = match ratchet_tree {
             Some(t) => t,
@@ -441,6 +444,13 @@ pub(crate) fn import_tree(
     }
     let required = RequiredCapabilities::find_in(&context.extensions)?;
     tree.validate(suite, &context.group_id, &proposals::leaf_rules(context, required.as_ref(), config))?;
+    // §13.4: the group uses only extensions every member supports (what a
+    // GroupContextExtensions commit checks, §12.1.7).
+    let used: Vec<_> = context.extensions.iter().map(|e| e.extension_type).collect();
+    let lacking = tree.members().into_par_iter().find_first(|(_, leaf)| !leaf.capabilities.supports_extensions(&used));
+    if let Some((leaf, _)) = lacking {
+        return Err(GroupInfoError::MemberLacksCapability(leaf.0).into());
+    }
     Ok(tree)
 }
 

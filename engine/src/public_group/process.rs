@@ -247,6 +247,10 @@ impl PublicGroup {
         // §8.2: the confirmed transcript hash covers the signed commit; the
         // interim one its confirmation tag, verified only by members.
         let tag = authenticated.auth.confirmation_tag.as_ref().ok_or(ValidationError::ConfirmationTagPresence)?;
+        // A MAC of the suite (§6.1); a server cannot verify it, but can its length.
+        if tag.len() != suite.hash_len() {
+            return Err(ValidationError::ConfirmationTagLength.into());
+        }
         let context = self.next_context(suite, &mut staged, &applied, &authenticated.confirmed_transcript_hash_input());
         let transcript = TranscriptHashes::new(suite, context.confirmed_transcript_hash.clone(), tag);
         Ok(PublicStage {

@@ -9,7 +9,7 @@ use rayon::prelude::*;
 
 use crate::crypto::Suite;
 use crate::limits::{Limit, LimitExceeded, Limits};
-use crate::messages::ExtensionType;
+use crate::messages::extensions::check_extension_list;
 
 use super::PublicGroupConfig;
 use crate::error::{CommitError, Error, InternalError, KeyPackageError, LeafNodeError, ProposalError, UpdatePathError};
@@ -210,16 +210,6 @@ pub(crate) fn leaf_rules<'a>(
     }
 }
 
-/// An extension list within [`Limits`]: its length, then each data's size
-/// (a GroupInfo's `ratchet_tree` is bounded by the tree's own limit).
-pub(crate) fn check_extension_limits(extensions: &[Extension], limits: &Limits) -> Result<(), Error> {
-    Limits::check(Limit::Extensions, extensions.len(), limits.max_extensions)?;
-    for e in extensions.iter().filter(|e| e.extension_type != ExtensionType::RATCHET_TREE) {
-        Limits::check(Limit::ExtensionBytes, e.extension_data.len(), limits.max_extension_bytes)?;
-    }
-    Ok(())
-}
-
 /// Validates `proposals` as a list (§12.2) and applies them in the order
 /// of §12.3 to `staged`, one function per step. Every check runs before
 /// the tree is touched where it can, and the caller drops the stage on
@@ -247,7 +237,7 @@ pub(crate) fn apply_proposals(
     // §12.3 step 1: new extensions first; later checks use them.
     let new_extensions = new_extensions(proposals)?;
     if let Some(new) = &new_extensions {
-        check_extension_limits(new, limits)?;
+        check_extension_list(new, limits)?;
     }
     let extensions = new_extensions.as_deref().unwrap_or(&context.extensions);
     let required = RequiredCapabilities::find_in(extensions)?;
@@ -456,7 +446,7 @@ fn check_members_support(
     extensions: &[Extension],
     required: Option<&RequiredCapabilities>,
 ) -> Result<(), Error> {
-    let used: Vec<ExtensionType> = extensions.iter().map(|e| e.extension_type).collect();
+    let used: Vec<_> = extensions.iter().map(|e| e.extension_type).collect();
     let lacking = staged.members().into_par_iter().find_first(|(_, member)| {
         let caps = &member.capabilities;
         !required.is_none_or(|required| caps.meets(required)) || !caps.supports_extensions(&used)
@@ -595,7 +585,10 @@ pub fn validate_key_package(
     if key_package.init_key == key_package.leaf_node.encryption_key {
         return Err(KeyPackageError::InitKeyIsEncryptionKey.into());
     }
-    check_extension_limits(&key_package.extensions, &rules.limits)?;
+    if key_package.init_key.as_bytes().len() != suite.algorithms().kem.public_key_len() {
+        return Err(KeyPackageError::InitKeyLength.into());
+    }
+    check_extension_list(&key_package.extensions, &rules.limits)?;
     key_package.verify_signature(suite)?;
     validate_leaf_node(suite, &key_package.leaf_node, None, rules)
 }

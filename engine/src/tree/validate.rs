@@ -10,6 +10,7 @@ use rayon::prelude::*;
 use crate::crypto::{CipherSuite, Suite};
 use crate::error::{Error, LeafNodeError, TreeError};
 use crate::limits::{Limit, Limits};
+use crate::messages::extensions::check_extension_list;
 use crate::messages::registered_extensions::RequiredCapabilities;
 use crate::messages::{CredentialType, LeafNode, LeafNodeSource, ProtocolVersion};
 
@@ -49,9 +50,9 @@ pub fn validate_leaf_node(
         Limits::check(Limit::CapabilityEntries, len, max)?;
     }
     Limits::check(Limit::CapabilityEntries, caps.credentials.len(), max)?;
-    Limits::check(Limit::Extensions, leaf.extensions.len(), rules.limits.max_extensions)?;
-    for e in &leaf.extensions {
-        Limits::check(Limit::ExtensionBytes, e.extension_data.len(), rules.limits.max_extension_bytes)?;
+    check_extension_list(&leaf.extensions, &rules.limits)?;
+    if leaf.encryption_key.as_bytes().len() != suite.algorithms().kem.public_key_len() {
+        return Err(LeafNodeError::EncryptionKeyLength.into());
     }
     if !caps.cipher_suites.contains(&rules.cipher_suite) {
         return Err(LeafNodeError::UnsupportedCipherSuite.into());
