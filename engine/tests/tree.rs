@@ -125,3 +125,153 @@ fn every_node_count_imports_or_is_refused() {
     assert!(RatchetTree::import(&suite, &full).is_ok());
     assert!(outcomes.1 > 0, "{outcomes:?}");
 }
+
+/// The tree hash (§7.8) of the subtree at `x` when every parent in it is
+/// blank and leaf `i` is `leaf(i)` (encoded), computed here from the RFC's
+/// definition rather than by the engine.
+fn blank_parents_hash(suite: &Suite<'_>, x: NodeIndex, leaf: &dyn Fn(u32) -> Option<Vec<u8>>) -> Vec<u8> {
+    use throng::internals::codec::write_bytes;
+    use throng::internals::tree_math as math;
+    let mut buf = Vec::new();
+    match x.leaf() {
+        Some(l) => {
+            buf.push(1);
+            buf.extend(l.0.to_be_bytes());
+            match leaf(l.0) {
+                None => buf.push(0),
+                Some(encoded) => {
+                    buf.push(1);
+                    buf.extend(encoded);
+                }
+            }
+        }
+        None => {
+            let left = blank_parents_hash(suite, math::left(x).unwrap(), leaf);
+            let right = blank_parents_hash(suite, math::right(x).unwrap(), leaf);
+            buf.extend([2, 0]);
+            write_bytes(&mut buf, &left);
+            write_bytes(&mut buf, &right);
+        }
+    }
+    suite.hash(&buf)
+}
+
+/// `Hash(ParentHashInput)` (§7.9) of a parent with an empty parent_hash.
+fn root_parent_hash(suite: &Suite<'_>, key: &[u8], original_sibling: &[u8]) -> Vec<u8> {
+    use throng::internals::codec::write_bytes;
+    let mut buf = Vec::new();
+    write_bytes(&mut buf, key);
+    write_bytes(&mut buf, &[]);
+    write_bytes(&mut buf, original_sibling);
+    suite.hash(&buf)
+}
+
+/// Issue 12, class 2: the layout that made parent-hash validation
+/// quadratic. `n` leaves, every one signed with a commit source and a
+/// non-empty parent hash; every parent blank but the root, whose unmerged
+/// leaves are all the leaves but `committers`. Leaf 0 claims the root
+/// from the left and leaf `n / 2` from the right, each over the sibling
+/// half as it was when the root was set (leaf 0 alone on the left, nothing
+/// on the right; which is right depends on `committers`); the other claims are stale, which §7.9.2 allows. The old
+/// check rehashed half the tree for every one of those `n` claims.
+struct Adversarial {
+    n: u32,
+    leaves: Vec<throng::messages::LeafNode>,
+    root_key: Vec<u8>,
+}
+
+impl Adversarial {
+    fn new(suite: &Suite<'_>, n: u32) -> Self {
+        use rayon::prelude::*;
+        use throng::internals::codec::Encode;
+        use throng::messages::{Capabilities, Credential, CredentialType, LeafNode, LeafNodeSource, ProtocolVersion};
+        let root_key = vec![0xee; 32];
+        let capabilities = Arc::new(Capabilities {
+            versions: vec![ProtocolVersion::MLS10],
+            cipher_suites: vec![CipherSuite(1)],
+            extensions: vec![],
+            proposals: vec![],
+            credentials: vec![CredentialType::BASIC],
+        });
+        let make = |i: u32, parent_hash: Vec<u8>| {
+            let keys = suite.generate_signature_key_pair().unwrap();
+            let mut encryption_key = vec![0; 28];
+            encryption_key.extend(i.to_be_bytes());
+            let mut leaf = LeafNode {
+                encryption_key: encryption_key.into(),
+                signature_key: keys.public.clone(),
+                credential: Credential::basic(format!("m{i}")),
+                capabilities: capabilities.clone(),
+                leaf_node_source: LeafNodeSource::Commit { parent_hash },
+                extensions: vec![],
+                signature: vec![],
+            };
+            leaf.sign(suite, &keys.private, Some((b"g", LeafIndex(i)))).unwrap();
+            leaf
+        };
+        let root = NodeIndex(n - 1);
+        let (left, right) = (NodeIndex(root.0 - n / 2), NodeIndex(root.0 + n / 2));
+        let leaf0 = make(0, root_parent_hash(suite, &root_key, &blank_parents_hash(suite, right, &|_| None)));
+        let encoded0 = leaf0.to_bytes();
+        let original_left = blank_parents_hash(suite, left, &|i| (i == 0).then(|| encoded0.clone()));
+        let leaf_half = make(n / 2, root_parent_hash(suite, &root_key, &original_left));
+        let mut leaves: Vec<LeafNode> = (0..n).into_par_iter().map(|i| make(i, vec![0x5a; 32])).collect();
+        leaves[0] = leaf0;
+        leaves[(n / 2) as usize] = leaf_half;
+        Self { n, leaves, root_key }
+    }
+
+    /// The tree with every leaf but `committers` unmerged at the root,
+    /// whose encryption key is `root_key`.
+    fn tree(&self, suite: &Suite<'_>, committers: &[u32], root_key: &[u8]) -> RatchetTree {
+        use throng::messages::{Node, ParentNode, RatchetTreeExtension};
+        let mut nodes: Vec<Option<Node>> = vec![None; 2 * self.n as usize - 1];
+        for (i, leaf) in self.leaves.iter().enumerate() {
+            nodes[2 * i] = Some(Node::Leaf(leaf.clone()));
+        }
+        nodes[self.n as usize - 1] = Some(Node::Parent(ParentNode {
+            encryption_key: root_key.to_vec().into(),
+            parent_hash: vec![],
+            unmerged_leaves: (0..self.n).filter(|i| !committers.contains(i)).map(LeafIndex).collect(),
+        }));
+        RatchetTree::import(suite, &RatchetTreeExtension(nodes)).unwrap()
+    }
+}
+
+/// Issue 12, class 2: parent-hash validation of the adversarial layout
+/// costs O(n) hashes (the old per-node check made about n² of them, 38 s
+/// at 8,192 leaves), and still accepts a parent vouched for exactly once,
+/// from either side, and refuses one vouched for never or with a wrong
+/// hash.
+#[test]
+fn parent_hashes_of_an_adversarial_layout() {
+    use throng::error::TreeError;
+    let suite = Suite::new(&AwsLcProvider, CipherSuite(1)).unwrap();
+    let n = 8192;
+    let adversarial = Adversarial::new(&suite, n);
+    let rules = LeafNodeRules { cipher_suite: CipherSuite(1), required_capabilities: None, now: None };
+    let key = &adversarial.root_key;
+    let root_invalid = Err(TreeError::ParentHashInvalid(n - 1).into());
+
+    // Leaf 0 vouches for the root; the other n - 1 claims are stale.
+    let tree = adversarial.tree(&suite, &[0], key);
+    assert_eq!(tree.validate(&suite, b"g", &rules), Ok(()));
+    let cost = tree.parent_hash_validation_cost(&suite).unwrap();
+    // The right half rehashed once, with every leaf blanked, and one
+    // parent hash.
+    assert_eq!(cost, n as usize);
+    // Leaf n / 2 vouches from the right, over a left half where leaf 0
+    // was present; leaf 0's claim, over a right half without leaf n / 2,
+    // is then stale. Two paths rehashed, one per side.
+    let tree = adversarial.tree(&suite, &[0, n / 2], key);
+    assert_eq!(tree.validate(&suite, b"g", &rules), Ok(()));
+    assert!(tree.parent_hash_validation_cost(&suite).unwrap() <= 2 * n as usize);
+    // Leaf n / 2 alone: its claim covers leaf 0, now unmerged, so it is
+    // wrong and nobody vouches. (Both sides vouching at once cannot be
+    // built: each claim would cover the other's signed leaf.)
+    assert_eq!(adversarial.tree(&suite, &[n / 2], key).validate(&suite, b"g", &rules), root_invalid);
+    // Every leaf unmerged: no candidate on either side.
+    assert_eq!(adversarial.tree(&suite, &[], key).validate(&suite, b"g", &rules), root_invalid);
+    // A root key other than the one leaf 0 hashed: a wrong parent hash.
+    assert_eq!(adversarial.tree(&suite, &[0], &[0xdd; 32]).validate(&suite, b"g", &rules), root_invalid);
+}
