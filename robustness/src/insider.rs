@@ -418,18 +418,22 @@ fn commit_mutants(fx: &Fixture, g: &Genuine) -> Vec<Mutant> {
             }),
             Expect::Reject,
         );
-        edit(
-            "path-swap-nodes",
-            Box::new(|c| {
-                if let Some(path) = &mut c.path {
-                    let n = path.nodes.len();
-                    if n >= 2 {
+        // Only where there are two nodes to swap: on a one-node path the
+        // edit changes nothing, and the re-signed commit is genuine (with
+        // ECDSA's randomized signatures, new bytes that a server rightly
+        // accepts).
+        if commit.path.as_ref().is_some_and(|p| p.nodes.len() >= 2) {
+            edit(
+                "path-swap-nodes",
+                Box::new(|c| {
+                    if let Some(path) = &mut c.path {
+                        let n = path.nodes.len();
                         path.nodes.swap(0, n - 1);
                     }
-                }
-            }),
-            Expect::Reject,
-        );
+                }),
+                Expect::Reject,
+            );
+        }
         edit(
             "path-ciphertexts-dropped",
             Box::new(|c| {

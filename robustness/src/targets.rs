@@ -330,8 +330,12 @@ pub fn tree_import(fx: &Fixture, input: &[u8], expect: Expect) -> Checked {
         Ok(t) => t,
         Err(e) => return rejected(&e),
     };
-    let rules =
-        LeafNodeRules { cipher_suite: fx.cipher_suite, required_capabilities: None, now: Some(Lifetime::now()) };
+    let rules = LeafNodeRules {
+        cipher_suite: fx.cipher_suite,
+        required_capabilities: None,
+        now: Some(Lifetime::now()),
+        limits: Default::default(),
+    };
     match tree.validate(&suite, &fx.context().group_id, &rules) {
         Err(e) => rejected(&e),
         Ok(()) => explain::<RatchetTreeExtension>(input, &fx.tree, expect, "tree validation"),
@@ -348,8 +352,12 @@ pub fn key_package(fx: &Fixture, input: &[u8], expect: Expect) -> Checked {
         Ok(MlsMessage { body: MlsMessageBody::KeyPackage(kp), .. }) => kp,
         Ok(_) => return Ok(Outcome::Rejected("not a KeyPackage".into())),
     };
-    let rules =
-        LeafNodeRules { cipher_suite: fx.cipher_suite, required_capabilities: None, now: Some(Lifetime::now()) };
+    let rules = LeafNodeRules {
+        cipher_suite: fx.cipher_suite,
+        required_capabilities: None,
+        now: Some(Lifetime::now()),
+        limits: Default::default(),
+    };
     match validate_key_package(&suite, &kp, &rules) {
         Err(e) => rejected(&e),
         Ok(()) => explain::<MlsMessage>(input, &fx.key_package, expect, "KeyPackage validation"),
