@@ -8,6 +8,7 @@ pub mod profile;
 pub mod report;
 pub mod scenario;
 pub mod sim;
+pub mod soak;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -65,6 +66,30 @@ pub struct RunArgs {
     /// No progress bar.
     #[arg(long)]
     pub no_progress: bool,
+    /// Soak mode: builds the groups once, then churns them for this long
+    /// (e.g. `90s`, `60m`, `1h`) instead of the scenario's epochs, keeping
+    /// each group's size within ±2% of the scenario's, and samples RSS and
+    /// latencies (report: soak section, soak-samples.csv). Runs only the
+    /// scenario's committer policy.
+    #[arg(long, value_parser = parse_duration)]
+    pub duration: Option<std::time::Duration>,
+    /// Soak mode: sampling period.
+    #[arg(long, value_parser = parse_duration, default_value = "10s", requires = "duration")]
+    pub sample_every: std::time::Duration,
+}
+
+/// A `--duration` or `--sample-every` value: `90s`, `60m`, `1h`, `1h 30m`,
+/// `500ms` (humantime's syntax); a bare number is seconds.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let t = text.trim();
+    let d = match t.parse::<u64>() {
+        Ok(secs) => std::time::Duration::from_secs(secs),
+        Err(_) => humantime::parse_duration(t).map_err(|e| format!("`{t}`: {e} (e.g. 90s, 60m, 1h)"))?,
+    };
+    if d.is_zero() {
+        return Err(format!("`{t}`: must be longer than zero"));
+    }
+    Ok(d)
 }
 
 /// Why `loadgen` failed.
@@ -164,6 +189,13 @@ pub fn run_scenario(args: &RunArgs, argv: &[String]) -> Result<PathBuf, Error> {
     if let Some(seed) = args.seed {
         scenario.seed = seed;
     }
+    // Soak mode: the duration ends the churn, not the scenario's epochs, and
+    // only the scenario's own committer policy runs.
+    if let Some(d) = args.duration {
+        scenario.duration.epochs = None;
+        scenario.duration.seconds = Some(d.as_secs_f64());
+        scenario.policy.compare_policies = false;
+    }
     let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
     let pool = Arc::new(
         rayon::ThreadPoolBuilder::new()
@@ -172,6 +204,8 @@ pub fn run_scenario(args: &RunArgs, argv: &[String]) -> Result<PathBuf, Error> {
             .build()
             .map_err(|e| Error::Run(e.to_string()))?,
     );
+    // Read now: a long run may end after the worktree moved on.
+    let git = git_commit();
     let started = std::time::SystemTime::now();
     let stamp = humantime::format_rfc3339_seconds(started).to_string();
     let out = args.out.clone().unwrap_or_else(|| {
@@ -192,6 +226,16 @@ pub fn run_scenario(args: &RunArgs, argv: &[String]) -> Result<PathBuf, Error> {
     }
     let total_members = f64::from(scenario.groups.count) * f64::from(scenario.groups.members);
     let hidden = args.no_progress;
+    let soak = args.duration.map(|duration| soak::SoakConfig {
+        duration,
+        sample_every: args.sample_every,
+        csv: Some(out.join("soak-samples.csv")),
+        print: hidden,
+    });
+    if soak.is_some() {
+        std::fs::create_dir_all(&out).map_err(|e| Error::Run(format!("cannot create {}: {e}", out.display())))?;
+    }
+    let mut soak_report = None;
     let mut runs = Vec::new();
     let mut problems = 0;
     for choice in choices {
@@ -202,9 +246,30 @@ pub fn run_scenario(args: &RunArgs, argv: &[String]) -> Result<PathBuf, Error> {
             u64::from(scenario.groups.count) * u64::from(scenario.groups.members - 1),
             &format!("build ({})", choice.name()),
         );
-        let stats = sim::simulate(&scenario, choice, pool.clone(), metrics.clone(), build_metrics.clone(), bar.clone())
-            .map_err(Error::Run)?;
+        let stats = sim::simulate(
+            &scenario,
+            choice,
+            pool.clone(),
+            metrics.clone(),
+            build_metrics.clone(),
+            bar.clone(),
+            soak.clone(),
+        )
+        .map_err(Error::Run)?;
         bar.finish_and_clear();
+        if let (Some(config), Some(out)) = (&soak, &stats.soak) {
+            let b = sim::churn::Balance::around(scenario.groups.members);
+            let balance = format!(
+                "each group kept within {} ± {} members: joins beyond the band's top and leaves beyond its bottom are skipped (counters balance_skipped_joins / balance_skipped_leaves)",
+                b.target, b.band
+            );
+            if let Some(e) = &out.csv_error {
+                eprintln!("loadgen: soak samples file: {e} (rewritten with the report)");
+            }
+            let r = soak::SoakReport::analyze(config, out, stats.churn_seconds, balance);
+            eprintln!("soak: {}", r.verdict);
+            soak_report = Some(r);
+        }
         let run = Run::new(choice.name(), &metrics, &build_metrics, &stats, total_members);
         problems += run.counters.member_errors + run.counters.ds_rejections;
         eprintln!(
@@ -228,7 +293,7 @@ pub fn run_scenario(args: &RunArgs, argv: &[String]) -> Result<PathBuf, Error> {
         schema_version: report::SCHEMA_VERSION,
         provenance: Provenance {
             throng_version: env!("CARGO_PKG_VERSION").to_string(),
-            git_commit: git_commit(),
+            git_commit: git,
             command,
             started_at: stamp,
             machine: profile::Machine::detect(),
@@ -245,6 +310,7 @@ pub fn run_scenario(args: &RunArgs, argv: &[String]) -> Result<PathBuf, Error> {
         scenario: scenario.clone(),
         quick: args.quick,
         runs,
+        soak: soak_report,
     };
     let written = report.write(&out).map_err(Error::Run)?;
     if let Some(p) = profiler {

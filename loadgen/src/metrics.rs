@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
@@ -193,6 +194,18 @@ pub struct Counters {
     pub ds_rejections: u64,
     /// Errors of full members (should be 0).
     pub member_errors: u64,
+    /// Soak mode only: joins skipped because they would have taken a group
+    /// above its size band (see `sim::members::Balance`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub balance_skipped_joins: u64,
+    /// Soak mode only: leaves skipped because they would have taken a group
+    /// below its size band.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub balance_skipped_leaves: u64,
+}
+
+fn is_zero(v: &u64) -> bool {
+    *v == 0
 }
 
 /// Tree health of one group after one epoch.
@@ -227,11 +240,65 @@ pub struct MemorySample {
     pub rss_bytes: u64,
 }
 
+/// What the soak sampler follows per interval: the latency of creating a
+/// commit (with or without Welcome), of a full member processing one, and
+/// of one group's churn round.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Tracked {
+    /// `create_commit` and `create_commit_with_welcome` together.
+    Commit,
+    /// `process_commit`.
+    Process,
+    /// One group's churn round, wall clock: proposals, the racing commits,
+    /// every full member processing and merging, the Welcome joins, the
+    /// external joins (one epoch each) and the application messages.
+    Round,
+}
+
+impl Tracked {
+    /// Every tracked measure, in report order.
+    pub const ALL: [Tracked; 3] = [Tracked::Commit, Tracked::Process, Tracked::Round];
+
+    /// Its key in report.json and the CSV header.
+    pub fn key(self) -> &'static str {
+        match self {
+            Tracked::Commit => "commit",
+            Tracked::Process => "process",
+            Tracked::Round => "round",
+        }
+    }
+
+    /// Its label in report.md.
+    pub fn label(self) -> &'static str {
+        match self {
+            Tracked::Commit => "create commit",
+            Tracked::Process => "process commit",
+            Tracked::Round => "churn round (one group)",
+        }
+    }
+
+    fn of(op: Op) -> Option<Tracked> {
+        match op {
+            Op::CreateCommit | Op::CreateCommitWithWelcome => Some(Tracked::Commit),
+            Op::ProcessCommit => Some(Tracked::Process),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Default)]
+struct Latencies {
+    all: BTreeMap<Op, Histogram<u64>>,
+    /// Soak mode: the tracked measures since the sampler last drained them.
+    interval: Option<BTreeMap<Tracked, Histogram<u64>>>,
+}
+
 /// Everything measured, shared by the simulation's threads.
 #[derive(Debug)]
 pub struct Metrics {
     start: Instant,
-    latencies: Mutex<BTreeMap<Op, Histogram<u64>>>,
+    latencies: Mutex<Latencies>,
     wire: Mutex<BTreeMap<Wire, WireStats>>,
     /// Counters.
     pub counters: Mutex<Counters>,
@@ -241,6 +308,11 @@ pub struct Metrics {
     pub memory: Mutex<Vec<MemorySample>>,
     /// First error messages of members or DS, for the report.
     pub errors: Mutex<Vec<String>>,
+    /// Most tree and memory samples kept (0: all). A long (soak) run sets
+    /// it so that these series stay bounded; see [`Metrics::bound_series`].
+    series_cap: AtomicUsize,
+    /// Tree samples are kept for epochs that are multiples of this.
+    tree_stride: AtomicU64,
 }
 
 impl Default for Metrics {
@@ -254,21 +326,81 @@ impl Metrics {
     pub fn new() -> Self {
         Self {
             start: Instant::now(),
-            latencies: Mutex::new(BTreeMap::new()),
+            latencies: Mutex::new(Latencies::default()),
             wire: Mutex::new(BTreeMap::new()),
             counters: Mutex::new(Counters::default()),
             tree: Mutex::new(Vec::new()),
             memory: Mutex::new(Vec::new()),
             errors: Mutex::new(Vec::new()),
+            series_cap: AtomicUsize::new(0),
+            tree_stride: AtomicU64::new(1),
         }
+    }
+
+    /// Soak mode: keeps at most about `cap` tree-health and memory samples
+    /// however long the run (older samples are thinned out: the tree series
+    /// keeps every 2nd, 4th, … epoch, the memory series every other
+    /// sample), and starts the per-interval latency histograms that the
+    /// sampler drains ([`Metrics::drain_interval`]).
+    pub fn bound_series(&self, cap: usize) {
+        self.series_cap.store(cap.max(2), Ordering::Relaxed);
+        lock(&self.latencies).interval.get_or_insert_with(BTreeMap::new);
     }
 
     /// Records one latency.
     pub fn record(&self, op: Op, elapsed: Duration) {
         let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX).max(1);
-        let mut map = lock(&self.latencies);
-        let h = map.entry(op).or_insert_with(new_histogram);
-        h.saturating_record(micros);
+        let mut l = lock(&self.latencies);
+        l.all.entry(op).or_insert_with(new_histogram).saturating_record(micros);
+        if let (Some(interval), Some(t)) = (l.interval.as_mut(), Tracked::of(op)) {
+            interval.entry(t).or_insert_with(new_histogram).saturating_record(micros);
+        }
+    }
+
+    /// Soak mode: records one group's churn round (interval histograms only).
+    pub fn record_round(&self, elapsed: Duration) {
+        let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX).max(1);
+        if let Some(interval) = lock(&self.latencies).interval.as_mut() {
+            interval.entry(Tracked::Round).or_insert_with(new_histogram).saturating_record(micros);
+        }
+    }
+
+    /// Soak mode: adds the interval histograms to `into` (created on first
+    /// use), returns the interval's figures and starts a new interval.
+    pub fn drain_interval(&self, into: &mut BTreeMap<Tracked, Histogram<u64>>) -> BTreeMap<Tracked, IntervalLatency> {
+        let mut l = lock(&self.latencies);
+        let mut out = BTreeMap::new();
+        let Some(interval) = l.interval.as_mut() else { return out };
+        for t in Tracked::ALL {
+            let Some(h) = interval.get_mut(&t) else {
+                out.insert(t, IntervalLatency::default());
+                continue;
+            };
+            out.insert(t, IntervalLatency::of(h));
+            let _ = into.entry(t).or_insert_with(new_histogram).add(&*h);
+            h.reset();
+        }
+        out
+    }
+
+    /// Keeps a tree-health sample (thinned out under [`Metrics::bound_series`]).
+    pub fn push_tree(&self, sample: TreeSample) {
+        let cap = self.series_cap.load(Ordering::Relaxed);
+        let mut v = lock(&self.tree);
+        if cap == 0 {
+            v.push(sample);
+            return;
+        }
+        let stride = self.tree_stride.load(Ordering::Relaxed);
+        if !sample.epoch.is_multiple_of(stride) {
+            return;
+        }
+        v.push(sample);
+        if v.len() > cap {
+            let stride = stride * 2;
+            v.retain(|s| s.epoch.is_multiple_of(stride));
+            self.tree_stride.store(stride, Ordering::Relaxed);
+        }
     }
 
     /// Runs `f`, recording how long it took.
@@ -306,7 +438,19 @@ impl Metrics {
     /// Samples the RSS now.
     pub fn sample_memory(&self) {
         if let Some(rss) = crate::profile::rss_bytes() {
-            lock(&self.memory).push(MemorySample { seconds: self.start.elapsed().as_secs_f64(), rss_bytes: rss });
+            let cap = self.series_cap.load(Ordering::Relaxed);
+            let mut v = lock(&self.memory);
+            v.push(MemorySample { seconds: self.start.elapsed().as_secs_f64(), rss_bytes: rss });
+            if cap > 0 && v.len() > cap {
+                // Every other sample, the first and the last kept.
+                let last = v.len() - 1;
+                let mut i = 0;
+                v.retain(|_| {
+                    let keep = i % 2 == 0 || i == last;
+                    i += 1;
+                    keep
+                });
+            }
         }
     }
 
@@ -317,7 +461,7 @@ impl Metrics {
 
     /// A copy of the latency histograms.
     pub fn latencies(&self) -> BTreeMap<Op, Histogram<u64>> {
-        lock(&self.latencies).clone()
+        lock(&self.latencies).all.clone()
     }
 
     /// A copy of the wire statistics.
@@ -326,8 +470,33 @@ impl Metrics {
     }
 }
 
+/// Latency of one tracked measure over one soak interval, microseconds
+/// (zeros when nothing was measured).
+#[derive(Clone, Copy, Debug, Default, Serialize, serde::Deserialize, PartialEq)]
+pub struct IntervalLatency {
+    /// Samples.
+    pub count: u64,
+    /// Median.
+    pub p50: u64,
+    /// 99th percentile.
+    pub p99: u64,
+    /// Largest.
+    pub max: u64,
+}
+
+impl IntervalLatency {
+    /// The figures of a histogram.
+    pub fn of(h: &Histogram<u64>) -> Self {
+        if h.is_empty() {
+            return Self::default();
+        }
+        Self { count: h.len(), p50: h.value_at_quantile(0.5), p99: h.value_at_quantile(0.99), max: h.max() }
+    }
+}
+
+/// An empty latency histogram, microseconds.
 #[allow(clippy::expect_used)] // constant bounds that hdrhistogram accepts
-fn new_histogram() -> Histogram<u64> {
+pub fn new_histogram() -> Histogram<u64> {
     // 1 µs to 1 hour at 3 significant digits; `saturating_record` clamps.
     Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid histogram bounds")
 }

@@ -7,7 +7,8 @@ use std::path::Path;
 use plotters::prelude::*;
 
 use super::{Report, TreePoint};
-use crate::metrics::Op;
+use crate::metrics::{Op, Tracked};
+use crate::soak::SoakReport;
 
 const SIZE: (u32, u32) = (900, 480);
 const COLORS: [RGBColor; 4] =
@@ -20,6 +21,15 @@ fn err(e: impl std::fmt::Display) -> String {
 /// Draws every chart into `dir`; returns (title, file name) pairs.
 pub fn write_all(report: &Report, dir: &Path) -> Result<Vec<(String, String)>, String> {
     let mut out = Vec::new();
+    if let Some(soak) = &report.soak {
+        if soak.series.len() >= 2 {
+            soak_chart(soak, &dir.join("soak.svg"))?;
+            out.push((
+                "Soak: resident memory and latency over time (least-squares fit after the warm-up dashed)".to_string(),
+                "soak.svg".to_string(),
+            ));
+        }
+    }
     let Some(run) = report.runs.first() else { return Ok(out) };
     let ops: Vec<(Op, u64, u64)> =
         Op::ALL.iter().filter_map(|&op| run.latency(op).map(|l| (op, l.p50.max(1), l.p99.max(1)))).collect();
@@ -214,6 +224,112 @@ fn wire_chart(wire: &[(String, f64)], path: &Path) -> Result<(), String> {
                 WHITE.stroke_width(6),
             )
         }))
+        .map_err(err)?;
+    root.present().map_err(err)
+}
+
+/// A latency line of the soak chart: label, colour, thick, points.
+type Line = (String, RGBColor, bool, Vec<(f64, f64)>);
+
+/// Soak: RSS over time with the fitted line after the warm-up (top), and
+/// the per-sample p50 and p99 of the tracked latencies (bottom, log scale).
+fn soak_chart(soak: &SoakReport, path: &Path) -> Result<(), String> {
+    let root = SVGBackend::new(path, (SIZE.0, SIZE.1 * 2)).into_drawing_area();
+    root.fill(&WHITE).map_err(err)?;
+    let panels = root.split_evenly((2, 1));
+    let minutes = |s: f64| s / 60.0;
+    let rss: Vec<(f64, f64)> =
+        soak.series.iter().map(|s| (minutes(s.seconds), s.rss_bytes as f64 / 1048576.0)).collect();
+    let x_max = rss.iter().map(|p| p.0).fold(1e-3, f64::max);
+    let y_max = rss.iter().map(|p| p.1).fold(1.0, f64::max) * 1.15;
+    let mut chart = ChartBuilder::on(&panels[0])
+        .caption("resident set size (MiB) over the soak (minutes after the build)", ("sans-serif", 16))
+        .margin(10)
+        .x_label_area_size(35)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0f64..x_max, 0f64..y_max)
+        .map_err(err)?;
+    chart.configure_mesh().x_desc("minutes").y_desc("MiB").draw().map_err(err)?;
+    chart
+        .draw_series(LineSeries::new(rss.iter().copied(), COLORS[0].stroke_width(2)))
+        .map_err(err)?
+        .label("RSS")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], COLORS[0].stroke_width(2)));
+    let after: Vec<(f64, f64)> = soak
+        .series
+        .iter()
+        .filter(|s| s.seconds >= soak.warmup_seconds)
+        .map(|s| (s.seconds / 3600.0, s.rss_bytes as f64 / 1048576.0))
+        .collect();
+    if after.len() >= 2 {
+        let (a, b) = crate::soak::fit(&after);
+        let (x0, x1) = (soak.warmup_seconds / 3600.0, after.last().map_or(0.0, |p| p.0));
+        let ends = [(x0 * 60.0, a + b * x0), (x1 * 60.0, a + b * x1)];
+        let dashes: Vec<PathElement<(f64, f64)>> = (0..40)
+            .filter(|i| i % 2 == 0)
+            .map(|i| {
+                let at = |j: f64| {
+                    let f = j / 40.0;
+                    (ends[0].0 + (ends[1].0 - ends[0].0) * f, ends[0].1 + (ends[1].1 - ends[0].1) * f)
+                };
+                PathElement::new(vec![at(f64::from(i)), at(f64::from(i + 1))], COLORS[1].stroke_width(2))
+            })
+            .collect();
+        chart
+            .draw_series(dashes)
+            .map_err(err)?
+            .label(format!("fit after the warm-up: {:+.2} MiB/h", soak.slope_mib_per_hour))
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], COLORS[1].stroke_width(2)));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
+        .map_err(err)?;
+
+    let mut lines: Vec<Line> = Vec::new();
+    for (i, t) in [Tracked::Commit, Tracked::Process].into_iter().enumerate() {
+        for (p99, name) in [(false, "p50"), (true, "p99")] {
+            let points: Vec<(f64, f64)> = soak
+                .series
+                .iter()
+                .filter_map(|s| {
+                    let l = s.latency_us.get(&t)?;
+                    (l.count > 0)
+                        .then(|| (minutes(s.seconds), (if p99 { l.p99 } else { l.p50 }).max(1) as f64 / 1000.0))
+                })
+                .collect();
+            if !points.is_empty() {
+                lines.push((format!("{} {name}", t.label()), COLORS[i * 2 + usize::from(p99)], p99, points));
+            }
+        }
+    }
+    let y_max = lines.iter().flat_map(|l| l.3.iter().map(|p| p.1)).fold(1.0, f64::max) * 2.0;
+    let y_min = lines.iter().flat_map(|l| l.3.iter().map(|p| p.1)).fold(y_max, f64::min).max(1e-3) / 2.0;
+    let mut chart = ChartBuilder::on(&panels[1])
+        .caption(format!("latency per {}-s sample (ms, log scale)", soak.sample_every_seconds), ("sans-serif", 16))
+        .margin(10)
+        .x_label_area_size(35)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0f64..x_max, (y_min..y_max).log_scale())
+        .map_err(err)?;
+    chart.configure_mesh().x_desc("minutes").y_desc("ms").draw().map_err(err)?;
+    for (name, color, thick, points) in lines {
+        let style = color.stroke_width(if thick { 2 } else { 1 });
+        chart
+            .draw_series(LineSeries::new(points, style))
+            .map_err(err)?
+            .label(name)
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], style));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
         .map_err(err)?;
     root.present().map_err(err)
 }

@@ -4,7 +4,8 @@
 use std::fmt::Write;
 
 use super::{Report, Run};
-use crate::metrics::Op;
+use crate::metrics::{Op, Tracked};
+use crate::soak::{SoakReport, secs};
 
 fn mib(b: u64) -> String {
     format!("{:.1} MiB", b as f64 / 1048576.0)
@@ -74,6 +75,9 @@ pub fn render(r: &Report, charts: &[(String, String)]) -> String {
         s,
         "Every figure below is measured in this run. Latencies of processing are those of the *full* members, which process every message independently; passive members hold only their identity and act through `Group::materialize` (see loadgen/README.md).\n"
     );
+    if let Some(soak) = &r.soak {
+        render_soak(&mut s, soak);
+    }
     for (i, run) in r.runs.iter().enumerate() {
         if i == 0 {
             render_run(&mut s, run, true);
@@ -115,6 +119,109 @@ pub fn render(r: &Report, charts: &[(String, String)]) -> String {
         }
     }
     s
+}
+
+fn clock(seconds: f64) -> String {
+    let t = seconds.round() as u64;
+    format!("{}:{:02}:{:02}", t / 3600, t / 60 % 60, t % 60)
+}
+
+fn opt_mib(b: Option<u64>) -> String {
+    b.map_or("— (the run ended before)".into(), mib)
+}
+
+fn render_soak(s: &mut String, k: &SoakReport) {
+    let _ = writeln!(
+        s,
+        "## Soak: {} of churn on the same groups
+",
+        secs(k.duration_seconds)
+    );
+    let _ = writeln!(
+        s,
+        "**Verdict: {}.**
+",
+        k.verdict
+    );
+    let _ = writeln!(
+        s,
+        "The groups were built once, then churned until the duration ended (the scenario's epoch limit does not apply; only the scenario's own committer policy runs). Time is counted from the end of the build. A sampler thread read VmRSS from /proc/self/status every {} together with the epochs, the members and the interval's latencies.\n",
+        secs(k.sample_every_seconds)
+    );
+    let _ = writeln!(s, "| | |\n|---|---|");
+    let _ = writeln!(
+        s,
+        "| churn | {:.0} s (asked {}), {} epochs over all groups, {} samples ([{}]({})) |",
+        k.churn_seconds,
+        secs(k.duration_seconds),
+        k.epochs,
+        k.samples,
+        k.samples_file,
+        k.samples_file
+    );
+    let _ = writeln!(
+        s,
+        "| members (all groups) | {} at the start, {} at the end, {} to {} in the samples; {} |",
+        k.members_start, k.members_end, k.members_min, k.members_max, k.balance
+    );
+    let _ = writeln!(s, "| RSS after the build (t = 0) | {} |", mib(k.rss_start_bytes));
+    let _ = writeln!(s, "| RSS at 1 min | {} |", opt_mib(k.rss_1min_bytes));
+    let _ = writeln!(s, "| RSS at 5 min | {} |", opt_mib(k.rss_5min_bytes));
+    if (k.warmup_seconds - 300.0).abs() > 0.5 {
+        let _ =
+            writeln!(s, "| RSS at the end of the warm-up ({}) | {} |", secs(k.warmup_seconds), mib(k.rss_warmup_bytes));
+    }
+    let _ = writeln!(s, "| RSS at the end | {} |", mib(k.rss_end_bytes));
+    let _ = writeln!(s, "| largest RSS sampled | {} |", mib(k.rss_max_bytes));
+    let _ = writeln!(
+        s,
+        "| growth from the end of the warm-up ({}) to the end | {:+.2} MiB ({:+.2}%) |",
+        secs(k.warmup_seconds),
+        k.growth_after_warmup_mib,
+        k.growth_after_warmup_percent
+    );
+    let _ = writeln!(
+        s,
+        "| RSS slope after the warm-up (least squares, {} samples) | {:+.2} MiB/h (second half of them: {:+.2} MiB/h) |",
+        k.samples_after_warmup, k.slope_mib_per_hour, k.slope_second_half_mib_per_hour
+    );
+    let _ = writeln!(s, "| growth threshold | {:.1} MiB/h ({}) |\n", k.threshold_mib_per_hour, k.threshold_rule);
+    let _ = writeln!(s, "Latency over the whole soak:\n");
+    let _ = writeln!(s, "| measure | count | p50 | p99 | max |\n|---|---:|---:|---:|---:|");
+    for t in Tracked::ALL {
+        if let Some(l) = k.latency_us.get(&t) {
+            let _ = writeln!(s, "| {} | {} | {} | {} | {} |", t.label(), l.count, us(l.p50), us(l.p99), us(l.max));
+        }
+    }
+    let _ = writeln!(
+        s,
+        "\nOver time, one row per {} (percentiles exact per row; per-sample figures in the CSV). A churn round is one group's wall clock from drawing the epoch's events to the last application message: its commit, the full members processing it, the Welcome joins, and each external join (an epoch of its own).\n",
+        k.rows.first().map_or_else(|| "row".to_string(), |r| secs(r.to_seconds - r.from_seconds))
+    );
+    let mut head = String::from("| from | to | RSS | epochs | members |");
+    let mut rule = String::from("|---|---|---:|---:|---:|");
+    for t in Tracked::ALL {
+        let _ = write!(head, " {} n | p50 | p99 | max |", t.key());
+        rule.push_str("---:|---:|---:|---:|");
+    }
+    let _ = writeln!(s, "{head}\n{rule}");
+    for r in &k.rows {
+        let _ = write!(
+            s,
+            "| {} | {} | {} | {} | {} |",
+            clock(r.from_seconds),
+            clock(r.to_seconds),
+            mib(r.rss_bytes),
+            r.epochs,
+            r.members
+        );
+        for t in Tracked::ALL {
+            let l = r.latency_us.get(&t).copied().unwrap_or_default();
+            let _ = write!(s, " {} | {} | {} | {} |", l.count, us(l.p50), us(l.p99), us(l.max));
+        }
+        let _ = writeln!(s);
+    }
+    let _ = writeln!(s);
 }
 
 fn render_run(s: &mut String, run: &Run, headline: bool) {

@@ -199,6 +199,9 @@ pub struct Report {
     pub quick: bool,
     /// The runs: the scenario's policy first, the comparison second.
     pub runs: Vec<Run>,
+    /// Soak mode (`--duration`): memory and latency over time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub soak: Option<crate::soak::SoakReport>,
 }
 
 fn latency(h: &hdrhistogram::Histogram<u64>) -> Latency {
@@ -328,6 +331,12 @@ impl Report {
         let path = dir.join("report.json");
         std::fs::write(&path, json + "\n").map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         written.push(path);
+        if let Some(soak) = &self.soak {
+            let path = dir.join(&soak.samples_file);
+            std::fs::write(&path, crate::soak::csv(&soak.series))
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            written.push(path);
+        }
         let charts = charts::write_all(self, dir)?;
         let md = markdown::render(self, &charts);
         let path = dir.join("report.md");

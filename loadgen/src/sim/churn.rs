@@ -79,6 +79,63 @@ pub fn next_plan(churn: &Churn, rng: &mut impl Rng, backlog: &mut Plan, max_prop
     (take, postponed)
 }
 
+/// Soak mode: keeps a group's size in a band around its target, so that
+/// membership stays bounded however long the run. The scenario's rates need
+/// not balance (the default's joins, 1.3 per round, outrun its leaves, 1.2):
+/// when an epoch's joins minus leaves would take the group above
+/// `target + band`, joins are skipped (Welcome and external in turn) until
+/// it would not; below `target - band`, leaves are skipped the same way.
+/// Skipped events are dropped, not postponed, and counted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Balance {
+    /// Members per group (the scenario's `groups.members`).
+    pub target: u32,
+    /// Allowed distance from the target.
+    pub band: u32,
+}
+
+impl Balance {
+    /// A band of ±2% of `target` (at least ±2 members).
+    pub fn around(target: u32) -> Self {
+        Self { target, band: (target / 50).max(2) }
+    }
+
+    /// Trims `plan` for a group of `members`; returns the joins and leaves
+    /// skipped.
+    pub fn apply(&self, members: u32, plan: &mut Plan) -> (u32, u32) {
+        let hi = i64::from(self.target) + i64::from(self.band);
+        let lo = (i64::from(self.target) - i64::from(self.band)).max(2);
+        let joins = i64::from(plan.welcome_joins) + i64::from(plan.external_joins);
+        let leaves = i64::from(plan.self_removes) + i64::from(plan.server_removes);
+        let projected = i64::from(members) + joins - leaves;
+        let (mut joins_skipped, mut leaves_skipped) = (0, 0);
+        if projected > hi {
+            let mut excess = projected - hi;
+            while excess > 0 && plan.welcome_joins + plan.external_joins > 0 {
+                for n in [&mut plan.welcome_joins, &mut plan.external_joins] {
+                    if excess > 0 && *n > 0 {
+                        *n -= 1;
+                        excess -= 1;
+                        joins_skipped += 1;
+                    }
+                }
+            }
+        } else if projected < lo {
+            let mut deficit = lo - projected;
+            while deficit > 0 && plan.self_removes + plan.server_removes > 0 {
+                for n in [&mut plan.server_removes, &mut plan.self_removes] {
+                    if deficit > 0 && *n > 0 {
+                        *n -= 1;
+                        deficit -= 1;
+                        leaves_skipped += 1;
+                    }
+                }
+            }
+        }
+        (joins_skipped, leaves_skipped)
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -95,6 +152,30 @@ mod tests {
         assert_eq!(plan.welcome_joins, 5);
         assert_eq!(postponed, backlog.proposals());
         assert!(postponed > 50);
+    }
+
+    #[test]
+    fn balance_keeps_the_band() {
+        let b = Balance::around(500);
+        assert_eq!(b.band, 10);
+        // Inside the band: untouched.
+        let mut p = Plan { welcome_joins: 3, external_joins: 1, self_removes: 1, ..Plan::default() };
+        assert_eq!(b.apply(505, &mut p), (0, 0));
+        assert_eq!(p.welcome_joins + p.external_joins, 4);
+        // Above: joins trimmed down to the upper edge, both kinds in turn.
+        let mut p = Plan { welcome_joins: 3, external_joins: 2, self_removes: 1, ..Plan::default() };
+        assert_eq!(b.apply(508, &mut p), (2, 0));
+        assert_eq!((p.welcome_joins, p.external_joins), (2, 1));
+        assert_eq!(508 + p.welcome_joins + p.external_joins - p.self_removes, 510);
+        // Below: leaves trimmed.
+        let mut p = Plan { welcome_joins: 0, self_removes: 2, server_removes: 2, ..Plan::default() };
+        assert_eq!(b.apply(491, &mut p), (0, 3));
+        assert_eq!(p.self_removes + p.server_removes, 1);
+        // Tiny groups never go below 2.
+        let b = Balance::around(3);
+        let mut p = Plan { self_removes: 5, ..Plan::default() };
+        b.apply(3, &mut p);
+        assert_eq!(p.self_removes, 1);
     }
 
     #[test]

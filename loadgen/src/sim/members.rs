@@ -44,7 +44,7 @@ use throng::messages::{Add, GroupInfo, Proposal, RatchetTreeExtension as Ratchet
 use crate::metrics::{Metrics, Op, TreeSample, Wire};
 use crate::scenario::{Churn, CommitterChoice, Policy};
 
-use super::churn::{Plan, next_plan};
+use super::churn::{Balance, Plan, next_plan};
 use super::policy::{choose_committers, health};
 
 /// A member's slot at its leaf.
@@ -103,6 +103,7 @@ pub struct GroupSim {
     actor_rng: ChaCha8Rng,
     committer_rng: ChaCha8Rng,
     backlog: Plan,
+    balance: Option<Balance>,
     names: u64,
     /// Epochs since the build.
     pub epochs: u64,
@@ -157,6 +158,8 @@ pub struct Setup {
     pub ds_sender: throng::messages::registered_extensions::ExternalSender,
     /// The pool for the engine's parallel work.
     pub pool: Arc<rayon::ThreadPool>,
+    /// Soak mode: the size band the group is kept in.
+    pub balance: Option<Balance>,
 }
 
 impl GroupSim {
@@ -203,6 +206,7 @@ impl GroupSim {
             actor_rng: rng(setup.seed, setup.index, 2),
             committer_rng: rng(setup.seed, setup.index, 3),
             backlog: Plan::default(),
+            balance: setup.balance,
             names: 0,
             epochs: 0,
             metrics,
@@ -463,9 +467,18 @@ impl GroupSim {
 
     /// Draws the epoch's events and creates the member proposals.
     pub fn prepare(&mut self) -> Result<Prepared, String> {
-        let (plan, postponed) =
+        let (mut plan, postponed) =
             next_plan(&self.churn, &mut self.plan_rng, &mut self.backlog, self.policy.max_proposals_per_commit);
         self.metrics.count(|c| c.postponed += u64::from(postponed));
+        if let Some(b) = self.balance {
+            let (joins, leaves) = b.apply(self.member_count(), &mut plan);
+            if joins + leaves > 0 {
+                self.metrics.count(|c| {
+                    c.balance_skipped_joins += u64::from(joins);
+                    c.balance_skipped_leaves += u64::from(leaves);
+                });
+            }
+        }
         let members = self.members();
         let n = members.len();
         // Removal targets: distinct members, never the last two full
@@ -818,7 +831,7 @@ impl GroupSim {
             mean_resolution: h.mean_resolution,
             path_encryptions,
         };
-        crate::metrics::lock(&self.metrics.tree).push(sample);
+        self.metrics.push_tree(sample);
         self.metrics.count(|c| c.epochs += 1);
     }
 

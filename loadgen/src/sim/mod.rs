@@ -10,6 +10,7 @@ pub mod members;
 pub mod policy;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Instant;
 
 use indicatif::ProgressBar;
@@ -24,6 +25,7 @@ use tokio::sync::oneshot;
 
 use crate::metrics::{Metrics, Wire};
 use crate::scenario::{CommitterChoice, Scenario};
+use crate::soak::{Probe, Sampler, SamplerOutput, SoakConfig};
 
 use ds::DsClient;
 use members::{Candidate, GroupSim, Setup};
@@ -65,6 +67,8 @@ pub struct RunStats {
     pub ds_group_bytes: usize,
     /// Epochs per group (mean).
     pub epochs_per_group: f64,
+    /// Soak mode: what the sampler recorded.
+    pub soak: Option<SamplerOutput>,
 }
 
 struct Ctx {
@@ -77,9 +81,16 @@ struct Ctx {
     progress: ProgressBar,
     built: tokio::sync::Barrier,
     churn_start: std::sync::Mutex<Option<Instant>>,
+    /// Soak mode (`--duration`).
+    soak: Option<SoakConfig>,
+    /// Members of each group, for the soak sampler.
+    members: Arc<Vec<AtomicU32>>,
+    sampler: std::sync::Mutex<Option<Sampler>>,
 }
 
-/// Simulates `scenario` with committers chosen by `choice`.
+/// Simulates `scenario` with committers chosen by `choice`; `soak` (for
+/// `--duration`) churns until its duration ends, keeps each group's size in
+/// a band around the scenario's, and samples the run (see [`crate::soak`]).
 pub fn simulate(
     scenario: &Scenario,
     choice: CommitterChoice,
@@ -87,9 +98,10 @@ pub fn simulate(
     metrics: Arc<Metrics>,
     build_metrics: Arc<Metrics>,
     progress: ProgressBar,
+    soak: Option<SoakConfig>,
 ) -> Result<RunStats, String> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().map_err(|e| e.to_string())?;
-    runtime.block_on(simulate_async(scenario, choice, pool, metrics, build_metrics, progress))
+    runtime.block_on(simulate_async(scenario, choice, pool, metrics, build_metrics, progress, soak))
 }
 
 async fn simulate_async(
@@ -99,6 +111,7 @@ async fn simulate_async(
     metrics: Arc<Metrics>,
     build_metrics: Arc<Metrics>,
     progress: ProgressBar,
+    soak: Option<SoakConfig>,
 ) -> Result<RunStats, String> {
     let cs = CipherSuite(scenario.cipher_suite);
     let provider: Arc<dyn CryptoProvider> = Arc::new(throng::crypto::AwsLcProvider);
@@ -118,7 +131,13 @@ async fn simulate_async(
         progress,
         built: tokio::sync::Barrier::new(groups as usize),
         churn_start: std::sync::Mutex::new(None),
+        soak: soak.clone(),
+        members: Arc::new((0..groups).map(|_| AtomicU32::new(0)).collect()),
+        sampler: std::sync::Mutex::new(None),
     });
+    if soak.is_some() {
+        metrics.bound_series(crate::soak::SERIES_CAP);
+    }
     let rss_before_build = crate::profile::rss_bytes().unwrap_or(0);
     metrics.sample_memory();
     let start = Instant::now();
@@ -134,6 +153,7 @@ async fn simulate_async(
             seed: scenario.seed,
             ds_sender: ds_sender.clone(),
             pool: pool.clone(),
+            balance: soak.as_ref().map(|_| churn::Balance::around(scenario.groups.members)),
         };
         let ctx = ctx.clone();
         tasks.push(tokio::spawn(async move { drive(setup, ctx).await }));
@@ -151,6 +171,9 @@ async fn simulate_async(
             }
         }
     }
+    // The sampler's last sample sees the churn's end state.
+    let sampler = crate::metrics::lock(&ctx.sampler).take();
+    let soak_out = sampler.map(Sampler::finish);
     if let Some(e) = first_error {
         return Err(e);
     }
@@ -174,6 +197,7 @@ async fn simulate_async(
         tree_bytes,
         ds_group_bytes,
         epochs_per_group: sims.iter().map(|s| s.epochs as f64).sum::<f64>() / n,
+        soak: soak_out,
     })
 }
 
@@ -205,13 +229,24 @@ async fn drive(setup: Setup, ctx: Arc<Ctx>) -> Result<(GroupSim, ()), String> {
 
     // Every group starts churning together, after the RSS of the built
     // state is read.
+    if let Some(m) = ctx.members.get(sim.index as usize) {
+        m.store(sim.member_count(), Ordering::Relaxed);
+    }
     if ctx.built.wait().await.is_leader() {
         *crate::metrics::lock(&BUILT_RSS) = crate::profile::rss_bytes();
         metrics.sample_memory();
         *crate::metrics::lock(&ctx.churn_start) = Some(Instant::now());
         ctx.progress.set_position(0);
-        ctx.progress.set_length(u64::from(ctx.scenario.groups.count) * ctx.scenario.duration.epochs.unwrap_or(0));
-        ctx.progress.set_message(format!("churn ({})", ctx.choice.name()));
+        if let Some(soak) = &ctx.soak {
+            ctx.progress.set_length(soak.duration.as_secs());
+            ctx.progress.set_message(format!("soak ({})", ctx.choice.name()));
+            let probe =
+                Probe { metrics: metrics.clone(), members: ctx.members.clone(), progress: ctx.progress.clone() };
+            *crate::metrics::lock(&ctx.sampler) = Some(Sampler::start(soak.clone(), probe)?);
+        } else {
+            ctx.progress.set_length(u64::from(ctx.scenario.groups.count) * ctx.scenario.duration.epochs.unwrap_or(0));
+            ctx.progress.set_message(format!("churn ({})", ctx.choice.name()));
+        }
     }
     let churn_start = Instant::now();
     let target_epochs = ctx.scenario.duration.epochs.unwrap_or(u64::MAX);
@@ -219,8 +254,16 @@ async fn drive(setup: Setup, ctx: Arc<Ctx>) -> Result<(GroupSim, ()), String> {
     let mut rounds = 0u64;
     while sim.epochs < target_epochs && churn_start.elapsed().as_secs_f64() < seconds {
         let before = sim.epochs;
+        let started = Instant::now();
         sim = round(sim, &ctx, &gid, target_epochs).await?;
-        ctx.progress.inc(sim.epochs - before);
+        if ctx.soak.is_some() {
+            metrics.record_round(started.elapsed());
+            if let Some(m) = ctx.members.get(sim.index as usize) {
+                m.store(sim.member_count(), Ordering::Relaxed);
+            }
+        } else {
+            ctx.progress.inc(sim.epochs - before);
+        }
         rounds += 1;
         if rounds.is_multiple_of(16) && sim.index == 0 {
             metrics.sample_memory();
