@@ -11,6 +11,7 @@ use thiserror::Error;
 
 pub use crate::codec::DecodeError;
 pub use crate::crypto::CryptoError;
+pub use crate::identity::ValidationPoint;
 pub use crate::limits::{Limit, LimitExceeded};
 
 /// A decode error, except that an exceeded bound is [`Error::Limit`].
@@ -170,6 +171,39 @@ pub enum ValidationError {
     /// A pre-shared key cannot be resolved (§8.4, §12.4.2).
     #[error("psk: {0}")]
     Psk(#[from] PskError),
+    /// The application's identity validator refused a credential (§5.3.1).
+    #[error("credential: {0}")]
+    Credential(#[from] CredentialError),
+}
+
+/// A credential the application's identity validator
+/// ([`crate::identity::IdentityValidator`]) refused (§5.3.1: the
+/// application MUST validate every credential a member encounters).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum CredentialError {
+    /// The validator refused the credential at `point` (§5.3.1).
+    #[error("refused at {point}: {reason} (§5.3.1)")]
+    Refused {
+        /// Where it was encountered.
+        point: ValidationPoint,
+        /// The leaf it was for, when known.
+        leaf: Option<u32>,
+        /// The validator's reason.
+        reason: String,
+    },
+    /// A leaf's new credential is not a valid successor of the one it
+    /// replaces (§5.3.1, and §12.2 for an external commit that replaces the
+    /// joiner's old leaf).
+    #[error("at {point}, not a valid successor of leaf {leaf}'s credential: {reason} (§5.3.1)")]
+    NotSuccessor {
+        /// Where the new credential was encountered.
+        point: ValidationPoint,
+        /// The leaf whose credential it would replace.
+        leaf: u32,
+        /// The validator's reason.
+        reason: String,
+    },
 }
 
 /// A proposal, or a commit's proposal list, that breaks §12.1–§12.3.
@@ -646,7 +680,8 @@ into_error!(
     TreeError,
     WelcomeError,
     GroupInfoError,
-    PskError
+    PskError,
+    CredentialError
 );
 
 impl InternalError {

@@ -2,8 +2,9 @@
 //! thousands to hundreds of thousands of members.
 //!
 //! The stable API is what this crate root exports, and the public modules
-//! [`crypto`] (the provider a backend may replace), [`messages`] (the wire
-//! structs of RFC 9420 §6–§12), [`state`] (the export format) and [`error`]:
+//! [`crypto`] (the provider a backend may replace), [`identity`] (the
+//! credential validator), [`messages`] (the wire structs of RFC 9420
+//! §6–§12), [`state`] (the export format) and [`error`]:
 //!
 //! - a member's state machine: [`Group`], configured by [`GroupConfig`],
 //!   with [`PendingCommit`] (a commit this member made) and [`StagedCommit`]
@@ -14,6 +15,9 @@
 //!   tasks (validation is CPU work: run it on `spawn_blocking` or a rayon
 //!   pool, never on the executor's threads; see `engine/examples/server.rs`);
 //! - identities and key packages: [`Identity`], [`KeyPackageBundle`];
+//! - authentication of credentials (RFC 9420 §5.3.1): the
+//!   [`IdentityValidator`] a group or server is configured with, and the
+//!   built-in ones, in [`identity`];
 //! - state export and import: [`Group::export`], [`Group::import`],
 //!   [`PublicGroup::export`], [`PublicGroup::import`], sealed under a
 //!   [`state::StateKey`] with [`Group::export_sealed`] and
@@ -31,6 +35,7 @@ pub mod crypto;
 pub mod error;
 mod framing;
 mod group;
+pub mod identity;
 mod limits;
 pub mod messages;
 mod public_group;
@@ -48,6 +53,10 @@ pub use framing::PaddingPolicy;
 pub use group::{
     AppliedProposals, CommitOptions, Group, GroupConfig, Identity, KeyPackageBundle, Member, PendingCommit, Processed,
     PskStore, StagedCommit, default_capabilities,
+};
+pub use identity::{
+    AcceptAnyBasic, AcceptAnyCredential, BasicAllowList, CredentialCheck, CredentialRejected, IdentityValidator,
+    ValidationPoint,
 };
 pub use limits::{Limit, LimitExceeded, Limits};
 pub use public_group::{

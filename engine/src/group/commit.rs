@@ -14,8 +14,8 @@ use crate::messages::content::{
 };
 use crate::messages::registered_extensions::{ExtensionData, ExternalPub};
 use crate::messages::{
-    Commit, EncryptedGroupSecrets, GroupContext, GroupInfo, GroupSecrets, KeyPackage, LeafNode, PathSecret, Proposal,
-    ProposalOrRef, Welcome,
+    Commit, Credential, EncryptedGroupSecrets, GroupContext, GroupInfo, GroupSecrets, KeyPackage, LeafNode, PathSecret,
+    Proposal, ProposalOrRef, Welcome,
 };
 use crate::public_group::{
     AppliedProposals, CommittedProposal, Committer, PublicStage, StagedPublicCommit, apply_proposals,
@@ -43,11 +43,23 @@ pub struct CommitOptions {
     pub force_path: bool,
     /// `authenticated_data` of the FramedContent.
     pub authenticated_data: Vec<u8>,
+    /// A new credential for this member, carried by the commit's path leaf
+    /// (which the commit then always has). Every receiver asks its
+    /// [`IdentityValidator`](crate::identity::IdentityValidator) whether it
+    /// is a valid successor of the current one (§5.3.1); its type must be
+    /// in the leaf's capabilities (§7.2).
+    pub credential: Option<Credential>,
 }
 
 impl Default for CommitOptions {
     fn default() -> Self {
-        Self { proposals: Vec::new(), include_pending: true, force_path: true, authenticated_data: Vec::new() }
+        Self {
+            proposals: Vec::new(),
+            include_pending: true,
+            force_path: true,
+            authenticated_data: Vec::new(),
+            credential: None,
+        }
     }
 }
 
@@ -248,8 +260,12 @@ impl Group {
             apply_proposals(&suite, context, &mut staged, &list, Committer::Member(me), &public.config, true)?;
         let new_members = applied.new_members();
 
-        let (path, commit_secret, private, path_secrets) = if options.force_path || applied.path_required {
-            let leaf = self.own_leaf_node()?.clone();
+        let with_path = options.force_path || applied.path_required || options.credential.is_some();
+        let (path, commit_secret, private, path_secrets) = if with_path {
+            let mut leaf = self.own_leaf_node()?.clone();
+            if let Some(credential) = &options.credential {
+                leaf.credential = credential.clone();
+            }
             let created = create_update_path(
                 &suite,
                 &mut staged,
@@ -419,6 +435,13 @@ impl Group {
         self.private = secrets.private;
         self.epoch = secrets.epoch;
         self.secret_tree = secrets.secret_tree;
+        // A commit (this member's, or one applying its Update) may have
+        // given it a new credential.
+        if let Some(own) = self.public.tree.leaf(self.private.own_leaf) {
+            if own.credential != self.identity.credential {
+                self.identity.credential = own.credential.clone();
+            }
+        }
         self.pending_leaf_keys.clear();
         self.deferred.clear();
         Ok(())

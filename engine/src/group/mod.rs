@@ -29,6 +29,7 @@ use crate::codec::Encode as _;
 use crate::crypto::{CipherSuite, CryptoError, CryptoProvider, Secret, Suite, default_provider};
 use crate::error::{CommitError, Error, InternalError, PskError, UsageError, ValidationError};
 use crate::framing::{self, PaddingPolicy};
+use crate::identity::{AcceptAnyCredential, IdentityValidator};
 use crate::limits::{Limit, Limits};
 use crate::messages::RatchetTreeExtension;
 use crate::messages::content::{
@@ -36,7 +37,8 @@ use crate::messages::content::{
 };
 use crate::messages::registered_extensions::{ExtensionData, ExternalPub};
 use crate::messages::{
-    Extension, GroupContext, GroupInfo, LeafNode, PreSharedKeyId, Proposal, ProposalRef, ProtocolVersion, Psk,
+    Credential, Extension, GroupContext, GroupInfo, LeafNode, PreSharedKeyId, Proposal, ProposalRef, ProtocolVersion,
+    Psk,
 };
 pub use crate::public_group::{AppliedProposals, CommittedProposal, Member, validate_key_package};
 use crate::public_group::{CachedProposal, PublicGroup, PublicGroupConfig, signer_key};
@@ -71,6 +73,11 @@ pub struct GroupConfig {
     pub pool: Option<Arc<rayon::ThreadPool>>,
     /// Bounds on what peers send (sizes, counts, cached proposals).
     pub limits: Limits,
+    /// The application's authentication of credentials (§5.3.1), asked at
+    /// every point [`crate::identity`] lists (the group's public part and a
+    /// server following it ask the same). [`AcceptAnyCredential`] by
+    /// default.
+    pub identity: Arc<dyn IdentityValidator>,
 }
 
 impl Default for GroupConfig {
@@ -85,6 +92,7 @@ impl Default for GroupConfig {
             resumption_psk_epochs: 8,
             pool: None,
             limits: Limits::default(),
+            identity: Arc::new(AcceptAnyCredential),
         }
     }
 }
@@ -100,7 +108,12 @@ impl GroupConfig {
 
     /// The validation choices the group's public part runs with.
     pub(crate) fn public(&self) -> PublicGroupConfig {
-        PublicGroupConfig { check_lifetimes: self.check_lifetimes, pool: self.pool.clone(), limits: self.limits }
+        PublicGroupConfig {
+            check_lifetimes: self.check_lifetimes,
+            pool: self.pool.clone(),
+            limits: self.limits,
+            identity: self.identity.clone(),
+        }
     }
 }
 
@@ -484,9 +497,21 @@ impl Group {
 
     /// Proposes replacing this member's leaf with fresh keys (§12.1.2).
     pub fn propose_update(&mut self) -> Result<(MlsMessage, ProposalRef), Error> {
+        self.propose_update_with(None)
+    }
+
+    /// Proposes replacing this member's leaf with fresh keys and, when
+    /// given, a new credential (§12.1.2), which every receiver's
+    /// [`IdentityValidator`] must accept as a valid successor of the
+    /// current one (§5.3.1). Its type must be in the leaf's capabilities
+    /// (§7.2).
+    pub fn propose_update_with(&mut self, credential: Option<Credential>) -> Result<(MlsMessage, ProposalRef), Error> {
         let suite = self.suite()?;
         let pair = suite.generate_hpke_key_pair()?;
         let mut leaf = self.own_leaf_node()?.clone();
+        if let Some(credential) = credential {
+            leaf.credential = credential;
+        }
         leaf.encryption_key = pair.public.clone();
         leaf.leaf_node_source = crate::messages::LeafNodeSource::Update;
         leaf.sign(&suite, &self.identity.signer.private, Some((&self.public.context.group_id, self.private.own_leaf)))?;

@@ -14,6 +14,7 @@
 //! | membership tag (§6.2) — only with [`PublicGroup::set_membership_key`] | the membership tag otherwise (only its presence) |
 //! | each proposal (§12.1) and the proposal list (§12.2, §12.3) | PSK availability (§12.4.2) |
 //! | KeyPackages (§10.1), leaf nodes (§7.3), key uniqueness | ExternalInit's KEM output (§12.4.3.2) |
+//! | credentials, by [`PublicGroupConfig::identity`] (§5.3.1, [`crate::identity`]) | |
 //! | UpdatePath shape, ciphertext counts, parent hashes (§7.5, §7.6, §7.9.2) | the path secrets' values (§7.5) |
 //! | tree hash, confirmed transcript hash (§7.8, §8.2) | **the confirmation tag (§6.1)** |
 //!
@@ -50,6 +51,7 @@ use crate::codec::Encode;
 use crate::crypto::{CipherSuite, CryptoProvider, Secret, SignatureKeyPair, Suite};
 use crate::error::{Error, GroupInfoError, InternalError, TreeError, UsageError, ValidationError};
 use crate::framing;
+use crate::identity::{AcceptAnyCredential, IdentityValidator, ValidationPoint};
 use crate::limits::{Limit, Limits};
 use crate::messages::RatchetTreeExtension;
 use crate::messages::content::{FramedContent, FramedContentBody, MlsMessage, MlsMessageBody, Sender, WireFormat};
@@ -73,11 +75,15 @@ pub struct PublicGroupConfig {
     pub pool: Option<Arc<rayon::ThreadPool>>,
     /// Bounds on what peers send (sizes, counts, cached proposals).
     pub limits: Limits,
+    /// The application's authentication of credentials (§5.3.1), asked at
+    /// every point [`crate::identity`] lists. [`AcceptAnyCredential`] by
+    /// default.
+    pub identity: Arc<dyn IdentityValidator>,
 }
 
 impl Default for PublicGroupConfig {
     fn default() -> Self {
-        Self { check_lifetimes: true, pool: None, limits: Limits::default() }
+        Self { check_lifetimes: true, pool: None, limits: Limits::default(), identity: Arc::new(AcceptAnyCredential) }
     }
 }
 
@@ -284,6 +290,29 @@ impl PublicGroup {
         self.tree.find_credential(credential)
     }
 
+    /// The identity of the member at `leaf`, as the configured
+    /// [`IdentityValidator`] extracts it from its credential; `None` for a
+    /// blank leaf or a credential the validator names no identity for.
+    pub fn member_identity(&self, leaf: LeafIndex) -> Option<Vec<u8>> {
+        self.config.identity.identity(&self.tree.leaf(leaf)?.credential).ok()
+    }
+
+    /// The leaves of the members whose credential names `identity` (by the
+    /// configured [`IdentityValidator`]), in leaf order: several when one
+    /// person has several devices. A linear pass over the tree, run on the
+    /// configured pool.
+    pub fn find_identity(&self, identity: &[u8]) -> Vec<LeafIndex> {
+        let validator = &*self.config.identity;
+        self.config.on_pool(|| {
+            self.tree
+                .members()
+                .into_par_iter()
+                .filter(|(_, leaf)| validator.identity(&leaf.credential).is_ok_and(|id| id == identity))
+                .map(|(l, _)| l)
+                .collect()
+        })
+    }
+
     /// Members in leaf order.
     pub fn members(&self) -> Vec<Member> {
         self.tree
@@ -443,7 +472,15 @@ pub(crate) fn import_tree(
         return Err(TreeError::TreeHashMismatch.into());
     }
     let required = RequiredCapabilities::find_in(&context.extensions)?;
-    tree.validate(suite, &context.group_id, &proposals::leaf_rules(context, required.as_ref(), config))?;
+    // §5.3.1: every credential of the tree joined, and the group's
+    // external senders, are the application's to accept; the leaves' in
+    // the same parallel pass as their signatures.
+    let identity = proposals::identity_scope(context, config);
+    let rules = proposals::leaf_rules(context, required.as_ref(), config);
+    tree.validate_with(suite, &context.group_id, &rules, &|index, leaf| {
+        identity.check_leaf(ValidationPoint::TreeLeaf, leaf, Some(index))
+    })?;
+    proposals::check_external_senders(&identity, &context.extensions)?;
     // §13.4: the group uses only extensions every member supports (what a
     // GroupContextExtensions commit checks, §12.1.7).
     let used: Vec<_> = context.extensions.iter().map(|e| e.extension_type).collect();

@@ -8,15 +8,16 @@ use std::collections::{HashMap, HashSet};
 use rayon::prelude::*;
 
 use crate::crypto::Suite;
+use crate::identity::{IdentityScope, ValidationPoint};
 use crate::limits::{Limit, LimitExceeded, Limits};
 use crate::messages::extensions::check_extension_list;
 
 use super::PublicGroupConfig;
 use crate::error::{CommitError, Error, InternalError, KeyPackageError, LeafNodeError, ProposalError, UpdatePathError};
-use crate::messages::registered_extensions::{ExtensionData, RequiredCapabilities};
+use crate::messages::registered_extensions::{ExtensionData, ExternalSenders, RequiredCapabilities};
 use crate::messages::{
-    Commit, Extension, GroupContext, KeyPackage, LeafNode, LeafNodeSource, PreSharedKeyId, Proposal, ProposalOrRef,
-    ProposalRef, ProtocolVersion, Psk, ReInit, ResumptionPskUsage, Sender,
+    Commit, Extension, GroupContext, KeyPackage, LeafNode, LeafNodeSource, Lifetime, PreSharedKeyId, Proposal,
+    ProposalOrRef, ProposalRef, ProtocolVersion, Psk, ReInit, ResumptionPskUsage, Sender,
 };
 use crate::tree::{LeafNodeRules, RatchetTree, StagedTree, TreeView, validate_leaf_node};
 use crate::tree_math::LeafIndex;
@@ -210,6 +211,33 @@ pub(crate) fn leaf_rules<'a>(
     }
 }
 
+/// The application's credential validation (§5.3.1) for one operation in
+/// the epoch of `context`.
+pub(crate) fn identity_scope<'a>(context: &'a GroupContext, config: &'a PublicGroupConfig) -> IdentityScope<'a> {
+    IdentityScope {
+        validator: &*config.identity,
+        group_id: &context.group_id,
+        epoch: context.epoch,
+        now: Lifetime::now(),
+    }
+}
+
+/// Every external sender of `extensions` (§12.1.8.1), validated as any
+/// credential a member encounters (§5.3.1).
+pub(crate) fn check_external_senders(identity: &IdentityScope<'_>, extensions: &[Extension]) -> Result<(), Error> {
+    if let Some(senders) = ExternalSenders::find_in(extensions)? {
+        for sender in &senders.0 {
+            identity.check(
+                ValidationPoint::ExternalSender,
+                &sender.credential,
+                sender.signature_key.as_bytes(),
+                None,
+            )?;
+        }
+    }
+    Ok(())
+}
+
 /// Validates `proposals` as a list (§12.2) and applies them in the order
 /// of §12.3 to `staged`, one function per step. Every check runs before
 /// the tree is touched where it can, and the caller drops the stage on
@@ -239,12 +267,16 @@ pub(crate) fn apply_proposals(
     if let Some(new) = &new_extensions {
         check_extension_list(new, limits)?;
     }
+    let identity = identity_scope(context, config);
+    if let Some(new) = &new_extensions {
+        check_external_senders(&identity, new)?;
+    }
     let extensions = new_extensions.as_deref().unwrap_or(&context.extensions);
     let required = RequiredCapabilities::find_in(extensions)?;
     let rules = leaf_rules(context, required.as_ref(), config);
 
     let mut touched: HashSet<u32> = HashSet::new();
-    let updated = apply_updates(suite, context, staged, proposals, committer, &rules, &mut touched)?;
+    let updated = apply_updates(suite, context, staged, proposals, committer, &rules, &identity, &mut touched)?;
     let removed = apply_removes(staged, proposals, committer, &mut touched)?;
     let adds = proposals.iter().filter(|p| matches!(p.proposal, Proposal::Add(_))).count();
     // Adds fill blank leaves first (§7.7): count members only when the
@@ -253,7 +285,7 @@ pub(crate) fn apply_proposals(
         let leaves = staged.members().len().saturating_add(adds);
         Limits::check(Limit::Leaves, leaves, limits.max_leaves as usize)?;
     }
-    let added = apply_adds(suite, staged, proposals, &rules, parallel)?;
+    let added = apply_adds(suite, staged, proposals, &rules, &identity, parallel)?;
     let mut out = AppliedProposals {
         added,
         removed,
@@ -283,6 +315,7 @@ fn new_extensions(proposals: &[CommittedProposal]) -> Result<Option<Vec<Extensio
 }
 
 /// §12.3 step 2: Updates replace their senders' leaves.
+#[allow(clippy::too_many_arguments)] // the stage's parts, each needed once
 fn apply_updates(
     suite: &Suite<'_>,
     context: &GroupContext,
@@ -290,6 +323,7 @@ fn apply_updates(
     proposals: &[CommittedProposal],
     committer: Committer,
     rules: &LeafNodeRules<'_>,
+    identity: &IdentityScope<'_>,
     touched: &mut HashSet<u32>,
 ) -> Result<Vec<LeafIndex>, Error> {
     let mut updated = Vec::new();
@@ -304,7 +338,7 @@ fn apply_updates(
         if !touched.insert(leaf.0) {
             return Err(ProposalError::LeafTouchedTwice(leaf.0).into());
         }
-        check_update_leaf(suite, context, staged, leaf, &update.leaf_node, rules)?;
+        check_update_leaf(suite, context, staged, leaf, &update.leaf_node, rules, identity)?;
         check_unique_keys(staged, &update.leaf_node, Some(leaf))?;
         staged.update_leaf(leaf, update.leaf_node.clone())?;
         updated.push(leaf);
@@ -313,7 +347,9 @@ fn apply_updates(
 }
 
 /// An Update's new leaf for `leaf` (§12.1.2): an update-source leaf valid
-/// under `rules`, signed for this group and leaf, with a new encryption key.
+/// under `rules`, signed for this group and leaf, with a new encryption key,
+/// and a credential the application accepts, a valid successor of the
+/// leaf's current one if it changed (§5.3.1).
 fn check_update_leaf(
     suite: &Suite<'_>,
     context: &GroupContext,
@@ -321,6 +357,7 @@ fn check_update_leaf(
     leaf: LeafIndex,
     new: &LeafNode,
     rules: &LeafNodeRules<'_>,
+    identity: &IdentityScope<'_>,
 ) -> Result<(), Error> {
     let current = tree.leaf(leaf).ok_or(ProposalError::UpdateOfBlankLeaf(leaf.0))?;
     if !matches!(new.leaf_node_source, LeafNodeSource::Update) {
@@ -329,7 +366,9 @@ fn check_update_leaf(
     if new.encryption_key == current.encryption_key {
         return Err(ProposalError::UpdateKeepsEncryptionKey.into());
     }
-    validate_leaf_node(suite, new, Some((&context.group_id, leaf)), rules)
+    validate_leaf_node(suite, new, Some((&context.group_id, leaf)), rules)?;
+    identity.check_leaf(ValidationPoint::Update, new, Some(leaf))?;
+    identity.check_successor(ValidationPoint::Update, leaf, &current.credential, &new.credential)
 }
 
 /// §12.3 step 3: Removes blank their leaves.
@@ -365,6 +404,7 @@ fn apply_adds(
     staged: &mut StagedTree<'_>,
     proposals: &[CommittedProposal],
     rules: &LeafNodeRules<'_>,
+    identity: &IdentityScope<'_>,
     parallel: bool,
 ) -> Result<Vec<(LeafIndex, KeyPackage)>, Error> {
     let adds: Vec<&KeyPackage> = proposals
@@ -376,10 +416,14 @@ fn apply_adds(
         .collect();
     // One KeyPackage is checked in place: handing it to a sleeping worker
     // costs more than its two signatures.
+    let check = |kp: &&KeyPackage| {
+        validate_key_package(suite, kp, rules)?;
+        identity.check_leaf(ValidationPoint::AddKeyPackage, &kp.leaf_node, None)
+    };
     if parallel && adds.len() > 1 {
-        adds.par_iter().try_for_each(|kp| validate_key_package(suite, kp, rules))?;
+        adds.par_iter().try_for_each(check)?;
     } else {
-        adds.iter().try_for_each(|kp| validate_key_package(suite, kp, rules))?;
+        adds.iter().try_for_each(check)?;
     }
     let mut added = Vec::with_capacity(adds.len());
     for kp in adds {
@@ -535,8 +579,12 @@ pub(crate) fn place_committer(
 
 /// The checks of an UpdatePath's leaf node before the path is applied: a
 /// commit-source leaf valid under the extensions the commit leaves in
-/// force (§7.3), a new encryption key, and a signature key no other member
-/// holds (§12.4.2).
+/// force (§7.3), a new encryption key, a signature key no other member
+/// holds (§12.4.2), and a credential the application accepts (§5.3.1): for
+/// a member, a valid successor of its current one if it changed; for an
+/// external joiner that removes a leaf (its old one, a resync), a valid
+/// successor of the removed leaf's (§12.2: the path leaf meets the
+/// criteria of an Update of the removed leaf).
 #[allow(clippy::too_many_arguments)] // the stage's parts, each needed once
 pub(crate) fn check_path_leaf(
     suite: &Suite<'_>,
@@ -554,13 +602,33 @@ pub(crate) fn check_path_leaf(
     let required = RequiredCapabilities::find_in(applied.extensions.as_deref().unwrap_or(&context.extensions))?;
     let rules = leaf_rules(context, required.as_ref(), config);
     validate_leaf_node(suite, leaf, Some((&context.group_id, committer_leaf)), &rules)?;
-    if let Committer::Member(l) = committer {
-        if staged.leaf(l).is_some_and(|current| current.encryption_key == leaf.encryption_key) {
-            return Err(UpdatePathError::KeepsEncryptionKey.into());
+    let identity = identity_scope(context, config);
+    match committer {
+        Committer::Member(l) => {
+            let current = staged.leaf(l);
+            if current.is_some_and(|current| current.encryption_key == leaf.encryption_key) {
+                return Err(UpdatePathError::KeepsEncryptionKey.into());
+            }
+            if staged.find_signature_key(leaf.signature_key.as_bytes()).is_some_and(|x| x != l) {
+                return Err(LeafNodeError::DuplicateSignatureKey.into());
+            }
+            identity.check_leaf(ValidationPoint::CommitPath, leaf, Some(l))?;
+            if let Some(current) = current {
+                identity.check_successor(ValidationPoint::CommitPath, l, &current.credential, &leaf.credential)?;
+            }
         }
-        if staged.find_signature_key(leaf.signature_key.as_bytes()).is_some_and(|x| x != l) {
-            return Err(LeafNodeError::DuplicateSignatureKey.into());
+        Committer::External => {
+            identity.check_leaf(ValidationPoint::ExternalJoiner, leaf, Some(committer_leaf))?;
+            for (old_leaf, old) in &applied.removed {
+                identity.check_successor(
+                    ValidationPoint::ExternalJoiner,
+                    *old_leaf,
+                    &old.credential,
+                    &leaf.credential,
+                )?;
+            }
         }
+        Committer::Unknown => {}
     }
     Ok(())
 }
@@ -613,11 +681,15 @@ pub(crate) fn check_received_proposal(
 ) -> Result<(), Error> {
     let required = RequiredCapabilities::find_in(&context.extensions)?;
     let rules = leaf_rules(context, required.as_ref(), config);
+    let identity = identity_scope(context, config);
     match (proposal, sender) {
         (Proposal::ExternalInit(_), _) => Err(ProposalError::ExternalInitOutsideExternalCommit.into()),
-        (Proposal::Add(add), _) => validate_key_package(suite, &add.key_package, &rules),
+        (Proposal::Add(add), _) => {
+            validate_key_package(suite, &add.key_package, &rules)?;
+            identity.check_leaf(ValidationPoint::AddKeyPackage, &add.key_package.leaf_node, None)
+        }
         (Proposal::Update(update), Sender::Member(leaf)) => {
-            check_update_leaf(suite, context, tree, leaf, &update.leaf_node, &rules)
+            check_update_leaf(suite, context, tree, leaf, &update.leaf_node, &rules, &identity)
         }
         (Proposal::Update(_), _) => Err(ProposalError::UpdateFromNonMember.into()),
         _ => {

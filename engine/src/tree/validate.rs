@@ -88,12 +88,32 @@ impl RatchetTree {
     /// parent-hash valid (§7.9.2). Encryption and signature key uniqueness
     /// was enforced when the tree was imported.
     pub fn validate(&self, suite: &Suite<'_>, group_id: &[u8], rules: &LeafNodeRules<'_>) -> Result<(), Error> {
-        self.validate_leaves(suite, group_id, rules)?;
+        self.validate_with(suite, group_id, rules, &|_, _| Ok(()))
+    }
+
+    /// [`Self::validate`], with `check_leaf` also run on every non-blank
+    /// leaf, in the same parallel pass and after the leaf's own checks and
+    /// signature (the application's credential validation, RFC 9420
+    /// §5.3.1, rides here so that a large join pays no second pass).
+    pub fn validate_with(
+        &self,
+        suite: &Suite<'_>,
+        group_id: &[u8],
+        rules: &LeafNodeRules<'_>,
+        check_leaf: &(dyn Fn(LeafIndex, &LeafNode) -> Result<(), Error> + Sync),
+    ) -> Result<(), Error> {
+        self.validate_leaves(suite, group_id, rules, check_leaf)?;
         self.validate_unmerged_leaves()?;
         self.validate_parent_hashes(suite)
     }
 
-    fn validate_leaves(&self, suite: &Suite<'_>, group_id: &[u8], rules: &LeafNodeRules<'_>) -> Result<(), Error> {
+    fn validate_leaves(
+        &self,
+        suite: &Suite<'_>,
+        group_id: &[u8],
+        rules: &LeafNodeRules<'_>,
+        check_leaf: &(dyn Fn(LeafIndex, &LeafNode) -> Result<(), Error> + Sync),
+    ) -> Result<(), Error> {
         let in_use: BTreeSet<CredentialType> =
             self.leaves.iter().flatten().map(|l| l.credential.credential_type()).collect();
         self.leaves.par_iter().enumerate().try_for_each(|(i, leaf)| {
@@ -101,7 +121,9 @@ impl RatchetTree {
             if !in_use.iter().all(|&t| leaf.capabilities.supports_credential(t)) {
                 return Err(LeafNodeError::CredentialTypeUnsupported.into());
             }
-            validate_leaf_node(suite, leaf, Some((group_id, LeafIndex(i as u32))), rules)
+            let index = LeafIndex(i as u32);
+            validate_leaf_node(suite, leaf, Some((group_id, index)), rules)?;
+            check_leaf(index, leaf)
         })
     }
 
