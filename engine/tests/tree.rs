@@ -249,7 +249,12 @@ fn parent_hashes_of_an_adversarial_layout() {
     let suite = Suite::new(&AwsLcProvider, CipherSuite(1)).unwrap();
     let n = 8192;
     let adversarial = Adversarial::new(&suite, n);
-    let rules = LeafNodeRules { cipher_suite: CipherSuite(1), required_capabilities: None, now: None };
+    let rules = LeafNodeRules {
+        cipher_suite: CipherSuite(1),
+        required_capabilities: None,
+        now: None,
+        limits: Default::default(),
+    };
     let key = &adversarial.root_key;
     let root_invalid = Err(TreeError::ParentHashInvalid(n - 1).into());
 
