@@ -382,3 +382,52 @@ fn validator_is_send_and_sync() {
     fn check<T: Send + Sync>() {}
     check::<X509Validator>();
 }
+
+/// Re-encodes a DER SEQUENCE header for `len` content bytes.
+fn sequence_header(len: usize) -> Vec<u8> {
+    match len {
+        0..=0x7f => vec![0x30, len as u8],
+        0x80..=0xff => vec![0x30, 0x81, len as u8],
+        _ => vec![0x30, 0x82, (len >> 8) as u8, len as u8],
+    }
+}
+
+/// Splits a DER SEQUENCE into its header length and content.
+fn sequence_content(der: &[u8]) -> (usize, &[u8]) {
+    assert_eq!(der[0], 0x30);
+    let (header, len) = match der[1] {
+        0x81 => (3, der[2] as usize),
+        0x82 => (4, (der[2] as usize) << 8 | der[3] as usize),
+        n => (2, n as usize),
+    };
+    (header, &der[header..header + len])
+}
+
+/// rcgen cannot make Ed448 keys, so an Ed448 end entity is made by
+/// swapping the Ed25519 SubjectPublicKeyInfo of a generated one for an
+/// Ed448 one (which breaks the issuer's signature, as it must).
+#[test]
+fn ed448_leaf_key_checked() {
+    let ed448 = CipherSuite::MLS_256_DHKEMX448_AES256GCM_SHA512_ED448;
+    let chain = Chain::valid(ED25519);
+    let ed448_key = mls_key(ed448);
+    assert_eq!(ed448_key.len(), 57);
+    let old_spki =
+        [&[0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00][..], &chain.leaf_key].concat();
+    let new_spki = [&[0x30, 0x43, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x71, 0x03, 0x3a, 0x00][..], &ed448_key].concat();
+    let (_, cert) = sequence_content(&chain.leaf);
+    let (tbs_header, tbs) = sequence_content(cert);
+    let rest = &cert[tbs_header + tbs.len()..];
+    let at = tbs.windows(old_spki.len()).position(|w| w == old_spki).unwrap();
+    let tbs = [&tbs[..at], &new_spki, &tbs[at + old_spki.len()..]].concat();
+    let cert = [sequence_header(tbs.len()), tbs, rest.to_vec()].concat();
+    let leaf = [sequence_header(cert.len()), cert].concat();
+
+    let parsed = ParsedCertificate::from_der(&leaf).unwrap();
+    assert_eq!(check_key(&parsed, SignatureAlgorithm::Ed448, &ed448_key), Ok(()));
+    assert_eq!(check_key(&parsed, SignatureAlgorithm::Ed448, &mls_key(ed448)), Err(X509Error::KeyMismatch));
+    assert_eq!(check_key(&parsed, SignatureAlgorithm::Ed25519, &ed448_key), Err(X509Error::KeyAlgorithmMismatch));
+    // The key binds; the chain does not, since the certificate changed.
+    let result = chain.validator().validate_chain(&[leaf, chain.intermediate.clone()], &ed448_key, ed448, NOW);
+    assert_eq!(result, Err(X509Error::BadSignature));
+}
