@@ -46,6 +46,7 @@ pub mod state;
 mod tree;
 mod tree_math;
 mod treekem;
+mod x509;
 
 pub use crypto::{AwsLcProvider, CipherSuite, CryptoProvider, default_provider};
 pub use error::{Error, Result};
@@ -66,6 +67,7 @@ pub use secret_tree::SecretTreeConfig;
 pub use server::{Accepted, AcceptedKind, Registry, Rejected, ServedGroupInfo};
 pub use tree::{RatchetTree, TreeView};
 pub use tree_math::LeafIndex;
+pub use x509::{X509Error, X509Validator};
 
 // The README's engine example runs as a doc test.
 #[cfg(doctest)]
