@@ -46,7 +46,6 @@ pub mod state;
 mod tree;
 mod tree_math;
 mod treekem;
-mod x509;
 
 pub use crypto::{AwsLcProvider, CipherSuite, CryptoProvider, default_provider};
 pub use error::{Error, Result};
@@ -59,6 +58,7 @@ pub use identity::{
     AcceptAnyBasic, AcceptAnyCredential, BasicAllowList, CredentialCheck, CredentialRejected, IdentityValidator,
     ValidationPoint,
 };
+pub use identity::{X509Error, X509Validator};
 pub use limits::{Limit, LimitExceeded, Limits};
 pub use public_group::{
     CommittedProposal, GroupInfoView, PublicGroup, PublicGroupConfig, PublicProcessed, StagedPublicCommit,
@@ -67,7 +67,6 @@ pub use secret_tree::SecretTreeConfig;
 pub use server::{Accepted, AcceptedKind, Registry, Rejected, ServedGroupInfo};
 pub use tree::{RatchetTree, TreeView};
 pub use tree_math::LeafIndex;
-pub use x509::{X509Error, X509Validator};
 
 // The README's engine example runs as a doc test.
 #[cfg(doctest)]

@@ -38,7 +38,12 @@ use std::collections::HashSet;
 use std::fmt;
 use std::sync::{PoisonError, RwLock};
 
+mod x509;
+
+pub use x509::{X509Error, X509Validator};
+
 use crate::codec::Encode;
+use crate::crypto::CipherSuite;
 use crate::error::{CredentialError, Error};
 use crate::messages::{Credential, LeafNode};
 use crate::tree_math::LeafIndex;
@@ -85,6 +90,8 @@ pub struct CredentialCheck<'a> {
     /// The epoch the message is processed in (for a joined tree, the epoch
     /// joined).
     pub epoch: u64,
+    /// The group's cipher suite: which signature scheme the key is of.
+    pub cipher_suite: CipherSuite,
     /// The credential.
     pub credential: &'a Credential,
     /// The signature key the credential must vouch for: the leaf's (whose
@@ -248,6 +255,7 @@ pub(crate) struct IdentityScope<'a> {
     pub(crate) validator: &'a dyn IdentityValidator,
     pub(crate) group_id: &'a [u8],
     pub(crate) epoch: u64,
+    pub(crate) cipher_suite: CipherSuite,
     pub(crate) now: u64,
 }
 
@@ -264,6 +272,7 @@ impl IdentityScope<'_> {
             point,
             group_id: self.group_id,
             epoch: self.epoch,
+            cipher_suite: self.cipher_suite,
             credential,
             signature_key,
             leaf_index,

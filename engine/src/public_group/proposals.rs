@@ -218,6 +218,7 @@ pub(crate) fn identity_scope<'a>(context: &'a GroupContext, config: &'a PublicGr
         validator: &*config.identity,
         group_id: &context.group_id,
         epoch: context.epoch,
+        cipher_suite: context.cipher_suite,
         now: Lifetime::now(),
     }
 }

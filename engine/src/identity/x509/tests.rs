@@ -101,6 +101,11 @@ struct Chain {
 
 impl Chain {
     fn new(suite: CipherSuite, tweak: impl FnOnce(&mut Params)) -> Self {
+        Self::for_key(suite, mls_key(suite), tweak)
+    }
+
+    /// A chain certifying `leaf_key`, an MLS signature key the caller holds.
+    fn for_key(suite: CipherSuite, leaf_key: Vec<u8>, tweak: impl FnOnce(&mut Params)) -> Self {
         let alg = rcgen_alg(suite);
         let mut params =
             Params { root: ca_params("root"), intermediate: ca_params("intermediate"), leaf: leaf_params() };
@@ -108,7 +113,6 @@ impl Chain {
         let root = CertifiedIssuer::self_signed(params.root, KeyPair::generate_for(alg).unwrap()).unwrap();
         let intermediate =
             CertifiedIssuer::signed_by(params.intermediate, KeyPair::generate_for(alg).unwrap(), &root).unwrap();
-        let leaf_key = mls_key(suite);
         let leaf = params.leaf.signed_by(&MlsKey { key: leaf_key.clone(), alg }, &intermediate).unwrap();
         Self {
             suite,
@@ -430,4 +434,75 @@ fn ed448_leaf_key_checked() {
     // The key binds; the chain does not, since the certificate changed.
     let result = chain.validator().validate_chain(&[leaf, chain.intermediate.clone()], &ed448_key, ed448, NOW);
     assert_eq!(result, Err(X509Error::BadSignature));
+}
+
+/// The validator as the engine's identity hook: a group configured with it
+/// admits a member whose X.509 chain leads to a trust anchor and certifies
+/// its leaf's signature key, and refuses a basic credential and a chain
+/// from an untrusted root, at the Add, changing nothing.
+#[test]
+fn a_group_under_the_x509_validator_admits_certified_members_only() {
+    use std::sync::Arc;
+
+    use crate::error::{CredentialError, ValidationError};
+    use crate::group::{CommitOptions, Group, GroupConfig, Identity, KeyPackageBundle, default_capabilities};
+    use crate::identity::ValidationPoint;
+    use crate::messages::{Add, CredentialType, Proposal};
+
+    let provider = default_provider();
+    let suite = Suite::new(provider, ED25519).unwrap();
+    let certified = |chain: &Chain, signer| Identity {
+        credential: Credential::X509 {
+            certificates: chain.certificates().into_iter().map(|cert_data| Certificate { cert_data }).collect(),
+        },
+        signer,
+    };
+    let mut caps = default_capabilities(ED25519);
+    caps.credentials = vec![CredentialType::X509, CredentialType::BASIC];
+    let member = |name: &str| {
+        let signer = suite.generate_signature_key_pair().unwrap();
+        let chain = Chain::for_key(ED25519, signer.public.0.clone(), |p| {
+            p.leaf.subject_alt_names =
+                vec![SanType::URI(Ia5String::try_from(format!("mls://example.com/{name}")).unwrap())];
+        });
+        let identity = certified(&chain, signer);
+        let bundle =
+            KeyPackageBundle::generate_with(provider, ED25519, &identity, caps.clone(), vec![], vec![]).unwrap();
+        (chain, identity, bundle)
+    };
+    let (alice_chain, alice, _) = member("alice");
+    let (bob_chain, _, bob) = member("bob");
+    // Eve's chain leads to a root of her own, no trust anchor.
+    let (_, _, eve) = member("eve");
+    let validator = X509Validator::new(vec![alice_chain.root.clone(), bob_chain.root.clone()]).unwrap();
+    let config = GroupConfig { identity: Arc::new(validator), ..GroupConfig::default() };
+    let mut group = Group::create(ED25519, &alice, b"x509 room".to_vec(), vec![], config).unwrap();
+
+    let basic =
+        KeyPackageBundle::generate(provider, ED25519, &Identity::basic(provider, ED25519, "mallory").unwrap()).unwrap();
+    for refused in [&eve, &basic] {
+        let before = group.export().unwrap();
+        let result = group.commit(CommitOptions::with_proposals(vec![Proposal::Add(Add {
+            key_package: refused.key_package.clone(),
+        })]));
+        assert!(
+            matches!(
+                result,
+                Err(crate::Error::Invalid(ValidationError::Credential(CredentialError::Refused {
+                    point: ValidationPoint::AddKeyPackage,
+                    ..
+                })))
+            ),
+            "{result:?}"
+        );
+        assert_eq!(*group.export().unwrap(), *before);
+    }
+    let pending =
+        group.commit(CommitOptions::with_proposals(vec![Proposal::Add(Add { key_package: bob.key_package })])).unwrap();
+    group.merge_pending_commit(pending).unwrap();
+    assert_eq!(group.member_count(), 2);
+    assert_eq!(
+        group.public().member_identity(crate::tree_math::LeafIndex(1)).unwrap(),
+        b"mls://example.com/bob".to_vec()
+    );
 }

@@ -60,6 +60,8 @@ use x509_cert::ext::pkix::{KeyUsage, SubjectAltName};
 use crate::crypto::{CipherSuite, SignatureAlgorithm};
 use crate::messages::Credential;
 
+use super::{CredentialCheck, CredentialRejected, IdentityValidator};
+
 /// Why an X.509 credential was rejected.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -428,6 +430,33 @@ fn map_webpki(e: webpki::Error) -> X509Error {
         | W::UnsupportedCertVersion
         | W::EmptyEkuExtension => X509Error::Malformed(format!("{e:?}")),
         other => X509Error::Other(format!("{other:?}")),
+    }
+}
+
+/// The X.509 validator as the engine's identity hook (§5.3.1): every
+/// credential a member or server encounters must be an X.509 chain to one
+/// of the trust anchors, valid now, whose end-entity key is the leaf's (or
+/// the external sender's) signature key; the identity is the end-entity
+/// certificate's subjectAltName. Other credential types are refused.
+impl IdentityValidator for X509Validator {
+    fn validate(&self, check: &CredentialCheck<'_>) -> Result<(), CredentialRejected> {
+        self.validate_credential(check.credential, check.signature_key, check.cipher_suite, check.now)
+            .map(|_| ())
+            .map_err(|e| CredentialRejected::new(e.to_string()))
+    }
+
+    /// The subjectAltName of the end-entity certificate. The chain is
+    /// not checked again here: `validate` ran on every credential the
+    /// engine asks this for.
+    fn identity(&self, credential: &Credential) -> Result<Vec<u8>, CredentialRejected> {
+        let reject = |e: X509Error| CredentialRejected::new(e.to_string());
+        let Credential::X509 { certificates } = credential else {
+            return Err(reject(X509Error::UnsupportedCredentialType(credential.credential_type().0)));
+        };
+        let first = certificates.first().ok_or_else(|| reject(X509Error::EmptyChain))?;
+        let cert = ParsedCertificate::from_der(&first.cert_data)
+            .map_err(|e| reject(X509Error::Malformed(format!("end-entity certificate: {e}"))))?;
+        identity(&cert).map_err(reject)
     }
 }
 
