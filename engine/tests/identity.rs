@@ -424,6 +424,7 @@ fn the_built_in_validators() {
         point: ValidationPoint::TreeLeaf,
         group_id: GROUP,
         epoch: 3,
+        cipher_suite: throng::CipherSuite(1),
         credential,
         signature_key: &[1; 32],
         leaf_index: Some(LeafIndex(0)),
