@@ -648,11 +648,10 @@ impl Group {
                 if m.content_type == ContentType::Commit {
                     let digest = suite.hash(&m.to_bytes());
                     if let Some((_, kept)) = self.deferred.iter().find(|(d, _)| *d == digest) {
-                        let kept = kept.clone();
                         let FramedContentBody::Commit(commit) = &kept.content.body else {
                             return Err(InternalError::invariant("a deferred message is a commit"));
                         };
-                        return Ok(Processed::Commit(Box::new(self.stage_commit(&kept, &commit.clone())?)));
+                        return Ok(Processed::Commit(Box::new(self.stage_commit(kept, commit)?)));
                     }
                     deferred_digest = Some(digest);
                 }

@@ -472,22 +472,21 @@ pub(crate) fn import_tree(
         return Err(TreeError::TreeHashMismatch.into());
     }
     let required = RequiredCapabilities::find_in(&context.extensions)?;
-    // §5.3.1: every credential of the tree joined, and the group's
-    // external senders, are the application's to accept; the leaves' in
-    // the same parallel pass as their signatures.
+    // In the same parallel pass as the leaves' signatures: §13.4, the group
+    // uses only extensions every member supports (what a
+    // GroupContextExtensions commit checks, §12.1.7); §5.3.1, every
+    // credential of the tree joined (and then the group's external
+    // senders) is the application's to accept.
     let identity = proposals::identity_scope(context, config);
     let rules = proposals::leaf_rules(context, required.as_ref(), config);
+    let used: Vec<_> = context.extensions.iter().map(|e| e.extension_type).collect();
     tree.validate_with(suite, &context.group_id, &rules, &|index, leaf| {
+        if !leaf.capabilities.supports_extensions(&used) {
+            return Err(GroupInfoError::MemberLacksCapability(index.0).into());
+        }
         identity.check_leaf(ValidationPoint::TreeLeaf, leaf, Some(index))
     })?;
     proposals::check_external_senders(&identity, &context.extensions)?;
-    // §13.4: the group uses only extensions every member supports (what a
-    // GroupContextExtensions commit checks, §12.1.7).
-    let used: Vec<_> = context.extensions.iter().map(|e| e.extension_type).collect();
-    let lacking = tree.members().into_par_iter().find_first(|(_, leaf)| !leaf.capabilities.supports_extensions(&used));
-    if let Some((leaf, _)) = lacking {
-        return Err(GroupInfoError::MemberLacksCapability(leaf.0).into());
-    }
     Ok(tree)
 }
 

@@ -53,10 +53,15 @@ impl ProposalCache {
         let of_sender = self.per_sender.get(&sender).copied().unwrap_or(0);
         Limits::check(Limit::CachedProposals, self.items.len() + 1, limits.max_cached_proposals)?;
         Limits::check(Limit::CachedProposalsPerSender, of_sender + 1, limits.max_cached_proposals_per_sender)?;
-        self.per_sender.insert(sender, of_sender + 1);
+        self.push(proposal);
+        Ok(())
+    }
+
+    /// Appends a proposal not cached yet, indexed and counted.
+    fn push(&mut self, proposal: CachedProposal) {
+        *self.per_sender.entry(Self::counted_as(proposal.sender)).or_default() += 1;
         self.by_reference.insert(proposal.reference.clone(), self.items.len());
         self.items.push(proposal);
-        Ok(())
     }
 
     /// The sender a proposal counts against: new members are one sender,
@@ -74,9 +79,7 @@ impl ProposalCache {
         let mut cache = Self::default();
         for p in items {
             if !cache.by_reference.contains_key(&p.reference) {
-                *cache.per_sender.entry(Self::counted_as(p.sender)).or_default() += 1;
-                cache.by_reference.insert(p.reference.clone(), cache.items.len());
-                cache.items.push(p);
+                cache.push(p);
             }
         }
         cache

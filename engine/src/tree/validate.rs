@@ -46,10 +46,16 @@ pub fn validate_leaf_node(
     let caps = &leaf.capabilities;
     let max = rules.limits.max_capability_entries;
     // The counts first: every later check scans these lists.
-    for len in [caps.versions.len(), caps.cipher_suites.len(), caps.extensions.len(), caps.proposals.len()] {
+    let lengths = [
+        caps.versions.len(),
+        caps.cipher_suites.len(),
+        caps.extensions.len(),
+        caps.proposals.len(),
+        caps.credentials.len(),
+    ];
+    for len in lengths {
         Limits::check(Limit::CapabilityEntries, len, max)?;
     }
-    Limits::check(Limit::CapabilityEntries, caps.credentials.len(), max)?;
     check_extension_list(&leaf.extensions, &rules.limits)?;
     if leaf.encryption_key.as_bytes().len() != suite.algorithms().kem.public_key_len() {
         return Err(LeafNodeError::EncryptionKeyLength.into());
