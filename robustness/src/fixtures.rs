@@ -186,14 +186,7 @@ impl Fixture {
     pub fn build(cs: u16, private_handshakes: bool) -> Result<Self, String> {
         let p = provider();
         let cs = CipherSuite(cs);
-        let config = GroupConfig {
-            handshake_wire_format: if private_handshakes {
-                WireFormat::PRIVATE_MESSAGE
-            } else {
-                WireFormat::PUBLIC_MESSAGE
-            },
-            ..GroupConfig::default()
-        };
+        let config = config_for(private_handshakes);
         let identities: Vec<Identity> = (0..MEMBERS)
             .map(|i| Identity::basic(&*p, cs, format!("member-{i}")))
             .collect::<Result<_, _>>()
@@ -492,14 +485,7 @@ impl Fixture {
         let u32_of = |b: &[u8]| b.try_into().map(u32::from_be_bytes).map_err(|_| "bad u32".to_string());
         let cs = CipherSuite(u16::from_be_bytes(get(r)?.try_into().map_err(|_| "bad suite")?));
         let private_handshakes = get(r)? == [1];
-        let config = GroupConfig {
-            handshake_wire_format: if private_handshakes {
-                WireFormat::PRIVATE_MESSAGE
-            } else {
-                WireFormat::PUBLIC_MESSAGE
-            },
-            ..GroupConfig::default()
-        };
+        let config = config_for(private_handshakes);
         let count = u32_of(get(r)?)?;
         let mut messages = Vec::new();
         for _ in 0..count {
@@ -553,4 +539,11 @@ impl Fixture {
             membership_key,
         })
     }
+}
+
+/// The members' configuration: handshakes as PublicMessages or PrivateMessages.
+fn config_for(private_handshakes: bool) -> GroupConfig {
+    let handshake_wire_format =
+        if private_handshakes { WireFormat::PRIVATE_MESSAGE } else { WireFormat::PUBLIC_MESSAGE };
+    GroupConfig { handshake_wire_format, ..GroupConfig::default() }
 }
