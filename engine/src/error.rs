@@ -135,6 +135,16 @@ pub enum ValidationError {
         /// The message's epoch.
         got: u64,
     },
+    /// An application message of an earlier epoch that this member no
+    /// longer keeps (outside [`crate::EpochRetention`]'s window, or
+    /// retention is off).
+    #[error("message is for epoch {got}, which is no longer retained (the group is in epoch {current})")]
+    EpochNotRetained {
+        /// The group's epoch.
+        current: u64,
+        /// The message's epoch.
+        got: u64,
+    },
     /// A `membership_tag` is missing for a member sender, or present for
     /// another (§6.2).
     #[error("membership_tag must be present exactly for member senders (§6.2)")]
@@ -513,6 +523,9 @@ pub enum UsageError {
     /// The member was removed or the group reinitialized.
     #[error("the group is no longer active for this member")]
     GroupInactive,
+    /// The staged commit removes this member: it has no next epoch.
+    #[error("the commit removes this member; there is no next epoch to export from")]
+    RemovedByCommit,
     /// A member that has seen proposals commits before sending data (§12.4).
     #[error("pending proposals must be committed before sending application data (§12.4)")]
     PendingProposals,

@@ -51,7 +51,7 @@ pub use crypto::{AwsLcProvider, CipherSuite, CryptoProvider, default_provider};
 pub use error::{Error, Result};
 pub use framing::PaddingPolicy;
 pub use group::{
-    AppliedProposals, CommitOptions, Group, GroupConfig, Identity, KeyPackageBundle, Member, PendingCommit, Processed,
+    AppliedProposals, CommitOptions, EpochRetention, Group, GroupConfig, Identity, KeyPackageBundle, Member, PendingCommit, Processed,
     PskStore, StagedCommit, default_capabilities,
 };
 pub use identity::{

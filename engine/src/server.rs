@@ -45,6 +45,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Instant;
 
 use dashmap::DashMap;
 use dashmap::mapref::entry::Entry;
@@ -267,8 +268,8 @@ impl Registry {
     ///   older epoch are [`Rejected::LostRace`], found before any signature
     ///   work.
     /// - A proposal for the current epoch is validated and queued.
-    /// - A PrivateMessage of application data for the current epoch is
-    ///   routed unread; a handshake in a PrivateMessage cannot be followed
+    /// - A PrivateMessage of application data for the current epoch, or a
+    ///   past one within [`PublicGroupConfig::retention`], is routed unread; a handshake in a PrivateMessage cannot be followed
     ///   and is refused.
     ///
     /// A rejected message changes nothing.
@@ -278,17 +279,28 @@ impl Registry {
         if peeked.group_id != group_id {
             return Err(Rejected::Invalid(ValidationError::WrongGroup.into()));
         }
-        // Lock-free: a late commit never waits for the winner's validation.
-        check_epoch(slot.epoch.load(Ordering::Acquire), peeked.epoch, peeked.content_type)?;
+        // Application data of a past epoch may still be routed (retention);
+        // that is decided under the lock.
+        let past_application = !peeked.public
+            && peeked.content_type == ContentType::Application
+            && peeked.epoch < slot.epoch.load(Ordering::Acquire);
+        if !past_application {
+            // Lock-free: a late commit never waits for the winner's validation.
+            check_epoch(slot.epoch.load(Ordering::Acquire), peeked.epoch, peeked.content_type)?;
+        }
 
         if !peeked.public {
             if peeked.content_type != ContentType::Application {
                 return Err(Rejected::Invalid(UsageError::PrivateHandshake.into()));
             }
             let state = slot.read();
-            check_epoch(state.group.epoch(), peeked.epoch, peeked.content_type)?;
+            if !state.group.routes_epoch(peeked.epoch, Instant::now()) {
+                check_epoch(state.group.epoch(), peeked.epoch, peeked.content_type)?;
+            }
             // The sender is encrypted (§6.3.2): every member gets it, and
-            // the sender drops its own.
+            // the sender drops its own. A message of a retained epoch goes
+            // to the current members (those who left are not served; those
+            // who joined since cannot decrypt it and drop it).
             return Ok(Accepted {
                 epoch: state.group.epoch(),
                 kind: AcceptedKind::Application,

@@ -104,7 +104,7 @@ fn scenario(cs: CipherSuite) {
     let ct = members[0].encrypt_application(b"hello", vec![]).unwrap();
     for m in members.iter_mut().skip(1) {
         match m.process_message(ct.clone()).unwrap() {
-            Processed::Application { data, sender } => {
+            Processed::Application { data, sender, .. } => {
                 assert_eq!(data, b"hello");
                 assert_eq!(sender, LeafIndex(0));
             }

@@ -29,6 +29,7 @@ use crate::tree::{TreeView, export_view};
 use crate::tree_math::{self as math, LeafIndex, NodeIndex};
 use crate::treekem::{PrivateTree, create_update_path, decrypt_update_path};
 
+use super::retention::{ReplacedKeys, Retained};
 use super::{Group, new_secret_tree};
 
 /// What to commit.
@@ -96,6 +97,10 @@ pub struct PendingCommit {
 }
 
 impl PendingCommit {
+    pub(crate) fn next_epoch_secrets(&self) -> &EpochSecrets {
+        &self.secrets.epoch
+    }
+
     /// What the commit's proposals do.
     pub fn applied(&self) -> &AppliedProposals {
         self.public.applied()
@@ -121,6 +126,11 @@ pub struct StagedCommit {
 }
 
 impl StagedCommit {
+    /// The new epoch's secrets; `None` when the commit removes this member.
+    pub(crate) fn next_epoch_secrets(&self) -> Option<&EpochSecrets> {
+        self.secrets.as_ref().map(|n| &n.epoch)
+    }
+
     /// The public state of the epoch this commit starts, as a server
     /// following the group stages it.
     pub fn public(&self) -> &StagedPublicCommit {
@@ -410,6 +420,7 @@ impl Group {
                 return Err(UsageError::StaleCommit.into());
             }
             self.active = false;
+            self.retained.clear();
             return Ok(());
         };
         let shared = peer.filter(|peer| peer.public.context.cipher_suite == self.public.context.cipher_suite);
@@ -426,6 +437,15 @@ impl Group {
         shared: Option<&std::sync::Arc<crate::tree::RatchetTree>>,
     ) -> Result<(), Error> {
         let old_epoch = self.public.context.epoch;
+        // Read before the merge: the keys the commit replaces, as this
+        // epoch had them (prior-epoch retention).
+        let retaining = self.config.retention.epochs > 0;
+        let replaced = if retaining {
+            Retained::replaced_keys(&self.public.tree, public.tree_diff.leaves.keys().copied())
+        } else {
+            ReplacedKeys::default()
+        };
+        let old_context = if retaining { Some(self.public.context.clone()) } else { None };
         self.public.merge_sharing(public, shared)?;
         let old_psk = self.epoch.resumption_psk().clone();
         self.resumption_psks.push_back((old_epoch, old_psk));
@@ -433,8 +453,12 @@ impl Group {
             self.resumption_psks.pop_front();
         }
         self.private = secrets.private;
-        self.epoch = secrets.epoch;
-        self.secret_tree = secrets.secret_tree;
+        let old_secrets = std::mem::replace(&mut self.epoch, secrets.epoch);
+        let old_tree = std::mem::replace(&mut self.secret_tree, secrets.secret_tree);
+        match old_context {
+            Some(context) => self.retained.retire(&self.config.retention, context, &old_secrets, old_tree, replaced),
+            None => self.retained.clear(),
+        }
         // A commit (this member's, or one applying its Update) may have
         // given it a new credential.
         if let Some(own) = self.public.tree.leaf(self.private.own_leaf) {

@@ -12,6 +12,7 @@ mod commit;
 mod external;
 mod key_package;
 mod reinit;
+mod retention;
 #[cfg(feature = "simulation")]
 mod simulation;
 #[cfg(test)]
@@ -40,7 +41,7 @@ use crate::messages::{
     Credential, Extension, GroupContext, GroupInfo, LeafNode, PreSharedKeyId, Proposal, ProposalRef, ProtocolVersion,
     Psk,
 };
-pub use crate::public_group::{AppliedProposals, CommittedProposal, Member, validate_key_package};
+pub use crate::public_group::{AppliedProposals, CommittedProposal, EpochRetention, Member, validate_key_package};
 use crate::public_group::{CachedProposal, PublicGroup, PublicGroupConfig, signer_key};
 use crate::schedule::{EpochSecrets, TranscriptHashes};
 use crate::secret_tree::{SecretTree, SecretTreeConfig};
@@ -71,6 +72,9 @@ pub struct GroupConfig {
     pub resumption_psk_epochs: usize,
     /// The rayon pool for parallel work; rayon's global pool when `None`.
     pub pool: Option<Arc<rayon::ThreadPool>>,
+    /// Past epochs whose application messages still decrypt (frames in
+    /// flight across an epoch change); none by default.
+    pub retention: EpochRetention,
     /// Bounds on what peers send (sizes, counts, cached proposals).
     pub limits: Limits,
     /// The application's authentication of credentials (§5.3.1), asked at
@@ -91,6 +95,7 @@ impl Default for GroupConfig {
             check_lifetimes: true,
             resumption_psk_epochs: 8,
             pool: None,
+            retention: EpochRetention::default(),
             limits: Limits::default(),
             identity: Arc::new(AcceptAnyCredential),
         }
@@ -113,6 +118,7 @@ impl GroupConfig {
             pool: self.pool.clone(),
             limits: self.limits,
             identity: self.identity.clone(),
+            retention: self.retention,
         }
     }
 }
@@ -189,6 +195,8 @@ pub struct Group {
     /// message processes from here once the proposal has arrived. At most
     /// [`DEFERRED_COMMITS`], dropped at every epoch change.
     pub(crate) deferred: VecDeque<(Vec<u8>, AuthenticatedContent)>,
+    /// Epochs left within [`GroupConfig::retention`]'s window.
+    pub(crate) retained: retention::Retained,
 }
 
 /// How many undecidable private commits a member keeps per epoch.
@@ -199,8 +207,10 @@ pub const DEFERRED_COMMITS: usize = 8;
 pub enum Processed {
     /// Application data from a member.
     Application {
-        /// Who sent it.
+        /// Who sent it (a leaf of the epoch it was sent in).
         sender: LeafIndex,
+        /// The epoch it was sent in: the current one, or a retained one.
+        epoch: u64,
         /// The plaintext.
         data: Vec<u8>,
     },
@@ -288,6 +298,7 @@ impl Group {
             active: true,
             pending_leaf_keys: Vec::new(),
             deferred: VecDeque::new(),
+            retained: retention::Retained::default(),
         }
     }
 
@@ -393,6 +404,64 @@ impl Group {
     pub fn export_secret(&self, label: &str, context: &[u8], length: u16) -> Result<Secret, Error> {
         let suite = self.suite()?;
         self.epoch.export(&suite, label.as_bytes(), context, length)
+    }
+
+    /// `MLS-Exporter` (§8.5) of `epoch`: the current one or one still
+    /// retained ([`GroupConfig::retention`]), for media keys of frames in
+    /// flight across an epoch change.
+    pub fn export_secret_of_epoch(
+        &self,
+        epoch: u64,
+        label: &str,
+        context: &[u8],
+        length: u16,
+    ) -> Result<Secret, Error> {
+        if epoch == self.public.context.epoch {
+            return self.export_secret(label, context, length);
+        }
+        let suite = self.suite()?;
+        self.retained
+            .export(&suite, epoch, label, context, length)
+            .unwrap_or(Err(ValidationError::EpochNotRetained { current: self.public.context.epoch, got: epoch }.into()))
+    }
+
+    /// `MLS-Exporter` (§8.5) of the epoch a received commit starts, before
+    /// it is merged: a client prepares the next media keys, and switches
+    /// once the delivery service confirms the commit. Fails with
+    /// [`UsageError::RemovedByCommit`] if the commit removes this member.
+    pub fn export_staged_secret(
+        &self,
+        staged: &StagedCommit,
+        label: &str,
+        context: &[u8],
+        length: u16,
+    ) -> Result<Secret, Error> {
+        let epoch = staged.next_epoch_secrets().ok_or(UsageError::RemovedByCommit)?;
+        Ok(epoch.export(&self.suite()?, label.as_bytes(), context, length)?)
+    }
+
+    /// `MLS-Exporter` (§8.5) of the epoch this member's own commit starts,
+    /// before the delivery service has accepted it.
+    pub fn export_pending_secret(
+        &self,
+        pending: &PendingCommit,
+        label: &str,
+        context: &[u8],
+        length: u16,
+    ) -> Result<Secret, Error> {
+        Ok(pending.next_epoch_secrets().export(&self.suite()?, label.as_bytes(), context, length)?)
+    }
+
+    /// The past epochs whose application messages still decrypt, oldest
+    /// first (after dropping those the window has left).
+    pub fn retained_epochs(&mut self) -> Vec<u64> {
+        self.retained.prune(&self.config.retention, std::time::Instant::now());
+        self.retained.epochs().collect()
+    }
+
+    /// Bytes of secret state kept for retained epochs.
+    pub fn retained_state_len(&self) -> usize {
+        self.retained.state_len()
     }
 
     /// The resumption PSK of the current epoch (§8.6).
@@ -645,6 +714,14 @@ impl Group {
                 // Bounded before any key is derived or consumed.
                 let size = m.ciphertext.len().saturating_add(m.authenticated_data.len());
                 Limits::check(Limit::MessageBytes, size, self.config.limits.max_message_bytes)?;
+                let current = self.public.context.epoch;
+                if m.epoch < current
+                    && m.content_type == ContentType::Application
+                    && m.group_id == self.public.context.group_id
+                {
+                    self.retained.prune(&self.config.retention, std::time::Instant::now());
+                    self.retained.unprotect(&suite, m, &self.public.tree, current)?
+                } else {
                 if m.content_type == ContentType::Commit {
                     let digest = suite.hash(&m.to_bytes());
                     if let Some((_, kept)) = self.deferred.iter().find(|(d, _)| *d == digest) {
@@ -664,6 +741,7 @@ impl Group {
                     self.epoch.sender_data_secret(),
                     |leaf| tree.leaf(leaf).map(|n| n.signature_key.as_bytes().to_vec()),
                 )?
+                }
             }
             _ => return Err(UsageError::WrongMessageKind("a Welcome, GroupInfo or KeyPackage").into()),
         };
@@ -673,7 +751,7 @@ impl Group {
                     // unprotect_private admits members only (§6.3.2); kept total.
                     return Err(ValidationError::PrivateMessageFromNonMember.into());
                 };
-                Ok(Processed::Application { sender, data: data.clone() })
+                Ok(Processed::Application { sender, epoch: authenticated.content.epoch, data: data.clone() })
             }
             FramedContentBody::Proposal(proposal) => {
                 let reference = self.public.receive_proposal(&suite, &authenticated, proposal)?;

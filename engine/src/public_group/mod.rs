@@ -38,7 +38,9 @@
 mod process;
 mod proposals;
 
+use std::collections::VecDeque;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
@@ -79,11 +81,47 @@ pub struct PublicGroupConfig {
     /// every point [`crate::identity`] lists. [`AcceptAnyCredential`] by
     /// default.
     pub identity: Arc<dyn IdentityValidator>,
+    /// Past epochs whose application messages a server still routes
+    /// (members decrypt them with [`crate::GroupConfig::retention`]); none
+    /// by default.
+    pub retention: EpochRetention,
+}
+
+/// How many past epochs a member keeps for application messages still in
+/// flight (`group/retention.rs`), or a server routes them, and for how
+/// long. An epoch leaves the window when either bound
+/// is passed. The default keeps none (messages must be of the current
+/// epoch, as before retention existed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct EpochRetention {
+    /// Past epochs kept, newest first; `0` turns retention off.
+    pub epochs: usize,
+    /// How long an epoch is kept after the group left it; `None`: as long
+    /// as it is among the last `epochs`.
+    pub max_age: Option<Duration>,
+}
+
+impl EpochRetention {
+    /// Keeps the last `epochs` epochs, each for at most `max_age` after it
+    /// ended.
+    pub fn new(epochs: usize, max_age: Option<Duration>) -> Self {
+        Self { epochs, max_age }
+    }
+
+    pub(crate) fn expired(&self, left_at: Instant, now: Instant) -> bool {
+        self.max_age.is_some_and(|age| now.saturating_duration_since(left_at) > age)
+    }
 }
 
 impl Default for PublicGroupConfig {
     fn default() -> Self {
-        Self { check_lifetimes: true, pool: None, limits: Limits::default(), identity: Arc::new(AcceptAnyCredential) }
+        Self {
+            check_lifetimes: true,
+            pool: None,
+            limits: Limits::default(),
+            identity: Arc::new(AcceptAnyCredential),
+            retention: EpochRetention::default(),
+        }
     }
 }
 
@@ -146,6 +184,9 @@ pub struct PublicGroup {
     /// Set once a commit with a ReInit is merged: the group is over
     /// (§11.2, §12.4.2).
     pub(crate) reinit: Option<ReInit>,
+    /// Epochs the group left and when, newest last, within
+    /// `config.retention` (application messages of these are routed).
+    pub(crate) left_epochs: VecDeque<(u64, Instant)>,
 }
 
 impl PublicGroup {
@@ -201,6 +242,7 @@ impl PublicGroup {
             proposals: ProposalCache::default(),
             membership_key: None,
             reinit: None,
+            left_epochs: VecDeque::new(),
         }
     }
 
@@ -216,6 +258,25 @@ impl PublicGroup {
     /// The current epoch.
     pub fn epoch(&self) -> u64 {
         self.context.epoch
+    }
+
+    /// Whether application messages of `epoch` are routed at `now`: the
+    /// current epoch, or one the group left within
+    /// [`PublicGroupConfig::retention`]'s window.
+    pub fn routes_epoch(&self, epoch: u64, now: Instant) -> bool {
+        let window = &self.config.retention;
+        epoch == self.context.epoch
+            || self.left_epochs.iter().rev().take(window.epochs).any(|&(e, left_at)| e == epoch && !window.expired(left_at, now))
+    }
+
+    /// Forgets the epochs that left the retention window.
+    pub(crate) fn prune_left_epochs(&mut self, now: Instant) {
+        let window = self.config.retention;
+        while self.left_epochs.len() > window.epochs
+            || self.left_epochs.front().is_some_and(|&(_, at)| window.expired(at, now))
+        {
+            self.left_epochs.pop_front();
+        }
     }
 
     /// The group's cipher suite.

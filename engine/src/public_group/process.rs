@@ -4,6 +4,7 @@
 //! plus the decryption of its path secret and the key schedule.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use crate::crypto::Suite;
 use crate::error::{CommitError, Error, UsageError, ValidationError};
@@ -325,6 +326,10 @@ impl PublicGroup {
                 let diff = staged.tree_diff;
                 self.config.on_pool(|| tree.merge(&suite, diff));
             }
+        }
+        if self.config.retention.epochs > 0 {
+            self.left_epochs.push_back((self.context.epoch, Instant::now()));
+            self.prune_left_epochs(Instant::now());
         }
         self.context = staged.context;
         self.transcript = staged.transcript;
