@@ -68,7 +68,7 @@ fn hkdf_expand(hash: SframeHash, prk: &[u8], info: &[u8], out: &mut [u8]) -> Res
 
 /// `"SFrame 1.0 Secret " + kind + KID + cipher_suite` (RFC 9605 §4.4.2):
 /// the KID as 8 bytes and the suite as 2, big-endian.
-fn label(kind: &[u8], kid: u64, suite: SframeSuite) -> ([u8; 33], usize) {
+pub(crate) fn label(kind: &[u8], kid: u64, suite: SframeSuite) -> ([u8; 33], usize) {
     let mut out = [0u8; 33];
     let prefix = b"SFrame 1.0 Secret ";
     let mut n = 0;

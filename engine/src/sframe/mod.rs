@@ -39,6 +39,13 @@ pub mod derivation {
         cipher::sframe_secret(suite.hash(), base_key).to_vec()
     }
 
+    /// `(sframe_key_label, sframe_salt_label)` of `kid`.
+    pub fn labels(suite: SframeSuite, kid: u64) -> (Vec<u8>, Vec<u8>) {
+        let (key, n) = cipher::label(b"key ", kid, suite);
+        let (salt, m) = cipher::label(b"salt ", kid, suite);
+        (key[..n].to_vec(), salt[..m].to_vec())
+    }
+
     /// `(sframe_key, sframe_salt)` of `kid`.
     pub fn key_salt(suite: SframeSuite, kid: u64, base_key: &[u8]) -> Result<(Vec<u8>, Vec<u8>), SframeError> {
         let secret = cipher::sframe_secret(suite.hash(), base_key);
