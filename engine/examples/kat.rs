@@ -1,6 +1,8 @@
-//! Runs MLS test-vector files: `cargo run --release -p throng --example kat -- FILE...`
+//! Runs MLS test-vector files, and RFC 9605's SFrame vectors:
+//! `cargo run --release -p throng --example kat -- FILE...`
 //!
-//! The family is recognised by the upstream file name. One line per file
+//! The family is recognised by the upstream file name (the SFrame file,
+//! `sframe/test-vectors.json`, by its shape). One line per file
 //! with its counts, one `skipped:` line per case not run, and a closing
 //! `N passed, M failed` line; exits non-zero on any failure or on a file
 //! whose family has no harness.

@@ -19,6 +19,7 @@ mod messages;
 mod passive_client;
 mod psk_secret;
 mod secret_tree;
+pub mod sframe;
 mod transcript_hashes;
 mod tree_math;
 mod tree_operations;
@@ -46,6 +47,9 @@ pub struct Outcome {
     pub failed: Vec<String>,
     /// Cases not run.
     pub skipped: Vec<Skip>,
+    /// Cases per group, for a file of several groups (the SFrame file),
+    /// in the file's order; empty for the MLS families.
+    pub groups: Vec<(String, usize)>,
 }
 
 impl Outcome {
@@ -64,9 +68,15 @@ impl Outcome {
         }
     }
 
-    /// Per-suite counts as `suite 1: 12, suite 2: 12`.
+    /// Per-suite counts as `suite 1: 12, suite 2: 12`, after the counts
+    /// per group for a file that has groups.
     pub fn summary(&self) -> String {
-        self.passed.iter().map(|(s, n)| format!("suite {s}: {n}")).collect::<Vec<_>>().join(", ")
+        let suites = self.passed.iter().map(|(s, n)| format!("suite {s}: {n}")).collect::<Vec<_>>().join(", ");
+        if self.groups.is_empty() {
+            return suites;
+        }
+        let groups = self.groups.iter().map(|(g, n)| format!("{g}: {n}")).collect::<Vec<_>>().join(", ");
+        format!("{groups}; {suites}")
     }
 }
 
@@ -176,6 +186,7 @@ pub const FAMILIES: &[&str] = &[
     "passive-client-welcome.json",
     "passive-client-handling-commit.json",
     "passive-client-random.json",
+    "sframe/test-vectors.json (RFC 9605, recognised by its shape)",
 ];
 
 /// Runs one vector file, recognising its family by file name.
@@ -199,6 +210,7 @@ pub fn run_file(path: &Path) -> Result<Outcome, String> {
         "deserialization.json" => deserialization::run,
         "message-protection.json" => message_protection::run,
         "transcript-hashes.json" => transcript_hashes::run,
+        _ if sframe::recognises(&json) => sframe::run,
         other => return Err(format!("{other}: no harness for this vector family yet")),
     };
     family(&json)

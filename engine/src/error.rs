@@ -61,6 +61,10 @@ pub enum Error {
     /// An invariant of throng itself broke: a bug, never a peer's fault.
     #[error("internal: {0}")]
     Internal(#[from] InternalError),
+    /// SFrame media encryption (RFC 9605, [`crate::sframe`]) failed; whose
+    /// fault it is, [`SframeError::is_peer_fault`] says.
+    #[error("sframe: {0}")]
+    Sframe(#[from] SframeError),
 }
 
 /// A rule of RFC 9420 that a message broke; each variant names its section.
@@ -668,6 +672,148 @@ pub enum StateError {
     /// these apart, by design.
     #[error("sealed state does not open: wrong key, wrong context, or damaged bytes")]
     SealBroken,
+}
+
+/// Why an SFrame operation (RFC 9605, [`crate::sframe`]) failed.
+///
+/// The media path returns this small `Copy` error directly rather than
+/// [`Error`]: a frame that fails is dropped, and building the error must cost
+/// nothing. The first group of variants is a peer's fault (the frame's bytes,
+/// or frames that are no longer or not yet acceptable), the second the
+/// caller's; [`SframeError::is_peer_fault`] tells them apart (docs/STYLE.md 5).
+/// A failed tag check stays uninformative: `Authentication` says only that it
+/// failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum SframeError {
+    /// The header announces more KID or CTR bytes than the frame holds
+    /// (RFC 9605 §4.3).
+    #[error("SFrame header runs past the end of the frame (RFC 9605 §4.3)")]
+    HeaderTruncated,
+    /// A KID or CTR is not in its shortest encoding: a value below 8 in the
+    /// extended form, or a leading zero byte (RFC 9605 §4.3: "MUST be encoded
+    /// with the minimum number of bytes").
+    #[error("SFrame header value not minimally encoded (RFC 9605 §4.3)")]
+    HeaderNotMinimal,
+    /// The ciphertext after the header is shorter than the suite's tag
+    /// (RFC 9605 §4.4.4).
+    #[error("SFrame ciphertext shorter than its authentication tag (RFC 9605 §4.4.4)")]
+    FrameTooShort,
+    /// The frame is longer than the configured bound, checked before any work.
+    #[error("SFrame frame of {len} bytes exceeds the bound of {max}")]
+    FrameTooLong {
+        /// Its length.
+        len: usize,
+        /// The bound.
+        max: usize,
+    },
+    /// No key is held for this KID (RFC 9605 §4.4.4: the caller MAY buffer
+    /// the frame and retry once a key arrives).
+    #[error("no SFrame key for KID {0:#x} (RFC 9605 §4.4.4)")]
+    UnknownKeyId(u64),
+    /// The KID names an MLS epoch that has left the retention window; its
+    /// keys are gone (RFC 9605 §5.2).
+    #[error("SFrame KID of epoch {epoch}, which left the retention window (RFC 9605 §5.2)")]
+    EpochExpired {
+        /// The epoch, as this member last held it.
+        epoch: u64,
+    },
+    /// The KID's epoch bits match no epoch this member holds or has held
+    /// (RFC 9605 §5.2): a future epoch, or one before this member joined.
+    #[error("no SFrame epoch with low bits {epoch_bits:#x} (RFC 9605 §5.2)")]
+    UnknownEpoch {
+        /// The KID's epoch field (the low E bits of the epoch).
+        epoch_bits: u64,
+    },
+    /// The frame is under this member's own sending key: a key is used for
+    /// encryption or decryption, never both (RFC 9605 §4.4.1).
+    #[error("SFrame KID {0:#x} is this member's own sending key (RFC 9605 §4.4.1)")]
+    OwnKeyId(u64),
+    /// This (KID, CTR) was already decrypted (RFC 9605 §7.5, §9.3).
+    #[error("SFrame frame replayed: KID {kid:#x}, CTR {ctr} (RFC 9605 §7.5)")]
+    Replayed {
+        /// The frame's KID.
+        kid: u64,
+        /// Its counter.
+        ctr: u64,
+    },
+    /// The CTR is further behind the highest one seen for the KID than the
+    /// replay window reaches (RFC 9605 §7.5, §9.3).
+    #[error("SFrame CTR {ctr} of KID {kid:#x} is behind the replay window (RFC 9605 §7.5)")]
+    CounterTooOld {
+        /// The frame's KID.
+        kid: u64,
+        /// Its counter.
+        ctr: u64,
+    },
+    /// The authentication tag did not verify (RFC 9605 §4.4.4).
+    #[error("SFrame authentication failed (RFC 9605 §4.4.4)")]
+    Authentication,
+    /// The epoch already holds as many receiving keys as configured.
+    #[error("SFrame epoch already holds {max} receiving keys")]
+    TooManyKeys {
+        /// The bound.
+        max: usize,
+    },
+    /// The cipher suite is not one of RFC 9605 §4.5 (or the AES-256-CTR
+    /// extension's 6–8).
+    #[error("unsupported SFrame cipher suite {0:#06x} (RFC 9605 §4.5)")]
+    UnsupportedSuite(u16),
+    /// A key, salt or base key has the wrong length for the suite.
+    #[error("SFrame key material of {got} bytes, the suite needs {expected}")]
+    KeyLength {
+        /// What the suite needs.
+        expected: usize,
+        /// What was given.
+        got: usize,
+    },
+    /// The sending key has used every counter value; (KID, CTR) may never
+    /// repeat (RFC 9605 §4.3). A new key (a new epoch) resets it.
+    #[error("SFrame counter of KID {kid:#x} exhausted (RFC 9605 §4.3)")]
+    CounterExhausted {
+        /// The sending key's KID.
+        kid: u64,
+    },
+    /// A value does not fit its field of the MLS KID layout, or the layout
+    /// itself is impossible (RFC 9605 §5.2).
+    #[error("SFrame KID layout: {0} (RFC 9605 §5.2)")]
+    KidLayout(&'static str),
+    /// Encryption was asked for before any epoch was entered.
+    #[error("no SFrame epoch entered yet")]
+    NoEpoch,
+    /// An epoch was entered that is not after the current one.
+    #[error("SFrame epoch {given} is not after the current epoch {current}")]
+    EpochNotNewer {
+        /// The current epoch.
+        current: u64,
+        /// The epoch given.
+        given: u64,
+    },
+    /// An argument is out of its documented range.
+    #[error("{0}")]
+    InvalidArgument(&'static str),
+}
+
+impl SframeError {
+    /// Whether a peer's frame (or its timing) caused the error, rather than
+    /// the caller's use of the API.
+    pub fn is_peer_fault(&self) -> bool {
+        matches!(
+            self,
+            Self::HeaderTruncated
+                | Self::HeaderNotMinimal
+                | Self::FrameTooShort
+                | Self::FrameTooLong { .. }
+                | Self::UnknownKeyId(_)
+                | Self::EpochExpired { .. }
+                | Self::UnknownEpoch { .. }
+                | Self::OwnKeyId(_)
+                | Self::Replayed { .. }
+                | Self::CounterTooOld { .. }
+                | Self::Authentication
+                | Self::TooManyKeys { .. }
+        )
+    }
 }
 
 /// Shorthand for engine results.

@@ -4,7 +4,8 @@
 //! The stable API is what this crate root exports, and the public modules
 //! [`crypto`] (the provider a backend may replace), [`identity`] (the
 //! credential validator), [`messages`] (the wire structs of RFC 9420
-//! §6–§12), [`state`] (the export format) and [`error`]:
+//! §6–§12), [`sframe`] (media frames, RFC 9605), [`state`] (the export
+//! format) and [`error`]:
 //!
 //! - a member's state machine: [`Group`], configured by [`GroupConfig`],
 //!   with [`PendingCommit`] (a commit this member made) and [`StagedCommit`]
@@ -22,7 +23,9 @@
 //!   [`PublicGroup::export`], [`PublicGroup::import`], sealed under a
 //!   [`state::StateKey`] with [`Group::export_sealed`] and
 //!   [`Group::import_sealed`] (a member's state must be stored sealed),
-//!   and the format in [`state`].
+//!   and the format in [`state`];
+//! - media encryption keyed from the group: [`sframe`] (SFrame, RFC 9605),
+//!   with [`sframe::MlsKeyRing`] for the keys of every epoch (§5.2).
 //!
 //! Everything else is internal. The vector harness, the benches and the load
 //! generator reach internals through [`internals`], which is hidden from the
@@ -42,6 +45,7 @@ mod public_group;
 mod schedule;
 mod secret_tree;
 mod server;
+pub mod sframe;
 pub mod state;
 mod tree;
 mod tree_math;
