@@ -55,8 +55,8 @@ pub use crypto::{AwsLcProvider, CipherSuite, CryptoProvider, default_provider};
 pub use error::{Error, Result};
 pub use framing::PaddingPolicy;
 pub use group::{
-    AppliedProposals, CommitOptions, EpochRetention, Group, GroupConfig, Identity, KeyPackageBundle, Member, PendingCommit, Processed,
-    PskStore, StagedCommit, default_capabilities,
+    AppliedProposals, CommitOptions, EpochRetention, Group, GroupConfig, Identity, KeyPackageBundle, Member,
+    PendingCommit, Processed, PskStore, StagedCommit, default_capabilities,
 };
 pub use identity::{
     AcceptAnyBasic, AcceptAnyCredential, BasicAllowList, CredentialCheck, CredentialRejected, IdentityValidator,

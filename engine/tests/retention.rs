@@ -8,6 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use throng::Error;
 use throng::crypto::{AwsLcProvider, CipherSuite, CryptoProvider};
 use throng::error::{CryptoError, UsageError, ValidationError};
 use throng::internals::group::{
@@ -16,7 +17,6 @@ use throng::internals::group::{
 use throng::internals::tree_math::LeafIndex;
 use throng::messages::content::{MlsMessage, MlsMessageBody};
 use throng::messages::{Add, Proposal, Remove};
-use throng::Error;
 
 const CS: CipherSuite = CipherSuite(1);
 
@@ -113,10 +113,7 @@ fn messages_of_retained_epochs_decrypt_until_the_window_ends() {
     let MlsMessageBody::PrivateMessage(mut m) = future.body.clone() else { panic!() };
     m.epoch += 1;
     let future = MlsMessage { body: MlsMessageBody::PrivateMessage(m), ..future };
-    assert!(matches!(
-        members[2].process_message(future),
-        Err(Error::Invalid(ValidationError::WrongEpoch { .. }))
-    ));
+    assert!(matches!(members[2].process_message(future), Err(Error::Invalid(ValidationError::WrongEpoch { .. }))));
 }
 
 #[test]
@@ -128,10 +125,7 @@ fn a_forged_message_of_a_retained_epoch_changes_nothing() {
     let MlsMessageBody::PrivateMessage(m) = &mut forged.body else { panic!() };
     let last = m.ciphertext.len() - 1;
     m.ciphertext[last] ^= 1;
-    assert!(matches!(
-        members[2].process_message(forged),
-        Err(Error::Crypto(CryptoError::DecryptionFailed))
-    ));
+    assert!(matches!(members[2].process_message(forged), Err(Error::Crypto(CryptoError::DecryptionFailed))));
     // The generation was not burnt by the forgery.
     assert_eq!(application(&mut members[2], genuine).unwrap().2, b"frame".to_vec());
 }
@@ -187,10 +181,7 @@ fn without_retention_an_old_message_is_refused_and_nothing_is_kept() {
     advance(&mut members, 1, vec![]);
     assert_eq!(members[0].retained_state_len(), 0);
     not_retained(application(&mut members[0], frame), e + 1, e);
-    assert!(matches!(
-        members[0].process_message(proposal),
-        Err(Error::Invalid(ValidationError::WrongEpoch { .. }))
-    ));
+    assert!(matches!(members[0].process_message(proposal), Err(Error::Invalid(ValidationError::WrongEpoch { .. }))));
 }
 
 #[test]

@@ -208,6 +208,99 @@ fn is_zero(v: &u64) -> bool {
     *v == 0
 }
 
+/// A timed media operation (nanosecond histograms: a frame takes about a
+/// microsecond).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MediaOp {
+    /// SFrame encryption of one audio frame.
+    EncryptAudio,
+    /// SFrame encryption of one video packet.
+    EncryptVideo,
+    /// SFrame decryption of one audio frame by one receiver.
+    DecryptAudio,
+    /// SFrame decryption of one video packet by one receiver.
+    DecryptVideo,
+    /// One member's media keys entering a new epoch (MLS exporter and
+    /// SFrame key extraction; sender keys are derived on first use).
+    EnterEpoch,
+}
+
+impl MediaOp {
+    /// Every media operation, in report order.
+    pub const ALL: [MediaOp; 5] = [
+        MediaOp::EncryptAudio,
+        MediaOp::EncryptVideo,
+        MediaOp::DecryptAudio,
+        MediaOp::DecryptVideo,
+        MediaOp::EnterEpoch,
+    ];
+
+    /// Its key in report.json.
+    pub fn key(self) -> &'static str {
+        match self {
+            MediaOp::EncryptAudio => "sframe_encrypt_audio",
+            MediaOp::EncryptVideo => "sframe_encrypt_video",
+            MediaOp::DecryptAudio => "sframe_decrypt_audio",
+            MediaOp::DecryptVideo => "sframe_decrypt_video",
+            MediaOp::EnterEpoch => "media_keys_enter_epoch",
+        }
+    }
+
+    /// Its label in report.md.
+    pub fn label(self) -> &'static str {
+        match self {
+            MediaOp::EncryptAudio => "SFrame encrypt, audio frame",
+            MediaOp::EncryptVideo => "SFrame encrypt, video packet",
+            MediaOp::DecryptAudio => "SFrame decrypt, audio frame",
+            MediaOp::DecryptVideo => "SFrame decrypt, video packet",
+            MediaOp::EnterEpoch => "media keys of a new epoch (per member)",
+        }
+    }
+}
+
+/// Media events counted.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct MediaCounters {
+    /// Frames encrypted by speakers.
+    pub frames_sent: u64,
+    /// Frame decryptions that succeeded (one per receiver and frame).
+    pub frames_decrypted: u64,
+    /// Decryptions of frames delivered after their round's epoch changes.
+    pub frames_late: u64,
+    /// Of which the receiver had moved to a later epoch by then.
+    pub frames_late_across_epochs: u64,
+    /// Decryptions that failed because the frame's epoch keys were gone,
+    /// with the scenario's retention window.
+    pub frames_lost: u64,
+    /// The same late frames tried on a ring without retention: failed.
+    pub frames_lost_without_retention: u64,
+    /// Any other failure (should be 0).
+    pub errors: u64,
+    /// Sender keys derived (lazily, on a sender's first frame of an epoch).
+    pub sender_keys_derived: u64,
+    /// SFrame receiving keys held at the end, all receivers.
+    pub keys_held: u64,
+    /// Epochs held by one receiver's ring at the end (the most).
+    pub epochs_held: u64,
+    /// Mean bytes of MLS state kept for retained epochs per full member at
+    /// the end.
+    pub mls_retained_bytes: u64,
+}
+
+impl MediaCounters {
+    /// Adds `other`'s event counts.
+    pub fn add(&mut self, other: &MediaCounters) {
+        self.frames_sent += other.frames_sent;
+        self.frames_decrypted += other.frames_decrypted;
+        self.frames_late += other.frames_late;
+        self.frames_late_across_epochs += other.frames_late_across_epochs;
+        self.frames_lost += other.frames_lost;
+        self.frames_lost_without_retention += other.frames_lost_without_retention;
+        self.errors += other.errors;
+    }
+}
+
 /// Tree health of one group after one epoch.
 #[derive(Clone, Debug, Serialize)]
 pub struct TreeSample {
@@ -308,6 +401,9 @@ pub struct Metrics {
     pub memory: Mutex<Vec<MemorySample>>,
     /// First error messages of members or DS, for the report.
     pub errors: Mutex<Vec<String>>,
+    /// Media counters (scenarios with `[media]`).
+    pub media: Mutex<MediaCounters>,
+    media_latencies: Mutex<BTreeMap<MediaOp, Histogram<u64>>>,
     /// Most tree and memory samples kept (0: all). A long (soak) run sets
     /// it so that these series stay bounded; see [`Metrics::bound_series`].
     series_cap: AtomicUsize,
@@ -332,6 +428,8 @@ impl Metrics {
             tree: Mutex::new(Vec::new()),
             memory: Mutex::new(Vec::new()),
             errors: Mutex::new(Vec::new()),
+            media: Mutex::new(MediaCounters::default()),
+            media_latencies: Mutex::new(BTreeMap::new()),
             series_cap: AtomicUsize::new(0),
             tree_stride: AtomicU64::new(1),
         }
@@ -425,6 +523,22 @@ impl Metrics {
     /// Updates the counters.
     pub fn count(&self, f: impl FnOnce(&mut Counters)) {
         f(&mut lock(&self.counters));
+    }
+
+    /// Records one media latency, in nanoseconds.
+    pub fn media_record(&self, op: MediaOp, elapsed: Duration) {
+        let nanos = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX).max(1);
+        lock(&self.media_latencies).entry(op).or_insert_with(new_histogram).saturating_record(nanos);
+    }
+
+    /// Updates the media counters.
+    pub fn media_count(&self, f: impl FnOnce(&mut MediaCounters)) {
+        f(&mut lock(&self.media));
+    }
+
+    /// A copy of the media latency histograms (nanoseconds).
+    pub fn media_latencies(&self) -> BTreeMap<MediaOp, Histogram<u64>> {
+        lock(&self.media_latencies).clone()
     }
 
     /// Keeps an error message (the first 20).

@@ -30,6 +30,10 @@ pub struct Scenario {
     /// Who commits and how much a commit carries.
     #[serde(default)]
     pub policy: Policy,
+    /// Media frames (SFrame, RFC 9605) sent by active speakers; none when
+    /// absent.
+    #[serde(default)]
+    pub media: Option<Media>,
     /// What `--quick` shrinks the scenario to.
     #[serde(default)]
     pub quick: Quick,
@@ -99,6 +103,64 @@ pub struct Churn {
     /// every other full member.
     #[serde(default)]
     pub application_messages: f64,
+}
+
+/// Media in every group: active speakers send SFrame frames keyed from
+/// their MLS state while the meeting churns (see `sim/media.rs`).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Media {
+    /// Full members sending audio and video (the lowest leaves of the full
+    /// set).
+    pub speakers: u32,
+    /// Meeting time one round (one or more epochs) stands for.
+    #[serde(default = "default_epoch_interval")]
+    pub epoch_interval_ms: u32,
+    /// Frames sent in this last part of a round arrive after its epoch
+    /// changes.
+    #[serde(default = "default_in_flight")]
+    pub in_flight_ms: u32,
+    /// Audio frames per second per speaker.
+    #[serde(default = "default_audio_fps")]
+    pub audio_fps: u32,
+    /// Bytes of one audio frame.
+    #[serde(default = "default_audio_bytes")]
+    pub audio_bytes: u32,
+    /// Video packets per second per speaker.
+    #[serde(default = "default_video_fps")]
+    pub video_fps: u32,
+    /// Bytes of one video packet.
+    #[serde(default = "default_video_bytes")]
+    pub video_bytes: u32,
+    /// Past epochs whose SFrame keys (and MLS application keys) receivers
+    /// keep; 0 turns retention off.
+    #[serde(default = "default_retained_epochs")]
+    pub retained_epochs: u32,
+    /// How long a past epoch is kept, if bounded by time too.
+    #[serde(default)]
+    pub retention_ms: Option<u64>,
+}
+
+fn default_epoch_interval() -> u32 {
+    2000
+}
+fn default_in_flight() -> u32 {
+    100
+}
+fn default_audio_fps() -> u32 {
+    50
+}
+fn default_audio_bytes() -> u32 {
+    100
+}
+fn default_video_fps() -> u32 {
+    30
+}
+fn default_video_bytes() -> u32 {
+    1200
+}
+fn default_retained_epochs() -> u32 {
+    4
 }
 
 /// How a committer is chosen.
@@ -220,6 +282,7 @@ pub enum ScenarioError {
 pub const BUNDLED: &[(&str, &str)] = &[
     ("default", include_str!("../scenarios/default.toml")),
     ("meeting-1k", include_str!("../scenarios/meeting-1k.toml")),
+    ("meeting-media-1k", include_str!("../scenarios/meeting-media-1k.toml")),
     ("webinar-10k", include_str!("../scenarios/webinar-10k.toml")),
     ("backend-1000x50", include_str!("../scenarios/backend-1000x50.toml")),
     ("stress-100k", include_str!("../scenarios/stress-100k.toml")),
@@ -335,6 +398,21 @@ impl Scenario {
         ] {
             if !(0.0..=10_000.0).contains(&rate) {
                 return Err(("churn", key, format!("{rate} is not a rate between 0 and 10000 per epoch")));
+            }
+        }
+        if let Some(m) = &self.media {
+            if m.speakers == 0 || m.speakers > g.full_members {
+                return Err(("media", "speakers", format!("must be between 1 and full_members ({})", g.full_members)));
+            }
+            if m.epoch_interval_ms == 0 || m.in_flight_ms > m.epoch_interval_ms {
+                return Err(("media", "in_flight_ms", "must not exceed a positive epoch_interval_ms".into()));
+            }
+            if m.audio_fps > 1000 || m.video_fps > 1000 || m.audio_bytes > 65_536 || m.video_bytes > 65_536 {
+                return Err(("media", "audio_fps", "rates up to 1000/s and frames up to 64 KiB".into()));
+            }
+            // KIDs carry 4 epoch bits (the default layout): 15 past epochs at most.
+            if m.retained_epochs > 15 {
+                return Err(("media", "retained_epochs", "at most 15 (4 epoch bits in the KID)".into()));
             }
         }
         let p = &self.policy;

@@ -420,9 +420,11 @@ impl Group {
             return self.export_secret(label, context, length);
         }
         let suite = self.suite()?;
-        self.retained
-            .export(&suite, epoch, label, context, length)
-            .unwrap_or(Err(ValidationError::EpochNotRetained { current: self.public.context.epoch, got: epoch }.into()))
+        self.retained.export(&suite, epoch, label, context, length).unwrap_or(Err(ValidationError::EpochNotRetained {
+            current: self.public.context.epoch,
+            got: epoch,
+        }
+        .into()))
     }
 
     /// `MLS-Exporter` (§8.5) of the epoch a received commit starts, before
@@ -722,25 +724,25 @@ impl Group {
                     self.retained.prune(&self.config.retention, std::time::Instant::now());
                     self.retained.unprotect(&suite, m, &self.public.tree, current)?
                 } else {
-                if m.content_type == ContentType::Commit {
-                    let digest = suite.hash(&m.to_bytes());
-                    if let Some((_, kept)) = self.deferred.iter().find(|(d, _)| *d == digest) {
-                        let FramedContentBody::Commit(commit) = &kept.content.body else {
-                            return Err(InternalError::invariant("a deferred message is a commit"));
-                        };
-                        return Ok(Processed::Commit(Box::new(self.stage_commit(kept, commit)?)));
+                    if m.content_type == ContentType::Commit {
+                        let digest = suite.hash(&m.to_bytes());
+                        if let Some((_, kept)) = self.deferred.iter().find(|(d, _)| *d == digest) {
+                            let FramedContentBody::Commit(commit) = &kept.content.body else {
+                                return Err(InternalError::invariant("a deferred message is a commit"));
+                            };
+                            return Ok(Processed::Commit(Box::new(self.stage_commit(kept, commit)?)));
+                        }
+                        deferred_digest = Some(digest);
                     }
-                    deferred_digest = Some(digest);
-                }
-                let tree = self.public.tree.clone();
-                framing::unprotect_private(
-                    &suite,
-                    m,
-                    &self.public.context,
-                    &mut self.secret_tree,
-                    self.epoch.sender_data_secret(),
-                    |leaf| tree.leaf(leaf).map(|n| n.signature_key.as_bytes().to_vec()),
-                )?
+                    let tree = self.public.tree.clone();
+                    framing::unprotect_private(
+                        &suite,
+                        m,
+                        &self.public.context,
+                        &mut self.secret_tree,
+                        self.epoch.sender_data_secret(),
+                        |leaf| tree.leaf(leaf).map(|n| n.signature_key.as_bytes().to_vec()),
+                    )?
                 }
             }
             _ => return Err(UsageError::WrongMessageKind("a Welcome, GroupInfo or KeyPackage").into()),

@@ -25,8 +25,8 @@ use crate::crypto::{Secret, Suite};
 use crate::error::{Error, ValidationError};
 use crate::framing;
 use crate::messages::GroupContext;
-use crate::public_group::EpochRetention;
 use crate::messages::content::{AuthenticatedContent, PrivateMessage};
+use crate::public_group::EpochRetention;
 use crate::schedule::EpochSecrets;
 use crate::secret_tree::SecretTree;
 use crate::tree::{RatchetTree, TreeView};
@@ -61,7 +61,9 @@ impl Retained {
     /// a commit changes: read before the commit is merged.
     pub(crate) fn replaced_keys(tree: &RatchetTree, changed: impl Iterator<Item = u32>) -> ReplacedKeys {
         ReplacedKeys(
-            changed.map(|leaf| (leaf, tree.leaf(LeafIndex(leaf)).map(|n| n.signature_key.as_bytes().to_vec()))).collect(),
+            changed
+                .map(|leaf| (leaf, tree.leaf(LeafIndex(leaf)).map(|n| n.signature_key.as_bytes().to_vec())))
+                .collect(),
         )
     }
 
@@ -125,7 +127,8 @@ impl Retained {
         let got = message.epoch;
         let i = self.position(got).ok_or(ValidationError::EpochNotRetained { current: current_epoch, got })?;
         let (upto, later) = self.epochs.split_at_mut(i + 1);
-        let Some(RetainedEpoch { context, sender_data_secret, secret_tree, replaced_keys, .. }) = upto.last_mut() else {
+        let Some(RetainedEpoch { context, sender_data_secret, secret_tree, replaced_keys, .. }) = upto.last_mut()
+        else {
             return Err(ValidationError::EpochNotRetained { current: current_epoch, got }.into());
         };
         let replaced: &BTreeMap<u32, Option<Vec<u8>>> = replaced_keys;

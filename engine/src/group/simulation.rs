@@ -54,6 +54,7 @@ impl Group {
             active: donor.active,
             pending_leaf_keys: Vec::new(),
             deferred: Default::default(),
+            retained: Default::default(),
         })
     }
 }

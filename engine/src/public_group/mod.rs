@@ -266,7 +266,12 @@ impl PublicGroup {
     pub fn routes_epoch(&self, epoch: u64, now: Instant) -> bool {
         let window = &self.config.retention;
         epoch == self.context.epoch
-            || self.left_epochs.iter().rev().take(window.epochs).any(|&(e, left_at)| e == epoch && !window.expired(left_at, now))
+            || self
+                .left_epochs
+                .iter()
+                .rev()
+                .take(window.epochs)
+                .any(|&(e, left_at)| e == epoch && !window.expired(left_at, now))
     }
 
     /// Forgets the epochs that left the retention window.

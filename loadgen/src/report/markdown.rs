@@ -351,6 +351,9 @@ fn render_run(s: &mut String, run: &Run, headline: bool) {
         c.ds_rejections,
         c.member_errors
     );
+    if let Some(media) = &run.media {
+        render_media(s, run, media, h);
+    }
     if !run.errors.is_empty() {
         let _ = writeln!(s, "Errors:\n");
         for e in &run.errors {
@@ -358,4 +361,49 @@ fn render_run(s: &mut String, run: &Run, headline: bool) {
         }
         let _ = writeln!(s);
     }
+}
+
+fn ns(v: u64) -> String {
+    if v < 10_000 { format!("{v} ns") } else { us(v / 1000) }
+}
+
+fn render_media(s: &mut String, run: &Run, media: &crate::report::MediaReport, h: &str) {
+    let c = &media.counters;
+    let _ = writeln!(s, "{h}# Media (SFrame, RFC 9605)\n");
+    let _ = writeln!(
+        s,
+        "{} frames sent, {} decryptions. {} decryptions of frames delivered after their round's commits, {} of them by a receiver already in a later epoch.\n",
+        c.frames_sent, c.frames_decrypted, c.frames_late, c.frames_late_across_epochs
+    );
+    let _ = writeln!(s, "| late frames lost to key changes | count |\n|---|---:|");
+    let _ = writeln!(s, "| with the scenario's retention window | {} |", c.frames_lost);
+    let _ = writeln!(
+        s,
+        "| with no retention (a second key ring fed the same epochs) | {} |",
+        c.frames_lost_without_retention
+    );
+    let _ = writeln!(s, "| other failures | {} |\n", c.errors);
+    let _ = writeln!(s, "| operation | count | p50 | p90 | p99 | max |\n|---|---:|---:|---:|---:|---:|");
+    for op in crate::metrics::MediaOp::ALL {
+        if let Some(l) = run.media_latency(op) {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} | {} |",
+                op.label(),
+                l.count,
+                ns(l.p50),
+                ns(l.p90),
+                ns(l.p99),
+                ns(l.max)
+            );
+        }
+    }
+    let _ = writeln!(
+        s,
+        "\n{} sender keys derived (each on a sender's first frame of an epoch). At the end: {} SFrame receiving keys held by all receivers, at most {} epochs per key ring, and {} of MLS state per full member for retained epochs.\n",
+        c.sender_keys_derived,
+        c.keys_held,
+        c.epochs_held,
+        bytes(c.mls_retained_bytes as f64)
+    );
 }

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::metrics::{Counters, MemorySample, Metrics, Op, TreeSample, Wire, WireStats};
+use crate::metrics::{Counters, MediaCounters, MediaOp, MemorySample, Metrics, Op, TreeSample, Wire, WireStats};
 use crate::profile::Machine;
 use crate::scenario::Scenario;
 use crate::sim::RunStats;
@@ -163,6 +163,18 @@ pub struct Run {
     pub tree_health: TreeHealth,
     /// First errors seen (empty in a clean run).
     pub errors: Vec<String>,
+    /// Media (scenarios with `[media]`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub media: Option<MediaReport>,
+}
+
+/// Media frames across epoch changes (`sim/media.rs`).
+#[derive(Clone, Debug, Serialize)]
+pub struct MediaReport {
+    /// Events and what is held at the end.
+    pub counters: MediaCounters,
+    /// Latency per media operation, nanoseconds.
+    pub latency_ns: BTreeMap<String, Latency>,
 }
 
 /// Where the numbers come from (docs/STYLE.md 10).
@@ -313,12 +325,25 @@ impl Run {
             counters,
             tree_health,
             errors: crate::metrics::lock(&metrics.errors).clone(),
+            media: stats.media.then(|| MediaReport {
+                counters: crate::metrics::lock(&metrics.media).clone(),
+                latency_ns: metrics
+                    .media_latencies()
+                    .iter()
+                    .map(|(op, h)| (op.key().to_string(), latency(h)))
+                    .collect(),
+            }),
         }
     }
 
     /// Latency of `op`, if measured.
     pub fn latency(&self, op: Op) -> Option<&Latency> {
         self.latency_us.get(op.key())
+    }
+
+    /// Latency of a media operation, nanoseconds, if measured.
+    pub fn media_latency(&self, op: MediaOp) -> Option<&Latency> {
+        self.media.as_ref()?.latency_ns.get(op.key())
     }
 }
 

@@ -35,16 +35,17 @@ use rayon::prelude::*;
 use throng::crypto::{CipherSuite, CryptoProvider};
 use throng::internals::codec::Encode;
 use throng::internals::group::{
-    CommitOptions, Group, GroupConfig, Identity, KeyPackageBundle, PendingCommit, Processed, PskStore,
+    CommitOptions, EpochRetention, Group, GroupConfig, Identity, KeyPackageBundle, PendingCommit, Processed, PskStore,
 };
 use throng::internals::tree_math::LeafIndex;
 use throng::messages::content::{FramedContentBody, MlsMessage, MlsMessageBody};
 use throng::messages::{Add, GroupInfo, Proposal, RatchetTreeExtension as RatchetTreeExt, Remove, Welcome};
 
 use crate::metrics::{Metrics, Op, TreeSample, Wire};
-use crate::scenario::{Churn, CommitterChoice, Policy};
+use crate::scenario::{Churn, CommitterChoice, Media, Policy};
 
 use super::churn::{Balance, Plan, next_plan};
+use super::media::MediaSim;
 use super::policy::{choose_committers, health};
 
 /// A member's slot at its leaf.
@@ -109,6 +110,8 @@ pub struct GroupSim {
     pub epochs: u64,
     metrics: Arc<Metrics>,
     policy_name: String,
+    /// Media frames across epoch changes (scenarios with `[media]`).
+    media: Option<MediaSim>,
 }
 
 fn rng(seed: u64, group: u32, stream: u64) -> ChaCha8Rng {
@@ -160,6 +163,8 @@ pub struct Setup {
     pub pool: Arc<rayon::ThreadPool>,
     /// Soak mode: the size band the group is kept in.
     pub balance: Option<Balance>,
+    /// Media frames, if the scenario has them.
+    pub media: Option<Media>,
 }
 
 impl GroupSim {
@@ -175,6 +180,11 @@ impl GroupSim {
             // The committer publishes each epoch's GroupInfo to the DS for
             // external joiners.
             group_info_with_commit: true,
+            // With media, MLS keeps the same window of past epochs as the
+            // SFrame keys (application messages in flight decrypt too).
+            retention: setup.media.as_ref().map_or_else(EpochRetention::default, |m| {
+                EpochRetention::new(m.retained_epochs as usize, m.retention_ms.map(std::time::Duration::from_millis))
+            }),
             ..GroupConfig::default()
         };
         let group_id = format!("group-{}", setup.index).into_bytes();
@@ -211,6 +221,7 @@ impl GroupSim {
             epochs: 0,
             metrics,
             policy_name: setup.choice.name().to_string(),
+            media: setup.media.clone().map(MediaSim::new),
         })
     }
 
@@ -235,6 +246,45 @@ impl GroupSim {
 
     fn full_group_mut(&mut self, leaf: u32) -> Option<&mut Group> {
         self.slots.get_mut(leaf as usize)?.as_mut()?.group.as_deref_mut()
+    }
+
+    /// The full members' groups, by leaf.
+    fn full_groups(&self) -> impl Iterator<Item = (u32, &Group)> + '_ {
+        self.full.iter().filter_map(|&l| Some((l, &**self.slots.get(l as usize)?.as_ref()?.group.as_ref()?)))
+    }
+
+    /// Media of one round's interval: every full member's SFrame keys
+    /// follow its epoch, the speakers send, the frames not in flight are
+    /// decrypted (see `sim/media.rs`).
+    pub fn media_send(&mut self) {
+        let Some(mut media) = self.media.take() else { return };
+        media.sync(self.full_groups(), &self.metrics);
+        media.send_interval(self.epochs, &self.metrics);
+        self.media = Some(media);
+    }
+
+    /// After the round's epoch changes: keys follow, then the frames that
+    /// were in flight arrive.
+    pub fn media_deliver_late(&mut self) {
+        let Some(mut media) = self.media.take() else { return };
+        media.sync(self.full_groups(), &self.metrics);
+        media.deliver_late(&self.metrics);
+        self.media = Some(media);
+    }
+
+    /// End of the run: what the media keys and MLS retention hold.
+    pub fn media_summary(&mut self) {
+        let Some(media) = self.media.as_ref() else { return };
+        let (keys, epochs) = media.held();
+        let derived = media.derived_keys();
+        let retained: Vec<usize> = self.full_groups().map(|(_, g)| g.retained_state_len()).collect();
+        let mean = retained.iter().sum::<usize>() / retained.len().max(1);
+        self.metrics.media_count(|m| {
+            m.keys_held += keys as u64;
+            m.epochs_held = m.epochs_held.max(epochs as u64);
+            m.sender_keys_derived += derived;
+            m.mls_retained_bytes = m.mls_retained_bytes.max(mean as u64);
+        });
     }
 
     /// Current members.

@@ -6,6 +6,7 @@
 
 pub mod churn;
 pub mod ds;
+pub mod media;
 pub mod members;
 pub mod policy;
 
@@ -69,6 +70,8 @@ pub struct RunStats {
     pub epochs_per_group: f64,
     /// Soak mode: what the sampler recorded.
     pub soak: Option<SamplerOutput>,
+    /// Whether the scenario sent media.
+    pub media: bool,
 }
 
 struct Ctx {
@@ -154,6 +157,7 @@ async fn simulate_async(
             ds_sender: ds_sender.clone(),
             pool: pool.clone(),
             balance: soak.as_ref().map(|_| churn::Balance::around(scenario.groups.members)),
+            media: scenario.media.clone(),
         };
         let ctx = ctx.clone();
         tasks.push(tokio::spawn(async move { drive(setup, ctx).await }));
@@ -162,7 +166,10 @@ async fn simulate_async(
     let mut first_error = None;
     for t in tasks {
         match t.await {
-            Ok(Ok((sim, _))) => sims.push(sim),
+            Ok(Ok((mut sim, _))) => {
+                sim.media_summary();
+                sims.push(sim);
+            }
             Ok(Err(e)) => {
                 first_error.get_or_insert(e);
             }
@@ -198,6 +205,7 @@ async fn simulate_async(
         ds_group_bytes,
         epochs_per_group: sims.iter().map(|s| s.epochs as f64).sum::<f64>() / n,
         soak: soak_out,
+        media: scenario.media.is_some(),
     })
 }
 
@@ -322,6 +330,8 @@ async fn build(mut sim: GroupSim, ctx: &Ctx) -> Result<GroupSim, String> {
 async fn round(sim: GroupSim, ctx: &Ctx, gid: &[u8], target_epochs: u64) -> Result<GroupSim, String> {
     let pool = &ctx.pool;
     let metrics = &ctx.metrics;
+    // Media of this round's interval, sent in the epoch it starts in.
+    let (sim, ()) = on_pool(pool, sim, |s| s.media_send()).await;
     let (sim, prepared) = on_pool(pool, sim, |s| s.prepare()).await;
     let prepared = prepared?;
 
@@ -438,6 +448,9 @@ async fn round(sim: GroupSim, ctx: &Ctx, gid: &[u8], target_epochs: u64) -> Resu
             }
         }
     }
+
+    // The media frames in flight arrive after the epoch changes.
+    let (sim, ()) = on_pool(pool, sim, |s| s.media_deliver_late()).await;
 
     // Application messages: routed by the DS, decrypted by full members.
     let n = prepared.plan.application_messages;
