@@ -16,6 +16,7 @@ mod deserialization;
 mod key_schedule;
 mod message_protection;
 mod messages;
+mod partial;
 mod passive_client;
 mod psk_secret;
 mod secret_tree;
@@ -187,12 +188,17 @@ pub const FAMILIES: &[&str] = &[
     "passive-client-handling-commit.json",
     "passive-client-random.json",
     "sframe/test-vectors.json (RFC 9605, recognised by its shape)",
+    "partial/test-vector-partial-message-syntax[-spec].json",
+    "partial/test-vector-partial-membership-proofs[-spec].json",
 ];
 
 /// Runs one vector file, recognising its family by file name.
 pub fn run_file(path: &Path) -> Result<Outcome, String> {
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_owned();
     let json = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if let Some(family) = partial::family(&name) {
+        return family(&json);
+    }
     let family: fn(&str) -> Result<Outcome, String> = match name.as_str() {
         "crypto-basics.json" => crypto_basics::run,
         "tree-math.json" => tree_math::run,

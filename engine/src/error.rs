@@ -188,6 +188,39 @@ pub enum ValidationError {
     /// The application's identity validator refused a credential (§5.3.1).
     #[error("credential: {0}")]
     Credential(#[from] CredentialError),
+    /// A Partial MLS annotation (membership proof, annotated message) is
+    /// malformed or does not prove what it claims (draft-ietf-mls-partial).
+    #[error("partial MLS: {0}")]
+    Partial(#[from] PartialError),
+}
+
+/// A Partial MLS annotation that does not hold (draft-ietf-mls-partial).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum PartialError {
+    /// A membership proof's shape does not fit its tree: `n_leaves` not a
+    /// power of two, the leaf outside the tree, or node or hash counts
+    /// other than the depth asks (draft §"Membership Proofs").
+    #[error("membership proof malformed: {0}")]
+    ProofShape(&'static str),
+    /// The proof's recomputed root tree hash is not the expected one.
+    #[error("membership proof does not lead to the group's tree hash")]
+    ProofTreeHash,
+    /// Two proofs that must reference the same tree do not (different
+    /// `n_leaves` or root hashes).
+    #[error("membership proofs reference different trees")]
+    ProofsDiffer,
+    /// The proven leaf is blank: it proves no member.
+    #[error("membership proof of a blank leaf")]
+    BlankLeaf,
+    /// The proof is for another leaf than the message's sender or signer.
+    #[error("membership proof is for leaf {proof}, the message names leaf {named}")]
+    WrongLeaf {
+        /// The proof's leaf.
+        proof: u32,
+        /// The leaf the message names.
+        named: u32,
+    },
 }
 
 /// A credential the application's identity validator
@@ -840,7 +873,8 @@ into_error!(
     WelcomeError,
     GroupInfoError,
     PskError,
-    CredentialError
+    CredentialError,
+    PartialError
 );
 
 impl InternalError {

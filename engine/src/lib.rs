@@ -4,7 +4,7 @@
 //! The stable API is what this crate root exports, and the public modules
 //! [`crypto`] (the provider a backend may replace), [`identity`] (the
 //! credential validator), [`messages`] (the wire structs of RFC 9420
-//! §6–§12), [`sframe`] (media frames, RFC 9605), [`state`] (the export
+//! §6–§12), [`partial`] (Partial MLS), [`sframe`] (media frames, RFC 9605), [`state`] (the export
 //! format) and [`error`]:
 //!
 //! - a member's state machine: [`Group`], configured by [`GroupConfig`],
@@ -25,7 +25,9 @@
 //!   [`Group::import_sealed`] (a member's state must be stored sealed),
 //!   and the format in [`state`];
 //! - media encryption keyed from the group: [`sframe`] (SFrame, RFC 9605),
-//!   with [`sframe::MlsKeyRing`] for the keys of every epoch (§5.2).
+//!   with [`sframe::MlsKeyRing`] for the keys of every epoch (§5.2);
+//! - Partial MLS (draft-ietf-mls-partial): membership proofs and the
+//!   annotated messages, in [`partial`].
 //!
 //! Everything else is internal. The vector harness, the benches and the load
 //! generator reach internals through [`internals`], which is hidden from the
@@ -41,6 +43,7 @@ mod group;
 pub mod identity;
 mod limits;
 pub mod messages;
+pub mod partial;
 mod public_group;
 mod schedule;
 mod secret_tree;

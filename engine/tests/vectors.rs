@@ -29,4 +29,8 @@ families! {
     welcome => "welcome.json",
     passive_client_welcome => "passive-client-welcome.json",
     passive_client_handling_commit => "passive-client-handling-commit.json",
+    partial_message_syntax => "partial/test-vector-partial-message-syntax.json",
+    partial_message_syntax_spec => "partial/test-vector-partial-message-syntax-spec.json",
+    partial_membership_proofs => "partial/test-vector-partial-membership-proofs.json",
+    partial_membership_proofs_spec => "partial/test-vector-partial-membership-proofs-spec.json",
 }

@@ -6,7 +6,7 @@
 //! the changed nodes and rehashes only their paths (docs/ARCHITECTURE.md,
 //! performance design 1).
 
-mod hash;
+pub(crate) mod hash;
 mod index;
 
 mod occupancy;
