@@ -15,7 +15,7 @@
 
 use std::ops::Range;
 
-use aws_lc_rs::{aead, cipher, hkdf, hmac};
+use aws_lc_rs::{aead, cipher, hmac};
 use zeroize::{Zeroize, Zeroizing};
 
 use super::header::{Header, MAX_HEADER_LEN};
@@ -46,24 +46,62 @@ pub(crate) fn sframe_secret(hash: SframeHash, base_key: &[u8]) -> Zeroizing<Vec<
     Zeroizing::new(hmac::sign(&hmac::Key::new(hmac_alg(hash), &[]), base_key).as_ref().to_vec())
 }
 
-/// `HKDF-Expand(prk, info, out.len())`, into `out`.
-fn hkdf_expand(hash: SframeHash, prk: &[u8], info: &[u8], out: &mut [u8]) -> Result<(), SframeError> {
-    struct Len(usize);
-    impl hkdf::KeyType for Len {
-        fn len(&self) -> usize {
-            self.0
-        }
+/// The `sframe_secret` prepared as an HMAC key: every KID's key and salt
+/// expand from it (§4.4.2), so a key ring prepares it once per epoch and a
+/// sender's derivation is then four HMACs and the key schedules. aws-lc
+/// clears the HMAC state when it is dropped.
+pub(crate) struct SecretPrk {
+    hash: SframeHash,
+    prk: hmac::Key,
+}
+
+impl SecretPrk {
+    /// `HKDF-Extract("", base_key)`, prepared.
+    pub(crate) fn extract(hash: SframeHash, base_key: &[u8]) -> Self {
+        Self::from_prk(hash, &sframe_secret(hash, base_key))
     }
-    let alg = match hash {
-        SframeHash::Sha256 => hkdf::HKDF_SHA256,
-        SframeHash::Sha512 => hkdf::HKDF_SHA512,
-    };
-    let info = [info];
-    // Every length asked for here is at most 96 bytes, far below 255 * Nh.
-    hkdf::Prk::new_less_safe(alg, prk)
-        .expand(&info, Len(out.len()))
-        .and_then(|okm| okm.fill(out))
-        .map_err(|_| SframeError::InvalidArgument("HKDF-Expand length out of range"))
+
+    fn from_prk(hash: SframeHash, prk: &[u8]) -> Self {
+        Self { hash, prk: hmac::Key::new(hmac_alg(hash), prk) }
+    }
+
+    /// `HKDF-Expand(prk, info, out.len())` (RFC 5869 §2.3), into `out`:
+    /// `T(i) = HMAC(PRK, T(i-1) | info | i)`.
+    fn expand(&self, info: &[u8], out: &mut [u8]) -> Result<(), SframeError> {
+        let nh = self.hash.len();
+        if out.len() > 255 * nh {
+            return Err(SframeError::InvalidArgument("HKDF-Expand length beyond 255 * Nh"));
+        }
+        let mut previous: Option<hmac::Tag> = None;
+        for (i, chunk) in out.chunks_mut(nh).enumerate() {
+            let mut ctx = hmac::Context::with_key(&self.prk);
+            if let Some(t) = &previous {
+                ctx.update(t.as_ref());
+            }
+            ctx.update(info);
+            // i < 255, checked above.
+            ctx.update(&[(i + 1) as u8]);
+            let t = ctx.sign();
+            chunk.copy_from_slice(&t.as_ref()[..chunk.len()]);
+            previous = Some(t);
+        }
+        Ok(())
+    }
+
+    /// The key and salt of a KID (RFC 9605 §4.4.2).
+    pub(crate) fn derive_key_salt(
+        &self,
+        suite: SframeSuite,
+        kid: u64,
+    ) -> Result<(Zeroizing<Vec<u8>>, [u8; NONCE_LEN]), SframeError> {
+        let mut key = Zeroizing::new(vec![0u8; suite.key_len()]);
+        let (key_label, n) = label(b"key ", kid, suite);
+        self.expand(&key_label[..n], &mut key)?;
+        let mut salt = [0u8; NONCE_LEN];
+        let (salt_label, n) = label(b"salt ", kid, suite);
+        self.expand(&salt_label[..n], &mut salt)?;
+        Ok((key, salt))
+    }
 }
 
 /// `"SFrame 1.0 Secret " + kind + KID + cipher_suite` (RFC 9605 §4.4.2):
@@ -77,22 +115,6 @@ pub(crate) fn label(kind: &[u8], kid: u64, suite: SframeSuite) -> ([u8; 33], usi
         n += part.len();
     }
     (out, n)
-}
-
-/// The key and salt of a KID (RFC 9605 §4.4.2), from the `sframe_secret`.
-pub(crate) fn derive_key_salt(
-    suite: SframeSuite,
-    kid: u64,
-    sframe_secret: &[u8],
-) -> Result<(Zeroizing<Vec<u8>>, [u8; NONCE_LEN]), SframeError> {
-    let hash = suite.hash();
-    let mut key = Zeroizing::new(vec![0u8; suite.key_len()]);
-    let (key_label, n) = label(b"key ", kid, suite);
-    hkdf_expand(hash, sframe_secret, &key_label[..n], &mut key)?;
-    let mut salt = [0u8; NONCE_LEN];
-    let (salt_label, n) = label(b"salt ", kid, suite);
-    hkdf_expand(hash, sframe_secret, &salt_label[..n], &mut salt)?;
-    Ok((key, salt))
 }
 
 /// The prepared AEAD of one key.
@@ -126,13 +148,13 @@ impl std::fmt::Debug for SframeKey {
 impl SframeKey {
     /// Derives the key of `kid` from its `base_key` (RFC 9605 §4.4.2).
     pub fn derive(suite: SframeSuite, kid: u64, base_key: &[u8]) -> Result<Self, SframeError> {
-        Self::from_secret(suite, kid, &sframe_secret(suite.hash(), base_key))
+        Self::from_secret(suite, kid, &SecretPrk::extract(suite.hash(), base_key))
     }
 
     /// Derives the key of `kid` from an already extracted `sframe_secret`
     /// (one extraction serves every KID of a base key).
-    pub(crate) fn from_secret(suite: SframeSuite, kid: u64, sframe_secret: &[u8]) -> Result<Self, SframeError> {
-        let (key, mut salt) = derive_key_salt(suite, kid, sframe_secret)?;
+    pub(crate) fn from_secret(suite: SframeSuite, kid: u64, sframe_secret: &SecretPrk) -> Result<Self, SframeError> {
+        let (key, mut salt) = sframe_secret.derive_key_salt(suite, kid)?;
         let out = Self::from_key_salt(suite, kid, &key, &salt);
         salt.zeroize();
         out
@@ -355,14 +377,28 @@ fn compute_tag(
     metadata: &[u8],
     ct: &[u8],
 ) -> hmac::Tag {
-    let aad_len = (header.len() + metadata.len()) as u64;
+    // The fixed-size prefix and the header in one update: the lengths (24
+    // bytes), the nonce (12) and the header (at most 17).
+    let mut prefix = [0u8; 24 + NONCE_LEN + MAX_HEADER_LEN];
+    prefix[..8].copy_from_slice(&((header.len() + metadata.len()) as u64).to_be_bytes());
+    prefix[8..16].copy_from_slice(&(ct.len() as u64).to_be_bytes());
+    prefix[16..24].copy_from_slice(&(tag_len as u64).to_be_bytes());
+    prefix[24..24 + NONCE_LEN].copy_from_slice(nonce);
     let mut ctx = hmac::Context::with_key(mac);
-    ctx.update(&aad_len.to_be_bytes());
-    ctx.update(&(ct.len() as u64).to_be_bytes());
-    ctx.update(&(tag_len as u64).to_be_bytes());
-    ctx.update(nonce);
-    ctx.update(header);
-    ctx.update(metadata);
+    match prefix.get_mut(24 + NONCE_LEN..24 + NONCE_LEN + header.len()) {
+        Some(slot) => {
+            slot.copy_from_slice(header);
+            ctx.update(&prefix[..24 + NONCE_LEN + header.len()]);
+        }
+        // Only the vector API passes a longer AAD as the "header".
+        None => {
+            ctx.update(&prefix[..24 + NONCE_LEN]);
+            ctx.update(header);
+        }
+    }
+    if !metadata.is_empty() {
+        ctx.update(metadata);
+    }
     ctx.update(ct);
     ctx.sign()
 }
