@@ -598,7 +598,7 @@ mod interop {
                 let mut tampered = sender.encrypt(&pt, metadata).unwrap();
                 let last = tampered.len() - 1;
                 tampered[last] ^= 1;
-                let tampered_frame = EncryptedFrame::try_with_meta_data(tampered.clone(), metadata.to_vec()).unwrap();
+                let tampered_frame = EncryptedFrame::try_with_meta_data(tampered, metadata).unwrap();
                 assert!(tampered_frame.decrypt(&peer_key).is_err());
             }
         }

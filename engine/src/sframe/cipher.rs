@@ -68,7 +68,7 @@ impl SecretPrk {
     /// `HKDF-Expand(prk, info, out.len())` (RFC 5869 §2.3), into `out`:
     /// `T(i) = HMAC(PRK, T(i-1) | info | i)`.
     fn expand(&self, info: &[u8], out: &mut [u8]) -> Result<(), SframeError> {
-        let nh = self.hash.len();
+        let nh = self.hash.output_len();
         if out.len() > 255 * nh {
             return Err(SframeError::InvalidArgument("HKDF-Expand length beyond 255 * Nh"));
         }
@@ -120,12 +120,16 @@ pub(crate) fn label(kind: &[u8], kid: u64, suite: SframeSuite) -> ([u8; 33], usi
 /// The prepared AEAD of one key.
 enum FrameCipher {
     Gcm(aead::LessSafeKey),
-    /// AES-CTR and HMAC (§4.5.1): the encryption subkey's AES schedule and
-    /// the authentication subkey's HMAC state.
-    CtrHmac {
-        ctr: cipher::EncryptingKey,
-        mac: hmac::Key,
-    },
+    /// AES-CTR and HMAC (§4.5.1). Boxed: the two states take about 1.7 KB,
+    /// the GCM handle a pointer.
+    CtrHmac(Box<CtrHmacKey>),
+}
+
+/// The encryption subkey's AES schedule and the authentication subkey's
+/// HMAC state (§4.5.1).
+struct CtrHmacKey {
+    ctr: cipher::EncryptingKey,
+    mac: hmac::Key,
 }
 
 /// One KID's key (RFC 9605 §4.4.1): the `sframe_key` prepared for its
@@ -177,7 +181,7 @@ impl SframeKey {
             let aes = if suite.aes_key_len() == 16 { &cipher::AES_128 } else { &cipher::AES_256 };
             let ctr = cipher::EncryptingKey::ctr(cipher::UnboundCipherKey::new(aes, enc_key).map_err(bad_key)?)
                 .map_err(bad_key)?;
-            FrameCipher::CtrHmac { ctr, mac: hmac::Key::new(hmac_alg(suite.hash()), auth_key) }
+            FrameCipher::CtrHmac(Box::new(CtrHmacKey { ctr, mac: hmac::Key::new(hmac_alg(suite.hash()), auth_key) }))
         } else {
             let aes = if suite.aes_key_len() == 16 { &aead::AES_128_GCM } else { &aead::AES_256_GCM };
             FrameCipher::Gcm(aead::LessSafeKey::new(aead::UnboundKey::new(aes, key).map_err(bad_key)?))
@@ -234,9 +238,9 @@ impl SframeKey {
                 .map_err(|_| SframeError::InvalidArgument("AES-GCM refused the frame"))?;
                 out.extend_from_slice(tag.as_ref());
             }
-            FrameCipher::CtrHmac { ctr: aes, mac } => {
-                ctr_apply(aes, &nonce, body)?;
-                let tag = compute_tag(mac, self.suite.tag_len(), &nonce, head, metadata, body);
+            FrameCipher::CtrHmac(k) => {
+                ctr_apply(&k.ctr, &nonce, body)?;
+                let tag = compute_tag(&k.mac, self.suite.tag_len(), &nonce, head, metadata, body);
                 out.extend_from_slice(&tag.as_ref()[..self.suite.tag_len()]);
             }
         }
@@ -275,12 +279,12 @@ impl SframeKey {
                 })
                 .map_err(|_| SframeError::Authentication)?;
             }
-            FrameCipher::CtrHmac { ctr: aes, mac } => {
-                let candidate = compute_tag(mac, tag_len, &nonce, head, metadata, ct);
+            FrameCipher::CtrHmac(k) => {
+                let candidate = compute_tag(&k.mac, tag_len, &nonce, head, metadata, ct);
                 if !crate::crypto::constant_time_eq(&candidate.as_ref()[..tag_len], tag) {
                     return Err(SframeError::Authentication);
                 }
-                ctr_apply(aes, &nonce, ct)?;
+                ctr_apply(&k.ctr, &nonce, ct)?;
             }
         }
         Ok(header_len..header_len + ct_len)
@@ -323,13 +327,13 @@ impl SframeKey {
                     return Err(SframeError::Authentication);
                 }
             }
-            FrameCipher::CtrHmac { ctr: aes, mac } => {
-                let candidate = compute_tag(mac, tag_len, &nonce, head, metadata, ct);
+            FrameCipher::CtrHmac(k) => {
+                let candidate = compute_tag(&k.mac, tag_len, &nonce, head, metadata, ct);
                 if !crate::crypto::constant_time_eq(&candidate.as_ref()[..tag_len], tag) {
                     return Err(SframeError::Authentication);
                 }
                 out.extend_from_slice(ct);
-                ctr_apply(aes, &nonce, out)?;
+                ctr_apply(&k.ctr, &nonce, out)?;
             }
         }
         Ok(())
@@ -416,12 +420,12 @@ pub fn ctr_hmac_encrypt(
     let prepared = SframeKey::from_key_salt(suite, 0, key, &[0u8; NONCE_LEN])?;
     let nonce: &[u8; NONCE_LEN] =
         nonce.try_into().map_err(|_| SframeError::KeyLength { expected: NONCE_LEN, got: nonce.len() })?;
-    let FrameCipher::CtrHmac { ctr: aes, mac } = &prepared.cipher else {
+    let FrameCipher::CtrHmac(k) = &prepared.cipher else {
         return Err(SframeError::UnsupportedSuite(suite.id()));
     };
     let mut out = plaintext.to_vec();
-    ctr_apply(aes, nonce, &mut out)?;
-    let tag = compute_tag(mac, suite.tag_len(), nonce, aad, &[], &out);
+    ctr_apply(&k.ctr, nonce, &mut out)?;
+    let tag = compute_tag(&k.mac, suite.tag_len(), nonce, aad, &[], &out);
     out.extend_from_slice(&tag.as_ref()[..suite.tag_len()]);
     Ok(out)
 }
@@ -438,18 +442,18 @@ pub fn ctr_hmac_decrypt(
     let prepared = SframeKey::from_key_salt(suite, 0, key, &[0u8; NONCE_LEN])?;
     let nonce: &[u8; NONCE_LEN] =
         nonce.try_into().map_err(|_| SframeError::KeyLength { expected: NONCE_LEN, got: nonce.len() })?;
-    let FrameCipher::CtrHmac { ctr: aes, mac } = &prepared.cipher else {
+    let FrameCipher::CtrHmac(k) = &prepared.cipher else {
         return Err(SframeError::UnsupportedSuite(suite.id()));
     };
     let tag_len = suite.tag_len();
     let ct_len = ciphertext.len().checked_sub(tag_len).ok_or(SframeError::FrameTooShort)?;
     let (ct, tag) = ciphertext.split_at(ct_len);
-    let candidate = compute_tag(mac, tag_len, nonce, aad, &[], ct);
+    let candidate = compute_tag(&k.mac, tag_len, nonce, aad, &[], ct);
     if !crate::crypto::constant_time_eq(&candidate.as_ref()[..tag_len], tag) {
         return Err(SframeError::Authentication);
     }
     let mut out = ct.to_vec();
-    ctr_apply(aes, nonce, &mut out)?;
+    ctr_apply(&k.ctr, nonce, &mut out)?;
     Ok(out)
 }
 

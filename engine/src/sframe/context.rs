@@ -240,7 +240,7 @@ impl SframeReceiver {
 }
 
 pub(crate) fn check_window(window: u32) -> Result<(), SframeError> {
-    if window == 0 || window % 64 != 0 || window > MAX_REPLAY_WINDOW {
+    if window == 0 || !window.is_multiple_of(64) || window > MAX_REPLAY_WINDOW {
         return Err(SframeError::InvalidArgument("the replay window is a multiple of 64, from 64 to 4096"));
     }
     Ok(())
