@@ -257,7 +257,7 @@ mod tests {
     #[test]
     fn window_accepts_each_counter_once_and_slides() {
         let mut w = ReplayWindow::new(64);
-        for ctr in [5u64, 3, 4, 70, 7, 6] {
+        for ctr in [5u64, 3, 4, 70, 7] {
             assert_eq!(w.check(1, ctr), Ok(()), "ctr {ctr}");
             w.accept(ctr);
             assert_eq!(w.check(1, ctr), Err(SframeError::Replayed { kid: 1, ctr }));
