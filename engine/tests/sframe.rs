@@ -419,6 +419,18 @@ fn retained_epochs_expire_by_time() {
     assert_eq!(bob.held_epochs().collect::<Vec<_>>(), vec![2]);
     assert_eq!(bob.held_keys(), 0);
     assert_eq!(bob.decrypt(&old2, b""), Err(SframeError::EpochExpired { epoch: 1 }));
+
+    // Decryption itself drops an epoch whose time is up, without a prune.
+    let config = MlsKeyRingConfig { retention_time: Some(Duration::from_millis(30)), ..ring_config(suite) };
+    let mut alice = ring_with_epoch(config.clone(), 1, 1);
+    let mut carol = ring_with_epoch(config.clone(), 3, 1);
+    let (a, b) = (alice.encrypt(b"1", b"").unwrap(), alice.encrypt(b"2", b"").unwrap());
+    carol.enter_epoch(2, &exporter(suite, 2)).unwrap();
+    std::thread::sleep(Duration::from_millis(60));
+    assert_eq!(carol.held_epochs().count(), 2);
+    assert_eq!(carol.decrypt(&a, b""), Err(SframeError::EpochExpired { epoch: 1 }));
+    assert_eq!(carol.held_epochs().collect::<Vec<_>>(), vec![2]);
+    assert_eq!(carol.decrypt(&b, b""), Err(SframeError::EpochExpired { epoch: 1 }));
 }
 
 #[test]
@@ -586,7 +598,7 @@ mod interop {
                 let mut tampered = sender.encrypt(&pt, metadata).unwrap();
                 let last = tampered.len() - 1;
                 tampered[last] ^= 1;
-                let tampered_frame = EncryptedFrame::try_with_meta_data(tampered.clone(), metadata.to_vec()).unwrap();
+                let tampered_frame = EncryptedFrame::try_with_meta_data(tampered, metadata).unwrap();
                 assert!(tampered_frame.decrypt(&peer_key).is_err());
             }
         }

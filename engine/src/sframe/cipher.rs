@@ -15,7 +15,7 @@
 
 use std::ops::Range;
 
-use aws_lc_rs::{aead, cipher, hkdf, hmac};
+use aws_lc_rs::{aead, cipher, hmac};
 use zeroize::{Zeroize, Zeroizing};
 
 use super::header::{Header, MAX_HEADER_LEN};
@@ -46,24 +46,62 @@ pub(crate) fn sframe_secret(hash: SframeHash, base_key: &[u8]) -> Zeroizing<Vec<
     Zeroizing::new(hmac::sign(&hmac::Key::new(hmac_alg(hash), &[]), base_key).as_ref().to_vec())
 }
 
-/// `HKDF-Expand(prk, info, out.len())`, into `out`.
-fn hkdf_expand(hash: SframeHash, prk: &[u8], info: &[u8], out: &mut [u8]) -> Result<(), SframeError> {
-    struct Len(usize);
-    impl hkdf::KeyType for Len {
-        fn len(&self) -> usize {
-            self.0
-        }
+/// The `sframe_secret` prepared as an HMAC key: every KID's key and salt
+/// expand from it (§4.4.2), so a key ring prepares it once per epoch and a
+/// sender's derivation is then four HMACs and the key schedules. aws-lc
+/// clears the HMAC state when it is dropped.
+pub(crate) struct SecretPrk {
+    hash: SframeHash,
+    prk: hmac::Key,
+}
+
+impl SecretPrk {
+    /// `HKDF-Extract("", base_key)`, prepared.
+    pub(crate) fn extract(hash: SframeHash, base_key: &[u8]) -> Self {
+        Self::from_prk(hash, &sframe_secret(hash, base_key))
     }
-    let alg = match hash {
-        SframeHash::Sha256 => hkdf::HKDF_SHA256,
-        SframeHash::Sha512 => hkdf::HKDF_SHA512,
-    };
-    let info = [info];
-    // Every length asked for here is at most 96 bytes, far below 255 * Nh.
-    hkdf::Prk::new_less_safe(alg, prk)
-        .expand(&info, Len(out.len()))
-        .and_then(|okm| okm.fill(out))
-        .map_err(|_| SframeError::InvalidArgument("HKDF-Expand length out of range"))
+
+    fn from_prk(hash: SframeHash, prk: &[u8]) -> Self {
+        Self { hash, prk: hmac::Key::new(hmac_alg(hash), prk) }
+    }
+
+    /// `HKDF-Expand(prk, info, out.len())` (RFC 5869 §2.3), into `out`:
+    /// `T(i) = HMAC(PRK, T(i-1) | info | i)`.
+    fn expand(&self, info: &[u8], out: &mut [u8]) -> Result<(), SframeError> {
+        let nh = self.hash.output_len();
+        if out.len() > 255 * nh {
+            return Err(SframeError::InvalidArgument("HKDF-Expand length beyond 255 * Nh"));
+        }
+        let mut previous: Option<hmac::Tag> = None;
+        for (i, chunk) in out.chunks_mut(nh).enumerate() {
+            let mut ctx = hmac::Context::with_key(&self.prk);
+            if let Some(t) = &previous {
+                ctx.update(t.as_ref());
+            }
+            ctx.update(info);
+            // i < 255, checked above.
+            ctx.update(&[(i + 1) as u8]);
+            let t = ctx.sign();
+            chunk.copy_from_slice(&t.as_ref()[..chunk.len()]);
+            previous = Some(t);
+        }
+        Ok(())
+    }
+
+    /// The key and salt of a KID (RFC 9605 §4.4.2).
+    pub(crate) fn derive_key_salt(
+        &self,
+        suite: SframeSuite,
+        kid: u64,
+    ) -> Result<(Zeroizing<Vec<u8>>, [u8; NONCE_LEN]), SframeError> {
+        let mut key = Zeroizing::new(vec![0u8; suite.key_len()]);
+        let (key_label, n) = label(b"key ", kid, suite);
+        self.expand(&key_label[..n], &mut key)?;
+        let mut salt = [0u8; NONCE_LEN];
+        let (salt_label, n) = label(b"salt ", kid, suite);
+        self.expand(&salt_label[..n], &mut salt)?;
+        Ok((key, salt))
+    }
 }
 
 /// `"SFrame 1.0 Secret " + kind + KID + cipher_suite` (RFC 9605 §4.4.2):
@@ -79,31 +117,19 @@ pub(crate) fn label(kind: &[u8], kid: u64, suite: SframeSuite) -> ([u8; 33], usi
     (out, n)
 }
 
-/// The key and salt of a KID (RFC 9605 §4.4.2), from the `sframe_secret`.
-pub(crate) fn derive_key_salt(
-    suite: SframeSuite,
-    kid: u64,
-    sframe_secret: &[u8],
-) -> Result<(Zeroizing<Vec<u8>>, [u8; NONCE_LEN]), SframeError> {
-    let hash = suite.hash();
-    let mut key = Zeroizing::new(vec![0u8; suite.key_len()]);
-    let (key_label, n) = label(b"key ", kid, suite);
-    hkdf_expand(hash, sframe_secret, &key_label[..n], &mut key)?;
-    let mut salt = [0u8; NONCE_LEN];
-    let (salt_label, n) = label(b"salt ", kid, suite);
-    hkdf_expand(hash, sframe_secret, &salt_label[..n], &mut salt)?;
-    Ok((key, salt))
-}
-
 /// The prepared AEAD of one key.
 enum FrameCipher {
     Gcm(aead::LessSafeKey),
-    /// AES-CTR and HMAC (§4.5.1): the encryption subkey's AES schedule and
-    /// the authentication subkey's HMAC state.
-    CtrHmac {
-        ctr: cipher::EncryptingKey,
-        mac: hmac::Key,
-    },
+    /// AES-CTR and HMAC (§4.5.1). Boxed: the two states take about 1.7 KB,
+    /// the GCM handle a pointer.
+    CtrHmac(Box<CtrHmacKey>),
+}
+
+/// The encryption subkey's AES schedule and the authentication subkey's
+/// HMAC state (§4.5.1).
+struct CtrHmacKey {
+    ctr: cipher::EncryptingKey,
+    mac: hmac::Key,
 }
 
 /// One KID's key (RFC 9605 §4.4.1): the `sframe_key` prepared for its
@@ -126,13 +152,13 @@ impl std::fmt::Debug for SframeKey {
 impl SframeKey {
     /// Derives the key of `kid` from its `base_key` (RFC 9605 §4.4.2).
     pub fn derive(suite: SframeSuite, kid: u64, base_key: &[u8]) -> Result<Self, SframeError> {
-        Self::from_secret(suite, kid, &sframe_secret(suite.hash(), base_key))
+        Self::from_secret(suite, kid, &SecretPrk::extract(suite.hash(), base_key))
     }
 
     /// Derives the key of `kid` from an already extracted `sframe_secret`
     /// (one extraction serves every KID of a base key).
-    pub(crate) fn from_secret(suite: SframeSuite, kid: u64, sframe_secret: &[u8]) -> Result<Self, SframeError> {
-        let (key, mut salt) = derive_key_salt(suite, kid, sframe_secret)?;
+    pub(crate) fn from_secret(suite: SframeSuite, kid: u64, sframe_secret: &SecretPrk) -> Result<Self, SframeError> {
+        let (key, mut salt) = sframe_secret.derive_key_salt(suite, kid)?;
         let out = Self::from_key_salt(suite, kid, &key, &salt);
         salt.zeroize();
         out
@@ -155,7 +181,7 @@ impl SframeKey {
             let aes = if suite.aes_key_len() == 16 { &cipher::AES_128 } else { &cipher::AES_256 };
             let ctr = cipher::EncryptingKey::ctr(cipher::UnboundCipherKey::new(aes, enc_key).map_err(bad_key)?)
                 .map_err(bad_key)?;
-            FrameCipher::CtrHmac { ctr, mac: hmac::Key::new(hmac_alg(suite.hash()), auth_key) }
+            FrameCipher::CtrHmac(Box::new(CtrHmacKey { ctr, mac: hmac::Key::new(hmac_alg(suite.hash()), auth_key) }))
         } else {
             let aes = if suite.aes_key_len() == 16 { &aead::AES_128_GCM } else { &aead::AES_256_GCM };
             FrameCipher::Gcm(aead::LessSafeKey::new(aead::UnboundKey::new(aes, key).map_err(bad_key)?))
@@ -212,9 +238,9 @@ impl SframeKey {
                 .map_err(|_| SframeError::InvalidArgument("AES-GCM refused the frame"))?;
                 out.extend_from_slice(tag.as_ref());
             }
-            FrameCipher::CtrHmac { ctr: aes, mac } => {
-                ctr_apply(aes, &nonce, body)?;
-                let tag = compute_tag(mac, self.suite.tag_len(), &nonce, head, metadata, body);
+            FrameCipher::CtrHmac(k) => {
+                ctr_apply(&k.ctr, &nonce, body)?;
+                let tag = compute_tag(&k.mac, self.suite.tag_len(), &nonce, head, metadata, body);
                 out.extend_from_slice(&tag.as_ref()[..self.suite.tag_len()]);
             }
         }
@@ -253,12 +279,12 @@ impl SframeKey {
                 })
                 .map_err(|_| SframeError::Authentication)?;
             }
-            FrameCipher::CtrHmac { ctr: aes, mac } => {
-                let candidate = compute_tag(mac, tag_len, &nonce, head, metadata, ct);
+            FrameCipher::CtrHmac(k) => {
+                let candidate = compute_tag(&k.mac, tag_len, &nonce, head, metadata, ct);
                 if !crate::crypto::constant_time_eq(&candidate.as_ref()[..tag_len], tag) {
                     return Err(SframeError::Authentication);
                 }
-                ctr_apply(aes, &nonce, ct)?;
+                ctr_apply(&k.ctr, &nonce, ct)?;
             }
         }
         Ok(header_len..header_len + ct_len)
@@ -301,13 +327,13 @@ impl SframeKey {
                     return Err(SframeError::Authentication);
                 }
             }
-            FrameCipher::CtrHmac { ctr: aes, mac } => {
-                let candidate = compute_tag(mac, tag_len, &nonce, head, metadata, ct);
+            FrameCipher::CtrHmac(k) => {
+                let candidate = compute_tag(&k.mac, tag_len, &nonce, head, metadata, ct);
                 if !crate::crypto::constant_time_eq(&candidate.as_ref()[..tag_len], tag) {
                     return Err(SframeError::Authentication);
                 }
                 out.extend_from_slice(ct);
-                ctr_apply(aes, &nonce, out)?;
+                ctr_apply(&k.ctr, &nonce, out)?;
             }
         }
         Ok(())
@@ -355,14 +381,28 @@ fn compute_tag(
     metadata: &[u8],
     ct: &[u8],
 ) -> hmac::Tag {
-    let aad_len = (header.len() + metadata.len()) as u64;
+    // The fixed-size prefix and the header in one update: the lengths (24
+    // bytes), the nonce (12) and the header (at most 17).
+    let mut prefix = [0u8; 24 + NONCE_LEN + MAX_HEADER_LEN];
+    prefix[..8].copy_from_slice(&((header.len() + metadata.len()) as u64).to_be_bytes());
+    prefix[8..16].copy_from_slice(&(ct.len() as u64).to_be_bytes());
+    prefix[16..24].copy_from_slice(&(tag_len as u64).to_be_bytes());
+    prefix[24..24 + NONCE_LEN].copy_from_slice(nonce);
     let mut ctx = hmac::Context::with_key(mac);
-    ctx.update(&aad_len.to_be_bytes());
-    ctx.update(&(ct.len() as u64).to_be_bytes());
-    ctx.update(&(tag_len as u64).to_be_bytes());
-    ctx.update(nonce);
-    ctx.update(header);
-    ctx.update(metadata);
+    match prefix.get_mut(24 + NONCE_LEN..24 + NONCE_LEN + header.len()) {
+        Some(slot) => {
+            slot.copy_from_slice(header);
+            ctx.update(&prefix[..24 + NONCE_LEN + header.len()]);
+        }
+        // Only the vector API passes a longer AAD as the "header".
+        None => {
+            ctx.update(&prefix[..24 + NONCE_LEN]);
+            ctx.update(header);
+        }
+    }
+    if !metadata.is_empty() {
+        ctx.update(metadata);
+    }
     ctx.update(ct);
     ctx.sign()
 }
@@ -380,12 +420,12 @@ pub fn ctr_hmac_encrypt(
     let prepared = SframeKey::from_key_salt(suite, 0, key, &[0u8; NONCE_LEN])?;
     let nonce: &[u8; NONCE_LEN] =
         nonce.try_into().map_err(|_| SframeError::KeyLength { expected: NONCE_LEN, got: nonce.len() })?;
-    let FrameCipher::CtrHmac { ctr: aes, mac } = &prepared.cipher else {
+    let FrameCipher::CtrHmac(k) = &prepared.cipher else {
         return Err(SframeError::UnsupportedSuite(suite.id()));
     };
     let mut out = plaintext.to_vec();
-    ctr_apply(aes, nonce, &mut out)?;
-    let tag = compute_tag(mac, suite.tag_len(), nonce, aad, &[], &out);
+    ctr_apply(&k.ctr, nonce, &mut out)?;
+    let tag = compute_tag(&k.mac, suite.tag_len(), nonce, aad, &[], &out);
     out.extend_from_slice(&tag.as_ref()[..suite.tag_len()]);
     Ok(out)
 }
@@ -402,18 +442,18 @@ pub fn ctr_hmac_decrypt(
     let prepared = SframeKey::from_key_salt(suite, 0, key, &[0u8; NONCE_LEN])?;
     let nonce: &[u8; NONCE_LEN] =
         nonce.try_into().map_err(|_| SframeError::KeyLength { expected: NONCE_LEN, got: nonce.len() })?;
-    let FrameCipher::CtrHmac { ctr: aes, mac } = &prepared.cipher else {
+    let FrameCipher::CtrHmac(k) = &prepared.cipher else {
         return Err(SframeError::UnsupportedSuite(suite.id()));
     };
     let tag_len = suite.tag_len();
     let ct_len = ciphertext.len().checked_sub(tag_len).ok_or(SframeError::FrameTooShort)?;
     let (ct, tag) = ciphertext.split_at(ct_len);
-    let candidate = compute_tag(mac, tag_len, nonce, aad, &[], ct);
+    let candidate = compute_tag(&k.mac, tag_len, nonce, aad, &[], ct);
     if !crate::crypto::constant_time_eq(&candidate.as_ref()[..tag_len], tag) {
         return Err(SframeError::Authentication);
     }
     let mut out = ct.to_vec();
-    ctr_apply(aes, nonce, &mut out)?;
+    ctr_apply(&k.ctr, nonce, &mut out)?;
     Ok(out)
 }
 

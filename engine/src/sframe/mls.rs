@@ -6,9 +6,7 @@
 use std::collections::{HashMap, VecDeque};
 use std::time::{Duration, Instant};
 
-use zeroize::Zeroizing;
-
-use super::cipher::{SframeKey, sframe_secret};
+use super::cipher::{SecretPrk, SframeKey};
 use super::context::{ReceiveKey, SframeSender, check_len, check_window};
 use super::header::Header;
 use super::suite::SframeSuite;
@@ -185,9 +183,9 @@ pub struct Decrypted {
 /// One epoch's keys: the extracted base key and what was derived from it.
 struct EpochKeys {
     epoch: u64,
-    /// `HKDF-Extract("", base_key)` (§4.4.2): what every KID's key and salt
-    /// expand from, so the base key itself need not be kept.
-    sframe_secret: Zeroizing<Vec<u8>>,
+    /// `HKDF-Extract("", base_key)` (§4.4.2), prepared: what every KID's
+    /// key and salt expand from, so the base key itself need not be kept.
+    sframe_secret: SecretPrk,
     /// When the next epoch replaced this one.
     retired_at: Option<Instant>,
     receive: HashMap<u64, ReceiveKey>,
@@ -214,6 +212,8 @@ pub struct MlsKeyRing {
     /// Oldest first; the last is the current epoch.
     epochs: VecDeque<EpochKeys>,
     expired: VecDeque<u64>,
+    /// When the oldest retained epoch's retention time ends, if one is set.
+    next_expiry: Option<Instant>,
     derived: u64,
 }
 
@@ -235,7 +235,7 @@ impl MlsKeyRing {
             return Err(SframeError::KidLayout("retained epochs must be fewer than 2^E"));
         }
         config.layout.kid(0, own_leaf, 0)?;
-        Ok(Self { config, own_leaf, epochs: VecDeque::new(), expired: VecDeque::new(), derived: 0 })
+        Ok(Self { config, own_leaf, epochs: VecDeque::new(), expired: VecDeque::new(), next_expiry: None, derived: 0 })
     }
 
     /// A ring for `group`'s own member, entered into its current epoch.
@@ -289,7 +289,7 @@ impl MlsKeyRing {
         }
         self.epochs.push_back(EpochKeys {
             epoch,
-            sframe_secret: sframe_secret(suite.hash(), base_key),
+            sframe_secret: SecretPrk::extract(suite.hash(), base_key),
             retired_at: None,
             receive: HashMap::new(),
             send: HashMap::new(),
@@ -299,13 +299,14 @@ impl MlsKeyRing {
     }
 
     /// Drops (and zeroizes) the epochs the window no longer covers at
-    /// `now`. Decryption calls it itself when a retention time is set.
+    /// `now`. Decryption calls it itself once the earliest retention time
+    /// has passed.
     pub fn prune(&mut self, now: Instant) {
         let Some(current) = self.current_epoch() else { return };
         let layout = self.config.layout;
         let (count, time) = (u64::from(self.config.retained_epochs), self.config.retention_time);
-        let mut kept = VecDeque::with_capacity(self.epochs.len());
-        for keys in self.epochs.drain(..) {
+        let expired = &mut self.expired;
+        self.epochs.retain(|keys| {
             let gone = keys.epoch != current
                 && (current - keys.epoch > count
                     // §5.2: an epoch with the same low E bits as a newer
@@ -313,15 +314,15 @@ impl MlsKeyRing {
                     || layout.epoch_field(keys.epoch) == layout.epoch_field(current)
                     || matches!((keys.retired_at, time), (Some(at), Some(t)) if now.saturating_duration_since(at) > t));
             if gone {
-                if self.expired.len() == EXPIRED_MEMORY {
-                    self.expired.pop_front();
+                if expired.len() == EXPIRED_MEMORY {
+                    expired.pop_front();
                 }
-                self.expired.push_back(keys.epoch);
-            } else {
-                kept.push_back(keys);
+                expired.push_back(keys.epoch);
             }
-        }
-        self.epochs = kept;
+            !gone
+        });
+        self.next_expiry =
+            time.and_then(|t| self.epochs.iter().filter_map(|k| k.retired_at).min().and_then(|at| at.checked_add(t)));
     }
 
     /// The current epoch, once one was entered.
@@ -442,8 +443,11 @@ impl MlsKeyRing {
         if sender == self.own_leaf.0 {
             return Err(SframeError::OwnKeyId(header.kid));
         }
-        if self.config.retention_time.is_some() && self.epochs.len() > 1 {
-            self.prune(Instant::now());
+        if let Some(deadline) = self.next_expiry {
+            let now = Instant::now();
+            if now > deadline {
+                self.prune(now);
+            }
         }
         let Some(keys) = self.epochs.iter_mut().rev().find(|k| layout.epoch_field(k.epoch) == fields.epoch_bits) else {
             return Err(self.missing_epoch(fields.epoch_bits));

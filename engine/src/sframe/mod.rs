@@ -48,8 +48,7 @@ pub mod derivation {
 
     /// `(sframe_key, sframe_salt)` of `kid`.
     pub fn key_salt(suite: SframeSuite, kid: u64, base_key: &[u8]) -> Result<(Vec<u8>, Vec<u8>), SframeError> {
-        let secret = cipher::sframe_secret(suite.hash(), base_key);
-        let (key, salt) = cipher::derive_key_salt(suite, kid, &secret)?;
+        let (key, salt) = cipher::SecretPrk::extract(suite.hash(), base_key).derive_key_salt(suite, kid)?;
         Ok((key.to_vec(), salt.to_vec()))
     }
 }

@@ -15,7 +15,7 @@ pub enum SframeHash {
 
 impl SframeHash {
     /// `Hash.Nh`.
-    pub const fn len(self) -> usize {
+    pub const fn output_len(self) -> usize {
         match self {
             Self::Sha256 => 32,
             Self::Sha512 => 64,
@@ -134,7 +134,7 @@ impl SframeSuite {
     /// `AEAD.Nk`: `Nka + Nh` for CTR + HMAC (§4.5.1), the AES key for GCM.
     /// The MLS exporter gives a base key of this length (§5.2).
     pub const fn key_len(self) -> usize {
-        if self.is_ctr_hmac() { self.aes_key_len() + self.hash().len() } else { self.aes_key_len() }
+        if self.is_ctr_hmac() { self.aes_key_len() + self.hash().output_len() } else { self.aes_key_len() }
     }
 
     /// `AEAD.Nn`.
