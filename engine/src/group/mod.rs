@@ -439,7 +439,7 @@ impl Group {
         length: u16,
     ) -> Result<Secret, Error> {
         let epoch = staged.next_epoch_secrets().ok_or(UsageError::RemovedByCommit)?;
-        Ok(epoch.export(&self.suite()?, label.as_bytes(), context, length)?)
+        epoch.export(&self.suite()?, label.as_bytes(), context, length)
     }
 
     /// `MLS-Exporter` (§8.5) of the epoch this member's own commit starts,
@@ -451,7 +451,7 @@ impl Group {
         context: &[u8],
         length: u16,
     ) -> Result<Secret, Error> {
-        Ok(pending.next_epoch_secrets().export(&self.suite()?, label.as_bytes(), context, length)?)
+        pending.next_epoch_secrets().export(&self.suite()?, label.as_bytes(), context, length)
     }
 
     /// The past epochs whose application messages still decrypt, oldest

@@ -150,10 +150,7 @@ impl Retained {
         length: u16,
     ) -> Option<Result<Secret, Error>> {
         let retained = &self.epochs[self.position(epoch)?];
-        Some(
-            crate::schedule::mls_exporter(suite, &retained.exporter_secret, label.as_bytes(), context, length)
-                .map_err(Error::from),
-        )
+        Some(crate::schedule::mls_exporter(suite, &retained.exporter_secret, label.as_bytes(), context, length))
     }
 
     /// The retained epochs' numbers, oldest first.
