@@ -17,8 +17,11 @@ use super::{CaseError, Outcome, check_eq, hex_bytes};
 /// Why suites 8–10 are not run.
 const NOT_RFC9420: &str = "not an RFC 9420 cipher suite (a provisional codepoint of the vectors' generator; its algorithms are not identified with certainty)";
 
+/// A family's runner.
+type Runner = fn(&str) -> Result<Outcome, String>;
+
 /// Recognises a Partial MLS vector file by its upstream name.
-pub fn family(name: &str) -> Option<fn(&str) -> Result<Outcome, String>> {
+pub fn family(name: &str) -> Option<Runner> {
     let stem = name.strip_suffix(".json")?.strip_prefix("test-vector-partial-")?;
     let stem = stem.strip_suffix("-spec").unwrap_or(stem);
     match stem {
