@@ -32,6 +32,7 @@
 
 mod codec;
 pub mod crypto;
+pub mod custom_proposals;
 pub mod error;
 mod framing;
 mod group;
@@ -48,6 +49,9 @@ mod tree_math;
 mod treekem;
 
 pub use crypto::{AwsLcProvider, CipherSuite, CryptoProvider, default_provider};
+pub use custom_proposals::{
+    CustomProposalCheck, CustomProposalRejected, CustomProposalValidator, ProposalStage, RefuseCustomProposals,
+};
 pub use error::{Error, Result};
 pub use framing::PaddingPolicy;
 pub use group::{

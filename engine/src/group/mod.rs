@@ -11,6 +11,7 @@
 mod commit;
 mod external;
 mod key_package;
+mod proposals;
 mod reinit;
 #[cfg(feature = "simulation")]
 mod simulation;
@@ -24,6 +25,7 @@ use std::sync::Arc;
 pub use commit::{CommitOptions, PendingCommit, StagedCommit};
 pub use key_package::{Identity, KeyPackageBundle, default_capabilities};
 pub use welcome::{OpenedWelcome, open_welcome};
+use proposals::own_proposal_wire_format;
 
 use crate::codec::Encode as _;
 use crate::crypto::{CipherSuite, CryptoError, CryptoProvider, Secret, Suite, default_provider};
@@ -78,6 +80,11 @@ pub struct GroupConfig {
     /// server following it ask the same). [`AcceptAnyCredential`] by
     /// default.
     pub identity: Arc<dyn IdentityValidator>,
+    /// The application's rules for proposal types it defines (§12.2,
+    /// [`crate::custom_proposals`]); the server following the group needs
+    /// the same. [`RefuseCustomProposals`](crate::RefuseCustomProposals) by
+    /// default.
+    pub custom_proposals: Arc<dyn crate::CustomProposalValidator>,
 }
 
 impl Default for GroupConfig {
@@ -93,6 +100,7 @@ impl Default for GroupConfig {
             pool: None,
             limits: Limits::default(),
             identity: Arc::new(AcceptAnyCredential),
+            custom_proposals: Arc::new(crate::RefuseCustomProposals),
         }
     }
 }
@@ -113,6 +121,7 @@ impl GroupConfig {
             pool: self.pool.clone(),
             limits: self.limits,
             identity: self.identity.clone(),
+            custom_proposals: self.custom_proposals.clone(),
         }
     }
 }
@@ -485,7 +494,8 @@ impl Group {
     /// own commit can reference it.
     pub fn propose(&mut self, proposal: Proposal) -> Result<(MlsMessage, ProposalRef), Error> {
         self.require_active()?;
-        let wire = self.config.handshake_wire_format;
+        self.check_own_proposal(&proposal)?;
+        let wire = own_proposal_wire_format(&proposal, self.config.handshake_wire_format);
         let (message, reference) = self.frame(FramedContentBody::Proposal(proposal.clone()), Vec::new(), wire)?;
         let reference = reference.ok_or(InternalError::invariant("a framed proposal has a reference"))?;
         self.public.proposals.insert(

@@ -27,8 +27,8 @@ pub use group_context::{GroupContext, ProtocolVersion};
 pub use key_package::{KeyPackage, KeyPackageRef};
 pub use leaf_node::{Capabilities, LeafNode, LeafNodeSource, Lifetime};
 pub use proposal::{
-    Add, ExternalInit, GroupContextExtensions, PreSharedKey, Proposal, ProposalOrRef, ProposalRef, ProposalType,
-    ReInit, Remove, Update,
+    Add, CustomProposal, ExternalInit, GroupContextExtensions, PreSharedKey, Proposal, ProposalOrRef, ProposalRef,
+    ProposalType, ReInit, Remove, Update,
 };
 pub use psk::{PreSharedKeyId, Psk, ResumptionPskUsage};
 pub use ratchet_tree::{Node, ParentNode, RatchetTreeExtension};

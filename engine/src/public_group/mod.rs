@@ -45,12 +45,15 @@ use rayon::prelude::*;
 pub(crate) use process::PublicStage;
 pub use process::{PublicProcessed, StagedPublicCommit};
 pub use proposals::{AppliedProposals, CommittedProposal, validate_key_package};
-pub(crate) use proposals::{CachedProposal, Committer, ProposalCache, apply_proposals, check_unique_keys};
+pub(crate) use proposals::{
+    CachedProposal, Committer, ProposalCache, apply_proposals, check_received_proposal, check_unique_keys,
+};
 
 use crate::codec::Encode;
 use crate::crypto::{CipherSuite, CryptoProvider, Secret, SignatureKeyPair, Suite};
 use crate::error::{Error, GroupInfoError, InternalError, TreeError, UsageError, ValidationError};
 use crate::framing;
+use crate::custom_proposals::{CustomProposalValidator, RefuseCustomProposals};
 use crate::identity::{AcceptAnyCredential, IdentityValidator, ValidationPoint};
 use crate::limits::{Limit, Limits};
 use crate::messages::RatchetTreeExtension;
@@ -79,11 +82,20 @@ pub struct PublicGroupConfig {
     /// every point [`crate::identity`] lists. [`AcceptAnyCredential`] by
     /// default.
     pub identity: Arc<dyn IdentityValidator>,
+    /// The application's rules for proposal types it defines (§12.2,
+    /// [`crate::custom_proposals`]). [`RefuseCustomProposals`] by default.
+    pub custom_proposals: Arc<dyn CustomProposalValidator>,
 }
 
 impl Default for PublicGroupConfig {
     fn default() -> Self {
-        Self { check_lifetimes: true, pool: None, limits: Limits::default(), identity: Arc::new(AcceptAnyCredential) }
+        Self {
+            check_lifetimes: true,
+            pool: None,
+            limits: Limits::default(),
+            identity: Arc::new(AcceptAnyCredential),
+            custom_proposals: Arc::new(RefuseCustomProposals),
+        }
     }
 }
 
