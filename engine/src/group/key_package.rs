@@ -5,7 +5,8 @@ use crate::codec::Encode;
 use crate::crypto::{CipherSuite, CryptoProvider, HpkePrivateKey, SignatureKeyPair, Suite};
 use crate::error::Error;
 use crate::messages::{
-    Capabilities, Credential, Extension, KeyPackage, KeyPackageRef, LeafNode, LeafNodeSource, Lifetime, ProtocolVersion,
+    Capabilities, Credential, Extension, KeyPackage, KeyPackageRef, LeafNode, LeafNodeSource, Lifetime, ProposalType,
+    ProtocolVersion,
 };
 
 /// A member's long-term signing identity: its credential and key pair.
@@ -25,13 +26,14 @@ impl Identity {
     }
 }
 
-/// Default capabilities: MLS 1.0, the one suite, basic credentials.
+/// Default capabilities: MLS 1.0, the one suite, basic credentials, and
+/// SelfRemove (draft-ietf-mls-extensions), which throng implements.
 pub fn default_capabilities(suite: CipherSuite) -> Capabilities {
     Capabilities {
         versions: vec![ProtocolVersion::MLS10],
         cipher_suites: vec![suite],
         extensions: Vec::new(),
-        proposals: Vec::new(),
+        proposals: vec![ProposalType::SELF_REMOVE],
         credentials: vec![crate::messages::CredentialType::BASIC],
     }
 }

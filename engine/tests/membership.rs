@@ -1,0 +1,321 @@
+//! Leaving and rejoining (issue 13): SelfRemove (draft-ietf-mls-extensions)
+//! proposed by a member and committed by another, members and a server
+//! following; last-resort KeyPackages; application-defined proposal types
+//! with the application's validator; resync by external commit
+//! (RFC 9420 §12.4.3.2). Every refusal is typed and changes nothing.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+
+use throng::crypto::{AwsLcProvider, CipherSuite, CryptoProvider};
+use throng::error::{CredentialError, CustomProposalError, Error, ProposalError, UsageError, ValidationError};
+use throng::internals::group::{CommitOptions, Group, GroupConfig, Identity, KeyPackageBundle, Processed, PskStore};
+use throng::internals::tree_math::LeafIndex;
+use throng::messages::content::{MlsMessage, MlsMessageBody, Sender, WireFormat};
+use throng::messages::registered_extensions::{ExtensionData, RequiredCapabilities};
+use throng::messages::{Add, Credential, Extension, Proposal, ProposalType, Remove};
+use throng::{
+    CustomProposalCheck, CustomProposalRejected, CustomProposalValidator, ProposalStage, PublicGroupConfig,
+    Registry, Rejected, default_capabilities,
+};
+
+const GROUP: &[u8] = b"membership";
+
+fn provider() -> Arc<dyn CryptoProvider> {
+    Arc::new(AwsLcProvider)
+}
+
+fn bundle(p: &Arc<dyn CryptoProvider>, cs: CipherSuite, name: &str) -> KeyPackageBundle {
+    KeyPackageBundle::generate(&**p, cs, &Identity::basic(&**p, cs, name).unwrap()).unwrap()
+}
+
+fn add(b: &KeyPackageBundle) -> Proposal {
+    Proposal::Add(Add { key_package: b.key_package.clone() })
+}
+
+fn welcome_of(msg: &MlsMessage) -> &throng::messages::Welcome {
+    match &msg.body {
+        MlsMessageBody::Welcome(w) => w,
+        _ => panic!("not a welcome"),
+    }
+}
+
+fn proposal_error(e: &Error) -> ProposalError {
+    match e {
+        Error::Invalid(ValidationError::Proposal(p)) => *p,
+        other => panic!("expected a proposal error, got {other:?}"),
+    }
+}
+
+/// A group created by members[0] with the others added, followed by a
+/// server.
+struct World {
+    p: Arc<dyn CryptoProvider>,
+    cs: CipherSuite,
+    members: Vec<Group>,
+    registry: Registry,
+}
+
+fn world_with(
+    cs: CipherSuite,
+    names: &[&str],
+    config: GroupConfig,
+    server: PublicGroupConfig,
+    extensions: Vec<Extension>,
+) -> World {
+    let p = provider();
+    let first = Identity::basic(&*p, cs, names[0]).unwrap();
+    let mut creator = Group::create(cs, &first, GROUP.to_vec(), extensions, config.clone()).unwrap();
+    let bundles: Vec<_> = names[1..].iter().map(|n| bundle(&p, cs, n)).collect();
+    let pending = creator.commit(CommitOptions::with_proposals(bundles.iter().map(add).collect())).unwrap();
+    let welcome = welcome_of(pending.welcome.as_ref().unwrap()).clone();
+    creator.merge_pending_commit(pending).unwrap();
+    let mut members = vec![creator];
+    for b in &bundles {
+        members.push(Group::join(p.clone(), config.clone(), &welcome, b, None, PskStore::default()).unwrap());
+    }
+    let registry = Registry::with_config(p.clone(), server);
+    registry.create_group(&members[0].group_info(true, false).unwrap(), None).unwrap();
+    World { p, cs, members, registry }
+}
+
+fn world(names: &[&str]) -> World {
+    world_with(CipherSuite(1), names, GroupConfig::default(), PublicGroupConfig::default(), vec![])
+}
+
+impl World {
+    /// Everyone but `sender` (and the server) processes `msg`; commits are
+    /// merged. Returns what each member's staged commit removed.
+    fn deliver(&mut self, sender: Option<usize>, msg: &MlsMessage) -> Vec<Vec<u32>> {
+        self.registry.handle(GROUP, msg).unwrap();
+        let mut removed = Vec::new();
+        for (i, m) in self.members.iter_mut().enumerate() {
+            if Some(i) == sender || !m.is_active() {
+                continue;
+            }
+            match m.process_message(msg.clone()).unwrap() {
+                Processed::Commit(staged) => {
+                    removed.push(staged.removed().iter().map(|(l, _)| l.0).collect());
+                    m.merge_staged_commit(*staged).unwrap();
+                }
+                Processed::Proposal { .. } => {}
+                other => panic!("{other:?}"),
+            }
+        }
+        removed
+    }
+
+    /// `who` commits what is pending and everyone follows.
+    fn commit(&mut self, who: usize, options: CommitOptions) -> Vec<Vec<u32>> {
+        let pending = self.members[who].commit(options).unwrap();
+        let removed = self.deliver(Some(who), &pending.message);
+        self.members[who].merge_pending_commit(pending).unwrap();
+        removed
+    }
+
+    /// Every active member and the server refuse `msg` with `check`, and
+    /// none of them changes.
+    fn refused(&mut self, sender: usize, msg: &MlsMessage, check: impl Fn(&Error)) {
+        for (i, m) in self.members.iter_mut().enumerate() {
+            if i == sender || !m.is_active() {
+                continue;
+            }
+            let before = m.export().unwrap();
+            check(&m.process_message(msg.clone()).unwrap_err());
+            assert_eq!(*m.export().unwrap(), *before, "member {i} changed");
+        }
+        let before = self.registry.with_group(GROUP, |g| g.export().unwrap()).unwrap();
+        match self.registry.handle(GROUP, msg) {
+            Err(Rejected::Invalid(e)) => check(&e),
+            other => panic!("the server should refuse: {other:?}"),
+        }
+        assert_eq!(*self.registry.with_group(GROUP, |g| g.export().unwrap()).unwrap(), *before, "server changed");
+    }
+
+    fn assert_agree(&self) {
+        let active: Vec<_> = self.members.iter().filter(|m| m.is_active()).collect();
+        for m in &active {
+            assert_eq!(m.epoch_authenticator(), active[0].epoch_authenticator());
+        }
+        assert_eq!(self.registry.epoch(GROUP), Some(active[0].epoch()));
+        assert_eq!(self.registry.with_group(GROUP, |g| g.tree_hash().to_vec()), Some(active[0].public().tree_hash().to_vec()));
+    }
+}
+
+// ---------------------------------------------------------------- SelfRemove
+
+#[test]
+fn a_self_remove_committed_by_another_member_and_followed_by_the_server() {
+    for private in [false, true] {
+        let config = GroupConfig {
+            handshake_wire_format: if private { WireFormat::PRIVATE_MESSAGE } else { WireFormat::PUBLIC_MESSAGE },
+            ..GroupConfig::default()
+        };
+        let mut w = world_with(CipherSuite(1), &["alice", "bob", "carol"], config, Default::default(), vec![]);
+        let bob = w.members[1].own_leaf();
+        let (proposal, reference) = w.members[1].propose_self_remove().unwrap();
+        // Always a PublicMessage (draft-ietf-mls-extensions), so the server sees it.
+        assert!(matches!(proposal.body, MlsMessageBody::PublicMessage(_)));
+        if private {
+            // The server cannot follow private commits: it sees the proposal only.
+            let accepted = w.registry.handle(GROUP, &proposal).unwrap();
+            assert!(!accepted.fanout.contains(&bob));
+            for i in [0, 2] {
+                assert!(matches!(w.members[i].process_message(proposal.clone()).unwrap(), Processed::Proposal { .. }));
+            }
+            let pending = w.members[2].commit(CommitOptions::default()).unwrap();
+            let staged = match w.members[0].process_message(pending.message.clone()).unwrap() {
+                Processed::Commit(s) => s,
+                other => panic!("{other:?}"),
+            };
+            assert_eq!(staged.applied().self_removed, vec![bob]);
+            w.members[0].merge_staged_commit(*staged).unwrap();
+            match w.members[1].process_message(pending.message.clone()).unwrap() {
+                Processed::Commit(s) => assert!(s.removes_self()),
+                other => panic!("{other:?}"),
+            }
+            w.members[2].merge_pending_commit(pending).unwrap();
+            assert_eq!(w.members[0].epoch_authenticator(), w.members[2].epoch_authenticator());
+            assert_eq!(w.members[0].member_count(), 2);
+            continue;
+        }
+        w.deliver(Some(1), &proposal);
+        assert!(w.registry.with_group(GROUP, |g| g.pending_proposals().any(|(r, _, _)| *r == reference)).unwrap());
+        // Carol commits it by reference; Alice, Bob and the server follow.
+        let pending = w.members[2].commit(CommitOptions::default()).unwrap();
+        assert_eq!(pending.applied().self_removed, vec![bob]);
+        assert!(pending.applied().path_required, "SelfRemove requires a path");
+        w.registry.handle(GROUP, &pending.message).unwrap();
+        match w.members[1].process_message(pending.message.clone()).unwrap() {
+            Processed::Commit(s) => {
+                assert!(s.removes_self());
+                w.members[1].merge_staged_commit(*s).unwrap();
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(!w.members[1].is_active());
+        match w.members[0].process_message(pending.message.clone()).unwrap() {
+            Processed::Commit(s) => {
+                assert_eq!(s.removed().iter().map(|(l, _)| *l).collect::<Vec<_>>(), vec![bob]);
+                w.members[0].merge_staged_commit(*s).unwrap();
+            }
+            other => panic!("{other:?}"),
+        }
+        w.members[2].merge_pending_commit(pending).unwrap();
+        w.assert_agree();
+        assert_eq!(w.registry.with_group(GROUP, |g| g.member_count()), Some(2));
+    }
+}
+
+#[test]
+fn a_self_remove_inline_in_a_commit_is_refused() {
+    let mut w = world(&["alice", "bob", "carol"]);
+    let before = w.members[2].export().unwrap();
+    let e = w.members[2]
+        .commit(CommitOptions { include_pending: false, ..CommitOptions::with_proposals(vec![Proposal::SelfRemove]) })
+        .unwrap_err();
+    assert_eq!(proposal_error(&e), ProposalError::SelfRemoveByValue);
+    assert_eq!(*w.members[2].export().unwrap(), *before);
+    // The group goes on.
+    let (proposal, _) = w.members[1].propose_self_remove().unwrap();
+    w.deliver(Some(1), &proposal);
+    w.commit(2, CommitOptions::default());
+    w.assert_agree();
+}
+
+#[test]
+fn a_self_remove_wins_over_a_remove_of_the_same_leaf() {
+    let mut w = world(&["alice", "bob", "carol", "dave"]);
+    let bob = w.members[1].own_leaf();
+    let (self_remove, _) = w.members[1].propose_self_remove().unwrap();
+    w.deliver(Some(1), &self_remove);
+    let (remove, _) = w.members[3].propose(Proposal::Remove(Remove { removed: bob })).unwrap();
+    w.deliver(Some(3), &remove);
+    let pending = w.members[2].commit(CommitOptions::default()).unwrap();
+    // draft-ietf-mls-extensions: the Remove of a self-removing leaf is the
+    // invalid one, so the committer leaves it out.
+    assert_eq!(pending.applied().self_removed, vec![bob]);
+    assert_eq!(pending.applied().removed.len(), 1);
+    let removed = w.deliver(Some(2), &pending.message);
+    w.members[2].merge_pending_commit(pending).unwrap();
+    assert!(removed.iter().all(|r| r == &vec![bob.0]));
+    w.assert_agree();
+}
+
+#[test]
+fn a_self_remove_in_a_group_not_capable_of_it_is_refused() {
+    let mut w = world(&["alice", "bob"]);
+    // Erin's client does not support SelfRemove.
+    let mut caps = default_capabilities(w.cs);
+    caps.proposals.clear();
+    let erin_id = Identity::basic(&*w.p, w.cs, "erin").unwrap();
+    let erin = KeyPackageBundle::generate_with(&*w.p, w.cs, &erin_id, caps.clone(), vec![], vec![]).unwrap();
+    let pending = w.members[0].commit(CommitOptions::with_proposals(vec![add(&erin)])).unwrap();
+    let welcome = welcome_of(pending.welcome.as_ref().unwrap()).clone();
+    w.deliver(Some(0), &pending.message);
+    w.members[0].merge_pending_commit(pending).unwrap();
+    w.members.push(Group::join(w.p.clone(), GroupConfig::default(), &welcome, &erin, None, PskStore::default()).unwrap());
+    w.assert_agree();
+
+    let before = w.members[1].export().unwrap();
+    let e = w.members[1].propose_self_remove().unwrap_err();
+    assert_eq!(proposal_error(&e), ProposalError::UnsupportedProposalType { proposal_type: 0x000a, leaf: 2 });
+    assert_eq!(*w.members[1].export().unwrap(), *before);
+
+    // When the group requires SelfRemove, such a client cannot be added.
+    let required = RequiredCapabilities {
+        proposal_types: vec![ProposalType::SELF_REMOVE],
+        ..RequiredCapabilities::default()
+    };
+    let mut w = world_with(
+        CipherSuite(1),
+        &["alice", "bob"],
+        GroupConfig::default(),
+        Default::default(),
+        vec![required.to_extension()],
+    );
+    let frank_id = Identity::basic(&*w.p, w.cs, "frank").unwrap();
+    let frank = KeyPackageBundle::generate_with(&*w.p, w.cs, &frank_id, caps, vec![], vec![]).unwrap();
+    let e = w.members[0].commit(CommitOptions::with_proposals(vec![add(&frank)])).unwrap_err();
+    assert!(matches!(e, Error::Invalid(ValidationError::LeafNode(_))), "{e:?}");
+    // With the type required, no member needs to be looked at, and it works.
+    let (proposal, _) = w.members[1].propose_self_remove().unwrap();
+    w.deliver(Some(1), &proposal);
+    w.commit(0, CommitOptions::default());
+    assert_eq!(w.members[0].member_count(), 1);
+    w.assert_agree();
+}
+
+#[test]
+fn a_second_self_remove_in_an_epoch_is_refused() {
+    // Suite 2 signs with ECDSA, which is randomized: a second SelfRemove
+    // from a copy of Bob's state has another reference.
+    let mut w = world_with(CipherSuite(2), &["alice", "bob", "carol"], Default::default(), Default::default(), vec![]);
+    let copy = w.members[1].export().unwrap();
+    let (first, _) = w.members[1].propose_self_remove().unwrap();
+    assert!(matches!(w.members[1].propose_self_remove().unwrap_err(), Error::Usage(UsageError::SelfRemoveAlreadySent)));
+    w.deliver(Some(1), &first);
+    let mut bob_again = Group::import(&copy, w.p.clone(), GroupConfig::default()).unwrap();
+    let (second, _) = bob_again.propose_self_remove().unwrap();
+    assert_ne!(first, second);
+    let bob = w.members[1].own_leaf().0;
+    w.refused(1, &second, |e| assert_eq!(proposal_error(e), ProposalError::SelfRemoveTwice(bob)));
+    // The first still gets committed.
+    w.commit(0, CommitOptions::default());
+    assert_eq!(w.members[0].member_count(), 2);
+    w.assert_agree();
+}
+
+#[test]
+fn a_self_remove_from_an_external_sender_is_refused() {
+    use throng::crypto::Suite;
+    use throng::messages::{ExternalSender, ExternalSenders};
+    let (p, cs) = (provider(), CipherSuite(1));
+    let ds = Suite::new(&*p, cs).unwrap().generate_signature_key_pair().unwrap();
+    let senders =
+        ExternalSenders(vec![ExternalSender { signature_key: ds.public.clone(), credential: Credential::basic("ds") }]);
+    let w = world_with(cs, &["alice", "bob"], Default::default(), Default::default(), vec![senders.to_extension()]);
+    let e = w.registry.propose_external(GROUP, 0, &ds, Proposal::SelfRemove).unwrap_err();
+    assert!(matches!(e, Error::Invalid(ValidationError::SenderNotAllowed { .. })), "{e:?}");
+    assert_eq!(w.registry.with_group(GROUP, |g| g.pending_proposals().count()), Some(0));
+}
