@@ -10,8 +10,8 @@
 use thiserror::Error;
 
 pub use crate::codec::DecodeError;
-pub use crate::custom_proposals::ProposalStage;
 pub use crate::crypto::CryptoError;
+pub use crate::custom_proposals::ProposalStage;
 pub use crate::identity::ValidationPoint;
 pub use crate::limits::{Limit, LimitExceeded};
 

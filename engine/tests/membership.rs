@@ -15,8 +15,8 @@ use throng::messages::content::{MlsMessage, MlsMessageBody, Sender, WireFormat};
 use throng::messages::registered_extensions::{ExtensionData, RequiredCapabilities};
 use throng::messages::{Add, Credential, Extension, Proposal, ProposalType, Remove};
 use throng::{
-    CustomProposalCheck, CustomProposalRejected, CustomProposalValidator, ProposalStage, PublicGroupConfig,
-    Registry, Rejected, default_capabilities,
+    CustomProposalCheck, CustomProposalRejected, CustomProposalValidator, ProposalStage, PublicGroupConfig, Registry,
+    Rejected, default_capabilities,
 };
 
 const GROUP: &[u8] = b"membership";
@@ -138,7 +138,10 @@ impl World {
             assert_eq!(m.epoch_authenticator(), active[0].epoch_authenticator());
         }
         assert_eq!(self.registry.epoch(GROUP), Some(active[0].epoch()));
-        assert_eq!(self.registry.with_group(GROUP, |g| g.tree_hash().to_vec()), Some(active[0].public().tree_hash().to_vec()));
+        assert_eq!(
+            self.registry.with_group(GROUP, |g| g.tree_hash().to_vec()),
+            Some(active[0].public().tree_hash().to_vec())
+        );
     }
 }
 
@@ -254,7 +257,8 @@ fn a_self_remove_in_a_group_not_capable_of_it_is_refused() {
     let welcome = welcome_of(pending.welcome.as_ref().unwrap()).clone();
     w.deliver(Some(0), &pending.message);
     w.members[0].merge_pending_commit(pending).unwrap();
-    w.members.push(Group::join(w.p.clone(), GroupConfig::default(), &welcome, &erin, None, PskStore::default()).unwrap());
+    w.members
+        .push(Group::join(w.p.clone(), GroupConfig::default(), &welcome, &erin, None, PskStore::default()).unwrap());
     w.assert_agree();
 
     let before = w.members[1].export().unwrap();
@@ -263,10 +267,8 @@ fn a_self_remove_in_a_group_not_capable_of_it_is_refused() {
     assert_eq!(*w.members[1].export().unwrap(), *before);
 
     // When the group requires SelfRemove, such a client cannot be added.
-    let required = RequiredCapabilities {
-        proposal_types: vec![ProposalType::SELF_REMOVE],
-        ..RequiredCapabilities::default()
-    };
+    let required =
+        RequiredCapabilities { proposal_types: vec![ProposalType::SELF_REMOVE], ..RequiredCapabilities::default() };
     let mut w = world_with(
         CipherSuite(1),
         &["alice", "bob"],
@@ -318,4 +320,50 @@ fn a_self_remove_from_an_external_sender_is_refused() {
     let e = w.registry.propose_external(GROUP, 0, &ds, Proposal::SelfRemove).unwrap_err();
     assert!(matches!(e, Error::Invalid(ValidationError::SenderNotAllowed { .. })), "{e:?}");
     assert_eq!(w.registry.with_group(GROUP, |g| g.pending_proposals().count()), Some(0));
+}
+
+// ------------------------------------------------------ last-resort KeyPackages
+
+#[test]
+fn a_last_resort_key_package_is_marked_and_may_be_used_twice() {
+    use throng::internals::codec::{Decode, Encode};
+    use throng::messages::{AppDataDictionary, ExtensionType, KeyPackage, LAST_RESORT_KEY_PACKAGE};
+
+    let (p, cs) = (provider(), CipherSuite(1));
+    let zoe = Identity::basic(&*p, cs, "zoe").unwrap();
+    let last_resort = KeyPackageBundle::generate_last_resort(&*p, cs, &zoe).unwrap();
+    // What a delivery service sees in the published bytes.
+    let published = KeyPackage::from_bytes(&last_resort.key_package.to_bytes()).unwrap();
+    assert!(published.is_last_resort());
+    let dictionary = AppDataDictionary::find_in(&published.extensions).unwrap().unwrap();
+    assert_eq!(dictionary.get(LAST_RESORT_KEY_PACKAGE), Some(&[][..]));
+    assert!(published.leaf_node.capabilities.extensions.contains(&ExtensionType::APP_DATA_DICTIONARY));
+    assert!(!bundle(&p, cs, "zoe").key_package.is_last_resort());
+    // The mark of earlier drafts, which OpenMLS and mls-rs send.
+    let mut caps = default_capabilities(cs);
+    caps.extensions.push(ExtensionType::LAST_RESORT);
+    let legacy = Extension { extension_type: ExtensionType::LAST_RESORT, extension_data: vec![] };
+    let old_style = KeyPackageBundle::generate_with(&*p, cs, &zoe, caps, vec![], vec![legacy]).unwrap();
+    assert!(old_style.key_package.is_last_resort());
+
+    // Two groups add Zoe through the same KeyPackage; she joins both, and
+    // a member of each sees that it was a last-resort one.
+    for group_id in [b"first".to_vec(), b"second".to_vec()] {
+        let mut alice = Group::create(
+            cs,
+            &Identity::basic(&*p, cs, "alice").unwrap(),
+            group_id.clone(),
+            vec![],
+            GroupConfig::default(),
+        )
+        .unwrap();
+        let pending = alice.commit(CommitOptions::with_proposals(vec![add(&last_resort)])).unwrap();
+        assert!(pending.applied().added[0].1.is_last_resort());
+        let welcome = welcome_of(pending.welcome.as_ref().unwrap()).clone();
+        alice.merge_pending_commit(pending).unwrap();
+        let zoe_group =
+            Group::join(p.clone(), GroupConfig::default(), &welcome, &last_resort, None, PskStore::default()).unwrap();
+        assert_eq!(zoe_group.group_id(), group_id.as_slice());
+        assert_eq!(zoe_group.epoch_authenticator(), alice.epoch_authenticator());
+    }
 }

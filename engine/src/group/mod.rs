@@ -24,8 +24,8 @@ use std::sync::Arc;
 
 pub use commit::{CommitOptions, PendingCommit, StagedCommit};
 pub use key_package::{Identity, KeyPackageBundle, default_capabilities};
-pub use welcome::{OpenedWelcome, open_welcome};
 use proposals::own_proposal_wire_format;
+pub use welcome::{OpenedWelcome, open_welcome};
 
 use crate::codec::Encode as _;
 use crate::crypto::{CipherSuite, CryptoError, CryptoProvider, Secret, Suite, default_provider};

@@ -2,6 +2,7 @@
 //! One file per message family; semantics (validation, state changes) live
 //! in the modules that act on them.
 
+pub mod app_data;
 pub mod commit;
 pub mod content;
 pub mod credential;
@@ -15,6 +16,7 @@ pub mod ratchet_tree;
 pub mod registered_extensions;
 pub mod welcome;
 
+pub use app_data::{AppDataDictionary, ComponentData, ComponentId, LAST_RESORT_KEY_PACKAGE};
 pub use commit::{Commit, UpdatePath, UpdatePathNode};
 pub use content::{
     AuthenticatedContent, ContentType, FramedContent, FramedContentAuthData, FramedContentBody, MlsMessage,

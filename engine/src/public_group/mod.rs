@@ -51,9 +51,9 @@ pub(crate) use proposals::{
 
 use crate::codec::Encode;
 use crate::crypto::{CipherSuite, CryptoProvider, Secret, SignatureKeyPair, Suite};
+use crate::custom_proposals::{CustomProposalValidator, RefuseCustomProposals};
 use crate::error::{Error, GroupInfoError, InternalError, TreeError, UsageError, ValidationError};
 use crate::framing;
-use crate::custom_proposals::{CustomProposalValidator, RefuseCustomProposals};
 use crate::identity::{AcceptAnyCredential, IdentityValidator, ValidationPoint};
 use crate::limits::{Limit, Limits};
 use crate::messages::RatchetTreeExtension;

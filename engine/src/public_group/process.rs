@@ -206,9 +206,10 @@ impl PublicGroup {
                 return Err(ProposalError::SelfRemoveNotPublic.into());
             }
             let reference = authenticated.proposal_ref(suite);
-            let twice = self.proposals.iter().any(|p| {
-                matches!(p.proposal, Proposal::SelfRemove) && p.sender == sender && p.reference != reference
-            });
+            let twice = self
+                .proposals
+                .iter()
+                .any(|p| matches!(p.proposal, Proposal::SelfRemove) && p.sender == sender && p.reference != reference);
             if twice {
                 return Err(ProposalError::SelfRemoveTwice(leaf.0).into());
             }

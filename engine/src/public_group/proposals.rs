@@ -312,7 +312,8 @@ pub(crate) fn apply_proposals(
             Proposal::Custom(c) => config.custom_proposals.path_required(c.proposal_type),
             other => other.requires_path(),
         });
-    let mut out = AppliedProposals { added, removed, updated, self_removed, custom, path_required, ..Default::default() };
+    let mut out =
+        AppliedProposals { added, removed, updated, self_removed, custom, path_required, ..Default::default() };
     apply_rest(suite, context, proposals, &mut out)?;
     if new_extensions.is_some() {
         check_members_support(staged, extensions, required.as_ref())?;
@@ -471,9 +472,10 @@ fn check_types_supported(
     types.sort_unstable();
     types.dedup();
     let new: HashSet<u32> = added.iter().map(|(l, _)| l.0).collect();
-    let lacking = staged.members().into_par_iter().find_first(|(leaf, member)| {
-        !new.contains(&leaf.0) && !member.capabilities.supports_proposals(&types)
-    });
+    let lacking = staged
+        .members()
+        .into_par_iter()
+        .find_first(|(leaf, member)| !new.contains(&leaf.0) && !member.capabilities.supports_proposals(&types));
     match lacking {
         Some((leaf, member)) => {
             let missing = types.iter().find(|t| !member.capabilities.supports_proposal(**t)).copied();
