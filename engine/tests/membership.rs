@@ -367,3 +367,181 @@ fn a_last_resort_key_package_is_marked_and_may_be_used_twice() {
         assert_eq!(zoe_group.epoch_authenticator(), alice.epoch_authenticator());
     }
 }
+
+// ------------------------------------------------- application-defined proposals
+
+/// The application's proposal type in these tests: a topic change.
+const TOPIC: ProposalType = ProposalType(0xf0a1);
+
+/// The application's rules: a topic is at most 16 bytes and never
+/// "forbidden" (unless `lenient`); commits of topics need no path. Records
+/// each call.
+#[derive(Debug, Default)]
+struct TopicRules {
+    lenient: bool,
+    seen: std::sync::Mutex<Vec<(ProposalStage, Sender, Vec<u8>)>>,
+}
+
+impl CustomProposalValidator for TopicRules {
+    fn validate(&self, check: &CustomProposalCheck<'_>) -> Result<(), CustomProposalRejected> {
+        assert_eq!(check.group_id, GROUP);
+        self.seen.lock().unwrap().push((check.stage, check.sender, check.proposal.data.clone()));
+        if check.proposal.proposal_type != TOPIC {
+            return Err(CustomProposalRejected::new("unknown type"));
+        }
+        if !self.lenient && (check.proposal.data.len() > 16 || check.proposal.data == b"forbidden") {
+            return Err(CustomProposalRejected::new("not a topic"));
+        }
+        Ok(())
+    }
+
+    fn path_required(&self, proposal_type: ProposalType) -> bool {
+        proposal_type != TOPIC
+    }
+}
+
+fn topic(data: &[u8]) -> Proposal {
+    Proposal::Custom(throng::messages::CustomProposal { proposal_type: TOPIC, data: data.to_vec() })
+}
+
+/// Alice (lenient: she sends what the others refuse), Bob and Carol, each
+/// listing TOPIC in their capabilities unless named in `without`, and a
+/// server with the strict rules.
+fn topic_world(without: &[&str]) -> (World, Arc<TopicRules>) {
+    let (p, cs) = (provider(), CipherSuite(1));
+    let rules = Arc::new(TopicRules::default());
+    let strict = GroupConfig { custom_proposals: rules.clone(), ..GroupConfig::default() };
+    let lenient = GroupConfig {
+        custom_proposals: Arc::new(TopicRules { lenient: true, ..TopicRules::default() }),
+        ..GroupConfig::default()
+    };
+    let bundle_of = |name: &str| {
+        let mut caps = default_capabilities(cs);
+        if !without.contains(&name) {
+            caps.proposals.push(TOPIC);
+        }
+        KeyPackageBundle::generate_with(&*p, cs, &Identity::basic(&*p, cs, name).unwrap(), caps, vec![], vec![])
+            .unwrap()
+    };
+    let mut alice = Group::create_from_bundle(p.clone(), &bundle_of("alice"), GROUP.to_vec(), vec![], lenient).unwrap();
+    let others = [bundle_of("bob"), bundle_of("carol")];
+    let pending = alice.commit(CommitOptions::with_proposals(others.iter().map(add).collect())).unwrap();
+    let welcome = welcome_of(pending.welcome.as_ref().unwrap()).clone();
+    alice.merge_pending_commit(pending).unwrap();
+    let mut members = vec![alice];
+    for b in &others {
+        members.push(Group::join(p.clone(), strict.clone(), &welcome, b, None, PskStore::default()).unwrap());
+    }
+    let server = PublicGroupConfig { custom_proposals: rules.clone(), ..PublicGroupConfig::default() };
+    let registry = Registry::with_config(p.clone(), server);
+    registry.create_group(&members[0].group_info(true, false).unwrap(), None).unwrap();
+    (World { p, cs, members, registry }, rules)
+}
+
+fn custom_refusal(e: &Error, expected: ProposalStage) {
+    match e {
+        Error::Invalid(ValidationError::CustomProposal(CustomProposalError::Refused {
+            proposal_type,
+            stage,
+            reason,
+        })) => {
+            assert_eq!((*proposal_type, *stage), (TOPIC.0, expected));
+            assert!(!reason.is_empty());
+        }
+        other => panic!("expected a custom proposal refusal, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_custom_proposal_is_proposed_committed_and_exposed() {
+    let (mut w, rules) = topic_world(&[]);
+    let bob = w.members[1].own_leaf();
+    let (proposal, _) = w.members[1].propose(topic(b"release 1.0")).unwrap();
+    w.deliver(Some(1), &proposal);
+    assert!(rules.seen.lock().unwrap().iter().all(|(stage, sender, data)| {
+        *stage == ProposalStage::Received && *sender == Sender::Member(bob) && data == b"release 1.0"
+    }));
+    // Carol commits it by reference, without a path (the application says
+    // none is needed); Alice sees what to act on.
+    let pending = w.members[2].commit(CommitOptions { force_path: false, ..CommitOptions::default() }).unwrap();
+    assert!(!pending.applied().path_required);
+    w.registry.handle(GROUP, &pending.message).unwrap();
+    for i in [0, 1] {
+        let Processed::Commit(staged) = w.members[i].process_message(pending.message.clone()).unwrap() else {
+            panic!("a commit")
+        };
+        let custom = staged.custom_proposals();
+        assert_eq!(custom.len(), 1);
+        assert_eq!((custom[0].sender, &custom[0].proposal), (Sender::Member(bob), &topic(b"release 1.0")));
+        assert!(custom[0].reference.is_some());
+        w.members[i].merge_staged_commit(*staged).unwrap();
+    }
+    w.members[2].merge_pending_commit(pending).unwrap();
+    w.assert_agree();
+    assert!(rules.seen.lock().unwrap().iter().any(|(stage, _, _)| *stage == ProposalStage::Committed));
+
+    // Inline, by the committer: allowed for custom types.
+    let pending = w.members[1].commit(CommitOptions::with_proposals(vec![topic(b"release 1.1")])).unwrap();
+    assert_eq!(pending.applied().custom[0].sender, Sender::Member(bob));
+    w.deliver(Some(1), &pending.message);
+    w.members[1].merge_pending_commit(pending).unwrap();
+    w.assert_agree();
+}
+
+#[test]
+fn a_custom_proposal_the_application_refuses_changes_nothing() {
+    let (mut w, _) = topic_world(&[]);
+    // Received: refused by Bob, Carol and the server.
+    let (proposal, _) = w.members[0].propose(topic(b"forbidden")).unwrap();
+    w.refused(0, &proposal, |e| custom_refusal(e, ProposalStage::Received));
+    // Committed inline by lenient Alice: refused at the commit.
+    let pending = w.members[0]
+        .commit(CommitOptions { include_pending: false, ..CommitOptions::with_proposals(vec![topic(b"forbidden")]) })
+        .unwrap();
+    w.refused(0, &pending.message, |e| custom_refusal(e, ProposalStage::Committed));
+    // Bob will neither send nor commit one.
+    let before = w.members[1].export().unwrap();
+    custom_refusal(&w.members[1].propose(topic(b"forbidden")).unwrap_err(), ProposalStage::Received);
+    custom_refusal(
+        &w.members[1].commit(CommitOptions::with_proposals(vec![topic(b"forbidden")])).unwrap_err(),
+        ProposalStage::Committed,
+    );
+    assert_eq!(*w.members[1].export().unwrap(), *before);
+    // A member without a validator refuses every custom proposal.
+    let mut plain = Group::import(&before, w.p.clone(), GroupConfig::default()).unwrap();
+    let (fine, _) = w.members[2].propose(topic(b"fine")).unwrap();
+    let e = plain.process_message(fine.clone()).unwrap_err();
+    assert!(matches!(e, Error::Invalid(ValidationError::CustomProposal(_))), "{e:?}");
+    // The group goes on: the next genuine one processes.
+    w.deliver(Some(2), &fine);
+    w.commit(1, CommitOptions::default());
+    w.assert_agree();
+}
+
+#[test]
+fn a_custom_proposal_needs_every_member_to_support_its_type() {
+    let (mut w, _) = topic_world(&["carol"]);
+    let carol = w.members[2].own_leaf().0;
+    let before = w.members[1].export().unwrap();
+    let unsupported = ProposalError::UnsupportedProposalType { proposal_type: TOPIC.0, leaf: carol };
+    assert_eq!(proposal_error(&w.members[1].propose(topic(b"x")).unwrap_err()), unsupported);
+    assert_eq!(
+        proposal_error(&w.members[1].commit(CommitOptions::with_proposals(vec![topic(b"x")])).unwrap_err()),
+        unsupported
+    );
+    // Received from lenient Alice, whose own check is the same: she cannot
+    // send it either, and a commit removing Carol may carry it (§12.2:
+    // members removed by the commit need not support it).
+    assert_eq!(proposal_error(&w.members[0].propose(topic(b"x")).unwrap_err()), unsupported);
+    assert_eq!(*w.members[1].export().unwrap(), *before);
+    let options =
+        CommitOptions::with_proposals(vec![Proposal::Remove(Remove { removed: LeafIndex(carol) }), topic(b"x")]);
+    let pending = w.members[1].commit(options).unwrap();
+    assert_eq!(pending.applied().custom.len(), 1);
+    w.deliver(Some(1), &pending.message);
+    w.members[1].merge_pending_commit(pending).unwrap();
+    w.assert_agree();
+    // A custom proposal may not name a type throng defines.
+    let fake = Proposal::Custom(throng::messages::CustomProposal { proposal_type: ProposalType::REMOVE, data: vec![] });
+    assert_eq!(proposal_error(&w.members[1].propose(fake).unwrap_err()), ProposalError::CustomProposalOfKnownType(3));
+}

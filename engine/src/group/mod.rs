@@ -248,6 +248,22 @@ impl Group {
         config: GroupConfig,
     ) -> Result<Self, Error> {
         let bundle = KeyPackageBundle::generate(&*provider, cipher_suite, identity)?;
+        Self::create_from_bundle(provider, &bundle, group_id, extensions, config)
+    }
+
+    /// Creates a one-member group (§11) whose creator's leaf is the leaf of
+    /// `bundle`: with the capabilities and leaf extensions the application
+    /// chose ([`KeyPackageBundle::generate_with`]), e.g. a custom proposal
+    /// type (RFC 9420 §13.2).
+    pub fn create_from_bundle(
+        provider: Arc<dyn CryptoProvider>,
+        bundle: &KeyPackageBundle,
+        group_id: Vec<u8>,
+        extensions: Vec<Extension>,
+        config: GroupConfig,
+    ) -> Result<Self, Error> {
+        let cipher_suite = bundle.key_package.cipher_suite;
+        let identity = &bundle.identity;
         let suite = Suite::new(&*provider, cipher_suite)?;
         let tree = RatchetTree::new(&suite, bundle.key_package.leaf_node.clone())?;
         let context = GroupContext {
