@@ -55,8 +55,8 @@ pub use custom_proposals::{
 pub use error::{Error, Result};
 pub use framing::PaddingPolicy;
 pub use group::{
-    AppliedProposals, CommitOptions, Group, GroupConfig, Identity, KeyPackageBundle, Member, PendingCommit, Processed,
-    PskStore, StagedCommit, default_capabilities,
+    AppliedProposals, CommitOptions, ExternalJoinOptions, Group, GroupConfig, Identity, KeyPackageBundle, Member,
+    PendingCommit, Processed, PskStore, Resync, StagedCommit, default_capabilities,
 };
 pub use identity::{
     AcceptAnyBasic, AcceptAnyCredential, BasicAllowList, CredentialCheck, CredentialRejected, IdentityValidator,

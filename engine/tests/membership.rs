@@ -545,3 +545,125 @@ fn a_custom_proposal_needs_every_member_to_support_its_type() {
     let fake = Proposal::Custom(throng::messages::CustomProposal { proposal_type: ProposalType::REMOVE, data: vec![] });
     assert_eq!(proposal_error(&w.members[1].propose(fake).unwrap_err()), ProposalError::CustomProposalOfKnownType(3));
 }
+
+// ------------------------------------------------------ resync by external commit
+
+/// Names every basic credential "someone": the joiner's own check passes
+/// whatever leaf it removes, so receivers' checks are what is tested.
+#[derive(Debug)]
+struct EveryoneIsSomeone;
+
+impl throng::IdentityValidator for EveryoneIsSomeone {
+    fn validate(&self, _: &throng::CredentialCheck<'_>) -> Result<(), throng::CredentialRejected> {
+        Ok(())
+    }
+
+    fn identity(&self, _: &Credential) -> Result<Vec<u8>, throng::CredentialRejected> {
+        Ok(b"someone".to_vec())
+    }
+}
+
+#[test]
+fn a_member_that_lost_its_state_resyncs_by_external_commit() {
+    use throng::{ExternalJoinOptions, Resync};
+    for resync in [Resync::SameIdentity, Resync::Leaf(LeafIndex(1))] {
+        let mut w = world(&["alice", "bob", "carol"]);
+        let old_bob = w.members[1].own_leaf();
+        assert_eq!(old_bob, LeafIndex(1));
+        // Bob's state is gone; he still has his identity (a new signature
+        // key would do as well: only the credential's identity counts).
+        let bob_id = Identity::basic(&*w.p, w.cs, "bob").unwrap();
+        let info = w.members[0].group_info(true, true).unwrap();
+        let options = ExternalJoinOptions { resync: Some(resync), ..ExternalJoinOptions::default() };
+        let (bob, commit) =
+            Group::join_by_external_commit_with(w.p.clone(), GroupConfig::default(), &bob_id, &info, None, options)
+                .unwrap();
+        w.registry.handle(GROUP, &commit).unwrap();
+        for i in [0, 2] {
+            let Processed::Commit(staged) = w.members[i].process_message(commit.clone()).unwrap() else {
+                panic!("a commit")
+            };
+            assert_eq!(staged.removed().iter().map(|(l, _)| *l).collect::<Vec<_>>(), vec![old_bob]);
+            assert_eq!(*staged.committer(), Sender::NewMemberCommit);
+            w.members[i].merge_staged_commit(*staged).unwrap();
+        }
+        // The old leaf is the leftmost blank: Bob takes it again.
+        assert_eq!(bob.own_leaf(), old_bob);
+        w.members[1] = bob;
+        w.assert_agree();
+        assert_eq!(w.members[0].member_count(), 3);
+        w.commit(1, CommitOptions::default());
+        w.assert_agree();
+    }
+}
+
+#[test]
+fn a_resync_that_removes_another_identity_is_refused() {
+    use throng::{ExternalJoinOptions, Resync};
+    let mut w = world(&["alice", "bob", "carol"]);
+    let info = w.members[0].group_info(true, true).unwrap();
+    let mallory = Identity::basic(&*w.p, w.cs, "mallory").unwrap();
+    let resync_bob = || ExternalJoinOptions { resync: Some(Resync::Leaf(LeafIndex(1))), ..Default::default() };
+    // The joiner's own check.
+    let e =
+        Group::join_by_external_commit_with(w.p.clone(), GroupConfig::default(), &mallory, &info, None, resync_bob())
+            .unwrap_err();
+    assert!(matches!(
+        e,
+        Error::Invalid(ValidationError::Credential(CredentialError::ResyncIdentityMismatch { leaf: 1 }))
+    ));
+    let no_leaf = ExternalJoinOptions { resync: Some(Resync::SameIdentity), ..Default::default() };
+    let e = Group::join_by_external_commit_with(w.p.clone(), GroupConfig::default(), &mallory, &info, None, no_leaf)
+        .unwrap_err();
+    assert!(matches!(e, Error::Usage(UsageError::NoLeafToResync)), "{e:?}");
+    // Receivers' and the server's: a joiner whose validator sees no
+    // difference sends it; members and the server refuse it, naming the leaf.
+    let careless = GroupConfig { identity: Arc::new(EveryoneIsSomeone), ..GroupConfig::default() };
+    let (_, commit) =
+        Group::join_by_external_commit_with(w.p.clone(), careless, &mallory, &info, None, resync_bob()).unwrap();
+    w.refused(usize::MAX, &commit, |e| {
+        assert!(
+            matches!(
+                e,
+                Error::Invalid(ValidationError::Credential(CredentialError::ResyncIdentityMismatch { leaf: 1 }))
+            ),
+            "{e:?}"
+        )
+    });
+    // The group goes on.
+    w.commit(2, CommitOptions::default());
+    w.assert_agree();
+}
+
+#[test]
+fn an_external_commit_includes_the_pending_self_removes() {
+    use throng::ExternalJoinOptions;
+    let mut w = world(&["alice", "bob", "carol"]);
+    let bob = w.members[1].own_leaf();
+    let (self_remove, _) = w.members[1].propose_self_remove().unwrap();
+    w.deliver(Some(1), &self_remove);
+    let info = w.members[0].group_info(true, true).unwrap();
+    let dave = Identity::basic(&*w.p, w.cs, "dave").unwrap();
+    // Anything but a SelfRemove is refused.
+    let (update, _) = w.members[2].propose_update().unwrap();
+    let wrong = ExternalJoinOptions { self_removes: vec![update], ..Default::default() };
+    assert!(
+        Group::join_by_external_commit_with(w.p.clone(), GroupConfig::default(), &dave, &info, None, wrong).is_err()
+    );
+    let options = ExternalJoinOptions { self_removes: vec![self_remove], ..Default::default() };
+    let (dave, commit) =
+        Group::join_by_external_commit_with(w.p.clone(), GroupConfig::default(), &dave, &info, None, options).unwrap();
+    w.registry.handle(GROUP, &commit).unwrap();
+    for i in [0, 1, 2] {
+        let Processed::Commit(staged) = w.members[i].process_message(commit.clone()).unwrap() else {
+            panic!("a commit")
+        };
+        assert_eq!(staged.applied().self_removed, vec![bob]);
+        assert_eq!(staged.removes_self(), i == 1);
+        w.members[i].merge_staged_commit(*staged).unwrap();
+    }
+    // Dave takes Bob's blank leaf.
+    assert_eq!(dave.own_leaf(), bob);
+    w.members[1] = dave;
+    w.assert_agree();
+}

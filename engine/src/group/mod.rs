@@ -23,6 +23,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 pub use commit::{CommitOptions, PendingCommit, StagedCommit};
+pub use external::{ExternalJoinOptions, Resync};
 pub use key_package::{Identity, KeyPackageBundle, default_capabilities};
 use proposals::own_proposal_wire_format;
 pub use welcome::{OpenedWelcome, open_welcome};

@@ -46,7 +46,8 @@ pub(crate) use process::PublicStage;
 pub use process::{PublicProcessed, StagedPublicCommit};
 pub use proposals::{AppliedProposals, CommittedProposal, validate_key_package};
 pub(crate) use proposals::{
-    CachedProposal, Committer, ProposalCache, apply_proposals, check_received_proposal, check_unique_keys,
+    CachedProposal, Committer, ProposalCache, apply_proposals, check_received_proposal, check_resync_identity,
+    check_unique_keys, identity_scope,
 };
 
 use crate::codec::Encode;

@@ -780,7 +780,7 @@ pub(crate) fn check_path_leaf(
 /// application's validator extracts it (§12.2: "the credential in the
 /// LeafNode MUST present a set of identifiers that is acceptable to the
 /// application for the removed participant").
-fn check_resync_identity(
+pub(crate) fn check_resync_identity(
     identity: &IdentityScope<'_>,
     leaf: LeafIndex,
     old: &Credential,
