@@ -305,7 +305,7 @@ pub(crate) fn apply_proposals(
         Limits::check(Limit::Leaves, leaves, limits.max_leaves as usize)?;
     }
     let added = apply_adds(suite, staged, proposals, &rules, &identity, parallel)?;
-    check_types_supported(staged, proposals, required.as_ref(), &added)?;
+    check_types_supported(staged, proposals, required.as_ref(), &added, parallel)?;
     let custom = check_custom(context, proposals, committer, config)?;
     let path_required = proposals.is_empty()
         || proposals.iter().any(|p| match &p.proposal {
@@ -454,12 +454,14 @@ fn apply_self_removes(
 /// will process the commit supports it (members added or removed by it
 /// need not). A type the group's `required_capabilities` lists needs no
 /// look at the members: every leaf was checked against it (§11.1). For
-/// SelfRemove this is the draft's "self-remove-capable group".
+/// SelfRemove this is the draft's "self-remove-capable group". The look
+/// runs on rayon when `parallel` (see [`apply_adds`] for when it is not).
 fn check_types_supported(
     staged: &StagedTree<'_>,
     proposals: &[CommittedProposal],
     required: Option<&RequiredCapabilities>,
     added: &[(LeafIndex, KeyPackage)],
+    parallel: bool,
 ) -> Result<(), Error> {
     let mut types: Vec<ProposalType> = proposals
         .iter()
@@ -472,10 +474,11 @@ fn check_types_supported(
     types.sort_unstable();
     types.dedup();
     let new: HashSet<u32> = added.iter().map(|(l, _)| l.0).collect();
-    let lacking = staged
-        .members()
-        .into_par_iter()
-        .find_first(|(leaf, member)| !new.contains(&leaf.0) && !member.capabilities.supports_proposals(&types));
+    let lacks = |(leaf, member): &(LeafIndex, &LeafNode)| {
+        !new.contains(&leaf.0) && !member.capabilities.supports_proposals(&types)
+    };
+    let members = staged.members();
+    let lacking = if parallel { members.into_par_iter().find_first(lacks) } else { members.into_iter().find(lacks) };
     match lacking {
         Some((leaf, member)) => {
             let missing = types.iter().find(|t| !member.capabilities.supports_proposal(**t)).copied();

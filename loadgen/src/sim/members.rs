@@ -186,8 +186,7 @@ impl GroupSim {
         // for each one (RFC 9420 §12.2, draft-ietf-mls-extensions).
         let required =
             RequiredCapabilities { proposal_types: vec![ProposalType::SELF_REMOVE], ..RequiredCapabilities::default() };
-        let extensions =
-            vec![ExternalSenders(vec![setup.ds_sender.clone()]).to_extension(), required.to_extension()];
+        let extensions = vec![ExternalSenders(vec![setup.ds_sender.clone()]).to_extension(), required.to_extension()];
         let group = Group::create_with_provider(
             provider.clone(),
             setup.cs,
