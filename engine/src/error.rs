@@ -11,6 +11,7 @@ use thiserror::Error;
 
 pub use crate::codec::DecodeError;
 pub use crate::crypto::CryptoError;
+pub use crate::custom_proposals::ProposalStage;
 pub use crate::identity::ValidationPoint;
 pub use crate::limits::{Limit, LimitExceeded};
 
@@ -192,6 +193,9 @@ pub enum ValidationError {
     /// malformed or does not prove what it claims (draft-ietf-mls-partial).
     #[error("partial MLS: {0}")]
     Partial(#[from] PartialError),
+    /// The application's validator refused a custom proposal (§12.2).
+    #[error("custom proposal: {0}")]
+    CustomProposal(#[from] CustomProposalError),
 }
 
 /// A Partial MLS annotation that does not hold (draft-ietf-mls-partial).
@@ -223,6 +227,24 @@ pub enum PartialError {
     },
 }
 
+/// A custom (application-defined) proposal the application's
+/// [`crate::CustomProposalValidator`] refused (RFC 9420 §12.2: "an
+/// application may extend the above procedure by additional rules").
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum CustomProposalError {
+    /// The validator refused the proposal.
+    #[error("proposal type {proposal_type:#06x} refused when {stage:?}: {reason} (§12.2)")]
+    Refused {
+        /// The proposal's type.
+        proposal_type: u16,
+        /// When: on receipt or in a commit.
+        stage: ProposalStage,
+        /// The validator's reason.
+        reason: String,
+    },
+}
+
 /// A credential the application's identity validator
 /// ([`crate::identity::IdentityValidator`]) refused (§5.3.1: the
 /// application MUST validate every credential a member encounters).
@@ -250,6 +272,15 @@ pub enum CredentialError {
         leaf: u32,
         /// The validator's reason.
         reason: String,
+    },
+    /// An external commit that resyncs (removes a leaf, §12.4.3.2) removes
+    /// a leaf whose identity is not the joiner's, as the application's
+    /// validator names identities (§12.2: the new leaf must meet the
+    /// criteria of an Update of the removed one).
+    #[error("the external commit removes leaf {leaf}, whose identity is not the joiner's (§12.4.3.2)")]
+    ResyncIdentityMismatch {
+        /// The leaf the commit removes.
+        leaf: u32,
     },
 }
 
@@ -315,8 +346,35 @@ pub enum ProposalError {
     ExternalInitInRegularCommit,
     /// An external commit's list is not exactly one ExternalInit, at most
     /// one Remove, and PSKs (§12.2).
-    #[error("external commit proposals are not ExternalInit, Remove and PSKs only (§12.2)")]
+    #[error("external commit proposals are not ExternalInit, Remove, SelfRemoves and PSKs only (§12.2)")]
     ExternalCommitProposals,
+    /// A SelfRemove inline in a commit (draft-ietf-mls-extensions,
+    /// SelfRemove: "only allowed in a Commit by reference").
+    #[error("SelfRemove inline in a commit (draft-ietf-mls-extensions: by reference only)")]
+    SelfRemoveByValue,
+    /// A second SelfRemove from one member in an epoch
+    /// (draft-ietf-mls-extensions: "MUST NOT issue more than one SelfRemove
+    /// proposal per epoch").
+    #[error("member {0} sent a second SelfRemove in the epoch (draft-ietf-mls-extensions)")]
+    SelfRemoveTwice(u32),
+    /// A SelfRemove in a PrivateMessage (draft-ietf-mls-extensions: "MUST
+    /// be sent in an MLS PublicMessage").
+    #[error("SelfRemove sent as a PrivateMessage (draft-ietf-mls-extensions: PublicMessage only)")]
+    SelfRemoveNotPublic,
+    /// A proposal of a non-default type that a member which will process
+    /// the commit does not support (§12.2, §13.2; draft-ietf-mls-extensions:
+    /// SelfRemove only in a self-remove-capable group).
+    #[error("proposal type {proposal_type:#06x} is not supported by the member at leaf {leaf} (§12.2)")]
+    UnsupportedProposalType {
+        /// The proposal's type.
+        proposal_type: u16,
+        /// The first member lacking it.
+        leaf: u32,
+    },
+    /// A custom proposal naming a type throng defines itself (a default
+    /// type or SelfRemove), which would encode as another proposal.
+    #[error("custom proposal of type {0:#06x}, which is not an application type (§12.1)")]
+    CustomProposalOfKnownType(u16),
 }
 
 /// A commit that breaks §12.4.2 (its proposals have [`ProposalError`]).
@@ -636,6 +694,18 @@ pub enum UsageError {
     /// An argument is out of its documented range.
     #[error("{0}")]
     InvalidArgument(&'static str),
+    /// This member already sent a SelfRemove in this epoch
+    /// (draft-ietf-mls-extensions: at most one per epoch).
+    #[error("a SelfRemove was already sent in this epoch (draft-ietf-mls-extensions)")]
+    SelfRemoveAlreadySent,
+    /// A resync by external commit (§12.4.3.2) found no leaf of the
+    /// joiner's identity to replace.
+    #[error("no member of the joiner's identity to resync (§12.4.3.2)")]
+    NoLeafToResync,
+    /// A resync by external commit found several leaves of the joiner's
+    /// identity (name the one to replace).
+    #[error("several members of the joiner's identity (leaves {0:?}): name the leaf to resync")]
+    AmbiguousResync(Vec<u32>),
 }
 
 /// A broken invariant of throng itself: a bug to report, never caused by
@@ -874,7 +944,8 @@ into_error!(
     GroupInfoError,
     PskError,
     CredentialError,
-    PartialError
+    PartialError,
+    CustomProposalError
 );
 
 impl InternalError {

@@ -37,6 +37,7 @@
 
 mod codec;
 pub mod crypto;
+pub mod custom_proposals;
 pub mod error;
 mod framing;
 mod group;
@@ -55,11 +56,14 @@ mod tree_math;
 mod treekem;
 
 pub use crypto::{AwsLcProvider, CipherSuite, CryptoProvider, default_provider};
+pub use custom_proposals::{
+    CustomProposalCheck, CustomProposalRejected, CustomProposalValidator, ProposalStage, RefuseCustomProposals,
+};
 pub use error::{Error, Result};
 pub use framing::PaddingPolicy;
 pub use group::{
-    AppliedProposals, CommitOptions, EpochRetention, Group, GroupConfig, Identity, KeyPackageBundle, Member,
-    PendingCommit, Processed, PskStore, StagedCommit, default_capabilities,
+    AppliedProposals, CommitOptions, EpochRetention, ExternalJoinOptions, Group, GroupConfig, Identity,
+    KeyPackageBundle, Member, PendingCommit, Processed, PskStore, Resync, StagedCommit, default_capabilities,
 };
 pub use identity::{
     AcceptAnyBasic, AcceptAnyCredential, BasicAllowList, CredentialCheck, CredentialRejected, IdentityValidator,

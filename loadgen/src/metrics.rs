@@ -173,7 +173,7 @@ pub struct Counters {
     pub external_joins: u64,
     /// External joins that lost the epoch and retried.
     pub external_join_retries: u64,
-    /// Members that proposed their own removal and were removed.
+    /// Members that left by SelfRemove and were removed.
     pub self_removes: u64,
     /// Members removed by the DS's proposal.
     pub server_removes: u64,

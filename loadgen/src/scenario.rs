@@ -90,7 +90,8 @@ pub struct Churn {
     /// New members joining by external commit (GroupInfo and tree from the DS).
     #[serde(default)]
     pub external_joins: f64,
-    /// Members leaving by proposing their own removal.
+    /// Members leaving by SelfRemove (draft-ietf-mls-extensions), committed
+    /// by a remaining member.
     #[serde(default)]
     pub self_removes: f64,
     /// Members removed by the server (an external sender's Remove proposal).

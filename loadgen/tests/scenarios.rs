@@ -64,6 +64,8 @@ fn default_quick_run_writes_a_clean_report() {
         assert!(run["counters"]["epochs"].as_u64().unwrap() > 0);
         assert_eq!(run["counters"]["member_errors"], 0);
         assert_eq!(run["counters"]["ds_rejections"], 0);
+        // Leaves by SelfRemove were proposed, committed and followed.
+        assert!(run["counters"]["self_removes"].as_u64().unwrap() > 0);
         for op in [
             "create_commit",
             "process_commit",

@@ -26,9 +26,9 @@ use throng::messages::content::{
 };
 use throng::messages::registered_extensions::ExtensionData;
 use throng::messages::{
-    Add, Commit, Extension, ExtensionType, ExternalInit, GroupContextExtensions, GroupInfo, KeyPackage, LeafNode,
-    LeafNodeSource, Lifetime, PreSharedKey, PreSharedKeyId, Proposal, ProposalOrRef, ProposalRef, ProtocolVersion, Psk,
-    RatchetTreeExtension, ReInit, Remove, Update,
+    Add, Commit, CustomProposal, Extension, ExtensionType, ExternalInit, GroupContextExtensions, GroupInfo, KeyPackage,
+    LeafNode, LeafNodeSource, Lifetime, PreSharedKey, PreSharedKeyId, Proposal, ProposalOrRef, ProposalRef,
+    ProposalType, ProtocolVersion, Psk, RatchetTreeExtension, ReInit, Remove, Update,
 };
 
 use crate::fixtures::{self, BLANK_LEAF, Fixture, Genuine, RECEIVER};
@@ -370,6 +370,16 @@ fn commit_mutants(fx: &Fixture, g: &Genuine) -> Vec<Mutant> {
             c.proposals.push(ProposalOrRef::Proposal(Box::new(Proposal::ExternalInit(ExternalInit {
                 kem_output: vec![1; 32],
             }))))
+        }),
+        Expect::Reject,
+    );
+    // draft-ietf-mls-extensions: a SelfRemove only by reference.
+    edit("self-remove-inline", Box::new(|c| c.proposals.push(p(Proposal::SelfRemove))), Expect::Reject);
+    // RFC 9420 §12.2: a type no member supports (and no validator accepts).
+    edit(
+        "custom-proposal-unsupported",
+        Box::new(|c| {
+            c.proposals.push(p(Proposal::Custom(CustomProposal { proposal_type: ProposalType(0xf0f0), data: vec![1] })))
         }),
         Expect::Reject,
     );

@@ -18,7 +18,7 @@ use crate::messages::{
     Proposal, ProposalOrRef, Welcome,
 };
 use crate::public_group::{
-    AppliedProposals, CommittedProposal, Committer, PublicStage, StagedPublicCommit, apply_proposals,
+    AppliedProposals, CachedProposal, CommittedProposal, Committer, PublicStage, StagedPublicCommit, apply_proposals,
 };
 use crate::schedule::transcript::{confirmation_tag, verify_confirmation_tag};
 use crate::schedule::{
@@ -162,6 +162,13 @@ impl StagedCommit {
         self.public.updated()
     }
 
+    /// The application-defined proposals the commit covers, accepted by
+    /// the configured [`CustomProposalValidator`](crate::CustomProposalValidator),
+    /// for the application to act on when it merges the commit.
+    pub fn custom_proposals(&self) -> &[CommittedProposal] {
+        &self.public.applied().custom
+    }
+
     /// Everything the proposals did.
     pub fn applied(&self) -> &AppliedProposals {
         self.public.applied()
@@ -198,6 +205,14 @@ impl Group {
             _ => None,
         });
         let cache = &self.public.proposals;
+        // draft-ietf-mls-extensions: a member's SelfRemove wins over a
+        // Remove or an Update of its leaf (the Remove would be invalid).
+        let self_removing = |p: &CachedProposal| match (&p.proposal, p.sender) {
+            (Proposal::SelfRemove, Sender::Member(l)) => Some(l.0),
+            _ => None,
+        };
+        let self_removed: std::collections::HashSet<u32> =
+            cache.iter().filter_map(self_removing).filter(|&l| l != me.0).collect();
         let removed: std::collections::HashSet<u32> = cache
             .iter()
             .filter_map(|p| match &p.proposal {
@@ -205,6 +220,7 @@ impl Group {
                 _ => None,
             })
             .chain(removed_by_value.clone())
+            .chain(self_removed.iter().copied())
             .collect();
         let extensions_by_value = by_value.iter().any(|p| matches!(p, Proposal::GroupContextExtensions(_)));
         let psks_by_value: Vec<_> = by_value
@@ -221,7 +237,11 @@ impl Group {
                 (Proposal::Update(_), Sender::Member(l)) => {
                     *l != me && !removed.contains(&l.0) && seen_leaves.insert(l.0)
                 }
-                (Proposal::Remove(r), _) => r.removed != me && seen_leaves.insert(r.removed.0),
+                (Proposal::Remove(r), _) => {
+                    r.removed != me && !self_removed.contains(&r.removed.0) && seen_leaves.insert(r.removed.0)
+                }
+                // Not this member's own: a committer cannot remove itself.
+                (Proposal::SelfRemove, Sender::Member(l)) => *l != me && seen_leaves.insert(l.0),
                 (Proposal::GroupContextExtensions(_), _) => !extensions_by_value,
                 (Proposal::PreSharedKey(psk), _) => !psks_by_value.contains(&&psk.psk),
                 // §12.2: a ReInit must be alone; other proposals are preferred.

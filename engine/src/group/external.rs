@@ -5,22 +5,53 @@ use std::sync::Arc;
 
 use crate::codec::Encode;
 use crate::crypto::{CryptoProvider, Suite};
-use crate::error::{Error, GroupInfoError};
+use crate::error::{CredentialError, Error, GroupInfoError, ProposalError, UsageError};
 use crate::framing;
+use crate::identity::ValidationPoint;
 use crate::messages::RatchetTreeExtension;
 use crate::messages::content::{FramedContent, FramedContentBody, MlsMessage, Sender, WireFormat};
 use crate::messages::registered_extensions::{ExtensionData, ExternalPub};
-use crate::messages::{Commit, ExternalInit, GroupInfo, Proposal, ProposalOrRef};
+use crate::messages::{Commit, ExternalInit, GroupInfo, Proposal, ProposalOrRef, Remove};
 use crate::public_group::{
-    CommittedProposal, Committer, PublicGroup, StagedPublicCommit, apply_proposals, check_unique_keys,
+    CommittedProposal, Committer, PublicGroup, PublicProcessed, StagedPublicCommit, apply_proposals,
+    check_resync_identity, check_unique_keys, identity_scope,
 };
 use crate::schedule::transcript::confirmation_tag;
 use crate::schedule::{InitSecret, PskSecret, TranscriptHashes, derive_epoch};
 use crate::tree::TreeView;
+use crate::tree_math::LeafIndex;
 use crate::treekem::create_update_path;
 
 use super::key_package::{Identity, KeyPackageBundle};
 use super::{Group, GroupConfig, PskStore, new_secret_tree};
+
+/// Which leaf an external commit replaces: a member that lost its state
+/// rejoins and removes its old leaf in the same commit (RFC 9420
+/// §12.4.3.2, "resync"). Receivers check that the old leaf's identity is
+/// the joiner's, as the configured
+/// [`IdentityValidator::identity`](crate::IdentityValidator::identity)
+/// names identities.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resync {
+    /// This leaf.
+    Leaf(LeafIndex),
+    /// The one leaf whose credential names the joiner's identity (an error
+    /// if there is none, or several: then name the leaf).
+    SameIdentity,
+}
+
+/// What an external join does beyond joining.
+#[derive(Clone, Debug, Default)]
+pub struct ExternalJoinOptions {
+    /// Replace the joiner's old leaf (a resync).
+    pub resync: Option<Resync>,
+    /// The SelfRemove proposals pending in the epoch, as the delivery
+    /// service attaches them to the GroupInfo (draft-ietf-mls-extensions:
+    /// the joiner MUST validate them, except their membership tag, and
+    /// include them by reference). Anything but a valid SelfRemove of the
+    /// GroupInfo's epoch is refused.
+    pub self_removes: Vec<MlsMessage>,
+}
 
 impl Group {
     /// Joins by external commit (§12.4.3.2) from a GroupInfo carrying the
@@ -35,9 +66,54 @@ impl Group {
         group_info: &GroupInfo,
         ratchet_tree: Option<&RatchetTreeExtension>,
     ) -> Result<(Self, MlsMessage), Error> {
-        let pool = config.clone();
-        pool.on_pool(|| external_join_inner(provider, config, identity, group_info, ratchet_tree))
+        Self::join_by_external_commit_with(
+            provider,
+            config,
+            identity,
+            group_info,
+            ratchet_tree,
+            ExternalJoinOptions::default(),
+        )
     }
+
+    /// [`join_by_external_commit`](Self::join_by_external_commit) with
+    /// options: a resync that removes the joiner's old leaf, and the
+    /// epoch's pending SelfRemoves.
+    pub fn join_by_external_commit_with(
+        provider: Arc<dyn CryptoProvider>,
+        config: GroupConfig,
+        identity: &Identity,
+        group_info: &GroupInfo,
+        ratchet_tree: Option<&RatchetTreeExtension>,
+        options: ExternalJoinOptions,
+    ) -> Result<(Self, MlsMessage), Error> {
+        let pool = config.clone();
+        pool.on_pool(|| external_join_inner(provider, config, identity, group_info, ratchet_tree, options))
+    }
+}
+
+/// The leaf a resync removes, checked as receivers will check it: its
+/// identity is the joiner's.
+fn resync_leaf(public: &PublicGroup, identity: &Identity, resync: Resync) -> Result<LeafIndex, Error> {
+    let scope = identity_scope(&public.context, &public.config);
+    let leaf = match resync {
+        Resync::Leaf(leaf) => leaf,
+        Resync::SameIdentity => {
+            let own = public.config.identity.identity(&identity.credential).map_err(|r| CredentialError::Refused {
+                point: ValidationPoint::ExternalJoiner,
+                leaf: None,
+                reason: r.0,
+            })?;
+            match public.find_identity(&own)[..] {
+                [leaf] => leaf,
+                [] => return Err(UsageError::NoLeafToResync.into()),
+                ref several => return Err(UsageError::AmbiguousResync(several.iter().map(|l| l.0).collect()).into()),
+            }
+        }
+    };
+    let old = public.tree.leaf(leaf).ok_or(ProposalError::RemoveOfBlankLeaf(leaf.0))?;
+    check_resync_identity(&scope, leaf, &old.credential, &identity.credential)?;
+    Ok(leaf)
 }
 
 fn external_join_inner(
@@ -46,6 +122,7 @@ fn external_join_inner(
     identity: &Identity,
     group_info: &GroupInfo,
     ratchet_tree: Option<&RatchetTreeExtension>,
+    options: ExternalJoinOptions,
 ) -> Result<(Group, MlsMessage), Error> {
     // The joiner follows the group from its GroupInfo as a server would
     // (§12.4.3.1 checks), then commits as its new member.
@@ -56,11 +133,29 @@ fn external_join_inner(
     let (kem_output, init_secret) = InitSecret::for_external_join(&suite, external_pub.external_pub.as_bytes())?;
 
     let bundle = KeyPackageBundle::generate(&*provider, old.cipher_suite, identity)?;
-    let list = vec![CommittedProposal {
+    let mut list = vec![CommittedProposal {
         proposal: Proposal::ExternalInit(ExternalInit { kem_output }),
         sender: Sender::NewMemberCommit,
         reference: None,
     }];
+    // Validated as a server validates them (the joiner has no membership
+    // key), then referenced.
+    for message in options.self_removes {
+        match public.process_message(message)? {
+            PublicProcessed::Proposal { reference, proposal, sender } if *proposal == Proposal::SelfRemove => {
+                list.push(CommittedProposal { proposal: *proposal, sender, reference: Some(reference) });
+            }
+            _ => return Err(UsageError::WrongMessageKind("anything but a SelfRemove among the SelfRemoves").into()),
+        }
+    }
+    if let Some(resync) = options.resync {
+        let removed = resync_leaf(&public, identity, resync)?;
+        list.push(CommittedProposal {
+            proposal: Proposal::Remove(Remove { removed }),
+            sender: Sender::NewMemberCommit,
+            reference: None,
+        });
+    }
     let tree = public.tree.clone();
     let mut staged = tree.stage();
     let applied = apply_proposals(&suite, &old, &mut staged, &list, Committer::External, &public.config, true)?;
@@ -77,7 +172,13 @@ fn external_join_inner(
         |tree_hash| public.provisional_context(tree_hash, &applied).to_bytes(),
     )?;
     let commit = Commit {
-        proposals: list.iter().map(|p| ProposalOrRef::Proposal(Box::new(p.proposal.clone()))).collect(),
+        proposals: list
+            .iter()
+            .map(|p| match &p.reference {
+                Some(r) => ProposalOrRef::Reference(r.clone()),
+                None => ProposalOrRef::Proposal(Box::new(p.proposal.clone())),
+            })
+            .collect(),
         path: Some(created.update_path),
     };
     let content = FramedContent {

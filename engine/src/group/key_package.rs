@@ -4,8 +4,10 @@
 use crate::codec::Encode;
 use crate::crypto::{CipherSuite, CryptoProvider, HpkePrivateKey, SignatureKeyPair, Suite};
 use crate::error::Error;
+use crate::messages::registered_extensions::ExtensionData;
 use crate::messages::{
-    Capabilities, Credential, Extension, KeyPackage, KeyPackageRef, LeafNode, LeafNodeSource, Lifetime, ProtocolVersion,
+    AppDataDictionary, Capabilities, ComponentData, Credential, Extension, ExtensionType, KeyPackage, KeyPackageRef,
+    LAST_RESORT_KEY_PACKAGE, LeafNode, LeafNodeSource, Lifetime, ProposalType, ProtocolVersion,
 };
 
 /// A member's long-term signing identity: its credential and key pair.
@@ -25,13 +27,14 @@ impl Identity {
     }
 }
 
-/// Default capabilities: MLS 1.0, the one suite, basic credentials.
+/// Default capabilities: MLS 1.0, the one suite, basic credentials, and
+/// SelfRemove (draft-ietf-mls-extensions), which throng implements.
 pub fn default_capabilities(suite: CipherSuite) -> Capabilities {
     Capabilities {
         versions: vec![ProtocolVersion::MLS10],
         cipher_suites: vec![suite],
         extensions: Vec::new(),
-        proposals: Vec::new(),
+        proposals: vec![ProposalType::SELF_REMOVE],
         credentials: vec![crate::messages::CredentialType::BASIC],
     }
 }
@@ -57,6 +60,27 @@ impl KeyPackageBundle {
     /// encryption keys, default capabilities and a 90-day lifetime.
     pub fn generate(provider: &dyn CryptoProvider, suite: CipherSuite, identity: &Identity) -> Result<Self, Error> {
         Self::generate_with(provider, suite, identity, default_capabilities(suite), Vec::new(), Vec::new())
+    }
+
+    /// Generates a last-resort KeyPackage (draft-ietf-mls-extensions,
+    /// "Last-Resort KeyPackages"): as [`generate`](Self::generate), marked
+    /// by the `last_resort_key_package` component of an
+    /// `app_data_dictionary` KeyPackage extension, whose type the leaf's
+    /// capabilities list. A delivery service hands it out when the
+    /// client's other KeyPackages are used up
+    /// ([`KeyPackage::is_last_resort`]), possibly more than once: the
+    /// bundle joins any number of groups (RFC 9420 §16.8).
+    pub fn generate_last_resort(
+        provider: &dyn CryptoProvider,
+        suite: CipherSuite,
+        identity: &Identity,
+    ) -> Result<Self, Error> {
+        let mut capabilities = default_capabilities(suite);
+        capabilities.extensions.push(ExtensionType::APP_DATA_DICTIONARY);
+        let mark = AppDataDictionary {
+            component_data: vec![ComponentData { component_id: LAST_RESORT_KEY_PACKAGE, data: Vec::new() }],
+        };
+        Self::generate_with(provider, suite, identity, capabilities, Vec::new(), vec![mark.to_extension()])
     }
 
     /// Generates a KeyPackage with the given capabilities and leaf node and

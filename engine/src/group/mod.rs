@@ -11,6 +11,7 @@
 mod commit;
 mod external;
 mod key_package;
+mod proposals;
 mod reinit;
 mod retention;
 #[cfg(feature = "simulation")]
@@ -23,7 +24,9 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 pub use commit::{CommitOptions, PendingCommit, StagedCommit};
+pub use external::{ExternalJoinOptions, Resync};
 pub use key_package::{Identity, KeyPackageBundle, default_capabilities};
+use proposals::own_proposal_wire_format;
 pub use welcome::{OpenedWelcome, open_welcome};
 
 use crate::codec::Encode as _;
@@ -82,6 +85,11 @@ pub struct GroupConfig {
     /// server following it ask the same). [`AcceptAnyCredential`] by
     /// default.
     pub identity: Arc<dyn IdentityValidator>,
+    /// The application's rules for proposal types it defines (§12.2,
+    /// [`crate::custom_proposals`]); the server following the group needs
+    /// the same. [`RefuseCustomProposals`](crate::RefuseCustomProposals) by
+    /// default.
+    pub custom_proposals: Arc<dyn crate::CustomProposalValidator>,
 }
 
 impl Default for GroupConfig {
@@ -98,6 +106,7 @@ impl Default for GroupConfig {
             retention: EpochRetention::default(),
             limits: Limits::default(),
             identity: Arc::new(AcceptAnyCredential),
+            custom_proposals: Arc::new(crate::RefuseCustomProposals),
         }
     }
 }
@@ -119,6 +128,7 @@ impl GroupConfig {
             limits: self.limits,
             identity: self.identity.clone(),
             retention: self.retention,
+            custom_proposals: self.custom_proposals.clone(),
         }
     }
 }
@@ -249,6 +259,22 @@ impl Group {
         config: GroupConfig,
     ) -> Result<Self, Error> {
         let bundle = KeyPackageBundle::generate(&*provider, cipher_suite, identity)?;
+        Self::create_from_bundle(provider, &bundle, group_id, extensions, config)
+    }
+
+    /// Creates a one-member group (§11) whose creator's leaf is the leaf of
+    /// `bundle`: with the capabilities and leaf extensions the application
+    /// chose ([`KeyPackageBundle::generate_with`]), e.g. a custom proposal
+    /// type (RFC 9420 §13.2).
+    pub fn create_from_bundle(
+        provider: Arc<dyn CryptoProvider>,
+        bundle: &KeyPackageBundle,
+        group_id: Vec<u8>,
+        extensions: Vec<Extension>,
+        config: GroupConfig,
+    ) -> Result<Self, Error> {
+        let cipher_suite = bundle.key_package.cipher_suite;
+        let identity = &bundle.identity;
         let suite = Suite::new(&*provider, cipher_suite)?;
         let tree = RatchetTree::new(&suite, bundle.key_package.leaf_node.clone())?;
         let context = GroupContext {
@@ -556,7 +582,8 @@ impl Group {
     /// own commit can reference it.
     pub fn propose(&mut self, proposal: Proposal) -> Result<(MlsMessage, ProposalRef), Error> {
         self.require_active()?;
-        let wire = self.config.handshake_wire_format;
+        self.check_own_proposal(&proposal)?;
+        let wire = own_proposal_wire_format(&proposal, self.config.handshake_wire_format);
         let (message, reference) = self.frame(FramedContentBody::Proposal(proposal.clone()), Vec::new(), wire)?;
         let reference = reference.ok_or(InternalError::invariant("a framed proposal has a reference"))?;
         self.public.proposals.insert(

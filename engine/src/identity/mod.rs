@@ -15,7 +15,7 @@
 //! | `Update` | an Update's new leaf, and the valid-successor check if its credential changed | §12.1.2 |
 //! | `CommitPath` | a commit's new leaf for its committer, and the valid-successor check if its credential changed | §12.4.2 |
 //! | `TreeLeaf` | every leaf of a tree joined by Welcome or external commit, or followed by a server; run in the parallel leaf validation, after each leaf's signature | §12.4.3.1 |
-//! | `ExternalJoiner` | the new member's leaf in an external commit, and, when the commit removes a leaf (a resync), the valid-successor check against the removed leaf's credential | §12.2, §12.4.3.2 |
+//! | `ExternalJoiner` | the new member's leaf in an external commit, and, when the commit removes a leaf (a resync), that [`IdentityValidator::identity`] names the same identity for both (`CredentialError::ResyncIdentityMismatch` otherwise) and the valid-successor check against the removed leaf's credential | §12.2, §12.4.3.2 |
 //! | `ExternalSender` | every entry of the GroupContext's `external_senders`, on join and when a GroupContextExtensions proposal sets them | §12.1.8.1 |
 //!
 //! A refusal is [`Error::Invalid`](crate::Error::Invalid) with

@@ -36,6 +36,13 @@ impl ExtensionType {
     pub const REQUIRED_CAPABILITIES: Self = Self(3);
     pub const EXTERNAL_PUB: Self = Self(4);
     pub const EXTERNAL_SENDERS: Self = Self(5);
+    /// `app_data_dictionary` (draft-ietf-mls-extensions: 0x0006).
+    pub const APP_DATA_DICTIONARY: Self = Self(0x0006);
+    /// `last_resort` of draft-ietf-mls-extensions up to -06 (0x000a), a
+    /// KeyPackage extension that OpenMLS and mls-rs still send; the draft
+    /// now marks last-resort KeyPackages with an `app_data_dictionary`
+    /// component instead.
+    pub const LAST_RESORT: Self = Self(0x000a);
 
     /// Whether RFC 9420 §17.3 registers this type (the "default" extensions
     /// every client must understand are a subset of these).

@@ -52,6 +52,13 @@ impl KeyPackage {
         Ok(())
     }
 
+    /// Whether this is a last-resort KeyPackage (draft-ietf-mls-extensions,
+    /// "Last-Resort KeyPackages"; RFC 9420 §16.8), which its owner allows
+    /// to be used more than once: see [`super::app_data::marks_last_resort`].
+    pub fn is_last_resort(&self) -> bool {
+        super::app_data::marks_last_resort(&self.extensions)
+    }
+
     /// Verifies `signature` against `leaf_node.signature_key` (RFC 9420 §10.1).
     pub fn verify_signature(&self, suite: &Suite<'_>) -> Result<(), Error> {
         let key = self.leaf_node.signature_key.as_bytes();

@@ -2,6 +2,7 @@
 //! One file per message family; semantics (validation, state changes) live
 //! in the modules that act on them.
 
+pub mod app_data;
 pub mod commit;
 pub mod content;
 pub mod credential;
@@ -15,6 +16,7 @@ pub mod ratchet_tree;
 pub mod registered_extensions;
 pub mod welcome;
 
+pub use app_data::{AppDataDictionary, ComponentData, ComponentId, LAST_RESORT_KEY_PACKAGE};
 pub use commit::{Commit, UpdatePath, UpdatePathNode};
 pub use content::{
     AuthenticatedContent, ContentType, FramedContent, FramedContentAuthData, FramedContentBody, MlsMessage,
@@ -27,8 +29,8 @@ pub use group_context::{GroupContext, ProtocolVersion};
 pub use key_package::{KeyPackage, KeyPackageRef};
 pub use leaf_node::{Capabilities, LeafNode, LeafNodeSource, Lifetime};
 pub use proposal::{
-    Add, ExternalInit, GroupContextExtensions, PreSharedKey, Proposal, ProposalOrRef, ProposalRef, ProposalType,
-    ReInit, Remove, Update,
+    Add, CustomProposal, ExternalInit, GroupContextExtensions, PreSharedKey, Proposal, ProposalOrRef, ProposalRef,
+    ProposalType, ReInit, Remove, Update,
 };
 pub use psk::{PreSharedKeyId, Psk, ResumptionPskUsage};
 pub use ratchet_tree::{Node, ParentNode, RatchetTreeExtension};

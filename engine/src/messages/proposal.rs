@@ -20,11 +20,22 @@ impl ProposalType {
     pub const REINIT: Self = Self(5);
     pub const EXTERNAL_INIT: Self = Self(6);
     pub const GROUP_CONTEXT_EXTENSIONS: Self = Self(7);
+    /// `self_remove` (draft-ietf-mls-extensions, "SelfRemove Proposal" and
+    /// its IANA entry: 0x000a). Not a default type: members list it in
+    /// their capabilities.
+    pub const SELF_REMOVE: Self = Self(0x000a);
 
     /// Whether this is one of the "default" types every client supports
     /// and that capabilities must not list (§7.2).
     pub fn is_default(self) -> bool {
         (1..=7).contains(&self.0)
+    }
+
+    /// Whether throng gives this type a meaning of its own: the defaults
+    /// and SelfRemove. Any other type is an application's
+    /// ([`CustomProposal`]).
+    pub fn is_known(self) -> bool {
+        self.is_default() || self == Self::SELF_REMOVE
     }
 }
 
@@ -111,11 +122,26 @@ crate::wire_struct! {
     }
 }
 
-/// `Proposal` (RFC 9420 §12.1), selected by its `ProposalType`.
-///
-/// A proposal of a type RFC 9420 does not define fails to decode: its body
-/// has no framing we could skip over, and §13.2 has new types negotiated
-/// through capabilities before anyone sends them.
+crate::wire_struct! {
+    /// A proposal of a type throng does not know, defined by the
+    /// application (RFC 9420 §13.2: negotiated through capabilities before
+    /// anyone sends it). Its body is carried as `opaque data<V>`, the
+    /// framing OpenMLS and mls-rs give custom proposals, since RFC 9420
+    /// gives an unknown type's body no framing to skip over. Whether one is
+    /// valid, and whether a commit of it needs a path, the application
+    /// decides ([`crate::CustomProposalValidator`]).
+    #[derive(Clone, Debug, PartialEq, Eq, Hash)]
+    pub struct CustomProposal {
+        /// Its type: neither a default type (§7.2) nor SelfRemove.
+        pub proposal_type: ProposalType,
+        /// Its body, opaque to throng.
+        pub data: Vec<u8>,
+    }
+}
+
+/// `Proposal` (RFC 9420 §12.1), selected by its `ProposalType`: the seven
+/// types of RFC 9420, SelfRemove (draft-ietf-mls-extensions), and any
+/// other type as an opaque [`CustomProposal`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[allow(missing_docs)]
 pub enum Proposal {
@@ -126,6 +152,11 @@ pub enum Proposal {
     ReInit(ReInit),
     ExternalInit(ExternalInit),
     GroupContextExtensions(GroupContextExtensions),
+    /// `SelfRemove` (draft-ietf-mls-extensions): the sender leaves; its
+    /// body is empty (`struct {} SelfRemove`).
+    SelfRemove,
+    /// An application-defined type (RFC 9420 §13.2).
+    Custom(CustomProposal),
 }
 
 impl Proposal {
@@ -139,18 +170,24 @@ impl Proposal {
             Self::ReInit(_) => ProposalType::REINIT,
             Self::ExternalInit(_) => ProposalType::EXTERNAL_INIT,
             Self::GroupContextExtensions(_) => ProposalType::GROUP_CONTEXT_EXTENSIONS,
+            Self::SelfRemove => ProposalType::SELF_REMOVE,
+            Self::Custom(c) => c.proposal_type,
         }
     }
 
     /// Whether a Commit covering this proposal must carry a path
-    /// (RFC 9420 §12.4: `pathRequiredTypes`).
+    /// (RFC 9420 §12.4: `pathRequiredTypes`; SelfRemove: "Path Required:
+    /// Y"). For a custom proposal this says yes; the application's
+    /// validator decides when a commit is staged.
     pub fn requires_path(&self) -> bool {
         !matches!(self, Self::Add(_) | Self::PreSharedKey(_) | Self::ReInit(_))
     }
 
-    /// Whether an external sender may send this proposal (RFC 9420 §12.1.8).
+    /// Whether an external sender may send this proposal (RFC 9420
+    /// §12.1.8; SelfRemove "cannot be sent as an external proposal").
+    /// throng accepts no application-defined type from external senders.
     pub fn allowed_from_external_sender(&self) -> bool {
-        !matches!(self, Self::Update(_) | Self::ExternalInit(_))
+        !matches!(self, Self::Update(_) | Self::ExternalInit(_) | Self::SelfRemove | Self::Custom(_))
     }
 }
 
@@ -165,6 +202,8 @@ impl Encode for Proposal {
             Self::ReInit(p) => p.encode(out),
             Self::ExternalInit(p) => p.encode(out),
             Self::GroupContextExtensions(p) => p.encode(out),
+            Self::SelfRemove => {}
+            Self::Custom(c) => c.data.encode(out),
         }
     }
 }
@@ -179,7 +218,8 @@ impl Decode for Proposal {
             ProposalType::REINIT => Self::ReInit(Decode::decode(r)?),
             ProposalType::EXTERNAL_INIT => Self::ExternalInit(Decode::decode(r)?),
             ProposalType::GROUP_CONTEXT_EXTENSIONS => Self::GroupContextExtensions(Decode::decode(r)?),
-            other => return Err(DecodeError::InvalidValue { field: "ProposalType", value: u64::from(other.0) }),
+            ProposalType::SELF_REMOVE => Self::SelfRemove,
+            proposal_type => Self::Custom(CustomProposal { proposal_type, data: Decode::decode(r)? }),
         })
     }
 }
@@ -252,6 +292,8 @@ mod tests {
             Proposal::GroupContextExtensions(GroupContextExtensions {
                 extensions: vec![Extension { extension_type: ExtensionType(5), extension_data: vec![0] }],
             }),
+            Proposal::SelfRemove,
+            Proposal::Custom(CustomProposal { proposal_type: ProposalType(0xff01), data: vec![1, 2, 3] }),
         ]
     }
 
@@ -268,11 +310,20 @@ mod tests {
     }
 
     #[test]
-    fn unknown_selectors_are_errors() {
+    fn self_remove_and_custom_encodings() {
+        // draft-ietf-mls-extensions: type 0x000a, empty body.
+        assert_eq!(Proposal::SelfRemove.to_bytes(), [0x00, 0x0a]);
+        // An unknown type's body is opaque<V>.
         assert_eq!(
-            Proposal::from_bytes(&[0x0a, 0x0a]),
-            Err(DecodeError::InvalidValue { field: "ProposalType", value: 0x0a0a })
+            Proposal::from_bytes(&[0xf0, 0x00, 0x02, 7, 8]).unwrap(),
+            Proposal::Custom(CustomProposal { proposal_type: ProposalType(0xf000), data: vec![7, 8] })
         );
+    }
+
+    #[test]
+    fn unknown_selectors_are_errors() {
+        // An unknown type without its opaque body is truncated.
+        assert!(Proposal::from_bytes(&[0x0a, 0x0a]).is_err());
         assert!(matches!(ProposalOrRef::from_bytes(&[3]), Err(DecodeError::InvalidValue { .. })));
     }
 }

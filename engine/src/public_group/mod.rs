@@ -47,10 +47,14 @@ use rayon::prelude::*;
 pub(crate) use process::PublicStage;
 pub use process::{PublicProcessed, StagedPublicCommit};
 pub use proposals::{AppliedProposals, CommittedProposal, validate_key_package};
-pub(crate) use proposals::{CachedProposal, Committer, ProposalCache, apply_proposals, check_unique_keys};
+pub(crate) use proposals::{
+    CachedProposal, Committer, ProposalCache, apply_proposals, check_received_proposal, check_resync_identity,
+    check_unique_keys, identity_scope,
+};
 
 use crate::codec::Encode;
 use crate::crypto::{CipherSuite, CryptoProvider, Secret, SignatureKeyPair, Suite};
+use crate::custom_proposals::{CustomProposalValidator, RefuseCustomProposals};
 use crate::error::{Error, GroupInfoError, InternalError, TreeError, UsageError, ValidationError};
 use crate::framing;
 use crate::identity::{AcceptAnyCredential, IdentityValidator, ValidationPoint};
@@ -85,6 +89,9 @@ pub struct PublicGroupConfig {
     /// (members decrypt them with [`crate::GroupConfig::retention`]); none
     /// by default.
     pub retention: EpochRetention,
+    /// The application's rules for proposal types it defines (§12.2,
+    /// [`crate::custom_proposals`]). [`RefuseCustomProposals`] by default.
+    pub custom_proposals: Arc<dyn CustomProposalValidator>,
 }
 
 /// How many past epochs a member keeps for application messages still in
@@ -121,6 +128,7 @@ impl Default for PublicGroupConfig {
             limits: Limits::default(),
             identity: Arc::new(AcceptAnyCredential),
             retention: EpochRetention::default(),
+            custom_proposals: Arc::new(RefuseCustomProposals),
         }
     }
 }

@@ -7,9 +7,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::crypto::Suite;
-use crate::error::{CommitError, Error, UsageError, ValidationError};
+use crate::error::{CommitError, Error, ProposalError, UsageError, ValidationError};
 use crate::framing;
-use crate::messages::content::{AuthenticatedContent, FramedContentBody, MlsMessage, MlsMessageBody, Sender};
+use crate::messages::content::{
+    AuthenticatedContent, FramedContentBody, MlsMessage, MlsMessageBody, Sender, WireFormat,
+};
 use crate::messages::{Commit, GroupContext, KeyPackage, LeafNode, Proposal, ProposalRef, ProtocolVersion};
 use crate::schedule::TranscriptHashes;
 use crate::tree::{RatchetTree, StagedTree, TreeDiff};
@@ -197,6 +199,22 @@ impl PublicGroup {
         proposal: &Proposal,
     ) -> Result<ProposalRef, Error> {
         let sender = authenticated.content.sender;
+        if let (Proposal::SelfRemove, Sender::Member(leaf)) = (proposal, sender) {
+            // draft-ietf-mls-extensions: sent as a PublicMessage, so that
+            // external joiners can include it; at most one per member and
+            // epoch.
+            if authenticated.wire_format != WireFormat::PUBLIC_MESSAGE {
+                return Err(ProposalError::SelfRemoveNotPublic.into());
+            }
+            let reference = authenticated.proposal_ref(suite);
+            let twice = self
+                .proposals
+                .iter()
+                .any(|p| matches!(p.proposal, Proposal::SelfRemove) && p.sender == sender && p.reference != reference);
+            if twice {
+                return Err(ProposalError::SelfRemoveTwice(leaf.0).into());
+            }
+        }
         check_received_proposal(suite, &self.context, &self.tree, sender, proposal, &self.config)?;
         let reference = authenticated.proposal_ref(suite);
         self.proposals.insert(

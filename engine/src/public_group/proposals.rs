@@ -13,11 +13,15 @@ use crate::limits::{Limit, LimitExceeded, Limits};
 use crate::messages::extensions::check_extension_list;
 
 use super::PublicGroupConfig;
-use crate::error::{CommitError, Error, InternalError, KeyPackageError, LeafNodeError, ProposalError, UpdatePathError};
+use crate::custom_proposals::{CustomProposalCheck, ProposalStage};
+use crate::error::{
+    CommitError, CredentialError, CustomProposalError, Error, InternalError, KeyPackageError, LeafNodeError,
+    ProposalError, UpdatePathError,
+};
 use crate::messages::registered_extensions::{ExtensionData, ExternalSenders, RequiredCapabilities};
 use crate::messages::{
-    Commit, Extension, GroupContext, KeyPackage, LeafNode, LeafNodeSource, Lifetime, PreSharedKeyId, Proposal,
-    ProposalOrRef, ProposalRef, ProtocolVersion, Psk, ReInit, ResumptionPskUsage, Sender,
+    Commit, Credential, Extension, GroupContext, KeyPackage, LeafNode, LeafNodeSource, Lifetime, PreSharedKeyId,
+    Proposal, ProposalOrRef, ProposalRef, ProposalType, ProtocolVersion, Psk, ReInit, ResumptionPskUsage, Sender,
 };
 use crate::tree::{LeafNodeRules, RatchetTree, StagedTree, TreeView, validate_leaf_node};
 use crate::tree_math::LeafIndex;
@@ -181,6 +185,14 @@ pub struct AppliedProposals {
     pub removed: Vec<(LeafIndex, LeafNode)>,
     /// Members whose leaf an Update replaced.
     pub updated: Vec<LeafIndex>,
+    /// Members removed by their own SelfRemove (draft-ietf-mls-extensions),
+    /// also listed in `removed`.
+    pub self_removed: Vec<LeafIndex>,
+    /// The application-defined proposals the commit covers, in list order,
+    /// each accepted by the application's validator
+    /// ([`crate::custom_proposals`]): for the application to act on when
+    /// it merges the commit.
+    pub custom: Vec<CommittedProposal>,
     /// PSKs to inject, in proposal order (§8.4).
     pub psks: Vec<PreSharedKeyId>,
     /// The new GroupContext extensions, if a proposal replaced them.
@@ -281,7 +293,10 @@ pub(crate) fn apply_proposals(
 
     let mut touched: HashSet<u32> = HashSet::new();
     let updated = apply_updates(suite, context, staged, proposals, committer, &rules, &identity, &mut touched)?;
-    let removed = apply_removes(staged, proposals, committer, &mut touched)?;
+    // draft-ietf-mls-extensions: SelfRemoves after Updates, before Removes
+    // (so a Remove of a leaf that removes itself is the invalid one).
+    let (self_removed, mut removed) = apply_self_removes(staged, proposals, committer, &mut touched)?;
+    removed.extend(apply_removes(staged, proposals, committer, &mut touched)?);
     let adds = proposals.iter().filter(|p| matches!(p.proposal, Proposal::Add(_))).count();
     // Adds fill blank leaves first (§7.7): count members only when the
     // width alone would not fit.
@@ -290,13 +305,15 @@ pub(crate) fn apply_proposals(
         Limits::check(Limit::Leaves, leaves, limits.max_leaves as usize)?;
     }
     let added = apply_adds(suite, staged, proposals, &rules, &identity, parallel)?;
-    let mut out = AppliedProposals {
-        added,
-        removed,
-        updated,
-        path_required: proposals.is_empty() || proposals.iter().any(|p| p.proposal.requires_path()),
-        ..Default::default()
-    };
+    check_types_supported(staged, proposals, required.as_ref(), &added, parallel)?;
+    let custom = check_custom(context, proposals, committer, config)?;
+    let path_required = proposals.is_empty()
+        || proposals.iter().any(|p| match &p.proposal {
+            Proposal::Custom(c) => config.custom_proposals.path_required(c.proposal_type),
+            other => other.requires_path(),
+        });
+    let mut out =
+        AppliedProposals { added, removed, updated, self_removed, custom, path_required, ..Default::default() };
     apply_rest(suite, context, proposals, &mut out)?;
     if new_extensions.is_some() {
         check_members_support(staged, extensions, required.as_ref())?;
@@ -397,6 +414,111 @@ fn apply_removes(
         removed.push((leaf, old));
     }
     Ok(removed)
+}
+
+/// SelfRemoves (draft-ietf-mls-extensions): each removes its sender, a
+/// member, like a Remove of the sender's leaf. Returns the leaves, and the
+/// removed leaves as `apply_removes` does.
+#[allow(clippy::type_complexity)] // the two lists AppliedProposals keeps
+fn apply_self_removes(
+    staged: &mut StagedTree<'_>,
+    proposals: &[CommittedProposal],
+    committer: Committer,
+    touched: &mut HashSet<u32>,
+) -> Result<(Vec<LeafIndex>, Vec<(LeafIndex, LeafNode)>), Error> {
+    let mut leaves = Vec::new();
+    let mut removed = Vec::new();
+    for p in proposals {
+        if !matches!(p.proposal, Proposal::SelfRemove) {
+            continue;
+        }
+        // check_list_shape admits SelfRemoves from members only.
+        let Sender::Member(leaf) = p.sender else {
+            return Err(ProposalError::NotAllowedFromSender.into());
+        };
+        if committer == Committer::Member(leaf) {
+            return Err(ProposalError::CommitterRemoved.into());
+        }
+        if !touched.insert(leaf.0) {
+            return Err(ProposalError::LeafTouchedTwice(leaf.0).into());
+        }
+        let old = staged.leaf(leaf).cloned().ok_or(ProposalError::RemoveOfBlankLeaf(leaf.0))?;
+        staged.remove_leaf(leaf)?;
+        leaves.push(leaf);
+        removed.push((leaf, old));
+    }
+    Ok((leaves, removed))
+}
+
+/// §12.2: a proposal of a non-default type only when every member that
+/// will process the commit supports it (members added or removed by it
+/// need not). A type the group's `required_capabilities` lists needs no
+/// look at the members: every leaf was checked against it (§11.1). For
+/// SelfRemove this is the draft's "self-remove-capable group". The look
+/// runs on rayon when `parallel` (see [`apply_adds`] for when it is not).
+fn check_types_supported(
+    staged: &StagedTree<'_>,
+    proposals: &[CommittedProposal],
+    required: Option<&RequiredCapabilities>,
+    added: &[(LeafIndex, KeyPackage)],
+    parallel: bool,
+) -> Result<(), Error> {
+    let mut types: Vec<ProposalType> = proposals
+        .iter()
+        .map(|p| p.proposal.proposal_type())
+        .filter(|t| !t.is_default() && !required.is_some_and(|r| r.proposal_types.contains(t)))
+        .collect();
+    if types.is_empty() {
+        return Ok(());
+    }
+    types.sort_unstable();
+    types.dedup();
+    let new: HashSet<u32> = added.iter().map(|(l, _)| l.0).collect();
+    let lacks = |(leaf, member): &(LeafIndex, &LeafNode)| {
+        !new.contains(&leaf.0) && !member.capabilities.supports_proposals(&types)
+    };
+    let members = staged.members();
+    let lacking = if parallel { members.into_par_iter().find_first(lacks) } else { members.into_iter().find(lacks) };
+    match lacking {
+        Some((leaf, member)) => {
+            let missing = types.iter().find(|t| !member.capabilities.supports_proposal(**t)).copied();
+            let proposal_type = missing.map_or(0, |t| t.0);
+            Err(ProposalError::UnsupportedProposalType { proposal_type, leaf: leaf.0 }.into())
+        }
+        None => Ok(()),
+    }
+}
+
+/// The application's verdict on each custom proposal (§12.2), asked on
+/// receipt (`Committer::Unknown`) and in a commit.
+fn check_custom(
+    context: &GroupContext,
+    proposals: &[CommittedProposal],
+    committer: Committer,
+    config: &PublicGroupConfig,
+) -> Result<Vec<CommittedProposal>, Error> {
+    let stage = if committer == Committer::Unknown { ProposalStage::Received } else { ProposalStage::Committed };
+    let mut custom = Vec::new();
+    for p in proposals {
+        let Proposal::Custom(proposal) = &p.proposal else { continue };
+        if proposal.proposal_type.is_known() {
+            return Err(ProposalError::CustomProposalOfKnownType(proposal.proposal_type.0).into());
+        }
+        let check = CustomProposalCheck {
+            stage,
+            group_id: &context.group_id,
+            epoch: context.epoch,
+            sender: p.sender,
+            proposal,
+        };
+        config.custom_proposals.validate(&check).map_err(|r| CustomProposalError::Refused {
+            proposal_type: proposal.proposal_type.0,
+            stage,
+            reason: r.0,
+        })?;
+        custom.push(p.clone());
+    }
+    Ok(custom)
 }
 
 /// §12.3 step 4: Adds, in list order, each at the leftmost blank leaf. The
@@ -506,8 +628,9 @@ fn check_members_support(
 }
 
 /// The list-level rules of §12.2 that need no tree: ReInit alone,
-/// ExternalInit only (and exactly once) in external commits, the sender
-/// types each proposal allows (§12.1.8).
+/// ExternalInit only (and exactly once) in external commits, SelfRemoves
+/// by reference only (draft-ietf-mls-extensions), the sender types each
+/// proposal allows (§12.1.8).
 fn check_list_shape(proposals: &[CommittedProposal], committer: Committer) -> Result<(), Error> {
     let count = |f: fn(&Proposal) -> bool| proposals.iter().filter(|p| f(&p.proposal)).count();
     if count(|p| matches!(p, Proposal::ReInit(_))) > 0 && proposals.len() > 1 {
@@ -520,16 +643,30 @@ fn check_list_shape(proposals: &[CommittedProposal], committer: Committer) -> Re
             }
         }
         Committer::External => {
+            // draft-ietf-mls-extensions: "An external Commit can contain
+            // zero or more SelfRemove proposals".
             let ok = count(|p| matches!(p, Proposal::ExternalInit(_))) == 1
                 && count(|p| matches!(p, Proposal::Remove(_))) <= 1
                 && proposals.iter().all(|p| {
-                    matches!(p.proposal, Proposal::ExternalInit(_) | Proposal::Remove(_) | Proposal::PreSharedKey(_))
+                    matches!(
+                        p.proposal,
+                        Proposal::ExternalInit(_)
+                            | Proposal::Remove(_)
+                            | Proposal::PreSharedKey(_)
+                            | Proposal::SelfRemove
+                    )
                 });
             if !ok {
                 return Err(ProposalError::ExternalCommitProposals.into());
             }
         }
         Committer::Unknown => {}
+    }
+    // A proposal checked on its own has no commit to be inline in.
+    if committer != Committer::Unknown
+        && proposals.iter().any(|p| matches!(p.proposal, Proposal::SelfRemove) && p.reference.is_none())
+    {
+        return Err(ProposalError::SelfRemoveByValue.into());
     }
     for p in proposals {
         let allowed = match p.sender {
@@ -623,7 +760,11 @@ pub(crate) fn check_path_leaf(
         }
         Committer::External => {
             identity.check_leaf(ValidationPoint::ExternalJoiner, leaf, Some(committer_leaf))?;
-            for (old_leaf, old) in &applied.removed {
+            // A resync (§12.4.3.2): the Remove's leaf, not the members who
+            // removed themselves, must be the joiner's own.
+            let resynced = applied.removed.iter().filter(|(l, _)| !applied.self_removed.contains(l));
+            for (old_leaf, old) in resynced {
+                check_resync_identity(&identity, *old_leaf, &old.credential, &leaf.credential)?;
                 identity.check_successor(
                     ValidationPoint::ExternalJoiner,
                     *old_leaf,
@@ -633,6 +774,30 @@ pub(crate) fn check_path_leaf(
             }
         }
         Committer::Unknown => {}
+    }
+    Ok(())
+}
+
+/// An external commit that removes `leaf` (a resync, §12.4.3.2) must come
+/// from the member who held it: both credentials name one identity, as the
+/// application's validator extracts it (§12.2: "the credential in the
+/// LeafNode MUST present a set of identifiers that is acceptable to the
+/// application for the removed participant").
+pub(crate) fn check_resync_identity(
+    identity: &IdentityScope<'_>,
+    leaf: LeafIndex,
+    old: &Credential,
+    new: &Credential,
+) -> Result<(), Error> {
+    let refused = |r: crate::identity::CredentialRejected| CredentialError::Refused {
+        point: ValidationPoint::ExternalJoiner,
+        leaf: Some(leaf.0),
+        reason: r.0,
+    };
+    let old = identity.validator.identity(old).map_err(refused)?;
+    let new = identity.validator.identity(new).map_err(refused)?;
+    if old != new {
+        return Err(CredentialError::ResyncIdentityMismatch { leaf: leaf.0 }.into());
     }
     Ok(())
 }

@@ -92,6 +92,13 @@ fn throng_creates(setup: Setup) {
     net.rejoin("o5", "t0");
     net.rejoin("r5", "t3");
     net.commit("t0", Change::Update);
+    // Throng resyncs from peers' GroupInfos; the peers process it.
+    net.rejoin("t1", "o1");
+    net.rejoin("t2", "r1");
+    net.commit("o5", Change::Update);
+    // mls-rs members do not list SelfRemove (0x000a): the group is not
+    // self-remove-capable, and throng will not send one.
+    net.propose_refused("t0", Propose::SelfRemove);
 
     // Removes by every library, of every library.
     let leaves = [net.leaf_of("o2"), net.leaf_of("r2")];
@@ -222,6 +229,9 @@ fn peer_creates(peer: Lib, setup: Setup) {
     net.join_external("t3", c(Throng, "t4"));
     net.rejoin("p0", "t3");
     net.rejoin("x1", "p0");
+    // Throng resyncs into the peer's group from the peer's GroupInfo.
+    net.rejoin("t3", "p0");
+    net.rejoin("t2", "x1");
 
     // Removes: throng removes peers, the peer removes throng members.
     let leaves = [net.leaf_of("p1"), net.leaf_of("x2")];
@@ -230,6 +240,36 @@ fn peer_creates(peer: Lib, setup: Setup) {
     net.commit("p0", Change::Remove(&leaves));
     net.commit("t3", Change::Update);
     net.chat();
+}
+
+/// SelfRemove (draft-ietf-mls-extensions) between throng and OpenMLS, in a
+/// group `creator` makes: each leaves by SelfRemove and a member of the
+/// other library (or its own) commits it by reference. mls-rs 0.57 cannot
+/// take part: its SelfRemove (feature `self_remove_proposal`) has the
+/// private-use code 0xF003, and without the feature it reads a 0x000a
+/// proposal as a custom one with an `opaque<V>` body, which the draft's
+/// empty SelfRemove does not have.
+fn self_remove(creator: Lib, setup: Setup) {
+    use Lib::*;
+    let c = |lib: Lib, name: &str| lib.client(setup, name);
+    let mut net = Net::create(setup, c(creator, "c0"));
+    net.add("c0", vec![c(Throng, "t1"), c(OpenMls, "o1"), c(Throng, "t2"), c(OpenMls, "o2"), c(Throng, "t3")]);
+    // Throng leaves, OpenMLS commits.
+    net.propose("t1", Propose::SelfRemove);
+    net.commit("o1", Change::Pending);
+    // Throng leaves, throng commits.
+    net.propose("t2", Propose::SelfRemove);
+    net.commit("t3", Change::Pending);
+    // OpenMLS leaves, throng commits. OpenMLS sends a SelfRemove only under
+    // a wire-format policy that lets it send PublicMessages
+    // (`leave_group_via_self_remove` refuses `AlwaysCiphertext`, the
+    // outgoing half of its mixed-ciphertext policy).
+    if setup.handshake == Handshake::Public {
+        net.propose("o2", Propose::SelfRemove);
+        net.commit("t3", Change::Pending);
+    }
+    net.chat();
+    net.commit("c0", Change::Update);
 }
 
 /// Every scenario runs once per suite and handshake wire format, with the
@@ -261,4 +301,12 @@ fn openmls_creates() {
 #[test]
 fn mls_rs_creates() {
     setups().for_each(|setup| peer_creates(Lib::MlsRs, setup));
+}
+
+#[test]
+fn self_remove_with_openmls() {
+    for setup in setups() {
+        self_remove(Lib::Throng, setup);
+        self_remove(Lib::OpenMls, setup);
+    }
 }

@@ -196,8 +196,20 @@ impl Net {
         let from = self.index_of(by);
         let m = &mut self.members[from];
         let message = must(m.propose(proposal), format_args!("{:?}: {}: {proposal:?}", self.setup, m.name));
-        self.check_handshake_format(&message);
+        if matches!(proposal, Propose::SelfRemove) {
+            // draft-ietf-mls-extensions: always a PublicMessage.
+            assert_eq!(wire::format(&message), wire::PUBLIC_MESSAGE, "{by}: SelfRemove wire format");
+        } else {
+            self.check_handshake_format(&message);
+        }
         self.deliver_all(from, &message, Received::Proposal, &format!("{proposal:?} proposal"));
+    }
+
+    /// Member `by` cannot send this proposal (and nothing is sent).
+    pub fn propose_refused(&mut self, by: &str, proposal: Propose<'_>) {
+        let from = self.index_of(by);
+        let m = &mut self.members[from];
+        assert!(m.propose(proposal).is_err(), "{:?}: {by} could send {proposal:?}", self.setup);
     }
 
     pub fn propose_update(&mut self, by: &str) {

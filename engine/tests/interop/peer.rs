@@ -116,6 +116,9 @@ pub enum Propose<'a> {
     Add(&'a [u8]),
     /// Remove the member at this leaf.
     Remove(u32),
+    /// Remove the proposer (draft-ietf-mls-extensions, SelfRemove), sent as
+    /// a PublicMessage whatever the handshake format.
+    SelfRemove,
 }
 
 /// A commit as it goes on the wire.

@@ -16,7 +16,7 @@
 //!   merged tree (`merge_staged_commit_sharing`) rather than writing the
 //!   same diff into a private copy.
 //! - **Passive** members hold only their identity. When one is chosen to
-//!   act (commit, propose an Update, propose its own removal), its state is
+//!   act (commit, propose an Update, leave by SelfRemove), its state is
 //!   built from a full member of the same epoch (`Group::materialize`: the
 //!   epoch secrets and cached proposals every member shares, its own
 //!   identity), it acts with real cryptography, and the state is dropped.
@@ -39,7 +39,7 @@ use throng::internals::group::{
 };
 use throng::internals::tree_math::LeafIndex;
 use throng::messages::content::{FramedContentBody, MlsMessage, MlsMessageBody};
-use throng::messages::{Add, GroupInfo, Proposal, RatchetTreeExtension as RatchetTreeExt, Remove, Welcome};
+use throng::messages::{Add, GroupInfo, Proposal, RatchetTreeExtension as RatchetTreeExt, Welcome};
 
 use crate::metrics::{Metrics, Op, TreeSample, Wire};
 use crate::scenario::{Churn, CommitterChoice, Media, Policy};
@@ -170,7 +170,8 @@ pub struct Setup {
 impl GroupSim {
     /// Creates the group (one member: the creator).
     pub fn create(setup: &Setup, metrics: Arc<Metrics>) -> Result<Self, String> {
-        use throng::messages::registered_extensions::{ExtensionData, ExternalSenders};
+        use throng::messages::ProposalType;
+        use throng::messages::registered_extensions::{ExtensionData, ExternalSenders, RequiredCapabilities};
         let provider: Arc<dyn CryptoProvider> = Arc::new(throng::crypto::AwsLcProvider);
         let config = GroupConfig {
             pool: Some(setup.pool.clone()),
@@ -190,7 +191,12 @@ impl GroupSim {
         let group_id = format!("group-{}", setup.index).into_bytes();
         let identity =
             Identity::basic(&*provider, setup.cs, format!("g{}-creator", setup.index)).map_err(|e| e.to_string())?;
-        let extensions = vec![ExternalSenders(vec![setup.ds_sender.clone()]).to_extension()];
+        // Members leave by SelfRemove; requiring it (every throng client
+        // supports it) spares receivers a look at every leaf's capabilities
+        // for each one (RFC 9420 §12.2, draft-ietf-mls-extensions).
+        let required =
+            RequiredCapabilities { proposal_types: vec![ProposalType::SELF_REMOVE], ..RequiredCapabilities::default() };
+        let extensions = vec![ExternalSenders(vec![setup.ds_sender.clone()]).to_extension(), required.to_extension()];
         let group = Group::create_with_provider(
             provider.clone(),
             setup.cs,
@@ -571,7 +577,9 @@ impl GroupSim {
             proposals.push((msg, l));
         }
         for &l in &self_removes {
-            let msg = self.propose(l, Some(Proposal::Remove(Remove { removed: l })))?;
+            // draft-ietf-mls-extensions: the leaver's SelfRemove, which a
+            // remaining member commits by reference.
+            let msg = self.propose(l, Some(Proposal::SelfRemove))?;
             proposals.push((msg, l));
         }
         let joiners = self.key_packages(plan.welcome_joins as usize)?;
@@ -750,7 +758,7 @@ impl GroupSim {
         Ok(group_info)
     }
 
-    /// Counts removals by kind (the DS's Remove or the member's own).
+    /// Counts removals by kind (the DS's Remove or the member's SelfRemove).
     pub fn count_removals(&self, self_removes: usize, server_removes: usize) {
         self.metrics.count(|c| {
             c.self_removes += self_removes as u64;

@@ -162,6 +162,10 @@ impl Member for MlsRsMember {
             Propose::Update => self.group.propose_update(Vec::new())?,
             Propose::Add(kp) => self.group.propose_add(decode(kp)?, Vec::new())?,
             Propose::Remove(leaf) => self.group.propose_remove(leaf, Vec::new())?,
+            // mls-rs 0.57's SelfRemove (feature `self_remove_proposal`) has
+            // the private-use code 0xF003 (mls-rs-core
+            // `ProposalType::SELF_REMOVE`), not the draft's 0x000a.
+            Propose::SelfRemove => return Err(Failure::new("mls-rs 0.57 has no SelfRemove of type 0x000a")),
         };
         Ok(message.to_bytes()?)
     }

@@ -29,6 +29,11 @@ fn padding_size(handshake: Handshake) -> usize {
     }
 }
 
+/// OpenMLS's default capabilities and SelfRemove (draft-ietf-mls-extensions).
+fn capabilities() -> Capabilities {
+    Capabilities::new(None, None, None, Some(&[ProposalType::SelfRemove]), None)
+}
+
 fn join_config(setup: Setup) -> MlsGroupJoinConfig {
     MlsGroupJoinConfig::builder()
         .wire_format_policy(wire_format_policy(setup.handshake))
@@ -85,8 +90,15 @@ impl OpenMlsClient {
             credential: BasicCredential::new(name.as_bytes().to_vec()).into(),
             signature_key: signer.to_public_vec().into(),
         };
-        // The bundle's private keys go to the provider's storage.
-        let bundle = KeyPackage::builder().build(suite, &provider, &signer, credential.clone())?;
+        // The bundle's private keys go to the provider's storage. Every
+        // client supports SelfRemove (OpenMLS lists no proposal type by
+        // default).
+        let bundle = KeyPackage::builder().leaf_node_capabilities(capabilities()).build(
+            suite,
+            &provider,
+            &signer,
+            credential.clone(),
+        )?;
         let key_package = bytes(MlsMessageOut::from(bundle.key_package().clone()))?;
         Ok(Self { suite, setup, provider, signer, credential, key_package })
     }
@@ -108,6 +120,7 @@ impl Client for OpenMlsClient {
             .wire_format_policy(wire_format_policy(self.setup.handshake))
             .padding_size(padding_size(self.setup.handshake))
             .use_ratchet_tree_extension(self.setup.tree_in_group_info())
+            .capabilities(capabilities())
             .build();
         let group = MlsGroup::new(&self.provider, &self.signer, &config, self.credential.clone())?;
         Ok(self.member(group))
@@ -225,6 +238,7 @@ impl Member for OpenMlsMember {
             Propose::Update => self.group.propose_self_update(p, s, LeafNodeParameters::default())?,
             Propose::Add(kp) => self.group.propose_add_member(p, s, &key_package(p, kp)?)?,
             Propose::Remove(leaf) => self.group.propose_remove_member(p, s, LeafNodeIndex::new(leaf))?,
+            Propose::SelfRemove => return bytes(self.group.leave_group_via_self_remove(p, s)?),
         };
         bytes(message)
     }

@@ -10,6 +10,7 @@ use throng::internals::group::{CommitOptions, Group, GroupConfig, Identity, KeyP
 use throng::internals::tree_math::LeafIndex;
 use throng::messages::content::{MlsMessage, MlsMessageBody, WireFormat};
 use throng::messages::{Add, PreSharedKey, PreSharedKeyId, Proposal, Psk, RatchetTreeExtension, Remove};
+use throng::{ExternalJoinOptions, Resync};
 
 use crate::peer::{
     APPLICATION_AAD, Change, Client, Committed, EXTERNAL_PSK, EXTERNAL_PSK_ID, Failure, Handshake, Member, Outcome,
@@ -84,16 +85,16 @@ impl Client for ThrongClient {
 
     fn create(self: Box<Self>) -> Outcome<Box<dyn Member>> {
         let tree_in_group_info = self.config.ratchet_tree_in_welcome;
-        let group = Group::create(self.suite, &self.identity, self.group_id, vec![], self.config)?;
-        Ok(ThrongMember::boxed(tree_in_group_info, group))
+        let group = Group::create(self.suite, &self.identity, self.group_id, vec![], self.config.clone())?;
+        Ok(ThrongMember::boxed(tree_in_group_info, group, self.identity, self.config))
     }
 
     fn join(self: Box<Self>, welcome: &[u8], tree_bytes: Option<&[u8]>) -> Outcome<Box<dyn Member>> {
         let MlsMessageBody::Welcome(welcome) = decode(welcome)? else { return Err(Failure::new("not a Welcome")) };
         let tree = tree(tree_bytes)?;
         let tree_in_group_info = self.config.ratchet_tree_in_welcome;
-        let group = Group::join(provider(), self.config, &welcome, &self.bundle, tree.as_ref(), psk_store())?;
-        Ok(ThrongMember::boxed(tree_in_group_info, group))
+        let group = Group::join(provider(), self.config.clone(), &welcome, &self.bundle, tree.as_ref(), psk_store())?;
+        Ok(ThrongMember::boxed(tree_in_group_info, group, self.identity, self.config))
     }
 
     fn join_external(
@@ -105,20 +106,23 @@ impl Client for ThrongClient {
         let tree = tree(tree_bytes)?;
         let tree_in_group_info = self.config.ratchet_tree_in_welcome;
         let (group, commit) =
-            Group::join_by_external_commit(provider(), self.config, &self.identity, &info, tree.as_ref())?;
-        Ok((ThrongMember::boxed(tree_in_group_info, group), commit.to_bytes()))
+            Group::join_by_external_commit(provider(), self.config.clone(), &self.identity, &info, tree.as_ref())?;
+        Ok((ThrongMember::boxed(tree_in_group_info, group, self.identity, self.config), commit.to_bytes()))
     }
 }
 
 struct ThrongMember {
     tree_in_group_info: bool,
     group: Group,
+    /// Kept to rejoin as the same client.
+    identity: Identity,
+    config: GroupConfig,
 }
 
 impl ThrongMember {
-    fn boxed(tree_in_group_info: bool, mut group: Group) -> Box<dyn Member> {
+    fn boxed(tree_in_group_info: bool, mut group: Group, identity: Identity, config: GroupConfig) -> Box<dyn Member> {
         *group.psk_store_mut() = psk_store();
-        Box::new(Self { tree_in_group_info, group })
+        Box::new(Self { tree_in_group_info, group, identity, config })
     }
 }
 
@@ -159,6 +163,7 @@ impl Member for ThrongMember {
             Propose::Update => self.group.propose_update()?,
             Propose::Add(key_package) => self.group.propose(add(key_package)?)?,
             Propose::Remove(leaf) => self.group.propose(remove(leaf))?,
+            Propose::SelfRemove => self.group.propose_self_remove()?,
         };
         Ok(message.to_bytes())
     }
@@ -190,9 +195,23 @@ impl Member for ThrongMember {
         Ok(self.group.tree().export().to_bytes())
     }
 
-    fn rejoin(&mut self, _: &[u8], _: Option<&[u8]>) -> Option<Outcome<Vec<u8>>> {
-        // `Group::join_by_external_commit` takes no Remove of an old leaf.
-        None
+    fn rejoin(&mut self, group_info: &[u8], tree_bytes: Option<&[u8]>) -> Option<Outcome<Vec<u8>>> {
+        // The old state is dropped; the old leaf is found by identity
+        // (RFC 9420 §12.4.3.2 resync).
+        let rejoined = (|| {
+            let MlsMessageBody::GroupInfo(info) = decode(group_info)? else {
+                return Err(Failure::new("not a GroupInfo"));
+            };
+            let tree = tree(tree_bytes)?;
+            let options = ExternalJoinOptions { resync: Some(Resync::SameIdentity), ..ExternalJoinOptions::default() };
+            let config = self.config.clone();
+            let (mut group, commit) =
+                Group::join_by_external_commit_with(provider(), config, &self.identity, &info, tree.as_ref(), options)?;
+            *group.psk_store_mut() = psk_store();
+            self.group = group;
+            Ok(commit.to_bytes())
+        })();
+        Some(rejoined)
     }
 
     fn epoch_authenticator(&self) -> Outcome<Vec<u8>> {
