@@ -25,9 +25,9 @@
 
 use cap::Cap;
 use mimalloc::MiMalloc;
+use throng::LeafIndex;
 use throng::TreeView as _;
 use throng::internals::tree_math::NodeIndex;
-use throng::LeafIndex;
 use throng_benches::peer::Peer;
 use throng_benches::peers::throng::Throng;
 
@@ -82,8 +82,9 @@ fn main() {
     drop(leaves);
 
     let before = heap();
-    let parents: Vec<Option<Box<throng::messages::ParentNode>>> =
-        (0..leaf_count.saturating_sub(1)).map(|i| tree.parent_node(NodeIndex(2 * i + 1)).map(|p| Box::new(p.clone()))).collect();
+    let parents: Vec<Option<Box<throng::messages::ParentNode>>> = (0..leaf_count.saturating_sub(1))
+        .map(|i| tree.parent_node(NodeIndex(2 * i + 1)).map(|p| Box::new(p.clone())))
+        .collect();
     let parents_heap = heap() - before;
     let filled_parents = parents.iter().flatten().count();
     drop(parents);
@@ -107,8 +108,17 @@ fn main() {
     };
     row(&format!("leaf nodes ({filled_leaves} boxed LeafNodes + {leaf_count}-slot pointer array)"), leaves_heap);
     row(&format!("  of which the pointer array ({} B per slot)", 8), spine);
-    row(&format!("  of which per LeafNode: Box of {} B + its fields' heap", std::mem::size_of::<throng::messages::LeafNode>()), leaves_heap - spine);
-    row(&format!("parent nodes ({filled_parents} boxed ParentNodes + {}-slot pointer array)", leaf_count - 1), parents_heap);
+    row(
+        &format!(
+            "  of which per LeafNode: Box of {} B + its fields' heap",
+            std::mem::size_of::<throng::messages::LeafNode>()
+        ),
+        leaves_heap - spine,
+    );
+    row(
+        &format!("parent nodes ({filled_parents} boxed ParentNodes + {}-slot pointer array)", leaf_count - 1),
+        parents_heap,
+    );
     row(&format!("tree-hash cache (32 B x {nodes} nodes)"), hash_cache);
     row("tree index (signature keys, encryption keys, credentials) and occupancy", index_rest);
     row("ratchet tree, total (deep copy)", tree_heap);

@@ -67,7 +67,8 @@ impl Points {
                 }
             };
             let points = series.entry(row.op.clone()).or_default().entry(row.implementation.clone()).or_default();
-            if row.committer.is_some() && !positioned.insert((row.op.clone(), row.implementation.clone(), row.members)) {
+            if row.committer.is_some() && !positioned.insert((row.op.clone(), row.implementation.clone(), row.members))
+            {
                 // Another position of the same report: keep the worst.
                 if let Some(v) = points.get_mut(&row.members) {
                     *v = v.max(value);

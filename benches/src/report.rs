@@ -183,7 +183,12 @@ fn time_cell(t: &Tally) -> Option<String> {
 /// Every implementation's tally of `metric`: at `position`, or (for
 /// `None` on a positioned metric) at the position where its median is
 /// largest, the worst case.
-fn pick(results: &Results, i: Impl, metric: Metric, position: Option<Option<Committer>>) -> Option<(Option<Committer>, &Tally)> {
+fn pick(
+    results: &Results,
+    i: Impl,
+    metric: Metric,
+    position: Option<Option<Committer>>,
+) -> Option<(Option<Committer>, &Tally)> {
     let positions = results.options.positions(metric.scenario());
     let candidates = match position {
         Some(p) => vec![p],
@@ -196,7 +201,12 @@ fn pick(results: &Results, i: Impl, metric: Metric, position: Option<Option<Comm
 }
 
 /// One table; `position` as in [`pick`] for every row.
-fn table(out: &mut String, results: &Results, rows: &[(Metric, Option<Option<Committer>>)], failures: &mut Vec<String>) {
+fn table(
+    out: &mut String,
+    results: &Results,
+    rows: &[(Metric, Option<Option<Committer>>)],
+    failures: &mut Vec<String>,
+) {
     let o = &results.options;
     let baseline = if o.impls.contains(&Impl::Throng) { Some(Impl::Throng) } else { o.impls.first().copied() };
     let worst = rows.iter().any(|(m, p)| p.is_none() && o.positions(m.scenario()).len() > 1);

@@ -107,8 +107,7 @@ fn the_floor_counts_what_throng_does() {
                         expected[4] += 1; // external_pub in the Welcome's GroupInfo
                     }
                     assert_eq!(
-                        expected,
-                        *committed,
+                        expected, *committed,
                         "{commit_metric} at {at}: [signs, verifies, seals, opens, key pairs, hashes]"
                     );
                     assert_eq!(

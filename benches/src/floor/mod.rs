@@ -225,11 +225,8 @@ impl Work {
             .chain(self.hashes.iter().map(|(l, _)| l))
             .chain(&self.aeads);
         let buffers = lengths.map(|&len| (len, vec![0x5a; len])).collect::<std::collections::BTreeMap<_, _>>();
-        let signatures = self
-            .verifies
-            .iter()
-            .map(|&(len, _)| buffers.get(&len).map(|m| keys.sign(m)).unwrap_or_default())
-            .collect();
+        let signatures =
+            self.verifies.iter().map(|&(len, _)| buffers.get(&len).map(|m| keys.sign(m)).unwrap_or_default()).collect();
         Prepared { buffers, signatures }
     }
 
@@ -369,7 +366,10 @@ pub fn work(scenario: Scenario, n: u32, committer: Committer) -> Vec<(Metric, Wo
             let tree = shape.take_changed();
             let message = commit_bytes(path, size::ADD);
             out.push((pick(Metric::AddOne, Metric::AddOneCold), Work::commit(path, message, 1, tree)));
-            out.push((pick(Metric::ProcessAdd, Metric::ProcessAddCold), Work::process(derived, message, 1, tree, path)));
+            out.push((
+                pick(Metric::ProcessAdd, Metric::ProcessAddCold),
+                Work::process(derived, message, 1, tree, path),
+            ));
 
             let mut shape = built;
             shape.remove(removed);
