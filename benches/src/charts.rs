@@ -24,6 +24,10 @@ struct Row {
     implementation: String,
     members: u32,
     op: String,
+    /// Committer position of a cold or warm metric: the chart shows the
+    /// worst (largest) of a report's positions.
+    #[serde(default)]
+    committer: Option<String>,
     median_ms: Option<f64>,
     bytes: Option<u64>,
     error: Option<String>,
@@ -45,6 +49,7 @@ impl Points {
     /// row left out and every value replaced by a later report's.
     pub fn add_report(&mut self, text: &str) -> Result<Vec<String>, String> {
         let mut notes = Vec::new();
+        let mut positioned = std::collections::BTreeSet::new();
         for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
             let at = |e: serde_json::Error| format!("line {}: {e}", i + 1);
             let value: serde_json::Value = serde_json::from_str(line).map_err(at)?;
@@ -62,6 +67,14 @@ impl Points {
                 }
             };
             let points = series.entry(row.op.clone()).or_default().entry(row.implementation.clone()).or_default();
+            if row.committer.is_some() && !positioned.insert((row.op.clone(), row.implementation.clone(), row.members))
+            {
+                // Another position of the same report: keep the worst.
+                if let Some(v) = points.get_mut(&row.members) {
+                    *v = v.max(value);
+                }
+                continue;
+            }
             if points.insert(row.members, value).is_some() {
                 notes.push(format!(
                     "{} {} at {}: a later report replaced the value",

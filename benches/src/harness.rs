@@ -15,7 +15,7 @@
 //! row keeps the samples of earlier runs, if any, next to the failure.
 //!
 //! **Interleaving.** For run in 0..R, for scenario (join, cold, warm), for
-//! implementation: one worker. Each implementation's samples of an operation
+//! committer position (cold and warm only), for implementation: one worker. Each implementation's samples of an operation
 //! are thus taken alternately, minutes apart at most, so load from elsewhere
 //! on the machine spreads over all of them. Every worker starts from a fresh
 //! process and a freshly built group.
@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use crate::impls::Impl;
 use crate::metric::{Metric, Scenario};
-use crate::scenario::Event;
+use crate::scenario::{Committer, Event};
 
 /// Marks a worker's event lines on stdout.
 pub const EVENT_PREFIX: &str = "@compare-event ";
@@ -56,6 +56,25 @@ pub struct Options {
     pub progress: bool,
     /// Test hook passed to the workers (`--debug-stall`).
     pub stall: Option<Metric>,
+    /// Committer positions measured by the cold and warm scenarios.
+    pub committers: Vec<Committer>,
+    /// Threads of the rayon pool in every worker (and the floor's divisor).
+    pub threads: usize,
+    /// Most samples of one operation per worker.
+    pub reps: usize,
+    /// Budget after which a worker stops repeating an operation.
+    pub rep_budget: Duration,
+}
+
+impl Options {
+    /// The positions a scenario runs at: `None` for the join scenario
+    /// (no committer), each asked position for the others.
+    pub fn positions(&self, scenario: Scenario) -> Vec<Option<Committer>> {
+        match scenario {
+            Scenario::Join => vec![None],
+            _ => self.committers.iter().copied().map(Some).collect(),
+        }
+    }
 }
 
 /// How a metric failed.
@@ -84,6 +103,20 @@ impl Tally {
         median(&self.samples)
     }
 
+    /// Smallest sample.
+    pub fn min(&self) -> Option<f64> {
+        self.samples.iter().copied().min_by(f64::total_cmp)
+    }
+
+    /// 90th percentile (nearest rank: the smallest sample at or above 90 %
+    /// of them).
+    pub fn p90(&self) -> Option<f64> {
+        let mut s = self.samples.clone();
+        s.sort_by(f64::total_cmp);
+        let rank = (s.len() * 9).div_ceil(10);
+        s.get(rank.checked_sub(1)?).copied()
+    }
+
     /// Median of the CPU-time samples, when every sample has one.
     pub fn median_cpu(&self) -> Option<f64> {
         (self.cpu_samples.len() == self.samples.len()).then(|| median(&self.cpu_samples)).flatten()
@@ -106,8 +139,8 @@ fn median(samples: &[f64]) -> Option<f64> {
 pub struct Results {
     /// What was asked.
     pub options: Options,
-    /// Per (implementation, metric) of the options.
-    pub tallies: BTreeMap<(Impl, Metric), Tally>,
+    /// Per (implementation, metric, committer position) of the options.
+    pub tallies: Tallies,
 }
 
 /// Where a worker was when it stopped reporting.
@@ -130,13 +163,14 @@ struct Attempt {
 
 /// Runs the comparison.
 pub fn compare(options: &Options) -> std::io::Result<Results> {
-    let mut tallies: BTreeMap<(Impl, Metric), Tally> = options
-        .impls
-        .iter()
-        .flat_map(|&i| {
-            options.metrics.iter().filter(move |&&m| i.measures(m)).map(move |&m| ((i, m), Tally::default()))
-        })
-        .collect();
+    let mut tallies: Tallies = BTreeMap::new();
+    for &i in &options.impls {
+        for &m in options.metrics.iter().filter(|&&m| i.measures(m)) {
+            for position in options.positions(m.scenario()) {
+                tallies.insert((i, m, position), Tally::default());
+            }
+        }
+    }
     // An implementation that cannot build the group (a build as setup failed
     // or ran past the setup cap) is not asked again: every scenario starts
     // with a build. A timed `build` past the (shorter) operation cap only
@@ -144,14 +178,17 @@ pub fn compare(options: &Options) -> std::io::Result<Results> {
     let mut unbuildable = BTreeMap::new();
     for run in 0..options.runs {
         for scenario in Scenario::ALL {
-            for &implementation in &options.impls {
-                if let Some(failure) = unbuildable.get(&implementation) {
-                    skip_scenario(options, &mut tallies, scenario, implementation, failure);
-                    continue;
-                }
-                let blocker = run_scenario(options, &mut tallies, run, scenario, implementation)?;
-                if let Some(failure) = blocker {
-                    unbuildable.insert(implementation, failure);
+            for position in options.positions(scenario) {
+                for &implementation in &options.impls {
+                    if let Some(failure) = unbuildable.get(&implementation) {
+                        skip_scenario(options, &mut tallies, scenario, implementation, failure);
+                        continue;
+                    }
+                    let at = Where { run, scenario, position, implementation };
+                    let blocker = run_scenario(options, &mut tallies, at)?;
+                    if let Some(failure) = blocker {
+                        unbuildable.insert(implementation, failure);
+                    }
                 }
             }
         }
@@ -171,11 +208,13 @@ fn skip_scenario(
         if m.scenario() != scenario {
             continue;
         }
-        if let Some(tally) = tallies.get_mut(&(implementation, m)) {
-            tally.failure.get_or_insert_with(|| Failure {
-                timeout: blocker.timeout,
-                message: format!("not measured: the group could not be built ({})", blocker.message),
-            });
+        for position in options.positions(scenario) {
+            if let Some(tally) = tallies.get_mut(&(implementation, m, position)) {
+                tally.failure.get_or_insert_with(|| Failure {
+                    timeout: blocker.timeout,
+                    message: format!("not measured: the group could not be built ({})", blocker.message),
+                });
+            }
         }
     }
 }
@@ -188,13 +227,8 @@ fn builds_the_group(phase: &str) -> bool {
 /// Runs one scenario of one implementation (restarting its worker after a
 /// kill); returns the failure that keeps this implementation from building
 /// the group, if that happened.
-fn run_scenario(
-    options: &Options,
-    tallies: &mut BTreeMap<(Impl, Metric), Tally>,
-    run: usize,
-    scenario: Scenario,
-    implementation: Impl,
-) -> std::io::Result<Option<Failure>> {
+fn run_scenario(options: &Options, tallies: &mut Tallies, at: Where) -> std::io::Result<Option<Failure>> {
+    let Where { run, scenario, position, implementation } = at;
     let mut reported = BTreeSet::new();
     let mut blocker = None;
     // Each abnormal ending fails at least one metric, so this terminates;
@@ -205,34 +239,35 @@ fn run_scenario(
             .iter()
             .copied()
             .filter(|m| m.scenario() == scenario && !reported.contains(m))
-            .filter(|m| tallies.get(&(implementation, *m)).is_some_and(|t| t.failure.is_none()))
+            .filter(|m| tallies.get(&(implementation, *m, position)).is_some_and(|t| t.failure.is_none()))
             .collect();
         if wanted.is_empty() {
             return Ok(blocker);
         }
         if options.progress {
             eprintln!(
-                "compare: run {}/{} · {} · {} · {} ops",
+                "compare: run {}/{} · {} · {}{} · {} ops",
                 run + 1,
                 options.runs,
                 implementation,
                 scenario.name(),
+                position.map(|p| format!(" · committer {p}")).unwrap_or_default(),
                 wanted.len()
             );
         }
         let started = Instant::now();
-        let attempt = attempt(options, scenario, implementation, &wanted)?;
+        let attempt = attempt(options, scenario, position, implementation, &wanted)?;
         let fail = |tallies: &mut Tallies, metric: Metric, failure: Failure| {
-            fail_with_dependents(tallies, implementation, &wanted, metric, failure)
+            fail_with_dependents(tallies, (implementation, position), &wanted, metric, failure)
         };
         let mut setup_failure: Option<Failure> = None;
         for event in attempt.events {
             match event {
                 Event::Time { op, ms, cpu_ms } => {
-                    record(tallies, &mut reported, &wanted, implementation, op, ms, cpu_ms)
+                    record(tallies, &mut reported, &wanted, (implementation, position), op, ms, cpu_ms)
                 }
                 Event::Bytes { op, bytes } => {
-                    record(tallies, &mut reported, &wanted, implementation, op, bytes as f64, None)
+                    record(tallies, &mut reported, &wanted, (implementation, position), op, bytes as f64, None)
                 }
                 Event::Fail { op, error } => {
                     reported.insert(op);
@@ -294,14 +329,14 @@ fn run_scenario(
             .iter()
             .copied()
             .filter(|m| !reported.contains(m))
-            .filter(|m| tallies.get(&(implementation, *m)).is_some_and(|t| t.failure.is_none()))
+            .filter(|m| tallies.get(&(implementation, *m, position)).is_some_and(|t| t.failure.is_none()))
             .collect();
         if missing.is_empty() {
             return Ok(blocker);
         }
         if let Some(failure) = setup_failure {
             for m in missing {
-                if let Some(tally) = tallies.get_mut(&(implementation, m)) {
+                if let Some(tally) = tallies.get_mut(&(implementation, m, position)) {
                     tally.failure = Some(failure.clone());
                 }
             }
@@ -314,12 +349,22 @@ fn run_scenario(
     Ok(blocker)
 }
 
-type Tallies = BTreeMap<(Impl, Metric), Tally>;
+/// Tallies by (implementation, metric, committer position).
+pub type Tallies = BTreeMap<(Impl, Metric, Option<Committer>), Tally>;
+
+/// One worker's place in the comparison.
+#[derive(Clone, Copy)]
+struct Where {
+    run: usize,
+    scenario: Scenario,
+    position: Option<Committer>,
+    implementation: Impl,
+}
 
 /// Marks `metric` failed, and every wanted metric that needs it.
 fn fail_with_dependents(
     tallies: &mut Tallies,
-    implementation: Impl,
+    (implementation, position): (Impl, Option<Committer>),
     wanted: &[Metric],
     metric: Metric,
     failure: Failure,
@@ -328,7 +373,7 @@ fn fail_with_dependents(
         if m != metric && !m.needs(metric) {
             continue;
         }
-        let Some(tally) = tallies.get_mut(&(implementation, m)) else {
+        let Some(tally) = tallies.get_mut(&(implementation, m, position)) else {
             continue;
         };
         if tally.failure.is_some() {
@@ -346,10 +391,10 @@ fn fail_with_dependents(
 }
 
 fn record(
-    tallies: &mut BTreeMap<(Impl, Metric), Tally>,
+    tallies: &mut Tallies,
     reported: &mut BTreeSet<Metric>,
     wanted: &[Metric],
-    implementation: Impl,
+    (implementation, position): (Impl, Option<Committer>),
     op: Metric,
     value: f64,
     cpu: Option<f64>,
@@ -358,18 +403,27 @@ fn record(
         return;
     }
     reported.insert(op);
-    if let Some(tally) = tallies.get_mut(&(implementation, op)) {
+    if let Some(tally) = tallies.get_mut(&(implementation, op, position)) {
         tally.samples.push(value);
         tally.cpu_samples.extend(cpu);
     }
 }
 
 /// Runs one worker to its end or its cap.
-fn attempt(options: &Options, scenario: Scenario, implementation: Impl, wanted: &[Metric]) -> std::io::Result<Attempt> {
+fn attempt(
+    options: &Options,
+    scenario: Scenario,
+    position: Option<Committer>,
+    implementation: Impl,
+    wanted: &[Metric],
+) -> std::io::Result<Attempt> {
     let ops = wanted.iter().map(|m| m.name()).collect::<Vec<_>>().join(",");
     let mut child = Command::new(&options.worker_exe)
         .args(["--worker", scenario.name(), "--impl", implementation.name(), "--ops", &ops])
         .args(["--members", &options.members.to_string()])
+        .args(["--committer", position.unwrap_or(Committer::Last).name()])
+        .args(["--threads", &options.threads.to_string(), "--reps", &options.reps.to_string()])
+        .args(["--rep-budget-secs", &options.rep_budget.as_secs_f64().to_string()])
         .args(options.stall.iter().flat_map(|m| ["--debug-stall", m.name()]))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -454,6 +508,18 @@ fn readers(child: &mut Child) -> std::io::Result<(mpsc::Receiver<String>, thread
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn min_and_p90() {
+        let t = |s: &[f64]| Tally { samples: s.to_vec(), ..Tally::default() };
+        assert_eq!(t(&[]).p90(), None);
+        assert_eq!(t(&[5.0]).p90(), Some(5.0));
+        let ten: Vec<f64> = (1..=10).rev().map(f64::from).collect();
+        assert_eq!(t(&ten).p90(), Some(9.0));
+        assert_eq!(t(&ten).min(), Some(1.0));
+        let twelve: Vec<f64> = (1..=12).map(f64::from).collect();
+        assert_eq!(t(&twelve).p90(), Some(11.0));
+    }
 
     #[test]
     fn median_of_odd_and_even_counts() {

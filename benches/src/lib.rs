@@ -16,5 +16,6 @@ pub mod metric;
 pub mod peer;
 pub mod peers;
 pub mod report;
+pub mod scaling;
 pub mod scenario;
 pub mod tree_fixtures;

@@ -80,6 +80,15 @@ pub trait Peer {
     /// several measured operations that each advance the epoch.
     fn fork(&mut self, member: &Self::Member) -> PeerResult<Self::Member>;
 
+    /// Untimed. A copy of `client` that can join the same Welcome again
+    /// (for repeated `join` samples in one worker), where the library
+    /// allows it; `None` by default (the key package's private keys are
+    /// consumed by a join).
+    fn rejoin(&self, client: &Self::Client) -> Option<Self::Client> {
+        let _ = client;
+        None
+    }
+
     /// Untimed. `member`'s own leaf index.
     fn leaf_index(&self, member: &Self::Member) -> u32;
 

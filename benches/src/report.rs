@@ -5,13 +5,16 @@
 //! the scenario definitions. Every other line is one (implementation, metric):
 //!
 //! ```json
-//! {"impl":"mls-rs","members":1000,"op":"commit","median_ms":1.93,"median_cpu_ms":1.9,"runs":3}
+//! {"impl":"mls-rs","members":1000,"op":"commit","committer":"first","median_ms":1.93,"min_ms":1.9,"p90_ms":2.1,"samples":[1.93,1.9,2.1],"median_cpu_ms":1.9,"runs":3}
 //! {"impl":"openmls","members":1000,"op":"tree_bytes","bytes":402711,"runs":3}
 //! {"impl":"openmls","members":100000,"op":"join","median_ms":null,"runs":0,"timeout":"exceeded the 60 s cap"}
 //! ```
 //!
-//! `median_ms` (times) or `bytes` (sizes) is the median of `runs` successful
-//! samples, `null` when there are none. Times also carry `median_cpu_ms` where
+//! `committer` is B's position for the metrics of the cold and warm
+//! scenarios (one row per position measured). `median_ms` (times) or
+//! `bytes` (sizes) is the median of `runs` successful samples, `null` when
+//! there are none; a time row also has `min_ms`, `p90_ms` (nearest rank)
+//! and `samples`, every sample in ms in the order taken. Times also carry `median_cpu_ms` where
 //! the OS reports per-thread CPU time (Linux): the CPU time of all the
 //! worker's threads during the operation, which other load on the machine
 //! inflates much less than wall time (and which exceeds wall time when the
@@ -25,10 +28,10 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::harness::Results;
+use crate::harness::{Results, Tally};
 use crate::impls::Impl;
-use crate::metric::Unit;
-use crate::scenario::DEFINITIONS;
+use crate::metric::{Metric, Unit};
+use crate::scenario::{Committer, DEFINITIONS};
 
 #[derive(Serialize)]
 struct Meta<'a> {
@@ -38,6 +41,11 @@ struct Meta<'a> {
     setup_cap_secs: f64,
     impls: BTreeMap<&'static str, &'static str>,
     cpus: usize,
+    threads: usize,
+    reps: usize,
+    rep_budget_secs: f64,
+    committers: Vec<&'static str>,
+    load_average: Option<String>,
     command: String,
     definitions: &'a str,
 }
@@ -48,9 +56,17 @@ struct Row<'a> {
     implementation: &'static str,
     members: u32,
     op: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    committer: Option<&'static str>,
     /// Outer `None`: a size row; inner `None`: no sample (`null`).
     #[serde(skip_serializing_if = "Option::is_none")]
     median_ms: Option<Option<f64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    min_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    p90_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    samples: Option<Vec<f64>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     median_cpu_ms: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -63,7 +79,12 @@ struct Row<'a> {
 }
 
 fn cpus() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+    crate::cli::cpus()
+}
+
+/// `/proc/loadavg` when there is one: how busy the machine was.
+pub fn load_average() -> Option<String> {
+    std::fs::read_to_string("/proc/loadavg").ok().map(|s| s.trim().to_string())
 }
 
 /// The report as JSON lines (see the module documentation).
@@ -76,6 +97,11 @@ pub fn json_lines(results: &Results) -> String {
         setup_cap_secs: o.setup_cap.as_secs_f64(),
         impls: o.impls.iter().map(|i| (i.name(), i.version())).collect(),
         cpus: cpus(),
+        threads: o.threads,
+        reps: o.reps,
+        rep_budget_secs: o.rep_budget.as_secs_f64(),
+        committers: o.committers.iter().map(|c| c.name()).collect(),
+        load_average: load_average(),
         command: std::env::args().collect::<Vec<_>>().join(" "),
         definitions: DEFINITIONS,
     };
@@ -84,18 +110,20 @@ pub fn json_lines(results: &Results) -> String {
         meta: Meta<'a>,
     }
     let mut out = to_line(&MetaLine { meta });
-    for &implementation in &o.impls {
-        for &metric in &o.metrics {
-            let Some(tally) = results.tallies.get(&(implementation, metric)) else {
-                continue;
-            };
+    for (&(implementation, metric, position), tally) in &results.tallies {
+        {
             let median = tally.median();
             let failure = tally.failure.as_ref();
+            let time = metric.unit() == Unit::Millis;
             let row = Row {
                 implementation: implementation.name(),
                 members: o.members,
                 op: metric.name(),
-                median_ms: (metric.unit() == Unit::Millis).then_some(median.map(round_ms)),
+                committer: position.map(Committer::name),
+                median_ms: time.then_some(median.map(round_ms)),
+                min_ms: tally.min().filter(|_| time).map(round_ms),
+                p90_ms: tally.p90().filter(|_| time).map(round_ms),
+                samples: time.then(|| tally.samples.iter().copied().map(round_ms).collect()),
                 median_cpu_ms: tally.median_cpu().map(round_ms),
                 bytes: (metric.unit() == Unit::Bytes).then(|| median.map(|b| b.round() as u64)),
                 runs: tally.samples.len(),
@@ -146,14 +174,42 @@ fn grouped(n: u64) -> String {
     out
 }
 
-/// The report as Markdown: one row per metric, one column per implementation,
-/// each peer with its ratio to throng (or to the first implementation when
-/// throng is not compared); ratios above 1 mean slower or larger.
-pub fn markdown(results: &Results) -> String {
+/// A time cell: median, [min–p90], sample count.
+fn time_cell(t: &Tally) -> Option<String> {
+    let (median, min, p90) = (t.median()?, t.min()?, t.p90()?);
+    Some(format!("{} [{}–{}] n={}", millis(median), millis(min), millis(p90), t.samples.len()))
+}
+
+/// Every implementation's tally of `metric`: at `position`, or (for
+/// `None` on a positioned metric) at the position where its median is
+/// largest, the worst case.
+fn pick(
+    results: &Results,
+    i: Impl,
+    metric: Metric,
+    position: Option<Option<Committer>>,
+) -> Option<(Option<Committer>, &Tally)> {
+    let positions = results.options.positions(metric.scenario());
+    let candidates = match position {
+        Some(p) => vec![p],
+        None => positions,
+    };
+    candidates
+        .into_iter()
+        .filter_map(|p| results.tallies.get(&(i, metric, p)).map(|t| (p, t)))
+        .max_by(|a, b| a.1.median().unwrap_or(f64::INFINITY).total_cmp(&b.1.median().unwrap_or(f64::INFINITY)))
+}
+
+/// One table; `position` as in [`pick`] for every row.
+fn table(
+    out: &mut String,
+    results: &Results,
+    rows: &[(Metric, Option<Option<Committer>>)],
+    failures: &mut Vec<String>,
+) {
     let o = &results.options;
     let baseline = if o.impls.contains(&Impl::Throng) { Some(Impl::Throng) } else { o.impls.first().copied() };
-    let mut out = String::new();
-    let _ = writeln!(out, "## compare: {} members, {} runs\n", grouped(u64::from(o.members)), o.runs);
+    let worst = rows.iter().any(|(m, p)| p.is_none() && o.positions(m.scenario()).len() > 1);
     let _ = write!(out, "| op |");
     for i in &o.impls {
         let _ = write!(out, " {i} |");
@@ -163,42 +219,90 @@ pub fn markdown(results: &Results) -> String {
         let _ = write!(out, "---:|");
     }
     out.push('\n');
-    let mut failures = Vec::new();
-    for &metric in &o.metrics {
+    for &(metric, position) in rows {
         let unit = match metric.unit() {
             Unit::Millis => "ms",
             Unit::Bytes => "B",
         };
-        let _ = write!(out, "| {metric} ({unit}) |");
-        let base = baseline.and_then(|b| results.tallies.get(&(b, metric))).and_then(|t| t.median());
+        let label = match position {
+            Some(Some(p)) => format!("{metric} @{p}"),
+            _ => metric.to_string(),
+        };
+        let _ = write!(out, "| {label} ({unit}) |");
+        let base = baseline.and_then(|b| pick(results, b, metric, position)).and_then(|(_, t)| t.median());
         for &i in &o.impls {
-            let Some(tally) = results.tallies.get(&(i, metric)) else {
+            let Some((at, tally)) = pick(results, i, metric, position) else {
                 let _ = write!(out, " |");
                 continue;
             };
-            let mut cell = match (tally.median(), metric.unit()) {
-                (Some(v), Unit::Millis) => millis(v),
+            let value = tally.median();
+            let mut cell = match (value, metric.unit()) {
+                (Some(_), Unit::Millis) => time_cell(tally).unwrap_or_default(),
                 (Some(v), Unit::Bytes) => grouped(v.round() as u64),
                 (None, _) => match &tally.failure {
                     Some(f) if f.timeout => "timeout".into(),
                     _ => "error".into(),
                 },
             };
-            if let (Some(v), Some(b), false) = (tally.median(), base, Some(i) == baseline) {
+            if let (true, Some(at), Some(_)) = (worst, at, value) {
+                let _ = write!(cell, " @{at}");
+            }
+            if let (Some(v), Some(b), false) = (value, base, Some(i) == baseline) {
                 if i == Impl::CryptoFloor && v > 0.0 {
-                    // How far the baseline is above the floor, per thread.
-                    let _ = write!(cell, " (÷{:.2})", b / v);
+                    // The baseline against the parallel bound, floor ÷ threads.
+                    let r = b / (v / o.threads as f64);
+                    let _ = write!(cell, " (÷{r:.2}{})", if r < 1.0 { " ⚠ below" } else { "" });
                 } else if b > 0.0 {
                     let _ = write!(cell, " (×{:.2})", v / b);
                 }
             }
             if let Some(failure) = &tally.failure {
-                failures.push(format!("{i} `{metric}`: {}", failure.message));
+                let at = at.map(|p| format!(" @{p}")).unwrap_or_default();
+                let line = format!("{i} `{metric}`{at}: {}", failure.message);
+                if !failures.contains(&line) {
+                    failures.push(line);
+                }
                 cell.push_str(" ⚠");
             }
             let _ = write!(out, " {cell} |");
         }
         out.push('\n');
+    }
+}
+
+/// The report as Markdown: a table of every metric, each implementation at
+/// its worst committer position, then one row per (metric, position); one
+/// column per implementation, each peer with its ratio to throng (or to the
+/// first implementation when throng is not compared); ratios above 1 mean
+/// slower or larger. Each time is "median [min–p90] n=samples".
+pub fn markdown(results: &Results) -> String {
+    let o = &results.options;
+    let baseline = if o.impls.contains(&Impl::Throng) { Some(Impl::Throng) } else { o.impls.first().copied() };
+    let mut out = String::new();
+    let committers: Vec<&str> = o.committers.iter().map(|c| c.name()).collect();
+    let _ = writeln!(
+        out,
+        "## compare: {} members, {} threads, committer {}\n",
+        grouped(u64::from(o.members)),
+        o.threads,
+        committers.join(", ")
+    );
+    let mut failures = Vec::new();
+    let positioned = o.committers.len() > 1;
+    if positioned {
+        let _ = writeln!(out, "### Every metric, each implementation at its worst committer position (@)\n");
+    }
+    let rows: Vec<_> = o.metrics.iter().map(|&m| (m, None)).collect();
+    table(&mut out, results, &rows, &mut failures);
+    if positioned {
+        let _ = writeln!(out, "\n### By committer position\n");
+        let rows: Vec<_> = o
+            .metrics
+            .iter()
+            .filter(|m| m.scenario() != crate::metric::Scenario::Join)
+            .flat_map(|&m| o.committers.iter().map(move |&p| (m, Some(Some(p)))))
+            .collect();
+        table(&mut out, results, &rows, &mut failures);
     }
     if !failures.is_empty() {
         let _ = writeln!(out, "\nNot measured in every run (⚠):\n");
@@ -206,13 +310,23 @@ pub fn markdown(results: &Results) -> String {
             let _ = writeln!(out, "- {f}");
         }
     }
-    let _ = writeln!(out, "\nMedians of {} runs; ratios are to {}.", o.runs, baseline.map_or("-", Impl::name));
+    let _ = writeln!(
+        out,
+        "\nTimes: median [min–p90] n=samples (p90 by nearest rank), from {} worker processes per \
+         (scenario, position, implementation), each taking up to {} samples on fresh copies within {} s; \
+         sizes: median. Ratios are to {}.",
+        o.runs,
+        o.reps,
+        o.rep_budget.as_secs_f64(),
+        baseline.map_or("-", Impl::name)
+    );
     if o.impls.contains(&Impl::CryptoFloor) {
         let _ = writeln!(
             out,
-            "crypto-floor is one thread; (÷r) is {} divided by the floor \
-             (divide the floor by the CPUs for a parallel floor).",
-            baseline.map_or("-", Impl::name)
+            "crypto-floor runs on one thread; (÷r) is {} divided by the parallel bound, floor ÷ {} threads \
+             (⚠ below: under the bound, which a true floor forbids).",
+            baseline.map_or("-", Impl::name),
+            o.threads
         );
     }
     let _ = writeln!(out, "Implementations:");
@@ -221,10 +335,12 @@ pub fn markdown(results: &Results) -> String {
     }
     let _ = writeln!(
         out,
-        "\nTime cap {} s per operation, {} s per setup phase; {} CPUs.",
+        "\nTime cap {} s per operation, {} s per setup phase; rayon pool of {} threads; {} CPUs; load average at the end: {}.",
         o.cap.as_secs_f64(),
         o.setup_cap.as_secs_f64(),
-        cpus()
+        o.threads,
+        cpus(),
+        load_average().unwrap_or_else(|| "unknown".into())
     );
     let _ = writeln!(out, "\n{DEFINITIONS}");
     out

@@ -4,34 +4,54 @@
 //! the creator:
 //!
 //! * `A`, leaf 0, the creator;
-//! * `B`, leaf `n - 1`, the committer of every `commit`, `add_one` and
-//!   `remove_one` (a member other than the creator);
+//! * `B`, the committer of every `commit`, `add_one` and `remove_one` (a
+//!   member other than the creator), at one of three positions
+//!   ([`Committer`]): `first` (leaf 2), `middle` (leaf `n / 2`) or `last`
+//!   (leaf `n - 1`);
 //! * `C`, leaf 1, the member that processes those commits, and the joiner of
 //!   `join`.
 //!
-//! Only these and the warmers below ever hold a state; the other `n - 3`
-//! members are key packages whose clients are dropped once published, which
-//! is what lets one process simulate a group of 100,000.
+//! Only these and the warmers below ever hold a state; the other members
+//! are key packages whose clients are dropped once published, which is what
+//! lets one process simulate a group of 100,000.
 //!
 //! **Cold** (`*_cold`): B and C as they join the freshly built group, whose
 //! only non-blank parent nodes are the creator's direct path (the build commit
-//! carries a path).
+//! carries a path). B's UpdatePath is encrypted to the resolution of its
+//! copath: every copath node off the creator's path is a blank parent whose
+//! resolution is all its leaves. How many depends on where B sits: at
+//! 10,000 members (width 16,384) `last` (leaf 9,999) encrypts to 1,808 nodes
+//! (the creator's left-half root and the 1,807 other leaves of the right
+//! half), `middle` (leaf 5,000) to 5,904, and `first` (leaf 2), whose copath
+//! is blank everywhere above its neighbour's subtree, to 9,998: almost every
+//! member. `first` is the cold case with a mostly blank copath.
 //!
 //! **Warm**: before measuring, one member in each of B's copath subtrees
 //! (the subtree's leftmost leaf) joins and commits a self-update, from the
 //! largest subtree down, skipping subtrees the creator's path already covers;
 //! B and C process each. Then B commits once more and C processes it. After
 //! this every node of B's copath is non-blank (or has a one-node resolution),
-//! so B's UpdatePath is encrypted to about log2(n) nodes, as in a long-lived
-//! group, rather than to ~n/2 leaves as on the cold tree. The warming commits
-//! cost about one cold commit in total; the warmers' states are dropped after
-//! their commit.
+//! so B's UpdatePath is encrypted to one node per filtered-path node, as in
+//! a long-lived group, rather than to ~n/2 leaves as on the cold tree. That
+//! is the length of B's *filtered* direct path (§4.1.2), not log2(n): at
+//! 10,000 members (14 levels) it is 8 nodes for `last`, whose copath
+//! subtrees near the right edge of the tree are empty, and 14 for `first`
+//! and `middle`. The warming commits cost about one cold commit in total;
+//! the warmers' states are dropped after their commit.
 //!
-//! `remove_one` removes leaf `n - 2`, B's nearest neighbour, so the removal
-//! blanks (almost) only nodes B's own path rewrites: removing a far member
+//! `remove_one` removes B's nearest neighbour ([`neighbour`]: its sibling
+//! leaf, or leaf `B - 1` when B has none), so the removal blanks (almost)
+//! only nodes B's own path rewrites: removing a far member
 //! would blank nodes of B's copath and measure a partly cold tree. `add_one`
 //! adds a fresh member (leaf `n` after a commit). Each commit pair (commit +
 //! process) starts from its own copy ([`Peer::fork`], untimed) of B and C.
+//!
+//! **Repetitions.** A worker repeats each commit/process pair, each `build`
+//! and (where the library can join twice with one client, [`Peer::rejoin`])
+//! each `join` up to `reps` times, every repetition on fresh untimed copies,
+//! and stops repeating an operation once its samples in this worker add up
+//! to [`Config::rep_budget`]: sub-second operations get many samples, the
+//! slow ones one per worker.
 //!
 //! **`state_bytes`**: heap bytes requested and not freed across C's `join`
 //! (the Welcome and tree are borrowed, so the difference is what the new
@@ -47,19 +67,21 @@ use crate::metric::{Metric, Scenario};
 use crate::peer::{Peer, PeerResult};
 
 /// The scenario definitions, as printed with every report.
-pub const DEFINITIONS: &str = "Definitions. Group of n: creator A = leaf 0; committer B = leaf n-1 \
-(commit, add_one, remove_one); processor C = leaf 1 (process*, and the joiner of join). \
+pub const DEFINITIONS: &str = "Definitions. Group of n: creator A = leaf 0; committer B (commit, \
+add_one, remove_one) at leaf 2 (first), n/2 (middle) or n-1 (last); processor C = leaf 1 (process*, and the joiner of join). \
 build: A creates the group and adds n-1 members in one commit with a path (key packages made \
 beforehand, untimed); build_tree_in_welcome: the same build by another creator whose Welcome \
 carries the ratchet tree in the GroupInfo (same key packages). join: C processes the Welcome with the ratchet tree delivered out of band. \
 Every commit carries an UpdatePath; create + merge is timed, encoding included; process = decode, \
 validate, merge. Handshake messages are PublicMessages; cipher suite 1. \
-Cold (*_cold): B and C as they join the freshly built tree (only A's direct path is non-blank). \
+Cold (*_cold): B and C as they join the freshly built tree (only A's direct path is non-blank; \
+B = first has an almost entirely blank copath and encrypts to ~n leaves). \
 Warm: before measuring, the leftmost member of each of B's copath subtrees not covered by A's path \
 joins and commits a self-update (largest subtree first), B and C process each; then B commits once \
 and C processes it; every node on B's copath then has a one-node resolution. remove_one removes \
-leaf n-2 (B's neighbour, so the removal does not blank B's copath); add_one adds a fresh member. \
-Each commit/process pair starts from untimed copies of B and C. \
+B's neighbour (its sibling leaf, else B-1: the removal does not blank B's copath); add_one adds a \
+fresh member. Each commit/process pair starts from untimed copies of B and C; a worker repeats \
+pairs, builds and (throng) joins on fresh copies up to --reps times within a time budget. \
 state_bytes: heap bytes requested and not freed across C's join (counting global allocator over \
 mimalloc; allocator overhead excluded; an untimed join ran before it). tree_bytes: the encoded \
 ratchet tree; welcome_bytes: the encoded Welcome of build (without the tree); commit_bytes: the \
@@ -127,6 +149,54 @@ pub struct Config {
     /// Test hook: this operation never returns (timed or as setup), to
     /// exercise the time caps.
     pub stall: Option<Metric>,
+    /// Where B, the committer, sits.
+    pub committer: Committer,
+    /// Most samples of one operation per worker (at least 1).
+    pub reps: usize,
+    /// A worker stops repeating an operation once its samples add up to this.
+    pub rep_budget: Duration,
+}
+
+/// Where the committer B sits in the tree.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+#[value(rename_all = "snake_case")]
+pub enum Committer {
+    /// Leaf 2: on the cold tree its copath is blank above its neighbour.
+    First,
+    /// Leaf `n / 2`.
+    Middle,
+    /// Leaf `n - 1`.
+    Last,
+}
+
+impl Committer {
+    /// Every position, in report order.
+    pub const ALL: [Committer; 3] = [Committer::First, Committer::Middle, Committer::Last];
+
+    /// The name in the output.
+    pub fn name(self) -> &'static str {
+        match self {
+            Committer::First => "first",
+            Committer::Middle => "middle",
+            Committer::Last => "last",
+        }
+    }
+
+    /// B's leaf in a group of `n` (at least [`MIN_MEMBERS`]).
+    pub fn leaf(self, n: u32) -> u32 {
+        match self {
+            Committer::First => 2,
+            Committer::Middle => n / 2,
+            Committer::Last => n - 1,
+        }
+    }
+}
+
+impl std::fmt::Display for Committer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
 }
 
 /// Smallest group the scenarios support: A, B, C and the member `remove_one`
@@ -135,7 +205,7 @@ pub const MIN_MEMBERS: u32 = 4;
 
 /// Runs `scenario` against `peer`, reporting through `emit`.
 pub fn run<P: Peer>(peer: &mut P, scenario: Scenario, config: &Config, emit: &mut dyn FnMut(Event)) {
-    let mut runner = Runner { peer, config, emit, phase: String::new() };
+    let mut runner = Runner { peer, config, emit, phase: String::new(), last: Duration::ZERO };
     let result = match scenario {
         Scenario::Join => runner.join_scenario(),
         Scenario::Cold => runner.commit_scenario(false),
@@ -153,18 +223,25 @@ pub fn cpu_time() -> Option<Duration> {
     cpu_time::ProcessTime::try_now().ok().map(|t| t.as_duration())
 }
 
-/// Leaf of B, the committer.
+/// Leaf of B at the `last` position (the criterion benches' committer).
 pub fn committer(n: u32) -> u32 {
-    n - 1
+    Committer::Last.leaf(n)
 }
 
 /// Leaf of C, the processor and joiner.
 pub const PROCESSOR: u32 = 1;
 
-/// Leaf `remove_one` removes: B's neighbour, so that the removal does not
-/// blank B's copath.
+/// Leaf `remove_one` removes when B is [`committer`]`(n)`.
 pub fn removed(n: u32) -> u32 {
-    n - 2
+    neighbour(committer(n), n)
+}
+
+/// The leaf `remove_one` removes when B is leaf `b`: B's sibling leaf if it
+/// exists, else `b - 1`, so that the removal does not blank B's copath;
+/// never A or C (for `b >= 2`).
+pub fn neighbour(b: u32, n: u32) -> u32 {
+    let sibling = b ^ 1;
+    if sibling < n && sibling > PROCESSOR { sibling } else { b - 1 }
 }
 
 /// The warmers of `committer` in a group of `n`: the leftmost leaf of each of
@@ -191,6 +268,8 @@ struct Runner<'a, P: Peer> {
     emit: &'a mut dyn FnMut(Event),
     /// The setup phase in progress, named in a `SetupFailed`.
     phase: String,
+    /// Wall time of the last successful timed operation.
+    last: Duration,
 }
 
 /// The creator, every other member's key package, and the clients kept by leaf.
@@ -235,6 +314,7 @@ impl<P: Peer> Runner<'_, P> {
         let start = Instant::now();
         let result = f(self.peer);
         let elapsed = start.elapsed();
+        self.last = elapsed;
         let cpu = cpu_start.zip(cpu_time()).map(|(a, b)| b.saturating_sub(a));
         match result {
             Ok(value) => {
@@ -250,6 +330,12 @@ impl<P: Peer> Runner<'_, P> {
                 None
             }
         }
+    }
+
+    /// Whether to sample an operation again, `done` samples and `spent`
+    /// wall time into this worker.
+    fn again(&self, done: usize, spent: Duration) -> bool {
+        done < self.config.reps && spent < self.config.rep_budget
     }
 
     fn bytes(&mut self, op: Metric, bytes: usize) {
@@ -303,7 +389,19 @@ impl<P: Peer> Runner<'_, P> {
             // still be had.
             self.phase("build");
             let (a, welcome) = if self.wanted(Metric::Build) {
-                self.timed(Metric::Build, |p| p.build(creator, &key_packages)).ok_or("the group could not be built")?
+                let first = self
+                    .timed(Metric::Build, |p| p.build(creator, &key_packages))
+                    .ok_or("the group could not be built")?;
+                let (mut done, mut spent) = (1, self.last);
+                while self.again(done, spent) {
+                    self.phase("another creator, to build again");
+                    let (creator, _) = self.peer.client(n + 10 + done as u32)?;
+                    if self.timed(Metric::Build, |p| p.build(creator, &key_packages)).is_none() {
+                        break;
+                    }
+                    (done, spent) = (done + 1, spent + self.last);
+                }
+                first
             } else {
                 self.stall_point(Metric::Build);
                 self.peer.build(creator, &key_packages)?
@@ -320,8 +418,15 @@ impl<P: Peer> Runner<'_, P> {
         if self.wanted(Metric::BuildTreeInWelcome) {
             self.phase("a creator whose groups send the tree in the Welcome");
             self.peer.tree_in_welcome();
-            let (creator, _) = self.peer.client(n + 1)?;
-            self.timed(Metric::BuildTreeInWelcome, |p| p.build(creator, &key_packages));
+            let (mut done, mut spent) = (0, Duration::ZERO);
+            while done == 0 || self.again(done, spent) {
+                self.phase("a creator whose groups send the tree in the Welcome");
+                let (creator, _) = self.peer.client(n + 1000 + done as u32)?;
+                if self.timed(Metric::BuildTreeInWelcome, |p| p.build(creator, &key_packages)).is_none() {
+                    break;
+                }
+                (done, spent) = (done + 1, spent + self.last);
+            }
         }
         Ok(())
     }
@@ -345,10 +450,12 @@ impl<P: Peer> Runner<'_, P> {
 
         self.phase("join of C");
         let c_client = Self::take_client(&mut kept, PROCESSOR)?;
+        let spare = self.peer.rejoin(&c_client);
         let heap_before = self.config.heap_bytes.map(|heap| heap());
         let Some(c) = self.timed(Metric::Join, |p| p.join(c_client, welcome, tree)) else {
             return Ok(());
         };
+        let first = self.last;
         match (self.config.heap_bytes, heap_before) {
             (Some(heap), Some(before)) => {
                 let retained = heap().saturating_sub(before);
@@ -359,13 +466,24 @@ impl<P: Peer> Runner<'_, P> {
         self.phase("check C");
         self.expect_leaf(&c, PROCESSOR)?;
         self.same_epoch(a, &c)?;
+        drop(c);
+        // Repeated joins where the library can join twice with one client.
+        let (mut done, mut spent) = (1, first);
+        while let (Some(spare), true) = (&spare, self.again(done, spent)) {
+            self.phase("the same client, to join again");
+            let Some(client) = self.peer.rejoin(spare) else { break };
+            if self.timed(Metric::Join, |p| p.join(client, welcome, tree)).is_none() {
+                break;
+            }
+            (done, spent) = (done + 1, spent + self.last);
+        }
         Ok(())
     }
 
     /// Build and the joins of B and C (and, when warming, keeps the warmers' clients).
     fn fixture(&mut self, warm: bool) -> PeerResult<Fixture<P>> {
         let n = self.config.members;
-        let b_leaf = committer(n);
+        let b_leaf = self.config.committer.leaf(n);
         let warmer_leaves = if warm { warmers(n, b_leaf) } else { Vec::new() };
         let mut keep = vec![b_leaf, PROCESSOR];
         keep.extend(&warmer_leaves);
@@ -434,32 +552,41 @@ impl<P: Peer> Runner<'_, P> {
                 pick(Metric::ProcessRemove, Metric::ProcessRemoveCold),
             ),
         ];
+        let removed = neighbour(self.config.committer.leaf(n), n);
         for (op, commit_metric, process_metric) in pairs {
             if !self.wanted(commit_metric) {
                 continue;
             }
-            self.phase(format!("copies of B and C for {commit_metric}"));
-            let mut b = self.peer.fork(&fixture.b)?;
-            let mut c = self.peer.fork(&fixture.c)?;
-            let newcomer = &fixture.newcomer;
-            let Some(commit) = self.timed(commit_metric, |p| match op {
-                Op::Update => p.commit_update(&mut b),
-                Op::Add => p.commit_add(&mut b, newcomer),
-                Op::Remove => p.commit_remove(&mut b, removed(n)),
-            }) else {
-                continue;
-            };
-            if commit_metric == Metric::Commit {
-                self.bytes(Metric::CommitBytes, commit.len());
-            } else if commit_metric == Metric::CommitCold {
-                self.bytes(Metric::CommitBytesCold, commit.len());
-            }
-            if !self.wanted(process_metric) {
-                continue;
-            }
-            if self.timed(process_metric, |p| p.process(&mut c, &commit)).is_some() {
+            let (mut done, mut spent) = (0, Duration::ZERO);
+            while done == 0 || self.again(done, spent) {
+                done += 1;
+                self.phase(format!("copies of B and C for {commit_metric}"));
+                let mut b = self.peer.fork(&fixture.b)?;
+                let mut c = self.peer.fork(&fixture.c)?;
+                let newcomer = &fixture.newcomer;
+                let Some(commit) = self.timed(commit_metric, |p| match op {
+                    Op::Update => p.commit_update(&mut b),
+                    Op::Add => p.commit_add(&mut b, newcomer),
+                    Op::Remove => p.commit_remove(&mut b, removed),
+                }) else {
+                    break;
+                };
+                spent += self.last;
+                if done == 1 && commit_metric == Metric::Commit {
+                    self.bytes(Metric::CommitBytes, commit.len());
+                } else if done == 1 && commit_metric == Metric::CommitCold {
+                    self.bytes(Metric::CommitBytesCold, commit.len());
+                }
+                if !self.wanted(process_metric) {
+                    continue;
+                }
+                if self.timed(process_metric, |p| p.process(&mut c, &commit)).is_none() {
+                    break;
+                }
+                spent += self.last;
                 if let Err(error) = self.same_epoch(&b, &c) {
                     (self.emit)(Event::Fail { op: process_metric, error: error.to_string() });
+                    break;
                 }
             }
         }
@@ -490,6 +617,17 @@ mod tests {
         assert!(warmers(100_000, 99_999).len() <= 16);
         for w in warmers(100_000, 99_999) {
             assert!(w > PROCESSOR && w != removed(100_000) && w < 99_999);
+        }
+        // Every position, every size: no warmer is A, C, B or the removed leaf.
+        for n in [4, 5, 37, 100, 1000, 10_000, 100_000] {
+            for position in Committer::ALL {
+                let b = position.leaf(n);
+                let r = neighbour(b, n);
+                assert!(r > PROCESSOR && r < n && r != b, "n = {n}, {position}");
+                for w in warmers(n, b) {
+                    assert!(w > PROCESSOR && w != r && w != b && w < n, "n = {n}, {position}: {w}");
+                }
+            }
         }
     }
 }

@@ -8,7 +8,7 @@
 use std::process::Command;
 
 use serde_json::Value;
-use throng_benches::metric::{Metric, Unit};
+use throng_benches::metric::{Metric, Scenario, Unit};
 
 fn compare(args: &[&str]) -> Vec<Value> {
     let output = Command::new(env!("CARGO_BIN_EXE_compare")).args(args).arg("--json").output().expect("compare runs");
@@ -37,10 +37,25 @@ fn value(row: &Value, metric: Metric) -> Option<f64> {
 
 #[test]
 fn every_metric_of_every_implementation_is_measured() {
-    // No --impl: throng, both peers and the crypto floor.
-    let rows = compare(&["--members", "64", "--runs", "1"]);
-    let times = Metric::ALL.iter().filter(|m| m.unit() == Unit::Millis).count();
-    assert_eq!(rows.len(), 3 * Metric::ALL.len() + times);
+    // No --impl: throng, both peers and the crypto floor; every committer
+    // position (the default): one row per position for the metrics of the
+    // cold and warm scenarios.
+    let rows = compare(&["--members", "64", "--runs", "1", "--reps", "1"]);
+    let per_position = |m: &Metric| if m.scenario() == Scenario::Join { 1 } else { 3 };
+    let all: usize = Metric::ALL.iter().map(per_position).sum();
+    let times: usize = Metric::ALL.iter().filter(|m| m.unit() == Unit::Millis).map(per_position).sum();
+    assert_eq!(rows.len(), 3 * all + times);
+    for r in rows.iter().filter(|r| r.get("median_ms").is_some()) {
+        // Every sample is kept, and min <= median <= p90.
+        let samples = r["samples"].as_array().unwrap();
+        assert_eq!(samples.len() as u64, r["runs"].as_u64().unwrap(), "{r}");
+        let number = |k: &str| r[k].as_f64().unwrap();
+        let (min, median, p90) = (number("min_ms"), number("median_ms"), number("p90_ms"));
+        assert!(min <= median && median <= p90, "{r}");
+    }
+    for position in ["first", "middle", "last"] {
+        assert!(rows.iter().any(|r| r["op"] == "commit_cold" && r["committer"] == position), "{position}");
+    }
     for r in rows.iter().filter(|r| r["impl"] == "crypto-floor") {
         let op = r["op"].as_str().unwrap();
         let metric = Metric::ALL.into_iter().find(|m| m.name() == op).unwrap();
@@ -62,12 +77,42 @@ fn every_metric_of_every_implementation_is_measured() {
 }
 
 #[test]
+fn repetitions_add_samples() {
+    // Two workers, up to three samples each: six samples of a cheap
+    // operation, one worker per position asked.
+    let rows = compare(&[
+        "--members",
+        "16",
+        "--runs",
+        "2",
+        "--reps",
+        "3",
+        "--committer",
+        "middle",
+        "--impl",
+        "throng,crypto-floor",
+        "--ops",
+        "commit,process",
+    ]);
+    assert_eq!(rows.len(), 4);
+    for r in &rows {
+        assert_eq!(r["committer"], "middle", "{r}");
+        assert_eq!(r["runs"], 6, "{r}");
+        assert_eq!(r["samples"].as_array().map(Vec::len), Some(6), "{r}");
+    }
+}
+
+#[test]
 fn a_hung_operation_becomes_a_timeout_row() {
     let rows = compare(&[
         "--members",
         "8",
         "--runs",
         "2",
+        "--reps",
+        "1",
+        "--committer",
+        "last",
         "--impl",
         "mls-rs",
         "--cap-secs",
@@ -100,6 +145,8 @@ fn a_group_that_cannot_be_built_is_not_asked_again() {
         "8",
         "--runs",
         "3",
+        "--committer",
+        "last",
         "--impl",
         "mls-rs",
         "--cap-secs",

@@ -17,6 +17,32 @@ pub struct Shape {
     filled: Vec<bool>,
     /// Unmerged leaves (by leaf index) of non-blank parents.
     unmerged: BTreeMap<u32, Vec<u32>>,
+    /// Leaves whose node or direct path changed since the last
+    /// [`Shape::take_changed`] (tree hashes to recompute, §7.8).
+    changed: Vec<u32>,
+}
+
+/// The hashes of the tree (§7.8, §7.9) an operation must compute, by
+/// input kind.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TreeHashes {
+    /// Tree hashes of non-blank leaves.
+    pub leaves: u32,
+    /// Tree hashes of blank leaves.
+    pub blank_leaves: u32,
+    /// Tree hashes of non-blank parents.
+    pub parents: u32,
+    /// Tree hashes of blank parents.
+    pub blank_parents: u32,
+    /// Parent hashes (one per filtered-path node of an UpdatePath).
+    pub parent_hashes: u32,
+}
+
+impl TreeHashes {
+    /// All of them.
+    pub fn total(&self) -> u32 {
+        self.leaves + self.blank_leaves + self.parents + self.blank_parents + self.parent_hashes
+    }
 }
 
 /// What one UpdatePath costs its sender.
@@ -55,7 +81,30 @@ impl Shape {
         for leaf in 0..members {
             filled[2 * leaf as usize] = true;
         }
-        Self { width, filled, unmerged: BTreeMap::new() }
+        Self { width, filled, unmerged: BTreeMap::new(), changed: Vec::new() }
+    }
+
+    /// The tree hashes to recompute after the changes since the last call
+    /// (every changed leaf and every node above one, each once: a node's
+    /// tree hash covers its subtree), and forgets the changes.
+    pub fn take_changed(&mut self) -> TreeHashes {
+        let mut nodes = std::collections::BTreeSet::new();
+        for leaf in std::mem::take(&mut self.changed) {
+            nodes.insert(2 * leaf);
+            for (p, _) in self.direct_path(leaf) {
+                nodes.insert(p);
+            }
+        }
+        let mut out = TreeHashes::default();
+        for x in nodes {
+            match (level(x) == 0, self.filled[x as usize]) {
+                (true, true) => out.leaves += 1,
+                (true, false) => out.blank_leaves += 1,
+                (false, true) => out.parents += 1,
+                (false, false) => out.blank_parents += 1,
+            }
+        }
+        out
     }
 
     fn root(&self) -> u32 {
@@ -121,6 +170,7 @@ impl Shape {
         for &(p, _) in &path {
             self.filled[p as usize] = true;
         }
+        self.changed.push(committer);
         Path { nodes: path.len() as u32, encryptions: path.iter().map(|(_, e)| e).sum() }
     }
 
@@ -140,9 +190,12 @@ impl Shape {
                 let leaf = self.width;
                 self.width *= 2;
                 self.filled.resize(2 * self.width as usize - 1, false);
+                // Every node of the new half, and the new root, is new.
+                self.changed.extend(leaf..self.width);
                 leaf
             }
         };
+        self.changed.push(leaf);
         self.filled[2 * leaf as usize] = true;
         for (p, _) in self.direct_path(leaf) {
             if self.filled[p as usize] {
@@ -156,6 +209,7 @@ impl Shape {
     /// path. (Truncation does not arise in the scenarios.)
     pub fn remove(&mut self, leaf: u32) {
         self.filled[2 * leaf as usize] = false;
+        self.changed.push(leaf);
         for (p, _) in self.direct_path(leaf) {
             self.filled[p as usize] = false;
             self.unmerged.remove(&p);
@@ -200,12 +254,20 @@ mod tests {
     fn adds_are_unmerged_and_widen_a_full_tree() {
         let mut shape = Shape::new(4);
         shape.commit(0, &[1, 2, 3]);
+        shape.take_changed();
         assert_eq!(shape.add(), 4);
         assert_eq!(shape.width(), 8);
         // Leaf 3 commits adding 4: copath {2}, node 1, and the new
         // subtree {4..7} whose only member is new: filtered in, sent to none.
         assert_eq!(shape.commit(3, &[4]), Path { nodes: 3, encryptions: 2 });
+        // Widening made the whole right half (nodes 8-14) and the root
+        // new; 3's path adds nodes 6, 5 and 3.
+        let hashes = shape.take_changed();
+        assert_eq!(hashes.total(), 11);
         shape.remove(2);
+        // Leaf 2 and its parents 5, 3, 7.
+        let hashes = shape.take_changed();
+        assert_eq!((hashes.blank_leaves, hashes.parents + hashes.blank_parents), (1, 3));
         assert_eq!(shape.counts(), (4, 1));
     }
 }

@@ -56,6 +56,11 @@ fn key_package(bytes: &[u8]) -> PeerResult<Proposal> {
 }
 
 impl Throng {
+    /// The adapter over another provider (the floor's counting provider).
+    pub fn with_provider(provider: Arc<dyn CryptoProvider>) -> Self {
+        Self { provider, ..Self::default() }
+    }
+
     /// Creates, encodes and merges a commit of `proposals`; returns the
     /// encoded commit and Welcome.
     fn commit(&self, member: &mut Group, proposals: Vec<Proposal>) -> PeerResult<(Vec<u8>, Option<Vec<u8>>)> {
@@ -147,6 +152,10 @@ impl Peer for Throng {
         let mut fork = member.clone();
         fork.unshare_tree();
         Ok(fork)
+    }
+
+    fn rejoin(&self, client: &Client) -> Option<Client> {
+        Some(client.clone())
     }
 
     fn leaf_index(&self, member: &Group) -> u32 {
