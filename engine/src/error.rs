@@ -61,6 +61,10 @@ pub enum Error {
     /// An invariant of throng itself broke: a bug, never a peer's fault.
     #[error("internal: {0}")]
     Internal(#[from] InternalError),
+    /// A delivery service's store failed (`throng::store`); the registry
+    /// changed nothing.
+    #[error("store: {0}")]
+    Store(#[from] crate::server::store::StoreError),
 }
 
 /// A rule of RFC 9420 that a message broke; each variant names its section.

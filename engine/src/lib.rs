@@ -64,6 +64,7 @@ pub use public_group::{
     CommittedProposal, GroupInfoView, PublicGroup, PublicGroupConfig, PublicProcessed, StagedPublicCommit,
 };
 pub use secret_tree::SecretTreeConfig;
+pub use server::store;
 pub use server::{Accepted, AcceptedKind, Registry, Rejected, ServedGroupInfo};
 pub use tree::{RatchetTree, TreeView};
 pub use tree_math::LeafIndex;
