@@ -75,7 +75,13 @@ pub(crate) fn to_u64(v: i64) -> Result<u64, StoreError> {
 
 /// A log row read back, checked.
 #[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
-pub(crate) fn entry_from_row(seq: i64, epoch: i64, kind: i64, message: Vec<u8>, at: i64) -> Result<LogEntry, StoreError> {
+pub(crate) fn entry_from_row(
+    seq: i64,
+    epoch: i64,
+    kind: i64,
+    message: Vec<u8>,
+    at: i64,
+) -> Result<LogEntry, StoreError> {
     Ok(LogEntry {
         seq: to_u64(seq)?,
         epoch: to_u64(epoch)?,

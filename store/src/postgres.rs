@@ -17,9 +17,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{IsolationLevel, NoTls, Row};
 
-use throng::store::{
-    Append, Compacted, Compaction, LogEntry, Snapshot, Store, StoreError, StoredGroup, now_ms,
-};
+use throng::store::{Append, Compacted, Compaction, LogEntry, Snapshot, Store, StoreError, StoredGroup, now_ms};
 
 use crate::{entry_from_row, to_i64, to_u64};
 
@@ -145,8 +143,7 @@ impl PgStore {
             .enable_all()
             .build()
             .map_err(unavailable)?;
-        let manager =
-            Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager)
             .max_size(options.pool_size.max(1))
             .runtime(Runtime::Tokio1)
@@ -277,10 +274,8 @@ impl Store for PgStore {
                 .start()
                 .await
                 .map_err(pg)?;
-            let Some(row) = tx
-                .query_opt("SELECT head, epoch FROM throng_groups WHERE group_id = $1", &[&gid])
-                .await
-                .map_err(pg)?
+            let Some(row) =
+                tx.query_opt("SELECT head, epoch FROM throng_groups WHERE group_id = $1", &[&gid]).await.map_err(pg)?
             else {
                 return Ok(None);
             };
@@ -300,9 +295,7 @@ impl Store for PgStore {
                 epoch: to_u64(snap.try_get(1).map_err(pg)?)?,
                 state: snap.try_get(2).map_err(pg)?,
             };
-            let entries = entries_from(
-                tx.query(ENTRIES_AFTER, &[&gid, &to_i64(snapshot.seq)?]).await.map_err(pg)?,
-            )?;
+            let entries = entries_from(tx.query(ENTRIES_AFTER, &[&gid, &to_i64(snapshot.seq)?]).await.map_err(pg)?)?;
             let group_info = tx
                 .query_opt(
                     "SELECT group_info FROM throng_group_infos WHERE group_id = $1 AND epoch = $2",
@@ -334,7 +327,10 @@ impl Store for PgStore {
             let (kind, at) = (entry.kind.code(), to_i64(entry.created_at_ms)?);
             let mut attempt = 0;
             let appended = loop {
-                match client.execute(&append, &[&gid, &expected, &seq, &new_epoch, &epoch, &kind, &at, &entry.message]).await {
+                match client
+                    .execute(&append, &[&gid, &expected, &seq, &new_epoch, &epoch, &kind, &at, &entry.message])
+                    .await
+                {
                     Ok(n) => break n,
                     // Not committed: the compare-and-set may run again.
                     Err(e) if is_retryable(&e) && attempt < 5 => attempt += 1,
@@ -349,7 +345,10 @@ impl Store for PgStore {
                 .await
                 .map_err(pg)?
                 .ok_or_else(|| unavailable("the group is not stored"))?;
-            Ok(Append::Conflict { head: to_u64(row.try_get(0).map_err(pg)?)?, epoch: to_u64(row.try_get(1).map_err(pg)?)? })
+            Ok(Append::Conflict {
+                head: to_u64(row.try_get(0).map_err(pg)?)?,
+                epoch: to_u64(row.try_get(1).map_err(pg)?)?,
+            })
         })
     }
 

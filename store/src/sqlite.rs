@@ -7,9 +7,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use throng::store::{
-    Append, Compacted, Compaction, LogEntry, Snapshot, Store, StoreError, StoredGroup, now_ms,
-};
+use throng::store::{Append, Compacted, Compaction, LogEntry, Snapshot, Store, StoreError, StoredGroup, now_ms};
 
 use crate::{entry_from_row, to_i64, to_u64};
 
@@ -90,16 +88,17 @@ impl SqliteStore {
     }
 }
 
-fn read_entries(
-    conn: &Connection,
-    sql: &str,
-    group_id: &[u8],
-    from: u64,
-) -> Result<Vec<LogEntry>, StoreError> {
+fn read_entries(conn: &Connection, sql: &str, group_id: &[u8], from: u64) -> Result<Vec<LogEntry>, StoreError> {
     let mut stmt = conn.prepare_cached(sql).map_err(unavailable)?;
     let rows = stmt
         .query_map(params![group_id, to_i64(from)?], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?, r.get::<_, Vec<u8>>(3)?, r.get::<_, i64>(4)?))
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, Vec<u8>>(3)?,
+                r.get::<_, i64>(4)?,
+            ))
         })
         .map_err(unavailable)?;
     let mut out = Vec::new();
@@ -196,7 +195,13 @@ impl Store for SqliteStore {
                 .execute(
                     "UPDATE throng_groups SET head = ?3, epoch = ?4, updated_at_ms = ?5 \
                      WHERE group_id = ?1 AND head = ?2",
-                    params![group_id, to_i64(expected_head)?, to_i64(entry.seq)?, to_i64(new_epoch)?, to_i64(now_ms())?],
+                    params![
+                        group_id,
+                        to_i64(expected_head)?,
+                        to_i64(entry.seq)?,
+                        to_i64(new_epoch)?,
+                        to_i64(now_ms())?
+                    ],
                 )
                 .map_err(unavailable)?;
             if moved == 0 {

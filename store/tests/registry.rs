@@ -45,8 +45,8 @@ fn sqlite_survives_a_restart_with_identical_state() {
             deliver(&mut s.members, Some(c), &msg);
         }
         // A proposal left pending in the last epoch, and a published GroupInfo.
-        let kp = KeyPackageBundle::generate(&*provider(), CS, &Identity::basic(&*provider(), CS, "late").unwrap())
-            .unwrap();
+        let kp =
+            KeyPackageBundle::generate(&*provider(), CS, &Identity::basic(&*provider(), CS, "late").unwrap()).unwrap();
         let (proposal, _) = s.members[1].propose(Proposal::Add(Add { key_package: kp.key_package.clone() })).unwrap();
         r.handle(&gid, &proposal).unwrap();
         let info = s.members[0].group_info(true, false).unwrap();
@@ -133,7 +133,8 @@ impl<S: Store> Store for Switch<S> {
 #[test]
 fn a_store_that_is_down_is_a_typed_error_and_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(Switch { inner: SqliteStore::open(dir.path().join("ds.sqlite")).unwrap(), down: false.into() });
+    let store =
+        Arc::new(Switch { inner: SqliteStore::open(dir.path().join("ds.sqlite")).unwrap(), down: false.into() });
     let r = registry(store.clone(), StoreOptions::default());
     let gid = b"down".to_vec();
     let mut s = setup(&gid, 2);

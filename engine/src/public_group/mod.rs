@@ -42,8 +42,8 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-pub(crate) use process::{PublicStage, Validated};
 pub use process::{PublicProcessed, StagedPublicCommit};
+pub(crate) use process::{PublicStage, Validated};
 pub use proposals::{AppliedProposals, CommittedProposal, validate_key_package};
 pub(crate) use proposals::{CachedProposal, Committer, ProposalCache, apply_proposals, check_unique_keys};
 

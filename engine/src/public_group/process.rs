@@ -214,8 +214,11 @@ impl PublicGroup {
             FramedContentBody::Proposal(proposal) => {
                 let sender = authenticated.content.sender;
                 check_received_proposal(&suite, &self.context, &self.tree, sender, proposal, &self.config)?;
-                let cached =
-                    CachedProposal { reference: authenticated.proposal_ref(&suite), proposal: proposal.clone(), sender };
+                let cached = CachedProposal {
+                    reference: authenticated.proposal_ref(&suite),
+                    proposal: proposal.clone(),
+                    sender,
+                };
                 let new = self.proposals.check_insert(&cached, &self.config.limits)?;
                 Ok(Validated::Proposal { cached, new })
             }

@@ -179,7 +179,6 @@ pub struct ServedGroupInfo {
     pub signed: Option<GroupInfo>,
 }
 
-
 /// One group's state as this registry holds it.
 #[derive(Debug)]
 struct SlotState {
@@ -261,7 +260,6 @@ fn check_epoch(current: u64, got: u64, content_type: ContentType) -> Result<(), 
         Err(Rejected::WrongEpoch { current, got })
     }
 }
-
 
 /// Many public groups, safe to share across threads and tasks, kept in a
 /// [`Store`] (see the module documentation).
@@ -388,12 +386,18 @@ impl Registry {
             return Err(corrupt(format!("entry {} follows position {seq}", entry.seq)));
         }
         if entry.epoch != group.epoch() {
-            return Err(corrupt(format!("entry {} claims epoch {}, the group is in {}", entry.seq, entry.epoch, group.epoch())));
+            return Err(corrupt(format!(
+                "entry {} claims epoch {}, the group is in {}",
+                entry.seq,
+                entry.epoch,
+                group.epoch()
+            )));
         }
         let message: MlsMessage =
             self.config.limits.decode(&entry.message).map_err(|e| corrupt(format!("entry {}: {e}", entry.seq)))?;
-        let validated =
-            group.validate_message(message, true).map_err(|e| corrupt(format!("entry {} does not replay: {e}", entry.seq)))?;
+        let validated = group
+            .validate_message(message, true)
+            .map_err(|e| corrupt(format!("entry {} does not replay: {e}", entry.seq)))?;
         let kind = match validated {
             Validated::Proposal { .. } => EntryKind::Proposal,
             Validated::Commit(_) => EntryKind::Commit,
@@ -547,7 +551,11 @@ impl Registry {
             check_epoch(group.epoch(), peeked.epoch, peeked.content_type)?;
             // The sender is encrypted (§6.3.2): every member gets it, and
             // the sender drops its own.
-            return Ok(Accepted { epoch: group.epoch(), kind: AcceptedKind::Application, fanout: group.member_leaves() });
+            return Ok(Accepted {
+                epoch: group.epoch(),
+                kind: AcceptedKind::Application,
+                fanout: group.member_leaves(),
+            });
         }
 
         let mut synced = false;

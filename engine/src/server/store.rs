@@ -197,8 +197,13 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Appends `entry` (whose `seq` is `expected_head + 1`) and sets the
     /// group's epoch to `new_epoch`, if the head is still `expected_head`:
     /// one transaction.
-    fn append(&self, group_id: &[u8], expected_head: u64, new_epoch: u64, entry: &LogEntry)
-    -> Result<Append, StoreError>;
+    fn append(
+        &self,
+        group_id: &[u8],
+        expected_head: u64,
+        new_epoch: u64,
+        entry: &LogEntry,
+    ) -> Result<Append, StoreError>;
 
     /// The entries after position `seq`, in order (empty when none, or when
     /// the group is not stored).
