@@ -13,7 +13,7 @@
 //!   (RFC 9750), which a member's `Group` holds too, and [`Registry`], many
 //!   of them for a Delivery Service, safe to share across threads and tokio
 //!   tasks (validation is CPU work: run it on `spawn_blocking` or a rayon
-//!   pool, never on the executor's threads; see `engine/examples/server.rs`);
+//!   pool, never on the executor's threads; see `store/examples/server.rs`);
 //! - identities and key packages: [`Identity`], [`KeyPackageBundle`];
 //! - authentication of credentials (RFC 9420 §5.3.1): the
 //!   [`IdentityValidator`] a group or server is configured with, and the

@@ -50,7 +50,7 @@
 //! Validating a commit is CPU work (signatures, hashing, at 10,000 members
 //! milliseconds), and a durable store blocks on I/O, so an async server
 //! must not run [`Registry::handle`] on its executor threads. The pattern
-//! (engine/examples/server.rs):
+//! (store/examples/server.rs):
 //!
 //! 1. own one `Arc<Registry>`; receive messages on async tasks (network,
 //!    channels);
