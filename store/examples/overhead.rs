@@ -212,7 +212,7 @@ fn main() {
             pct(&mut handle, 0.99).as_secs_f64() * 1e3,
             pct(&mut appends, 0.5).as_secs_f64() * 1e3,
             pct(&mut appends, 0.99).as_secs_f64() * 1e3,
-            if snaps > 0 { snap_bytes / snaps } else { 0 },
+            snap_bytes.checked_div(snaps).unwrap_or(0),
         );
         registry.remove_group(b"big").unwrap();
     }

@@ -10,6 +10,20 @@
 //! They live outside the engine so that an embedder who keeps groups in
 //! memory, or writes its own store, links no database client.
 //!
+//! # Choices
+//!
+//! - **A blocking trait.** The registry validates on rayon and on blocking
+//!   threads, and installs a new state under a lock with sequential work
+//!   only; an async trait would put an executor inside the registry. The
+//!   PostgreSQL store drives its async client on a runtime of its own and
+//!   waits on a channel, which works from any thread.
+//! - **tokio-postgres with deadpool-postgres** rather than sqlx: the store
+//!   runs a dozen fixed statements, so sqlx's query macros and its own
+//!   driver add build time and dependencies for nothing; tokio-postgres is
+//!   the most used native PostgreSQL client for tokio, and deadpool a small
+//!   pool over it with connect and wait timeouts.
+//! - **rusqlite with `bundled`**: SQLite compiled in, no system library.
+//!
 //! # SQL relied on
 //!
 //! Four tables (`throng_groups`, `throng_log`, `throng_snapshots`,

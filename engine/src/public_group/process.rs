@@ -44,7 +44,7 @@ pub(crate) enum Validated {
     /// A valid proposal; `new` is false when it is cached already.
     Proposal {
         /// The proposal as the cache keeps it.
-        cached: CachedProposal,
+        cached: Box<CachedProposal>,
         /// Whether the cache lacks it.
         new: bool,
     },
@@ -177,7 +177,7 @@ impl PublicGroup {
                     sender: cached.sender,
                 };
                 if new {
-                    self.insert_proposal(cached)?;
+                    self.insert_proposal(*cached)?;
                 }
                 Ok(processed)
             }
@@ -220,7 +220,7 @@ impl PublicGroup {
                     sender,
                 };
                 let new = self.proposals.check_insert(&cached, &self.config.limits)?;
-                Ok(Validated::Proposal { cached, new })
+                Ok(Validated::Proposal { cached: Box::new(cached), new })
             }
             FramedContentBody::Commit(commit) => {
                 let config = self.config.clone();

@@ -346,7 +346,7 @@ impl Registry {
             match self.validate_entry(&group, seq, entry)? {
                 Validated::Proposal { cached, new } => {
                     if new {
-                        group.insert_proposal(cached).map_err(|e| corrupt(format!("entry {}: {e}", entry.seq)))?;
+                        group.insert_proposal(*cached).map_err(|e| corrupt(format!("entry {}: {e}", entry.seq)))?;
                     }
                 }
                 Validated::Commit(staged) => {
@@ -429,7 +429,7 @@ impl Registry {
                 match self.validate_entry(&group, at, entry)? {
                     Validated::Proposal { cached, new } => {
                         if new {
-                            group.insert_proposal(cached).map_err(|e| corrupt(format!("entry {}: {e}", entry.seq)))?;
+                            group.insert_proposal(*cached).map_err(|e| corrupt(format!("entry {}: {e}", entry.seq)))?;
                         }
                     }
                     Validated::Commit(staged) => {
@@ -636,7 +636,7 @@ impl Registry {
                 if s.seq != seq {
                     Ok(false)
                 } else {
-                    let r = Arc::make_mut(&mut s.group).insert_proposal(cached);
+                    let r = Arc::make_mut(&mut s.group).insert_proposal(*cached);
                     if r.is_ok() {
                         s.seq = seq + 1;
                         s.bytes_since_snapshot = s.bytes_since_snapshot.saturating_add(bytes);
