@@ -242,7 +242,8 @@ pub struct StoreOptions {
     /// Keep the log and GroupInfos of this many epochs before the current…
     pub keep_epochs: u64,
     /// …and of this recent a past, whichever keeps more. Older entries are
-    /// dropped once a snapshot covers them.
+    /// dropped once a snapshot covers them. By default 256 epochs and no
+    /// time: a busy group's log stays bounded in memory and in the store.
     pub keep_for: Duration,
     /// How many times in a row an append may lose to another writer that
     /// did not close the epoch (a proposal elsewhere) before
@@ -256,7 +257,7 @@ impl Default for StoreOptions {
             snapshot_every: 256,
             snapshot_bytes: 1 << 20,
             keep_epochs: 256,
-            keep_for: Duration::from_secs(3600),
+            keep_for: Duration::ZERO,
             max_append_attempts: 16,
         }
     }
