@@ -66,6 +66,10 @@ pub enum Error {
     /// fault it is, [`SframeError::is_peer_fault`] says.
     #[error("sframe: {0}")]
     Sframe(#[from] SframeError),
+    /// A delivery service's store failed (`throng::store`); the registry
+    /// changed nothing.
+    #[error("store: {0}")]
+    Store(#[from] crate::server::store::StoreError),
 }
 
 /// A rule of RFC 9420 that a message broke; each variant names its section.

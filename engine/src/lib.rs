@@ -14,7 +14,7 @@
 //!   (RFC 9750), which a member's `Group` holds too, and [`Registry`], many
 //!   of them for a Delivery Service, safe to share across threads and tokio
 //!   tasks (validation is CPU work: run it on `spawn_blocking` or a rayon
-//!   pool, never on the executor's threads; see `engine/examples/server.rs`);
+//!   pool, never on the executor's threads; see `store/examples/server.rs`);
 //! - identities and key packages: [`Identity`], [`KeyPackageBundle`];
 //! - authentication of credentials (RFC 9420 §5.3.1): the
 //!   [`IdentityValidator`] a group or server is configured with, and the
@@ -75,6 +75,7 @@ pub use public_group::{
     CommittedProposal, GroupInfoView, PublicGroup, PublicGroupConfig, PublicProcessed, StagedPublicCommit,
 };
 pub use secret_tree::SecretTreeConfig;
+pub use server::store;
 pub use server::{Accepted, AcceptedKind, Registry, Rejected, ServedGroupInfo};
 pub use tree::{RatchetTree, TreeView};
 pub use tree_math::LeafIndex;

@@ -640,7 +640,7 @@ fn many_groups_from_many_threads() {
         t.join().unwrap();
     }
     assert_eq!(registry.group_count(), 8);
-    assert!(registry.remove_group(b"group-0"));
+    assert!(registry.remove_group(b"group-0").unwrap());
     assert_eq!(registry.group_count(), 7);
     assert!(registry.roster(b"group-0").is_none());
 }

@@ -44,8 +44,8 @@ use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
-pub(crate) use process::PublicStage;
 pub use process::{PublicProcessed, StagedPublicCommit};
+pub(crate) use process::{PublicStage, Validated};
 pub use proposals::{AppliedProposals, CommittedProposal, validate_key_package};
 pub(crate) use proposals::{
     CachedProposal, Committer, ProposalCache, apply_proposals, check_received_proposal, check_resync_identity,

@@ -41,6 +41,20 @@ pub enum PublicProcessed {
     Commit(Box<StagedPublicCommit>),
 }
 
+/// What [`PublicGroup::validate_message`] found, before anything changed.
+#[derive(Debug)]
+pub(crate) enum Validated {
+    /// A valid proposal; `new` is false when it is cached already.
+    Proposal {
+        /// The proposal as the cache keeps it.
+        cached: Box<CachedProposal>,
+        /// Whether the cache lacks it.
+        new: bool,
+    },
+    /// A valid commit, staged.
+    Commit(Box<StagedPublicCommit>),
+}
+
 /// A commit checked against the current epoch, holding the public state of
 /// the next one: the tree changes, the GroupContext and the transcript.
 /// Nothing of the group changes until it is merged.
@@ -158,6 +172,30 @@ impl PublicGroup {
     /// messages as PublicMessages (`GroupConfig::handshake_wire_format`, the
     /// default).
     pub fn process_message(&mut self, message: MlsMessage) -> Result<PublicProcessed, Error> {
+        match self.validate_message(message, false)? {
+            Validated::Proposal { cached, new } => {
+                let processed = PublicProcessed::Proposal {
+                    reference: cached.reference.clone(),
+                    proposal: Box::new(cached.proposal.clone()),
+                    sender: cached.sender,
+                };
+                if new {
+                    self.insert_proposal(*cached)?;
+                }
+                Ok(processed)
+            }
+            Validated::Commit(staged) => Ok(PublicProcessed::Commit(staged)),
+        }
+    }
+
+    /// [`process_message`](Self::process_message) without changing the
+    /// group: a proposal is validated (its place in the cache included) and
+    /// returned for [`insert_proposal`](Self::insert_proposal), a commit is
+    /// staged. A server validates on a snapshot of the group with no lock
+    /// held, then decides (`server`). `parallel` checks a commit's Adds'
+    /// KeyPackages on the configured pool: only for a caller that holds no
+    /// lock another task of that pool may wait on.
+    pub(crate) fn validate_message(&self, message: MlsMessage, parallel: bool) -> Result<Validated, Error> {
         if message.version != ProtocolVersion::MLS10 {
             return Err(ValidationError::UnsupportedVersion.into());
         }
@@ -178,15 +216,27 @@ impl PublicGroup {
             FramedContentBody::Application(_) => Err(ValidationError::ApplicationInPublicMessage.into()),
             FramedContentBody::Proposal(proposal) => {
                 let sender = authenticated.content.sender;
-                let reference = self.receive_proposal(&suite, &authenticated, proposal)?;
-                Ok(PublicProcessed::Proposal { reference, proposal: Box::new(proposal.clone()), sender })
+                check_received_proposal(&suite, &self.context, &self.tree, sender, proposal, &self.config)?;
+                let cached = CachedProposal {
+                    reference: authenticated.proposal_ref(&suite),
+                    proposal: proposal.clone(),
+                    sender,
+                };
+                let new = self.proposals.check_insert(&cached, &self.config.limits)?;
+                Ok(Validated::Proposal { cached: Box::new(cached), new })
             }
             FramedContentBody::Commit(commit) => {
                 let config = self.config.clone();
-                let stage = config.on_pool(|| self.stage_commit(&suite, &authenticated, commit, false))?;
-                Ok(PublicProcessed::Commit(Box::new(stage.finish())))
+                let stage = config.on_pool(|| self.stage_commit(&suite, &authenticated, commit, parallel))?;
+                Ok(Validated::Commit(Box::new(stage.finish())))
             }
         }
+    }
+
+    /// Caches a proposal [`validate_message`](Self::validate_message)
+    /// checked against this same state.
+    pub(crate) fn insert_proposal(&mut self, cached: CachedProposal) -> Result<(), Error> {
+        self.proposals.insert(cached, &self.config.limits)
     }
 
     /// Validates a proposal received in this epoch and caches it for the
@@ -324,6 +374,15 @@ impl PublicGroup {
         self.merge_sharing(staged, None)
     }
 
+    /// [`merge_staged_commit`](Self::merge_staged_commit) on the calling
+    /// thread, never on the pool: a server merges under its group's lock,
+    /// and a thread waiting on a pool while holding a lock that the pool's
+    /// tasks wait on deadlocks (the merge of a staged diff is sequential
+    /// anyway: its hashes were computed when it was staged).
+    pub(crate) fn merge_on_this_thread(&mut self, staged: StagedPublicCommit) -> Result<(), Error> {
+        self.merge_with(staged, None, false)
+    }
+
     /// [`merge_staged_commit`](Self::merge_staged_commit), adopting `shared`
     /// instead of writing the diff when it is the tree of the new epoch
     /// (same root hash as the new GroupContext's tree hash).
@@ -331,6 +390,15 @@ impl PublicGroup {
         &mut self,
         staged: StagedPublicCommit,
         shared: Option<&Arc<RatchetTree>>,
+    ) -> Result<(), Error> {
+        self.merge_with(staged, shared, true)
+    }
+
+    fn merge_with(
+        &mut self,
+        staged: StagedPublicCommit,
+        shared: Option<&Arc<RatchetTree>>,
+        on_pool: bool,
     ) -> Result<(), Error> {
         if staged.base_epoch != self.context.epoch || staged.base_tree_hash != self.tree.root_hash() {
             return Err(UsageError::StaleCommit.into());
@@ -342,7 +410,11 @@ impl PublicGroup {
             None => {
                 let tree = Arc::make_mut(&mut self.tree);
                 let diff = staged.tree_diff;
-                self.config.on_pool(|| tree.merge(&suite, diff));
+                if on_pool {
+                    self.config.on_pool(|| tree.merge(&suite, diff));
+                } else {
+                    tree.merge(&suite, diff);
+                }
             }
         }
         if self.config.retention.epochs > 0 {

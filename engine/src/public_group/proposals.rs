@@ -50,15 +50,24 @@ impl ProposalCache {
     /// nothing, when the cache is full in total or for its sender. A
     /// committer's own proposals count like anyone's.
     pub(crate) fn insert(&mut self, proposal: CachedProposal, limits: &Limits) -> Result<(), Error> {
+        if self.check_insert(&proposal, limits)? {
+            self.push(proposal);
+        }
+        Ok(())
+    }
+
+    /// Whether [`insert`](Self::insert) would add `proposal` (`false`: it
+    /// is cached already), or the bound it would break; changes nothing
+    /// (a server decides before it stores the proposal, `server`).
+    pub(crate) fn check_insert(&self, proposal: &CachedProposal, limits: &Limits) -> Result<bool, Error> {
         if self.by_reference.contains_key(&proposal.reference) {
-            return Ok(());
+            return Ok(false);
         }
         let sender = Self::counted_as(proposal.sender);
         let of_sender = self.per_sender.get(&sender).copied().unwrap_or(0);
         Limits::check(Limit::CachedProposals, self.items.len() + 1, limits.max_cached_proposals)?;
         Limits::check(Limit::CachedProposalsPerSender, of_sender + 1, limits.max_cached_proposals_per_sender)?;
-        self.push(proposal);
-        Ok(())
+        Ok(true)
     }
 
     /// Appends a proposal not cached yet, indexed and counted.

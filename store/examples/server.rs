@@ -9,7 +9,14 @@
 //! again. CPU work (the registry's validation, the members' commits) runs on
 //! tokio's blocking pool, never on the async worker threads.
 //!
-//! Run: `cargo run --release -p throng --example server`.
+//! The registry keeps its groups in a store: a SQLite file by default, or
+//! PostgreSQL when given a URL. At the end a second registry opens the same
+//! store, as a restarted node would, and finds every group where the first
+//! left it.
+//!
+//! Run: `cargo run --release -p throng-store --example server` (SQLite in a
+//! temporary directory), `… --example server -- sqlite:ds.sqlite`, or
+//! `… --example server -- postgres://user@localhost/db`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::{BTreeMap, HashMap};
@@ -27,7 +34,8 @@ use throng::internals::group::{
 use throng::internals::tree_math::LeafIndex;
 use throng::messages::content::{MlsMessage, MlsMessageBody};
 use throng::messages::{Add, Proposal};
-use throng::{Accepted, Registry, Rejected};
+use throng::store::{Store, StoreOptions};
+use throng::{Accepted, PublicGroupConfig, Registry, Rejected};
 
 const GROUPS: usize = 50;
 const MEMBERS: usize = 4;
@@ -67,10 +75,10 @@ fn provider() -> Arc<dyn CryptoProvider> {
 
 /// Creates one group with `MEMBERS` members (CPU work: run it blocking) and
 /// registers it; the add commit goes through the registry like any other.
-fn setup_group(registry: &Registry, index: usize) -> Vec<Group> {
+fn setup_group(registry: &Registry, run: &str, index: usize) -> Vec<Group> {
     let cs = CipherSuite(1);
     let p = provider();
-    let group_id = format!("group-{index}").into_bytes();
+    let group_id = format!("{run}-group-{index}").into_bytes();
     let creator = Identity::basic(&*p, cs, format!("g{index}-m0")).unwrap();
     let mut creator = Group::create(cs, &creator, group_id.clone(), vec![], GroupConfig::default()).unwrap();
     registry.create_group(&creator.group_info(true, false).unwrap(), None).unwrap();
@@ -216,13 +224,31 @@ async fn member(
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let start = Instant::now();
-    let registry = Arc::new(Registry::new(provider()));
+    let dir = std::env::temp_dir().join(format!("throng-server-{}", std::process::id()));
+    let url = std::env::args().nth(1).unwrap_or_else(|| {
+        std::fs::create_dir_all(&dir).unwrap();
+        format!("sqlite:{}", dir.join("ds.sqlite").display())
+    });
+    // Opening a store blocks (connecting, creating tables): off the async threads.
+    let store: Arc<dyn Store> = {
+        let url = url.clone();
+        spawn_blocking(move || throng_store::open(&url)).await.unwrap().unwrap()
+    };
+    println!("store: {url}");
+    let registry = Arc::new(Registry::with_store(
+        provider(),
+        PublicGroupConfig::default(),
+        store.clone(),
+        StoreOptions::default(),
+    ));
+    // Group ids of this run, so that a store shared with earlier runs works.
+    let run = format!("{:x}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis());
 
     // Create the groups in parallel on the blocking pool.
     let mut setups = JoinSet::new();
     for i in 0..GROUPS {
-        let registry = registry.clone();
-        setups.spawn_blocking(move || setup_group(&registry, i));
+        let (registry, run) = (registry.clone(), run.clone());
+        setups.spawn_blocking(move || setup_group(&registry, &run, i));
     }
     let mut groups = Vec::new();
     while let Some(members) = setups.join_next().await {
@@ -275,5 +301,19 @@ async fn main() {
         "{GROUPS} groups reached epoch {TARGET_EPOCH}: {accepted} commits won their epoch, {lost} lost the race, in {elapsed:?}; \
          members and server agree on every group's tree hash"
     );
+
+    // A restarted node: a new registry on the same store loads each group
+    // (latest snapshot, then the log after it) when first asked.
+    let restarted = spawn_blocking(move || {
+        let restarted = Registry::with_store(provider(), PublicGroupConfig::default(), store, StoreOptions::default());
+        finished.iter().all(|(group_id, members)| {
+            restarted.with_group(group_id, |g| g.tree_hash().to_vec()).as_deref() == Some(members[0].tree().root_hash())
+        })
+    })
+    .await
+    .unwrap();
+    assert!(restarted);
+    println!("a new registry on the same store reloaded all {GROUPS} groups at the same tree hash");
     println!("total {:?}", start.elapsed());
+    let _ = std::fs::remove_dir_all(&dir);
 }
