@@ -216,6 +216,7 @@ impl PublicGroup {
             FramedContentBody::Application(_) => Err(ValidationError::ApplicationInPublicMessage.into()),
             FramedContentBody::Proposal(proposal) => {
                 let sender = authenticated.content.sender;
+                self.check_self_remove_receipt(&suite, &authenticated, proposal)?;
                 check_received_proposal(&suite, &self.context, &self.tree, sender, proposal, &self.config)?;
                 let cached = CachedProposal {
                     reference: authenticated.proposal_ref(&suite),
@@ -231,6 +232,32 @@ impl PublicGroup {
                 Ok(Validated::Commit(Box::new(stage.finish())))
             }
         }
+    }
+
+    /// The receipt rules of a SelfRemove (draft-ietf-mls-extensions): sent
+    /// as a PublicMessage, so that external joiners can include it; at most
+    /// one per member and epoch.
+    fn check_self_remove_receipt(
+        &self,
+        suite: &Suite<'_>,
+        authenticated: &AuthenticatedContent,
+        proposal: &Proposal,
+    ) -> Result<(), Error> {
+        let sender = authenticated.content.sender;
+        if let (Proposal::SelfRemove, Sender::Member(leaf)) = (proposal, sender) {
+            if authenticated.wire_format != WireFormat::PUBLIC_MESSAGE {
+                return Err(ProposalError::SelfRemoveNotPublic.into());
+            }
+            let reference = authenticated.proposal_ref(suite);
+            let twice = self
+                .proposals
+                .iter()
+                .any(|p| matches!(p.proposal, Proposal::SelfRemove) && p.sender == sender && p.reference != reference);
+            if twice {
+                return Err(ProposalError::SelfRemoveTwice(leaf.0).into());
+            }
+        }
+        Ok(())
     }
 
     /// Caches a proposal [`validate_message`](Self::validate_message)
@@ -249,22 +276,7 @@ impl PublicGroup {
         proposal: &Proposal,
     ) -> Result<ProposalRef, Error> {
         let sender = authenticated.content.sender;
-        if let (Proposal::SelfRemove, Sender::Member(leaf)) = (proposal, sender) {
-            // draft-ietf-mls-extensions: sent as a PublicMessage, so that
-            // external joiners can include it; at most one per member and
-            // epoch.
-            if authenticated.wire_format != WireFormat::PUBLIC_MESSAGE {
-                return Err(ProposalError::SelfRemoveNotPublic.into());
-            }
-            let reference = authenticated.proposal_ref(suite);
-            let twice = self
-                .proposals
-                .iter()
-                .any(|p| matches!(p.proposal, Proposal::SelfRemove) && p.sender == sender && p.reference != reference);
-            if twice {
-                return Err(ProposalError::SelfRemoveTwice(leaf.0).into());
-            }
-        }
+        self.check_self_remove_receipt(suite, authenticated, proposal)?;
         check_received_proposal(suite, &self.context, &self.tree, sender, proposal, &self.config)?;
         let reference = authenticated.proposal_ref(suite);
         self.proposals.insert(
