@@ -417,17 +417,13 @@ pub fn ctr_hmac_encrypt(
     aad: &[u8],
     plaintext: &[u8],
 ) -> Result<Vec<u8>, SframeError> {
-    let prepared = SframeKey::from_key_salt(suite, 0, key, &[0u8; NONCE_LEN])?;
-    let nonce: &[u8; NONCE_LEN] =
-        nonce.try_into().map_err(|_| SframeError::KeyLength { expected: NONCE_LEN, got: nonce.len() })?;
-    let FrameCipher::CtrHmac(k) = &prepared.cipher else {
-        return Err(SframeError::UnsupportedSuite(suite.id()));
-    };
-    let mut out = plaintext.to_vec();
-    ctr_apply(&k.ctr, nonce, &mut out)?;
-    let tag = compute_tag(&k.mac, suite.tag_len(), nonce, aad, &[], &out);
-    out.extend_from_slice(&tag.as_ref()[..suite.tag_len()]);
-    Ok(out)
+    with_ctr_hmac_key(suite, key, nonce, |k, nonce| {
+        let mut out = plaintext.to_vec();
+        ctr_apply(&k.ctr, nonce, &mut out)?;
+        let tag = compute_tag(&k.mac, suite.tag_len(), nonce, aad, &[], &out);
+        out.extend_from_slice(&tag.as_ref()[..suite.tag_len()]);
+        Ok(out)
+    })
 }
 
 /// The inverse of [`ctr_hmac_encrypt`]: checks the tag in constant time,
@@ -439,22 +435,35 @@ pub fn ctr_hmac_decrypt(
     aad: &[u8],
     ciphertext: &[u8],
 ) -> Result<Vec<u8>, SframeError> {
+    with_ctr_hmac_key(suite, key, nonce, |k, nonce| {
+        let tag_len = suite.tag_len();
+        let ct_len = ciphertext.len().checked_sub(tag_len).ok_or(SframeError::FrameTooShort)?;
+        let (ct, tag) = ciphertext.split_at(ct_len);
+        let candidate = compute_tag(&k.mac, tag_len, nonce, aad, &[], ct);
+        if !crate::crypto::constant_time_eq(&candidate.as_ref()[..tag_len], tag) {
+            return Err(SframeError::Authentication);
+        }
+        let mut out = ct.to_vec();
+        ctr_apply(&k.ctr, nonce, &mut out)?;
+        Ok(out)
+    })
+}
+
+/// Prepares `key` (`enc_key + auth_key`) of a CTR+HMAC suite and checks the
+/// nonce's length, for the two functions above.
+fn with_ctr_hmac_key<T>(
+    suite: SframeSuite,
+    key: &[u8],
+    nonce: &[u8],
+    f: impl FnOnce(&CtrHmacKey, &[u8; NONCE_LEN]) -> Result<T, SframeError>,
+) -> Result<T, SframeError> {
     let prepared = SframeKey::from_key_salt(suite, 0, key, &[0u8; NONCE_LEN])?;
     let nonce: &[u8; NONCE_LEN] =
         nonce.try_into().map_err(|_| SframeError::KeyLength { expected: NONCE_LEN, got: nonce.len() })?;
     let FrameCipher::CtrHmac(k) = &prepared.cipher else {
         return Err(SframeError::UnsupportedSuite(suite.id()));
     };
-    let tag_len = suite.tag_len();
-    let ct_len = ciphertext.len().checked_sub(tag_len).ok_or(SframeError::FrameTooShort)?;
-    let (ct, tag) = ciphertext.split_at(ct_len);
-    let candidate = compute_tag(&k.mac, tag_len, nonce, aad, &[], ct);
-    if !crate::crypto::constant_time_eq(&candidate.as_ref()[..tag_len], tag) {
-        return Err(SframeError::Authentication);
-    }
-    let mut out = ct.to_vec();
-    ctr_apply(&k.ctr, nonce, &mut out)?;
-    Ok(out)
+    f(k, nonce)
 }
 
 /// The length of a frame's header as this key would write it, for callers
