@@ -27,6 +27,13 @@ pub enum Impl {
     #[serde(rename = "crypto-floor")]
     #[value(name = "crypto-floor")]
     CryptoFloor,
+    /// This repository's engine with a [`throng::BasicAllowList`] identity
+    /// validator (every member's identity on the list) instead of the
+    /// default: what credential validation costs (issue 13). Named
+    /// explicitly; not among the defaults.
+    #[serde(rename = "throng-allowlist")]
+    #[value(name = "throng-allowlist")]
+    ThrongAllowList,
 }
 
 /// Versions of the compared crates, as locked in `Cargo.lock` (a test checks).
@@ -44,7 +51,7 @@ pub mod versions {
 
 impl Impl {
     /// Every implementation, in column order.
-    pub const ALL: [Impl; 4] = [Impl::Throng, Impl::MlsRs, Impl::OpenMls, Impl::CryptoFloor];
+    pub const ALL: [Impl; 5] = [Impl::Throng, Impl::ThrongAllowList, Impl::MlsRs, Impl::OpenMls, Impl::CryptoFloor];
 
     /// The name in the output.
     pub fn name(self) -> &'static str {
@@ -53,6 +60,7 @@ impl Impl {
             Impl::MlsRs => "mls-rs",
             Impl::OpenMls => "openmls",
             Impl::CryptoFloor => "crypto-floor",
+            Impl::ThrongAllowList => "throng-allowlist",
         }
     }
 
@@ -63,6 +71,7 @@ impl Impl {
             Impl::MlsRs => versions::MLS_RS,
             Impl::OpenMls => versions::OPENMLS,
             Impl::CryptoFloor => versions::FLOOR,
+            Impl::ThrongAllowList => concat!("throng ", env!("CARGO_PKG_VERSION"), " + BasicAllowList"),
         }
     }
 
@@ -79,7 +88,7 @@ impl Impl {
 
     /// The implementations compared when none are named.
     pub fn defaults() -> Vec<Impl> {
-        Impl::ALL.into_iter().filter(|i| i.available()).collect()
+        Impl::ALL.into_iter().filter(|i| i.available() && *i != Impl::ThrongAllowList).collect()
     }
 
     /// Runs `scenario` with this implementation's adapter (in a worker process).
@@ -89,6 +98,7 @@ impl Impl {
             Impl::OpenMls => scenario::run(&mut OpenMls::default(), scenario, config, emit),
             Impl::Throng => scenario::run(&mut Throng::default(), scenario, config, emit),
             Impl::CryptoFloor => crate::floor::run(scenario, config, emit),
+            Impl::ThrongAllowList => scenario::run(&mut Throng::with_allow_list(), scenario, config, emit),
         }
     }
 }

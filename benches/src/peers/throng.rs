@@ -6,6 +6,7 @@
 
 use std::sync::Arc;
 
+use throng::BasicAllowList;
 use throng::crypto::{AwsLcProvider, CipherSuite, CryptoProvider};
 use throng::internals::codec::{Decode, Encode};
 use throng::internals::group::{CommitOptions, Group, GroupConfig, Identity, KeyPackageBundle, Processed, PskStore};
@@ -31,6 +32,10 @@ pub struct Client {
 pub struct Throng {
     provider: Arc<dyn CryptoProvider>,
     config: GroupConfig,
+    /// With `Impl::ThrongAllowList`: the validator every group uses; each
+    /// client's identity is allowed when the client is made, as a backend
+    /// allows a meeting's invitees.
+    allow_list: Option<Arc<BasicAllowList>>,
 }
 
 impl Default for Throng {
@@ -40,6 +45,7 @@ impl Default for Throng {
             // The comparison's rules: tree out of band, PublicMessage
             // handshakes (the default), a path in every commit (the default).
             config: GroupConfig { ratchet_tree_in_welcome: false, ..GroupConfig::default() },
+            allow_list: None,
         }
     }
 }
@@ -59,6 +65,15 @@ impl Throng {
     /// The adapter over another provider (the floor's counting provider).
     pub fn with_provider(provider: Arc<dyn CryptoProvider>) -> Self {
         Self { provider, ..Self::default() }
+    }
+
+    /// The adapter with a [`BasicAllowList`] validator for members.
+    pub fn with_allow_list() -> Self {
+        let list = Arc::new(BasicAllowList::default());
+        let mut throng = Self::default();
+        throng.config.identity = list.clone();
+        throng.allow_list = Some(list);
+        throng
     }
 
     /// Creates, encodes and merges a commit of `proposals`; returns the
@@ -81,7 +96,11 @@ impl Peer for Throng {
     }
 
     fn client(&mut self, identity: u32) -> PeerResult<(Client, Vec<u8>)> {
-        let identity = Identity::basic(&*self.provider, SUITE, format!("member {identity}"))?;
+        let name = format!("member {identity}");
+        if let Some(list) = &self.allow_list {
+            list.allow(name.as_bytes());
+        }
+        let identity = Identity::basic(&*self.provider, SUITE, name)?;
         let bundle = KeyPackageBundle::generate(&*self.provider, SUITE, &identity)?;
         let key_package = MlsMessage::new(MlsMessageBody::KeyPackage(bundle.key_package.clone())).to_bytes();
         Ok((Client { identity, bundle }, key_package))
