@@ -190,6 +190,8 @@ pub const FAMILIES: &[&str] = &[
     "sframe/test-vectors.json (RFC 9605, recognised by its shape)",
     "partial/test-vector-partial-message-syntax[-spec].json",
     "partial/test-vector-partial-membership-proofs[-spec].json",
+    "partial/test-vector-partial-annotated-welcome[-spec].json",
+    "partial/test-vector-partial-passive-client-scenarios-spec.json",
 ];
 
 /// Runs one vector file, recognising its family by file name.

@@ -4,13 +4,19 @@
 //! full sets. Their cipher suites 8–10 are not RFC 9420 suites (provisional
 //! codepoints of the generator) and are skipped, saying so.
 
+use std::sync::Arc;
+
 use serde::Deserialize;
-use throng::crypto::Suite;
+use throng::crypto::{AwsLcProvider, HpkePrivateKey, Secret, SignaturePrivateKey, Suite};
 use throng::internals::codec::{Decode, Encode};
+use throng::internals::group::{GroupConfig, KeyPackageBundle, PskStore};
+use throng::messages::content::{MlsMessage, MlsMessageBody};
 use throng::partial::{
     AnnotatedCommit, AnnotatedWelcome, CopathHash, MembershipProof, SenderAuthenticatedGroupInfo,
-    SenderAuthenticatedPrivateMessage, SenderAuthenticatedPublicMessage, SenderAuthenticatedWelcome,
+    SenderAuthenticatedMessage, SenderAuthenticatedPrivateMessage, SenderAuthenticatedPublicMessage,
+    SenderAuthenticatedWelcome,
 };
+use throng::partial::{PartialCommitOutcome, PartialGroup};
 
 use super::{CaseError, Outcome, check_eq, hex_bytes};
 
@@ -27,6 +33,8 @@ pub fn family(name: &str) -> Option<Runner> {
     match stem {
         "message-syntax" => Some(message_syntax),
         "membership-proofs" => Some(membership_proofs),
+        "annotated-welcome" => Some(annotated_welcome),
+        "passive-client-scenarios" => Some(passive_client_scenarios),
         _ => None,
     }
 }
@@ -134,6 +142,147 @@ fn membership_proofs(json: &str) -> Result<Outcome, String> {
                     }
                 }
                 previous = Some(proof);
+            }
+            Ok(())
+        },
+    )
+}
+
+#[derive(Deserialize)]
+struct ExternalPsk {
+    #[serde(with = "hex_bytes")]
+    psk_id: Vec<u8>,
+    #[serde(with = "hex_bytes")]
+    psk: Vec<u8>,
+}
+
+/// The joiner's keys and PSKs, common to the Welcome and scenario files.
+#[derive(Deserialize)]
+struct Joiner {
+    cipher_suite: u16,
+    #[serde(with = "hex_bytes")]
+    key_package: Vec<u8>,
+    #[serde(with = "hex_bytes")]
+    signature_priv: Vec<u8>,
+    #[serde(with = "hex_bytes")]
+    encryption_priv: Vec<u8>,
+    #[serde(with = "hex_bytes")]
+    init_priv: Vec<u8>,
+    external_psks: Vec<ExternalPsk>,
+    #[serde(with = "hex_bytes")]
+    annotated_welcome: Vec<u8>,
+}
+
+/// Joins as a partial client from the case's AnnotatedWelcome.
+fn partial_join(c: &Joiner) -> Result<PartialGroup, CaseError> {
+    let provider = Arc::new(AwsLcProvider);
+    let MlsMessageBody::KeyPackage(key_package) = MlsMessage::from_bytes(&c.key_package)?.body else {
+        return Err(CaseError::Failed("key_package is not a KeyPackage".into()));
+    };
+    let bundle = KeyPackageBundle::from_keys(
+        &*provider,
+        key_package,
+        HpkePrivateKey(Secret::from_slice(&c.init_priv)),
+        HpkePrivateKey(Secret::from_slice(&c.encryption_priv)),
+        SignaturePrivateKey(Secret::from_slice(&c.signature_priv)),
+    )?;
+    let mut psks = PskStore::default();
+    for p in &c.external_psks {
+        psks.insert(p.psk_id.clone(), Secret::from_slice(&p.psk));
+    }
+    let welcome = AnnotatedWelcome::from_bytes(&c.annotated_welcome)?;
+    // The vectors' KeyPackages were made at generation time (§7.3).
+    let config = GroupConfig { check_lifetimes: false, ..GroupConfig::default() };
+    Ok(PartialGroup::join(provider, config, &welcome, &bundle, psks)?)
+}
+
+#[derive(Deserialize)]
+struct WelcomeCase {
+    #[serde(flatten)]
+    joiner: Joiner,
+    joiner_leaf_index: u32,
+    #[serde(with = "hex_bytes")]
+    epoch_authenticator: Vec<u8>,
+}
+
+/// Annotated Welcome: a partial join lands at the joiner's leaf with the
+/// epoch authenticator, without the ratchet tree.
+fn annotated_welcome(json: &str) -> Result<Outcome, String> {
+    run(
+        json,
+        |c: &WelcomeCase| c.joiner.cipher_suite,
+        |c, _| {
+            let group = partial_join(&c.joiner)?;
+            check_eq("joiner leaf index", &group.own_leaf().0, &c.joiner_leaf_index)?;
+            check_eq("epoch_authenticator", group.epoch_authenticator(), &c.epoch_authenticator[..])
+        },
+    )
+}
+
+/// An application message of the scenario files. They disagree with the
+/// README's `SenderAuthenticatedMessage<PrivateMessage>` (the form the
+/// message-syntax files use): the message inside is an MLSMessage
+/// (version and wire format first). Both forms are accepted.
+fn scenario_application(bytes: &[u8]) -> Result<SenderAuthenticatedPrivateMessage, CaseError> {
+    if let Ok(m) = SenderAuthenticatedPrivateMessage::from_bytes(bytes) {
+        return Ok(m);
+    }
+    let m = SenderAuthenticatedMessage::<MlsMessage>::from_bytes(bytes)?;
+    match m.message.body {
+        MlsMessageBody::PrivateMessage(message) => {
+            Ok(SenderAuthenticatedMessage { message, sender_membership_proof: m.sender_membership_proof })
+        }
+        _ => Err(CaseError::Failed("an application message is not a PrivateMessage".into())),
+    }
+}
+
+#[derive(Deserialize)]
+struct ScenarioEpoch {
+    proposals: Vec<String>,
+    #[serde(with = "hex_bytes")]
+    annotated_commit: Vec<u8>,
+    application_messages: Vec<String>,
+    #[serde(with = "hex_bytes")]
+    epoch_authenticator: Vec<u8>,
+}
+
+#[derive(Deserialize)]
+struct ScenarioCase {
+    #[serde(flatten)]
+    joiner: Joiner,
+    #[serde(with = "hex_bytes")]
+    initial_epoch_authenticator: Vec<u8>,
+    epochs: Vec<ScenarioEpoch>,
+}
+
+/// Passive partial client: join, then per epoch the proposals, the
+/// AnnotatedCommit and the sender-authenticated application messages
+/// (each must decrypt and verify), agreeing on every epoch authenticator.
+/// The application messages are sent in the epoch the commit starts.
+fn passive_client_scenarios(json: &str) -> Result<Outcome, String> {
+    run(
+        json,
+        |c: &ScenarioCase| c.joiner.cipher_suite,
+        |c, _| {
+            let mut group = partial_join(&c.joiner)?;
+            check_eq("initial epoch_authenticator", group.epoch_authenticator(), &c.initial_epoch_authenticator[..])?;
+            for (i, e) in c.epochs.iter().enumerate() {
+                for p in &e.proposals {
+                    group.receive_proposal(MlsMessage::from_bytes(&super::hex(p))?, None)?;
+                }
+                let commit = AnnotatedCommit::from_bytes(&e.annotated_commit)?;
+                let outcome = group.process_commit(&commit)?;
+                if !matches!(outcome, PartialCommitOutcome::Advanced { .. }) {
+                    return Err(CaseError::Failed(format!("epoch {i}: {outcome:?}")));
+                }
+                check_eq(
+                    &format!("epoch {i} epoch_authenticator"),
+                    group.epoch_authenticator(),
+                    &e.epoch_authenticator[..],
+                )?;
+                for m in &e.application_messages {
+                    group.process_application(scenario_application(&super::hex(m))?)?;
+                }
             }
             Ok(())
         },

@@ -221,6 +221,21 @@ pub enum PartialError {
     /// The proven leaf is blank: it proves no member.
     #[error("membership proof of a blank leaf")]
     BlankLeaf,
+    /// A member's message or commit came without the sender's proof a
+    /// partial member needs (draft §"Sender-Authenticated Messages").
+    #[error("a member's message without its sender's membership proof")]
+    MissingProof,
+    /// A proof where the draft forbids one (a new member's external
+    /// commit has no sender proof, draft §"Annotated Commit").
+    #[error("a sender membership proof for a new member's commit")]
+    UnexpectedProof,
+    /// `resolution_index` present without a path, or absent with one
+    /// (draft §"Annotated Commit").
+    #[error("resolution_index must be present exactly when the commit has a path")]
+    ResolutionIndex,
+    /// The annotation does not lead to a ciphertext this member can open.
+    #[error("annotated path unusable: {0}")]
+    PathShape(&'static str),
     /// The proof is for another leaf than the message's sender or signer.
     #[error("membership proof is for leaf {proof}, the message names leaf {named}")]
     WrongLeaf {

@@ -14,6 +14,10 @@
 //! at most 31 (`n_leaves` a power of two below 2^32), so a proof costs at
 //! most 32 hashes whatever a peer claims.
 
+mod client;
+
+pub use client::{PartialCommitOutcome, PartialGroup, PartialSavedState};
+
 use crate::codec::{Decode, DecodeError, Encode, Reader};
 use crate::crypto::Suite;
 use crate::error::{Error, PartialError};
@@ -156,6 +160,46 @@ impl MembershipProof {
             return Err(PartialError::ProofsDiffer.into());
         }
         Ok(root)
+    }
+}
+
+/// A proof as a view of the tree it proves: its leaf and direct path are
+/// known, every other node reads as blank. A partial member checks its keys
+/// against it as a full member against its tree.
+impl TreeView for MembershipProof {
+    fn leaf_count(&self) -> u32 {
+        self.n_leaves
+    }
+
+    fn leaf(&self, leaf: LeafIndex) -> Option<&LeafNode> {
+        if leaf == self.leaf_index { MembershipProof::leaf(self) } else { None }
+    }
+
+    fn parent_node(&self, node: NodeIndex) -> Option<&ParentNode> {
+        let level = node.level() as usize;
+        // The node at level k of the leaf's direct path is its ancestor at
+        // that level; it is `node` exactly when `node` covers the leaf.
+        if level == 0 || level >= self.direct_path_nodes.len() {
+            return None;
+        }
+        let covers = |x: NodeIndex| {
+            let half = (1u64 << level) - 1;
+            let x = u64::from(x.0);
+            let l = u64::from(self.leaf_index.0) * 2;
+            l + half >= x && l <= x + half
+        };
+        if !covers(node) {
+            return None;
+        }
+        match self.direct_path_nodes.get(level) {
+            Some(Some(Node::Parent(p))) => Some(p),
+            _ => None,
+        }
+    }
+
+    fn has_leaf_in(&self, first: u32, count: u32) -> bool {
+        let l = self.leaf_index.0;
+        l >= first && l - first < count && MembershipProof::leaf(self).is_some()
     }
 }
 

@@ -178,6 +178,29 @@ impl EpochSecrets {
         })
     }
 
+    /// An epoch restored from the secrets a partial member's saved state
+    /// lists (draft-ietf-mls-partial's vectors): the others are empty and
+    /// unusable until the next commit derives a full epoch.
+    pub(crate) fn from_saved_parts(
+        sender_data_secret: Secret,
+        encryption_secret: Secret,
+        membership_key: Secret,
+        init_secret: InitSecret,
+    ) -> Self {
+        let empty = || Secret::from_slice(&[]);
+        Self {
+            sender_data_secret,
+            encryption_secret: Some(encryption_secret),
+            exporter_secret: empty(),
+            external_secret: empty(),
+            confirmation_key: empty(),
+            membership_key,
+            resumption_psk: empty(),
+            epoch_authenticator: empty(),
+            init_secret,
+        }
+    }
+
     /// The first epoch of a new group: a fresh random epoch_secret of
     /// `KDF.Nh` bytes (RFC 9420 §11).
     pub fn for_new_group(suite: &Suite<'_>) -> Result<Self> {
