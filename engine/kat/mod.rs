@@ -192,6 +192,9 @@ pub const FAMILIES: &[&str] = &[
     "partial/test-vector-partial-membership-proofs[-spec].json",
     "partial/test-vector-partial-annotated-welcome[-spec].json",
     "partial/test-vector-partial-passive-client-scenarios-spec.json",
+    "partial/test-vector-partial-annotated-commit[-spec].json",
+    "partial/test-vector-partial-tree-operations[-spec].json",
+    "partial/test-vector-partial-sender-authenticated-messages[-spec].json",
 ];
 
 /// Runs one vector file, recognising its family by file name.

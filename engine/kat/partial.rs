@@ -10,13 +10,15 @@ use serde::Deserialize;
 use throng::crypto::{AwsLcProvider, HpkePrivateKey, Secret, SignaturePrivateKey, Suite};
 use throng::internals::codec::{Decode, Encode};
 use throng::internals::group::{GroupConfig, KeyPackageBundle, PskStore};
+use throng::messages::UpdatePath;
+use throng::messages::content::{FramedContentBody, Sender};
 use throng::messages::content::{MlsMessage, MlsMessageBody};
 use throng::partial::{
     AnnotatedCommit, AnnotatedWelcome, CopathHash, MembershipProof, SenderAuthenticatedGroupInfo,
     SenderAuthenticatedMessage, SenderAuthenticatedPrivateMessage, SenderAuthenticatedPublicMessage,
     SenderAuthenticatedWelcome,
 };
-use throng::partial::{PartialCommitOutcome, PartialGroup};
+use throng::partial::{PartialCommitOutcome, PartialGroup, PartialSavedState, path_commit_secret};
 
 use super::{CaseError, Outcome, check_eq, hex_bytes};
 
@@ -35,6 +37,9 @@ pub fn family(name: &str) -> Option<Runner> {
         "membership-proofs" => Some(membership_proofs),
         "annotated-welcome" => Some(annotated_welcome),
         "passive-client-scenarios" => Some(passive_client_scenarios),
+        "annotated-commit" => Some(annotated_commit),
+        "tree-operations" => Some(tree_operations),
+        "sender-authenticated-messages" => Some(sender_authenticated_messages),
         _ => None,
     }
 }
@@ -285,6 +290,225 @@ fn passive_client_scenarios(json: &str) -> Result<Outcome, String> {
                 }
             }
             Ok(())
+        },
+    )
+}
+
+#[derive(Deserialize)]
+struct PathSecretEntry {
+    node: u32,
+    #[serde(with = "hex_bytes")]
+    path_secret: Vec<u8>,
+    #[serde(with = "hex_bytes")]
+    encryption_priv: Vec<u8>,
+}
+
+#[derive(Deserialize)]
+struct SavedState {
+    #[serde(with = "hex_bytes")]
+    group_id: Vec<u8>,
+    epoch: u64,
+    #[serde(with = "hex_bytes")]
+    tree_hash: Vec<u8>,
+    #[serde(with = "hex_bytes")]
+    confirmed_transcript_hash: Vec<u8>,
+    #[serde(with = "hex_bytes")]
+    interim_transcript_hash: Vec<u8>,
+    #[serde(with = "hex_bytes")]
+    init_secret: Vec<u8>,
+    #[serde(with = "hex_bytes")]
+    encryption_secret: Vec<u8>,
+    #[serde(with = "hex_bytes")]
+    sender_data_secret: Vec<u8>,
+    #[serde(with = "hex_bytes")]
+    membership_key: Vec<u8>,
+    receiver_leaf_index: u32,
+    direct_path_secrets: Vec<PathSecretEntry>,
+}
+
+impl SavedState {
+    fn to_state(&self) -> PartialSavedState {
+        PartialSavedState {
+            group_id: self.group_id.clone(),
+            epoch: self.epoch,
+            tree_hash: self.tree_hash.clone(),
+            confirmed_transcript_hash: self.confirmed_transcript_hash.clone(),
+            interim_transcript_hash: self.interim_transcript_hash.clone(),
+            init_secret: self.init_secret.clone(),
+            encryption_secret: self.encryption_secret.clone(),
+            sender_data_secret: self.sender_data_secret.clone(),
+            membership_key: self.membership_key.clone(),
+            leaf_index: self.receiver_leaf_index,
+            direct_path_secrets: self
+                .direct_path_secrets
+                .iter()
+                .map(|e| (e.node, e.path_secret.clone(), e.encryption_priv.clone()))
+                .collect(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct CommitCase {
+    cipher_suite: u16,
+    state_before: SavedState,
+    proposals: Vec<String>,
+    #[serde(with = "hex_bytes")]
+    annotated_commit: Vec<u8>,
+    #[serde(with = "hex_bytes")]
+    tree_hash_after: Vec<u8>,
+    #[serde(with = "hex_bytes")]
+    commit_secret: Vec<u8>,
+    #[serde(with = "hex_bytes")]
+    epoch_authenticator_after: Vec<u8>,
+    state_after: SavedState,
+}
+
+/// The width of the tree before an annotated commit: the committer's
+/// proof before has it (a new member's commit has none; then the width
+/// after, which an external commit changes only when it adds a level).
+fn tree_width_before(commit: &AnnotatedCommit) -> Result<u32, CaseError> {
+    Ok(commit.sender_membership_proof.as_ref().unwrap_or(&commit.sender_membership_proof_after).n_leaves)
+}
+
+/// Annotated Commit: from `state_before` (restored without the member's
+/// own proof, which the vector does not give), the commit moves the
+/// partial client to `state_after`. The states omit the receiver's leaf
+/// private key, so a path's commit secret cannot be decrypted by anyone:
+/// the vector's `commit_secret` is supplied, and everything else (proofs,
+/// the committer's signature, membership tag or decryption, proposals, key
+/// schedule, confirmation tag, the state after) is checked. Path
+/// decryption is checked by the passive-client scenario and by
+/// `engine/tests/partial.rs`.
+fn annotated_commit(json: &str) -> Result<Outcome, String> {
+    run(
+        json,
+        |c: &CommitCase| c.cipher_suite,
+        |c, _| {
+            let provider = Arc::new(AwsLcProvider);
+            let commit = AnnotatedCommit::from_bytes(&c.annotated_commit)?;
+            check_eq("tree_hash_after", &commit.tree_hash_after[..], &c.tree_hash_after[..])?;
+            let mut group = PartialGroup::from_saved_state(
+                provider,
+                GroupConfig { check_lifetimes: false, ..GroupConfig::default() },
+                throng::crypto::CipherSuite(c.cipher_suite),
+                &c.state_before.to_state(),
+                tree_width_before(&commit)?,
+                None,
+            )?;
+            for p in &c.proposals {
+                group.receive_proposal(MlsMessage::from_bytes(&super::hex(p))?, None)?;
+            }
+            let outcome = group.process_commit_with_commit_secret(&commit, &c.commit_secret)?;
+            if !matches!(outcome, PartialCommitOutcome::Advanced { .. }) {
+                return Err(CaseError::Failed(format!("{outcome:?}")));
+            }
+            check_eq("epoch_authenticator_after", group.epoch_authenticator(), &c.epoch_authenticator_after[..])?;
+            let got = group.vector_state();
+            let want = &c.state_after;
+            check_eq("epoch", &got.epoch, &want.epoch)?;
+            check_eq("tree_hash", &got.tree_hash, &want.tree_hash)?;
+            check_eq("confirmed_transcript_hash", &got.confirmed_transcript_hash, &want.confirmed_transcript_hash)?;
+            check_eq("interim_transcript_hash", &got.interim_transcript_hash, &want.interim_transcript_hash)?;
+            check_eq("init_secret", &got.init_secret, &want.init_secret)?;
+            check_eq("sender_data_secret", &got.sender_data_secret, &want.sender_data_secret)?;
+            check_eq("membership_key", &got.membership_key, &want.membership_key)?;
+            check_eq("receiver_leaf_index", &got.leaf_index, &want.receiver_leaf_index)
+            // `state_after`'s direct-path keys come from the path secrets,
+            // which the supplied commit secret does not give back.
+        },
+    )
+}
+
+#[derive(Deserialize)]
+struct TreeOperation {
+    cipher_suite: u16,
+    #[serde(with = "hex_bytes")]
+    update_path: Vec<u8>,
+    #[serde(with = "hex_bytes")]
+    tree_hash_after: Vec<u8>,
+    resolution_index: u32,
+    #[serde(with = "hex_bytes")]
+    sender_membership_proof_after: Vec<u8>,
+    #[serde(with = "hex_bytes")]
+    receiver_membership_proof_after: Vec<u8>,
+    receiver_path_state: Vec<PathSecretEntry>,
+    #[serde(with = "hex_bytes")]
+    commit_secret: Vec<u8>,
+}
+
+/// Partial UpdatePath handling: the annotated ciphertext opens with the
+/// receiver's retained key and the path secrets above lead to the commit
+/// secret. The generator's HPKE context is the tree hash after (see
+/// `throng::partial::path_commit_secret`).
+fn tree_operations(json: &str) -> Result<Outcome, String> {
+    run(
+        json,
+        |c: &TreeOperation| c.cipher_suite,
+        |c, suite| {
+            let path = UpdatePath::from_bytes(&c.update_path)?;
+            let sender = MembershipProof::from_bytes(&c.sender_membership_proof_after)?;
+            let receiver = MembershipProof::from_bytes(&c.receiver_membership_proof_after)?;
+            receiver.verify(&suite, &c.tree_hash_after)?;
+            let state: Vec<(u32, Vec<u8>, Vec<u8>)> = c
+                .receiver_path_state
+                .iter()
+                .map(|e| (e.node, e.path_secret.clone(), e.encryption_priv.clone()))
+                .collect();
+            let secret =
+                path_commit_secret(&suite, &path, &sender, &receiver, c.resolution_index, &c.tree_hash_after, &state)?;
+            check_eq("commit_secret", secret.as_bytes(), &c.commit_secret[..])?;
+            // Another ciphertext index does not give the same secret.
+            let wrong = path_commit_secret(
+                &suite,
+                &path,
+                &sender,
+                &receiver,
+                c.resolution_index + 1,
+                &c.tree_hash_after,
+                &state,
+            );
+            if wrong.is_ok_and(|s| s.as_bytes() == &c.commit_secret[..]) {
+                return Err(CaseError::Failed("a wrong resolution_index gave the commit secret".into()));
+            }
+            Ok(())
+        },
+    )
+}
+
+#[derive(Deserialize)]
+struct SenderAuthenticated {
+    cipher_suite: u16,
+    message_type: String,
+    #[serde(with = "hex_bytes")]
+    sender_authenticated_message: Vec<u8>,
+}
+
+/// Sender-authenticated messages: the proof is well formed, proves the
+/// message's sender, and carries its leaf. The signature itself covers the
+/// GroupContext of the epoch (RFC 9420 §6.1), which these vectors do not
+/// give ("the current partial client state" is not in the file), so it
+/// cannot be checked here; `engine/tests/partial.rs` checks signatures
+/// of sender-authenticated messages made by throng groups.
+fn sender_authenticated_messages(json: &str) -> Result<Outcome, String> {
+    run(
+        json,
+        |c: &SenderAuthenticated| c.cipher_suite,
+        |c, suite| {
+            let m = SenderAuthenticatedPublicMessage::from_bytes(&c.sender_authenticated_message)?;
+            check_eq("re-encoding", &m.to_bytes()[..], &c.sender_authenticated_message[..])?;
+            let proof = &m.sender_membership_proof;
+            let root = proof.root_hash(&suite)?;
+            let Sender::Member(leaf) = m.message.content.sender else {
+                return Err(CaseError::Failed("the sender is not a member".into()));
+            };
+            proof.verify_member(&suite, &root, leaf)?;
+            let kind = match &m.message.content.body {
+                FramedContentBody::Commit(_) => "PublicMessageCommit",
+                FramedContentBody::Proposal(_) => "PublicMessageProposal",
+                FramedContentBody::Application(_) => "PublicMessageApplication",
+            };
+            check_eq("message_type", kind, c.message_type.as_str())
         },
     )
 }

@@ -33,4 +33,13 @@ families! {
     partial_message_syntax_spec => "partial/test-vector-partial-message-syntax-spec.json",
     partial_membership_proofs => "partial/test-vector-partial-membership-proofs.json",
     partial_membership_proofs_spec => "partial/test-vector-partial-membership-proofs-spec.json",
+    partial_tree_operations => "partial/test-vector-partial-tree-operations.json",
+    partial_tree_operations_spec => "partial/test-vector-partial-tree-operations-spec.json",
+    partial_sender_authenticated_messages => "partial/test-vector-partial-sender-authenticated-messages.json",
+    partial_sender_authenticated_messages_spec => "partial/test-vector-partial-sender-authenticated-messages-spec.json",
+    partial_annotated_welcome => "partial/test-vector-partial-annotated-welcome.json",
+    partial_annotated_welcome_spec => "partial/test-vector-partial-annotated-welcome-spec.json",
+    partial_annotated_commit => "partial/test-vector-partial-annotated-commit.json",
+    partial_annotated_commit_spec => "partial/test-vector-partial-annotated-commit-spec.json",
+    partial_passive_client_scenarios_spec => "partial/test-vector-partial-passive-client-scenarios-spec.json",
 }

@@ -507,7 +507,7 @@ impl Group {
         self.public.pending_proposals()
     }
 
-    fn require_active(&self) -> Result<(), Error> {
+    pub(crate) fn require_active(&self) -> Result<(), Error> {
         if self.is_active() { Ok(()) } else { Err(UsageError::GroupInactive.into()) }
     }
 

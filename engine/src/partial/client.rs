@@ -19,14 +19,15 @@ use crate::codec::Encode;
 use crate::crypto::{CryptoProvider, HpkePrivateKey, Secret, Suite};
 use crate::error::{CommitError, Error, PartialError, UpdatePathError, UsageError, ValidationError, WelcomeError};
 use crate::framing;
-use crate::group::{GroupConfig, Identity, KeyPackageBundle, PskStore, open_welcome};
+use crate::group::{Group, GroupConfig, Identity, KeyPackageBundle, PskStore, open_welcome};
 use crate::identity::ValidationPoint;
 use crate::limits::{Limit, LimitExceeded, Limits};
 use crate::messages::AuthenticatedContent;
 use crate::messages::content::{FramedContentBody, MlsMessage, MlsMessageBody, PrivateMessage, Sender};
 use crate::messages::{GroupContext, PreSharedKeyId, Proposal, ProposalOrRef, ProposalRef, Psk};
 use crate::public_group::external_sender_key;
-use crate::public_group::identity_scope;
+use crate::public_group::{PublicGroup, identity_scope, validate_imported_tree};
+use crate::schedule::transcript::TranscriptHashes;
 use crate::schedule::transcript::{interim_transcript_hash, verify_confirmation_tag};
 use crate::schedule::{CommitSecret, EpochSecrets, InitSecret, derive_epoch, psk_secret};
 use crate::secret_tree::SecretTree;
@@ -43,9 +44,13 @@ pub struct PartialGroup {
     config: GroupConfig,
     context: GroupContext,
     interim_transcript_hash: Vec<u8>,
-    /// This member's leaf in the current tree; its `n_leaves` is the
-    /// tree's width.
-    own_proof: MembershipProof,
+    /// The current epoch's confirmation tag (empty after a restore from
+    /// the vectors' saved form), for an upgrade's GroupInfo checks.
+    confirmation_tag: Vec<u8>,
+    own_leaf: LeafIndex,
+    /// This member's proof in the current tree (`None` after a restore
+    /// from a saved state without one, until the next commit).
+    own_proof: Option<MembershipProof>,
     /// The leaf key and the keys of the direct path's nodes it knows.
     keys: PrivateTree,
     epoch: EpochSecrets,
@@ -195,7 +200,9 @@ impl PartialGroup {
             config,
             context,
             interim_transcript_hash: interim,
-            own_proof: joiner_proof.clone(),
+            confirmation_tag: group_info.confirmation_tag.clone(),
+            own_leaf: me,
+            own_proof: Some(joiner_proof.clone()),
             keys,
             epoch,
             secret_tree,
@@ -206,36 +213,48 @@ impl PartialGroup {
     }
 
     /// Restores a state saved in the draft's vector form (see
-    /// [`PartialSavedState`]); `own_proof` is this member's proof in the
-    /// current tree, checked against the state's tree hash.
+    /// [`PartialSavedState`]) for a tree of `n_leaves` leaves; `own_proof`,
+    /// when known, is this member's proof in the current tree and is
+    /// checked against the state's tree hash.
     pub fn from_saved_state(
         provider: Arc<dyn CryptoProvider>,
         config: GroupConfig,
         cipher_suite: crate::CipherSuite,
         state: &PartialSavedState,
-        own_proof: MembershipProof,
+        n_leaves: u32,
+        own_proof: Option<MembershipProof>,
     ) -> Result<Self, Error> {
         let suite = Suite::new(&*provider, cipher_suite)?;
-        own_proof.verify_member(&suite, &state.tree_hash, LeafIndex(state.leaf_index))?;
+        let me = LeafIndex(state.leaf_index);
+        if let Some(proof) = &own_proof {
+            proof.verify_member(&suite, &state.tree_hash, me)?;
+            if proof.n_leaves != n_leaves {
+                return Err(PartialError::ProofShape("n_leaves differs from the proof's").into());
+            }
+        }
+        if !n_leaves.is_power_of_two() || me.0 >= n_leaves {
+            return Err(PartialError::ProofShape("the leaf is outside a tree of n_leaves").into());
+        }
+        Limits::check(Limit::Leaves, n_leaves as usize, config.limits.max_leaves as usize)?;
         let nh = suite.hash_len();
         for s in [&state.init_secret, &state.encryption_secret, &state.sender_data_secret, &state.membership_key] {
             if s.len() != nh {
                 return Err(UsageError::InvalidArgument("a saved epoch secret is not KDF.Nh bytes").into());
             }
         }
-        let me = LeafIndex(state.leaf_index);
-        let leaf = own_proof.leaf().ok_or(PartialError::BlankLeaf)?;
-        // The leaf's own key is listed like the path's when known.
+        // The leaf's own key is listed like the path's when known; without
+        // it (or the leaf's public key, from the proof) the entry is empty
+        // and is dropped at the next commit as inconsistent.
         let leaf_key = state
             .direct_path_secrets
             .iter()
             .find(|(n, _, _)| *n == me.node().0)
             .map(|(_, _, k)| HpkePrivateKey(Secret::from_slice(k)));
-        let mut keys = PrivateTree::new(
-            me,
-            leaf_key.unwrap_or(HpkePrivateKey(Secret::from_slice(&[]))),
-            leaf.encryption_key.clone(),
-        );
+        let leaf_public = own_proof
+            .as_ref()
+            .and_then(|p| p.leaf())
+            .map_or_else(|| crate::crypto::HpkePublicKey(Vec::new()), |l| l.encryption_key.clone());
+        let mut keys = PrivateTree::new(me, leaf_key.unwrap_or(HpkePrivateKey(Secret::from_slice(&[]))), leaf_public);
         for (node, path_secret, _) in &state.direct_path_secrets {
             if *node != me.node().0 {
                 keys.insert_path_secret(&suite, NodeIndex(*node), &Secret::from_slice(path_secret))?;
@@ -256,12 +275,14 @@ impl PartialGroup {
             Secret::from_slice(&state.membership_key),
             InitSecret::new(Secret::from_slice(&state.init_secret)),
         );
-        let secret_tree = new_secret_tree(&suite, &mut epoch, own_proof.n_leaves, &config)?;
+        let secret_tree = new_secret_tree(&suite, &mut epoch, n_leaves, &config)?;
         Ok(Self {
             provider,
             config,
             context,
             interim_transcript_hash: state.interim_transcript_hash.clone(),
+            confirmation_tag: Vec::new(),
+            own_leaf: me,
             own_proof,
             keys,
             epoch,
@@ -269,6 +290,74 @@ impl PartialGroup {
             proposals: Vec::new(),
             psks: PskStore::default(),
             identity: None,
+        })
+    }
+
+    /// Upgrades to a full member with the group's ratchet tree (draft
+    /// §"Upgrading and Downgrading"): the tree is validated as a joiner
+    /// validates it (RFC 9420 §12.4.3.1; its hash must be the one this
+    /// epoch's key schedule agreed on), and this member's leaf and keys
+    /// must be in it. Proposals received as a partial member are not
+    /// carried over (they were checked without the tree). Needs the
+    /// member's identity (a state restored from the vectors' form has
+    /// none).
+    pub fn upgrade(self, ratchet_tree: &crate::messages::RatchetTreeExtension) -> Result<Group, Error> {
+        let suite = self.suite()?;
+        let identity =
+            self.identity.clone().ok_or(UsageError::InvalidArgument("no signing identity to upgrade with"))?;
+        let public_config = self.config.public();
+        let tree =
+            self.config.on_pool(|| validate_imported_tree(&suite, ratchet_tree, &self.context, &public_config))?;
+        let own = tree.leaf(self.own_leaf).ok_or(WelcomeError::OwnLeafMissing)?;
+        if own.signature_key != identity.signer.public {
+            return Err(WelcomeError::OwnLeafMissing.into());
+        }
+        if !self.keys.is_consistent(&tree) {
+            return Err(WelcomeError::PathSecretMismatch.into());
+        }
+        let transcript = TranscriptHashes::from_parts(
+            self.context.confirmed_transcript_hash.clone(),
+            self.interim_transcript_hash.clone(),
+        );
+        let public = PublicGroup::from_parts(
+            self.provider.clone(),
+            public_config,
+            self.context,
+            tree,
+            transcript,
+            self.confirmation_tag,
+        );
+        Ok(Group::from_public(public, self.config, self.keys, identity, self.epoch, self.secret_tree, self.psks))
+    }
+
+    /// Downgrades a full member to a partial one by dropping its copy of
+    /// the tree (draft §"Upgrading and Downgrading"): it keeps its proof,
+    /// its direct path's keys, the epoch's secrets and secret tree, the
+    /// proposals of the epoch and its PSKs.
+    pub fn downgrade(group: Group) -> Result<Self, Error> {
+        group.require_active()?;
+        let own_leaf = group.private.own_leaf;
+        let proof = MembershipProof::new(&group.public.tree, own_leaf)?;
+        let mut keys = group.private;
+        keys.retain_consistent(&proof);
+        let mut psks = group.psks;
+        for (epoch, secret) in group.resumption_psks {
+            psks.insert_resumption(group.public.context.group_id.clone(), epoch, secret);
+        }
+        Ok(Self {
+            provider: group.public.provider.clone(),
+            context: group.public.context.clone(),
+            interim_transcript_hash: group.public.transcript.interim().to_vec(),
+            confirmation_tag: group.public.confirmation_tag.clone(),
+            own_leaf,
+            own_proof: Some(proof),
+            keys,
+            epoch: group.epoch,
+            secret_tree: group.secret_tree,
+            proposals: group.public.proposals.iter().map(|c| (c.reference.clone(), c.proposal.clone())).collect(),
+            psks,
+            identity: Some(group.identity),
+            config: group.config,
         })
     }
 
@@ -288,13 +377,13 @@ impl PartialGroup {
 
     /// This member's leaf.
     pub fn own_leaf(&self) -> LeafIndex {
-        self.own_proof.leaf_index
+        self.own_leaf
     }
 
     /// This member's proof in the current tree (to authenticate what it
     /// sends, draft §"Application Messages").
-    pub fn own_proof(&self) -> &MembershipProof {
-        &self.own_proof
+    pub fn own_proof(&self) -> Option<&MembershipProof> {
+        self.own_proof.as_ref()
     }
 
     /// The epoch authenticator (§8.7).
@@ -321,7 +410,7 @@ impl PartialGroup {
         let nh = self.interim_transcript_hash.len();
         self.context.to_bytes().len()
             + nh
-            + self.own_proof.to_bytes().len()
+            + self.own_proof.as_ref().map_or(0, |p| p.to_bytes().len())
             + self.keys.len() * 2 * (nh + 2)
             + self.epoch.state_len_bound()
             + (self.secret_tree.stored_node_secrets() + 2 * self.secret_tree.stored_leaf_ratchets()) * nh
@@ -462,6 +551,49 @@ impl PartialGroup {
     /// derives the next epoch and verifies its confirmation tag. Nothing
     /// changes unless all of that succeeds.
     pub fn process_commit(&mut self, annotated: &AnnotatedCommit) -> Result<PartialCommitOutcome, Error> {
+        self.process_commit_inner(annotated, None)
+    }
+
+    /// [`process_commit`](Self::process_commit) with the path's commit
+    /// secret supplied instead of decrypted, for the draft's
+    /// annotated-commit vectors, whose saved states omit the receiver's
+    /// leaf private key (so no implementation can decrypt their paths).
+    /// Every other check runs as usual.
+    #[doc(hidden)]
+    pub fn process_commit_with_commit_secret(
+        &mut self,
+        annotated: &AnnotatedCommit,
+        commit_secret: &[u8],
+    ) -> Result<PartialCommitOutcome, Error> {
+        self.process_commit_inner(annotated, Some(Secret::from_slice(commit_secret)))
+    }
+
+    /// The saved-state view the draft's vectors compare (`state_after`):
+    /// the parts of [`PartialSavedState`] this member still holds (not the
+    /// encryption_secret, handed to the secret tree, nor path secrets,
+    /// deleted once used, §9.2).
+    #[doc(hidden)]
+    pub fn vector_state(&self) -> PartialSavedState {
+        PartialSavedState {
+            group_id: self.context.group_id.clone(),
+            epoch: self.context.epoch,
+            tree_hash: self.context.tree_hash.clone(),
+            confirmed_transcript_hash: self.context.confirmed_transcript_hash.clone(),
+            interim_transcript_hash: self.interim_transcript_hash.clone(),
+            init_secret: self.epoch.init_secret().as_secret().as_bytes().to_vec(),
+            encryption_secret: Vec::new(),
+            sender_data_secret: self.epoch.sender_data_secret().as_bytes().to_vec(),
+            membership_key: self.epoch.membership_key().as_bytes().to_vec(),
+            leaf_index: self.own_leaf().0,
+            direct_path_secrets: Vec::new(),
+        }
+    }
+
+    fn process_commit_inner(
+        &mut self,
+        annotated: &AnnotatedCommit,
+        given_commit_secret: Option<Secret>,
+    ) -> Result<PartialCommitOutcome, Error> {
         let provider = self.provider.clone();
         let suite = Suite::new(&*provider, self.context.cipher_suite)?;
         let me = self.own_leaf();
@@ -534,7 +666,11 @@ impl PartialGroup {
         if removed {
             return Ok(PartialCommitOutcome::Removed);
         }
-        if receiver_after.leaf_index != me || receiver_after.leaf() != self.own_proof.leaf() {
+        let own_leaf_node = self.own_proof.as_ref().and_then(|p| p.leaf());
+        if receiver_after.leaf_index != me
+            || receiver_after.leaf().is_none()
+            || own_leaf_node.is_some_and(|l| receiver_after.leaf() != Some(l))
+        {
             return Err(PartialError::WrongLeaf { proof: receiver_after.leaf_index.0, named: me.0 }.into());
         }
 
@@ -568,12 +704,21 @@ impl PartialGroup {
             identity_scope(&self.context, &public).check_leaf(point, &path.leaf_node, Some(committer))?;
         }
 
-        // 6. The path (draft's replacement of the decryption steps).
+        // 6. The path (draft's replacement of the decryption steps). Keys
+        // whose node changed or went blank are dropped first; the path's
+        // replace those above the common ancestor.
         let mut keys = self.keys.clone();
+        keys.retain_consistent(receiver_after);
         let commit_secret = match &commit.path {
             Some(path) => {
                 let index = annotated.resolution_index.ok_or(PartialError::ResolutionIndex)?;
-                self.decrypt_path(&suite, annotated, committer, path, index, &provisional.to_bytes(), &mut keys)?
+                match given_commit_secret {
+                    Some(secret) => CommitSecret::new(secret),
+                    None => {
+                        let proofs = (&annotated.sender_membership_proof_after, receiver_after);
+                        decrypt_path(&suite, committer, path, proofs, index, &provisional.to_bytes(), &mut keys)?
+                    }
+                }
             }
             None => {
                 if annotated.resolution_index.is_some() {
@@ -582,7 +727,6 @@ impl PartialGroup {
                 CommitSecret::zero(&suite)
             }
         };
-        keys.retain_consistent(receiver_after);
 
         // 7. The key schedule and the confirmation tag.
         let init_secret = match (&external_init, sender) {
@@ -607,7 +751,8 @@ impl PartialGroup {
         self.psks.insert_resumption(self.context.group_id.clone(), resumption.0, resumption.1);
         self.context = next;
         self.interim_transcript_hash = interim;
-        self.own_proof = receiver_after.clone();
+        self.confirmation_tag = tag.clone();
+        self.own_proof = Some(receiver_after.clone());
         self.keys = keys;
         self.epoch = epoch;
         self.secret_tree = secret_tree;
@@ -649,71 +794,6 @@ impl PartialGroup {
         }
     }
 
-    /// The commit secret from an UpdatePath with the annotation's help:
-    /// the committer's UpdatePathNode at the lowest common ancestor (its
-    /// position among the non-blank nodes of the committer's direct path
-    /// after the commit), its ciphertext at `resolution_index`, opened with
-    /// the key of this member's highest non-blank node below the ancestor
-    /// (its leaf when it is an unmerged leaf there); then the path secrets
-    /// of the non-blank nodes from the ancestor up, each checked against
-    /// the proof after, and one more step for the commit secret.
-    #[allow(clippy::too_many_arguments)]
-    fn decrypt_path(
-        &self,
-        suite: &Suite<'_>,
-        annotated: &AnnotatedCommit,
-        committer: LeafIndex,
-        path: &crate::messages::UpdatePath,
-        resolution_index: u32,
-        provisional_context: &[u8],
-        keys: &mut PrivateTree,
-    ) -> Result<CommitSecret, Error> {
-        let me = self.own_leaf();
-        if committer == me {
-            return Err(UsageError::OwnCommit.into());
-        }
-        let sender_after = &annotated.sender_membership_proof_after;
-        let receiver_after = &annotated.receiver_membership_proof_after;
-        let n = receiver_after.n_leaves;
-        let ancestor = math::common_ancestor(me.node(), committer.node());
-        if sender_after.is_blank(ancestor) {
-            return Err(PartialError::PathShape("the common ancestor is blank after the commit").into());
-        }
-        let position = math::direct_path(committer.node(), n)
-            .into_iter()
-            .take_while(|x| *x != ancestor)
-            .filter(|x| !sender_after.is_blank(*x))
-            .count();
-        let node =
-            path.nodes.get(position).ok_or(PartialError::PathShape("the UpdatePath is shorter than the path"))?;
-        let ciphertext = node
-            .encrypted_path_secret
-            .get(resolution_index as usize)
-            .ok_or(PartialError::PathShape("resolution_index outside the node's ciphertexts"))?;
-        // This member's node in the copath child's resolution.
-        let below: Vec<NodeIndex> =
-            std::iter::once(me.node()).chain(math::direct_path(me.node(), n)).take_while(|x| *x != ancestor).collect();
-        let top = below.iter().rev().find(|x| !receiver_after.is_blank(**x)).copied().unwrap_or(me.node());
-        let holder = match receiver_after.parent_node(top) {
-            Some(p) if p.unmerged_leaves.contains(&me) => me.node(),
-            _ => top,
-        };
-        let private = keys.key(holder).ok_or(PartialError::PathShape("no private key for the resolution node"))?;
-        let first =
-            suite.decrypt_with_label(private, crate::treekem::UPDATE_PATH_NODE, provisional_context, ciphertext)?;
-        let mut secret = first;
-        for x in path_from(ancestor, n) {
-            if !receiver_after.is_blank(x) {
-                keys.insert_path_secret(suite, x, &secret)?;
-                secret = derive_up(suite, &secret)?;
-            }
-        }
-        if !keys.is_consistent(receiver_after) {
-            return Err(UpdatePathError::DerivedKeyMismatch.into());
-        }
-        Ok(CommitSecret::new(secret))
-    }
-
     /// A PSK a commit names: external ones from the store, this group's
     /// resumption PSKs of the current or a recorded earlier epoch.
     fn resolve_psk(&self, id: &PreSharedKeyId) -> Result<Secret, Error> {
@@ -731,6 +811,109 @@ impl PartialGroup {
             }
         }
     }
+}
+
+/// The commit secret from an UpdatePath with the annotation's help:
+/// the committer's UpdatePathNode at the lowest common ancestor (its
+/// position among the non-blank nodes of the committer's direct path
+/// after the commit), its ciphertext at `resolution_index`, opened with
+/// the key of this member's highest non-blank node below the ancestor
+/// (its leaf when it is an unmerged leaf there); then the path secrets
+/// of the non-blank nodes from the ancestor up, each checked against
+/// the proof after, and one more step for the commit secret.
+/// `keys` must hold only keys consistent with the receiver's proof.
+fn decrypt_path(
+    suite: &Suite<'_>,
+    committer: LeafIndex,
+    path: &crate::messages::UpdatePath,
+    (sender_after, receiver_after): (&MembershipProof, &MembershipProof),
+    resolution_index: u32,
+    hpke_context: &[u8],
+    keys: &mut PrivateTree,
+) -> Result<CommitSecret, Error> {
+    let me = receiver_after.leaf_index;
+    if committer == me {
+        return Err(UsageError::OwnCommit.into());
+    }
+    let n = receiver_after.n_leaves;
+    let ancestor = math::common_ancestor(me.node(), committer.node());
+    if sender_after.is_blank(ancestor) {
+        return Err(PartialError::PathShape("the common ancestor is blank after the commit").into());
+    }
+    let position = math::direct_path(committer.node(), n)
+        .into_iter()
+        .take_while(|x| *x != ancestor)
+        .filter(|x| !sender_after.is_blank(*x))
+        .count();
+    let node = path.nodes.get(position).ok_or(PartialError::PathShape("the UpdatePath is shorter than the path"))?;
+    let ciphertext = node
+        .encrypted_path_secret
+        .get(resolution_index as usize)
+        .ok_or(PartialError::PathShape("resolution_index outside the node's ciphertexts"))?;
+    // This member's node in the copath child's resolution.
+    let below: Vec<NodeIndex> =
+        std::iter::once(me.node()).chain(math::direct_path(me.node(), n)).take_while(|x| *x != ancestor).collect();
+    let top = below.iter().rev().find(|x| !receiver_after.is_blank(**x)).copied().unwrap_or(me.node());
+    let holder = match receiver_after.parent_node(top) {
+        Some(p) if p.unmerged_leaves.contains(&me) => me.node(),
+        _ => top,
+    };
+    let private = keys.key(holder).ok_or(PartialError::PathShape("no private key for the resolution node"))?;
+    let first = suite.decrypt_with_label(private, crate::treekem::UPDATE_PATH_NODE, hpke_context, ciphertext)?;
+    let mut secret = first;
+    for x in path_from(ancestor, n) {
+        if !receiver_after.is_blank(x) {
+            keys.insert_path_secret(suite, x, &secret)?;
+            secret = derive_up(suite, &secret)?;
+        }
+    }
+    if !keys.is_consistent(receiver_after) {
+        return Err(UpdatePathError::DerivedKeyMismatch.into());
+    }
+    Ok(CommitSecret::new(secret))
+}
+
+/// The commit secret of an UpdatePath for the receiver of
+/// `receiver_after`, from its retained direct-path state `(node,
+/// path_secret, encryption_priv)` (its leaf's entry gives the private key;
+/// a parent's key derives from its path secret), as the draft's
+/// tree-operations vectors check it. Their generator encrypts the path
+/// secrets to `hpke_context` = the tree hash after the commit, not to the
+/// provisional GroupContext of RFC 9420 §12.4.1 (which the vectors do not
+/// give).
+#[doc(hidden)]
+pub fn path_commit_secret(
+    suite: &Suite<'_>,
+    path: &crate::messages::UpdatePath,
+    sender_after: &MembershipProof,
+    receiver_after: &MembershipProof,
+    resolution_index: u32,
+    hpke_context: &[u8],
+    path_state: &[(u32, Vec<u8>, Vec<u8>)],
+) -> Result<Secret, Error> {
+    MembershipProof::same_tree(suite, sender_after, receiver_after)?;
+    let me = receiver_after.leaf_index;
+    let leaf = receiver_after.leaf().ok_or(PartialError::BlankLeaf)?;
+    let leaf_key = path_state
+        .iter()
+        .find(|(n, _, _)| *n == me.node().0)
+        .map_or_else(|| Secret::from_slice(&[]), |(_, _, k)| Secret::from_slice(k));
+    let mut keys = PrivateTree::new(me, HpkePrivateKey(leaf_key), leaf.encryption_key.clone());
+    for (node, path_secret, _) in path_state.iter().filter(|(n, _, _)| *n != me.node().0) {
+        keys.insert_path_secret(suite, NodeIndex(*node), &Secret::from_slice(path_secret))?;
+    }
+    keys.retain_consistent(receiver_after);
+    let committer = sender_after.leaf_index;
+    let secret = decrypt_path(
+        suite,
+        committer,
+        path,
+        (sender_after, receiver_after),
+        resolution_index,
+        hpke_context,
+        &mut keys,
+    )?;
+    Ok(secret.as_secret().clone())
 }
 
 /// `x` and its ancestors up to the root, bottom up.

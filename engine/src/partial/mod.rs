@@ -16,7 +16,7 @@
 
 mod client;
 
-pub use client::{PartialCommitOutcome, PartialGroup, PartialSavedState};
+pub use client::{PartialCommitOutcome, PartialGroup, PartialSavedState, path_commit_secret};
 
 use crate::codec::{Decode, DecodeError, Encode, Reader};
 use crate::crypto::Suite;

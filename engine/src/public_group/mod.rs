@@ -541,6 +541,22 @@ pub(crate) fn import_tree(
         .and_then(|n| n.as_ref()?.as_leaf())
         .ok_or(GroupInfoError::BlankSigner)?;
     group_info.verify_signature(suite, signer.signature_key.as_bytes())?;
+    validate_imported_tree(suite, tree_ext, context, config)
+}
+
+/// Imports a tree for the epoch `context` describes and runs the tree
+/// checks of §12.4.3.1: the tree hash, then every leaf and parent (with
+/// the identity validator and the extensions the group uses), then the
+/// external senders. A joiner reaches it after the GroupInfo's signature;
+/// a partial member upgrading (draft-ietf-mls-partial §"Upgrading and
+/// Downgrading") with the tree hash its key schedule agreed on.
+pub(crate) fn validate_imported_tree(
+    suite: &Suite<'_>,
+    tree_ext: &RatchetTreeExtension,
+    context: &GroupContext,
+    config: &PublicGroupConfig,
+) -> Result<RatchetTree, Error> {
+    Limits::check(Limit::TreeNodes, tree_ext.0.len(), config.limits.max_tree_nodes())?;
     let tree = RatchetTree::import(suite, tree_ext)?;
     if tree.root_hash() != context.tree_hash.as_slice() {
         return Err(TreeError::TreeHashMismatch.into());
