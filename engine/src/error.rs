@@ -725,6 +725,25 @@ pub enum UsageError {
     /// identity (name the one to replace).
     #[error("several members of the joiner's identity (leaves {0:?}): name the leaf to resync")]
     AmbiguousResync(Vec<u32>),
+    /// A leaf named as a member (the sender or a recipient of a Partial MLS
+    /// annotation) holds none in the tree concerned (draft-ietf-mls-partial).
+    #[error("leaf {0} holds no member of the group")]
+    NotAMember(u32),
+    /// An AnnotatedCommit was asked for a leaf that gets none: the
+    /// committer, or a member the commit adds (it joins from the Welcome,
+    /// annotated with `PublicGroup::annotate_welcome`; draft-ietf-mls-partial
+    /// §"Annotated Commit").
+    #[error("leaf {leaf} gets no AnnotatedCommit: {reason}")]
+    NotAnnotationRecipient {
+        /// The leaf asked for.
+        leaf: u32,
+        /// Why it gets none.
+        reason: &'static str,
+    },
+    /// The commit message given to annotate is not the staged commit's
+    /// (another group, epoch, sender or path presence).
+    #[error("the commit message does not match the staged commit: {0}")]
+    CommitMismatch(&'static str),
 }
 
 /// A broken invariant of throng itself: a bug to report, never caused by

@@ -76,8 +76,9 @@ pub fn parent(x: NodeIndex, n_leaves: u32) -> Option<NodeIndex> {
     Some(p)
 }
 
-/// Parent in the infinite full tree (no bound check).
-fn full_parent(x: NodeIndex) -> NodeIndex {
+/// Parent in the infinite full tree (no bound check): the parent inside
+/// any subtree that holds both.
+pub(crate) fn full_parent(x: NodeIndex) -> NodeIndex {
     let k = x.level();
     let b = (x.0 >> (k + 1)) & 1;
     NodeIndex((x.0 | (1 << k)) ^ (b << (k + 1)))

@@ -379,6 +379,7 @@ impl Group {
             committer: Sender::Member(me),
             committer_leaf: me,
             applied,
+            has_path: with_path,
             base_epoch: context.epoch,
             base_tree_hash,
             context: next_context,

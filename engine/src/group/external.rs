@@ -210,6 +210,7 @@ fn external_join_inner(
         committer: Sender::NewMemberCommit,
         committer_leaf: me,
         applied,
+        has_path: true,
         base_epoch: old.epoch,
         base_tree_hash: old.tree_hash.clone(),
         context,

@@ -378,6 +378,14 @@ impl Group {
         self.private.own_leaf
     }
 
+    /// The private key this member holds for `node` (§4.2), if any: for
+    /// tests that check which ciphertexts of an UpdatePath a member can
+    /// open (Partial MLS annotations). Not part of the stable API.
+    #[doc(hidden)]
+    pub fn node_private_key(&self, node: crate::tree_math::NodeIndex) -> Option<&crate::crypto::HpkePrivateKey> {
+        self.private.key(node)
+    }
+
     /// The shared handle to the tree (for co-resident members).
     pub fn tree_arc(&self) -> &Arc<RatchetTree> {
         &self.public.tree

@@ -9,13 +9,20 @@
 //!   [`MembershipProof::new`].
 //! - [`SenderAuthenticatedMessage`], [`AnnotatedWelcome`],
 //!   [`AnnotatedCommit`]: the draft's annotated messages (wire forms).
+//! - [`PartialGroup`]: the partial client itself (`client.rs`): joins,
+//!   follows commits, reads messages, upgrades and downgrades.
+//! - [`CommitAnnotator`], [`crate::PublicGroup::annotate_welcome`],
+//!   [`crate::PublicGroup::sender_authenticate`]: making them from a full
+//!   view of the tree, as a server or full member (`annotate.rs`).
 //!
 //! Every decoded proof is checked for shape before any hash: the depth is
 //! at most 31 (`n_leaves` a power of two below 2^32), so a proof costs at
 //! most 32 hashes whatever a peer claims.
 
+mod annotate;
 mod client;
 
+pub use annotate::CommitAnnotator;
 pub use client::{PartialCommitOutcome, PartialGroup, PartialSavedState, path_commit_secret};
 
 use crate::codec::{Decode, DecodeError, Encode, Reader};

@@ -63,6 +63,10 @@ pub struct StagedPublicCommit {
     pub(crate) committer: Sender,
     pub(crate) committer_leaf: LeafIndex,
     pub(crate) applied: AppliedProposals,
+    /// Whether the commit has an UpdatePath (a server annotating a
+    /// PrivateMessage commit for partial members cannot read it, §"Annotated
+    /// Commit" of draft-ietf-mls-partial).
+    pub(crate) has_path: bool,
     /// The epoch and tree hash the commit was staged on, so that it cannot
     /// be merged into another state.
     pub(crate) base_epoch: u64,
@@ -82,6 +86,16 @@ impl StagedPublicCommit {
     /// The committer's leaf (for an external commit, the leaf it joins at).
     pub fn committer_leaf(&self) -> LeafIndex {
         self.committer_leaf
+    }
+
+    /// Whether the commit has an UpdatePath (§12.4).
+    pub fn has_path(&self) -> bool {
+        self.has_path
+    }
+
+    /// The epoch the commit was made in.
+    pub fn base_epoch(&self) -> u64 {
+        self.base_epoch
     }
 
     /// Everything the commit's proposals do.
@@ -152,6 +166,7 @@ impl PublicStage<'_> {
             committer: self.committer,
             committer_leaf: self.committer_leaf,
             applied: self.applied,
+            has_path: self.path.is_some(),
             base_epoch: self.base_epoch,
             base_tree_hash: self.base_tree_hash,
             context: self.context,

@@ -83,6 +83,7 @@ use crate::identity::AcceptAnyCredential;
 use crate::messages::RatchetTreeExtension;
 use crate::messages::content::{ContentType, MlsMessage, MlsMessageBody, Sender};
 use crate::messages::{Credential, GroupContext, GroupInfo, Proposal};
+use crate::partial::{AnnotatedCommit, CommitAnnotator};
 use crate::public_group::{PublicGroup, PublicGroupConfig, Validated, sign_external_proposal};
 use crate::tree_math::LeafIndex;
 
@@ -532,6 +533,38 @@ impl Registry {
     ///
     /// A rejected message changes nothing, here or in the store.
     pub fn handle(&self, group_id: &[u8], message: &MlsMessage) -> Result<Accepted, Rejected> {
+        self.handle_inner(group_id, message, None).map(|(accepted, _)| accepted)
+    }
+
+    /// [`handle`](Self::handle), and for an accepted commit one
+    /// AnnotatedCommit per leaf of `partial` (the group's partial members,
+    /// as leaves of the epoch the commit starts; draft-ietf-mls-partial
+    /// §"Annotated Commit"), in their order; empty for other messages.
+    ///
+    /// The committer's proof in the tree before is taken from the state the
+    /// commit was validated on, the rest from the state it starts, once
+    /// installed, with no lock held ([`CommitAnnotator`] says what is
+    /// computed once and what per recipient; recipients run on the
+    /// configured pool). A recipient that gets none has a typed error in
+    /// its place ([`CommitAnnotator::annotate`]); every one has
+    /// [`UsageError::StaleCommit`] if another commit was installed before
+    /// the annotations were made (the registry no longer holds the tree
+    /// they need).
+    pub fn handle_annotating(
+        &self,
+        group_id: &[u8],
+        message: &MlsMessage,
+        partial: &[LeafIndex],
+    ) -> Result<(Accepted, Vec<Result<AnnotatedCommit, Error>>), Rejected> {
+        self.handle_inner(group_id, message, Some(partial))
+    }
+
+    fn handle_inner(
+        &self,
+        group_id: &[u8],
+        message: &MlsMessage,
+        partial: Option<&[LeafIndex]>,
+    ) -> Result<(Accepted, Vec<Result<AnnotatedCommit, Error>>), Rejected> {
         let slot = self.load(group_id)?.ok_or(Rejected::UnknownGroup)?;
         let peeked = peek(message)?;
         if peeked.group_id != group_id {
@@ -563,11 +596,9 @@ impl Registry {
             // the sender drops its own. A message of a retained epoch goes
             // to the current members (those who left are not served; those
             // who joined since cannot decrypt it and drop it).
-            return Ok(Accepted {
-                epoch: group.epoch(),
-                kind: AcceptedKind::Application,
-                fanout: group.member_leaves(),
-            });
+            let accepted =
+                Accepted { epoch: group.epoch(), kind: AcceptedKind::Application, fanout: group.member_leaves() };
+            return Ok((accepted, Vec::new()));
         }
 
         let mut synced = false;
@@ -593,13 +624,22 @@ impl Registry {
                     let fanout = fanout_without(&group, &cached.sender);
                     if !new {
                         // Queued (and stored) already: deliver it again.
-                        return Ok(Accepted { epoch: group.epoch(), kind: AcceptedKind::Proposal, fanout });
+                        return Ok((
+                            Accepted { epoch: group.epoch(), kind: AcceptedKind::Proposal, fanout },
+                            Vec::new(),
+                        ));
                     }
                     (AcceptedKind::Proposal, group.epoch(), fanout)
                 }
                 Validated::Commit(staged) => {
                     (AcceptedKind::Commit, staged.new_epoch(), fanout_without(&group, staged.committer()))
                 }
+            };
+            // Taken from the state the commit was validated on, which the
+            // install below may overwrite in place.
+            let annotator = match (&validated, partial) {
+                (Validated::Commit(staged), Some(_)) => Some(CommitAnnotator::new(&group, staged, message)?),
+                _ => None,
             };
             let entry = LogEntry {
                 seq: seq.checked_add(1).ok_or_else(|| corrupt("log position overflow".into()))?,
@@ -617,7 +657,19 @@ impl Registry {
                     // merge can write it in place.
                     drop(group);
                     self.install(group_id, &slot, seq, validated, entry.message.len() as u64);
-                    return Ok(Accepted { epoch: new_epoch, kind, fanout });
+                    let accepted = Accepted { epoch: new_epoch, kind, fanout };
+                    let annotated = match (annotator, partial) {
+                        (Some(annotator), Some(recipients)) => {
+                            // Later proposals leave the tree as the commit
+                            // made it; a later commit fails the check.
+                            let (after, _) = slot.view();
+                            annotator
+                                .annotate(&after, recipients)
+                                .unwrap_or_else(|e| recipients.iter().map(|_| Err(e.clone())).collect())
+                        }
+                        _ => Vec::new(),
+                    };
+                    return Ok((accepted, annotated));
                 }
                 Append::Conflict { head, epoch } => {
                     if head < seq {

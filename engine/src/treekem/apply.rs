@@ -33,6 +33,72 @@ pub struct PublicPath {
     pub resolutions: Vec<Vec<NodeIndex>>,
 }
 
+impl PublicPath {
+    /// The sender's filtered direct path in `tree` and, for each step, the
+    /// nodes its ciphertexts are addressed to ([`encryption_targets`]).
+    ///
+    /// `tree` may be the tree before the path is merged or after: the
+    /// filtered direct path depends only on which leaves are occupied, and
+    /// the copath subtrees are disjoint from the sender's leaf and direct
+    /// path, the only nodes a path writes.
+    pub fn of(tree: &impl TreeView, sender: LeafIndex, new_members: &[LeafIndex]) -> Self {
+        let steps = tree.filtered_direct_path(sender);
+        let resolutions = steps.iter().map(|step| encryption_targets(tree, step, new_members)).collect();
+        Self { steps, resolutions }
+    }
+
+    /// Where the path secret for `receiver` is: the index of the step whose
+    /// copath subtree holds it, and the index, in that step's resolution,
+    /// of the node whose private key it holds ([`locate_in_path`]). `None`
+    /// when no step's subtree holds it (the sender itself, or a leaf outside
+    /// the tree).
+    pub fn locate(&self, receiver: LeafIndex) -> Option<(usize, usize)> {
+        locate_in_path(&self.steps, receiver, |step, x| self.resolutions.get(step)?.iter().position(|&y| y == x))
+    }
+}
+
+/// The nodes an UpdatePath's ciphertext at `step` is addressed to, in
+/// order: the resolution of its copath child (§4.1.1) without the
+/// `new_members` the same commit adds, who get their path secret in the
+/// Welcome instead (§7.5, §12.4.3.1).
+pub(crate) fn encryption_targets(tree: &impl TreeView, step: &PathStep, new_members: &[LeafIndex]) -> Vec<NodeIndex> {
+    let mut resolution = tree.resolution(step.copath_child);
+    resolution.retain(|x| !x.leaf().is_some_and(|l| new_members.contains(&l)));
+    resolution
+}
+
+/// The rule that says which ciphertext of an UpdatePath a receiver
+/// decrypts (§7.5, §7.6): the step whose copath child is an ancestor of the
+/// receiver's leaf, and in that step's resolution the node whose private key
+/// the receiver holds by the tree invariant (§4.2): its own leaf when the
+/// leaf is listed (an unmerged leaf, or no non-blank node above it in the
+/// subtree), otherwise its one ancestor listed. Resolution nodes other than
+/// unmerged leaves head disjoint subtrees, so the first of the receiver's
+/// leaf and its ancestors (bottom up) that is listed is that node.
+///
+/// `position(step, node)` says where `node` is in the step's resolution.
+/// Members and servers both locate through this function.
+pub(crate) fn locate_in_path(
+    steps: &[PathStep],
+    receiver: LeafIndex,
+    position: impl Fn(usize, NodeIndex) -> Option<usize>,
+) -> Option<(usize, usize)> {
+    let me = receiver.node();
+    let step_index = steps.iter().position(|step| math::is_ancestor(step.copath_child, me))?;
+    let top = steps[step_index].copath_child;
+    let mut x = me;
+    loop {
+        if let Some(slot) = position(step_index, x) {
+            return Some((step_index, slot));
+        }
+        if x == top {
+            return None;
+        }
+        // `top` is a strict ancestor of `x`: the parent is inside its subtree.
+        x = math::full_parent(x);
+    }
+}
+
 /// Checks and merges the public half of `path` from `sender` into `staged`
 /// (§7.5, §7.6, §7.9.2, §12.4.2): everything a party without private keys
 /// can verify, such as a Delivery Service following the group (RFC 9750).
@@ -62,8 +128,7 @@ pub fn apply_update_path_public(
     }
     let mut resolutions = Vec::with_capacity(steps.len());
     for (step, node) in steps.iter().zip(&path.nodes) {
-        let mut resolution = staged.resolution(step.copath_child);
-        resolution.retain(|x| !x.leaf().is_some_and(|l| new_members.contains(&l)));
+        let resolution = encryption_targets(staged, step, new_members);
         if node.encrypted_path_secret.len() != resolution.len() {
             return Err(UpdatePathError::CiphertextCount.into());
         }
@@ -134,19 +199,13 @@ pub fn decrypt_update_path(
 ) -> Result<AppliedPath, Error> {
     let me = own.own_leaf;
     let PublicPath { steps, resolutions } = public;
-    // The step whose copath subtree holds the receiver, and the node of its
-    // resolution the receiver has a key for. Copath subtrees are disjoint
-    // from the sender's direct path, so merging the path did not change
-    // these resolutions.
-    let step_index = steps
-        .iter()
-        .position(|step| math::is_ancestor(step.copath_child, me.node()))
-        .ok_or(InternalError::invariant("a receiver sits below the sender's filtered direct path"))?;
-    let (slot, key) = resolutions[step_index]
-        .iter()
-        .enumerate()
-        .find_map(|(slot, &x)| own.key(x).map(|key| (slot, key)))
-        .ok_or(InternalError::invariant("a member holds a key of every resolution above it (§4.2)"))?;
+    // Copath subtrees are disjoint from the sender's direct path, so merging
+    // the path did not change the resolutions located in.
+    let (step_index, slot) =
+        public.locate(me).ok_or(InternalError::invariant("a receiver sits below the sender's filtered direct path"))?;
+    let key = own
+        .key(resolutions[step_index][slot])
+        .ok_or(InternalError::invariant("a member holds the key of its node in every resolution above it (§4.2)"))?;
     let ciphertext = &path.nodes[step_index].encrypted_path_secret[slot];
     let decrypted = suite.decrypt_with_label(key, UPDATE_PATH_NODE, context, ciphertext)?;
     if decrypted.len() != suite.hash_len() {

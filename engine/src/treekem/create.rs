@@ -9,6 +9,7 @@ use crate::schedule::CommitSecret;
 use crate::tree::{StagedTree, TreeView};
 use crate::tree_math::{LeafIndex, NodeIndex};
 
+use super::apply::encryption_targets;
 use super::{PrivateTree, UPDATE_PATH_NODE, node_key_pairs, path_secret_chain};
 
 /// What creating an UpdatePath gives the committer.
@@ -66,14 +67,8 @@ pub fn create_update_path(
 
     // The copath resolutions, without the joiners of this commit: they get
     // their path secret in the Welcome instead (§7.5).
-    let resolutions: Vec<Vec<NodeIndex>> = path
-        .iter()
-        .map(|step| {
-            let mut r = staged.resolution(step.copath_child);
-            r.retain(|x| !x.leaf().is_some_and(|l| new_members.contains(&l)));
-            r
-        })
-        .collect();
+    let resolutions: Vec<Vec<NodeIndex>> =
+        path.iter().map(|step| encryption_targets(staged, step, new_members)).collect();
     let nodes = path
         .par_iter()
         .zip(resolutions.par_iter())

@@ -12,6 +12,7 @@ mod apply;
 mod create;
 mod persist;
 
+pub(crate) use apply::locate_in_path;
 pub use apply::{AppliedPath, PublicPath, apply_update_path, apply_update_path_public, decrypt_update_path, derive_up};
 pub use create::{CreatedPath, create_update_path};
 
