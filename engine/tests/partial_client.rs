@@ -12,9 +12,12 @@ use throng::error::{PartialError, ValidationError};
 use throng::internals::codec::{Decode, Encode};
 use throng::internals::group::{CommitOptions, Group, GroupConfig, Identity, KeyPackageBundle, Processed, PskStore};
 use throng::internals::tree_math::LeafIndex;
+use throng::messages::Remove;
 use throng::messages::content::{MlsMessage, MlsMessageBody};
 use throng::messages::{Add, Proposal, Welcome};
-use throng::partial::{AnnotatedWelcome, MembershipProof, PartialGroup, SenderAuthenticatedMessage};
+use throng::partial::{
+    AnnotatedWelcome, CommitAnnotator, MembershipProof, PartialCommitOutcome, PartialGroup, SenderAuthenticatedMessage,
+};
 use throng::{Error, TreeView};
 
 const CS: CipherSuite = CipherSuite(1);
@@ -186,4 +189,179 @@ fn an_upgrade_refuses_a_tree_of_another_epoch() {
     let blank = wrong.0.iter().position(|n| n.as_ref().is_some_and(|n| n.as_leaf().is_some())).unwrap() + 2;
     wrong.0[blank] = None;
     assert!(partial.upgrade(&wrong).is_err());
+}
+
+/// Commits `options` as `member`, annotates it for `partial` leaves the
+/// way a committer (or a server with the same view) does, merges it, and
+/// returns the message and the annotations.
+fn commit_annotated(
+    member: &mut Group,
+    options: CommitOptions,
+    partial: &[LeafIndex],
+) -> (MlsMessage, Vec<throng::partial::AnnotatedCommit>, Option<MlsMessage>) {
+    let pending = member.commit(options).unwrap();
+    let message = pending.message.clone();
+    let annotator = CommitAnnotator::new(member.public(), pending.public(), &message).unwrap();
+    let welcome = pending.welcome.clone();
+    member.merge_pending_commit(pending).unwrap();
+    let annotated = annotator.annotate(member.public(), partial).unwrap().into_iter().map(Result::unwrap).collect();
+    (message, annotated, welcome)
+}
+
+fn process_full(member: &mut Group, message: MlsMessage) {
+    let Processed::Commit(staged) = member.process_message(message).unwrap() else { panic!("a commit") };
+    member.merge_staged_commit(*staged).unwrap();
+}
+
+#[test]
+fn partial_members_follow_every_kind_of_commit_and_agree_with_full_members() {
+    let (mut a, welcome, bundles) = group_with(33, 4);
+    // Four partial members; one of them later gets removed.
+    let leaves: Vec<LeafIndex> = bundles.iter().map(|b| leaf_of(&a, b)).collect();
+    let mut partials: Vec<PartialGroup> =
+        bundles.iter().zip(&leaves).map(|(b, l)| partial_join(&annotate(&a, &welcome, *l), b).unwrap()).collect();
+    // A full member F beside A, joined by the same Welcome would be one of
+    // the bundles; instead A adds F now (an add with a path), and the
+    // partial members follow that commit too.
+    let f_bundle = bundle("full");
+    let (_, annotated, f_welcome) = commit_annotated(
+        &mut a,
+        CommitOptions::with_proposals(vec![Proposal::Add(Add { key_package: f_bundle.key_package.clone() })]),
+        &leaves,
+    );
+    for (p, ac) in partials.iter_mut().zip(&annotated) {
+        p.process_commit(ac).unwrap();
+        assert_eq!(p.epoch_authenticator(), a.epoch_authenticator());
+    }
+    let MlsMessageBody::Welcome(f_welcome) = f_welcome.unwrap().body else { panic!("a Welcome") };
+    let mut f = Group::join(
+        Arc::new(throng::AwsLcProvider),
+        GroupConfig::default(),
+        &f_welcome,
+        &f_bundle,
+        Some(&a.tree().export()),
+        PskStore::default(),
+    )
+    .unwrap();
+
+    // F commits a self-update (a path from another part of the tree); A
+    // processes it as a full member; every partial member follows.
+    let (message, annotated, _) = commit_annotated(&mut f, CommitOptions::default(), &leaves);
+    process_full(&mut a, message);
+    // A hostile annotation first: another ciphertext index, then another
+    // tree hash. Each is refused and changes nothing.
+    let mut bad = annotated[0].clone();
+    bad.resolution_index = bad.resolution_index.map(|i| i + 1);
+    assert!(partials[0].process_commit(&bad).is_err());
+    let mut bad = annotated[0].clone();
+    bad.tree_hash_after[0] ^= 1;
+    assert!(partials[0].process_commit(&bad).is_err());
+    for (p, ac) in partials.iter_mut().zip(&annotated) {
+        p.process_commit(ac).unwrap();
+        assert_eq!(p.epoch_authenticator(), a.epoch_authenticator());
+    }
+
+    // A commit without a path: an Add (an empty commit would need one,
+    // RFC 9420 §12.4).
+    let add = Proposal::Add(Add { key_package: bundle("pathless").key_package });
+    let options = CommitOptions { force_path: false, ..CommitOptions::with_proposals(vec![add]) };
+    let (message, annotated, _) = commit_annotated(&mut a, options, &leaves);
+    process_full(&mut f, message);
+    for (p, ac) in partials.iter_mut().zip(&annotated) {
+        assert_eq!(
+            p.process_commit(ac).unwrap(),
+            PartialCommitOutcome::Advanced { epoch: a.epoch(), with_path: false }
+        );
+        assert_eq!(p.epoch_authenticator(), f.epoch_authenticator());
+    }
+
+    // A removes the last partial member and a full one, with a path.
+    let removed = leaves[3];
+    let removes = vec![Proposal::Remove(Remove { removed }), Proposal::Remove(Remove { removed: LeafIndex(5) })];
+    let pending = a.commit(CommitOptions::with_proposals(removes)).unwrap();
+    let message = pending.message.clone();
+    let annotator = CommitAnnotator::new(a.public(), pending.public(), &message).unwrap();
+    a.merge_pending_commit(pending).unwrap();
+    process_full(&mut f, message.clone());
+    let annotated: Vec<_> =
+        annotator.annotate(a.public(), &leaves[..3]).unwrap().into_iter().map(Result::unwrap).collect();
+    for (p, ac) in partials.iter_mut().zip(&annotated) {
+        p.process_commit(ac).unwrap();
+        assert_eq!(p.epoch_authenticator(), a.epoch_authenticator());
+    }
+    // The removed one learns it from the commit alone (the server has no
+    // proof for it after): an annotation for another member will do.
+    assert_eq!(partials[3].process_commit(&annotated[0]).unwrap(), PartialCommitOutcome::Removed);
+
+    // An application message from F, with F's proof made by A's view.
+    let data = private(f.encrypt_application(b"to everyone", vec![]).unwrap());
+    let proof = a.public().sender_authenticate(data, f.own_leaf()).unwrap();
+    for p in &mut partials[..3] {
+        assert_eq!(p.process_application(proof.clone()).unwrap(), (f.own_leaf(), b"to everyone".to_vec()));
+    }
+
+    // More path commits by A.
+    let remaining = &leaves[..3];
+    for _ in 0..2 {
+        let (message, annotated, _) = commit_annotated(&mut a, CommitOptions::default(), remaining);
+        process_full(&mut f, message);
+        for (p, ac) in partials.iter_mut().zip(&annotated) {
+            p.process_commit(ac).unwrap();
+            assert_eq!(p.epoch_authenticator(), a.epoch_authenticator());
+        }
+    }
+    for p in &partials[..3] {
+        assert!(p.state_bytes() < 8 * 1024);
+    }
+}
+
+#[test]
+fn partial_members_follow_an_external_commit_and_private_message_commits() {
+    let (mut a, welcome, bundles) = group_with(20, 2);
+    let leaves: Vec<LeafIndex> = bundles.iter().map(|b| leaf_of(&a, b)).collect();
+    let mut partials: Vec<PartialGroup> =
+        bundles.iter().zip(&leaves).map(|(b, l)| partial_join(&annotate(&a, &welcome, *l), b).unwrap()).collect();
+
+    // A newcomer joins by external commit; A (full) and the partial
+    // members process it. The annotations come from A's view: staged, not
+    // yet merged.
+    let p = throng::default_provider();
+    let info = a.group_info(true, true).unwrap();
+    // Its later commits are PrivateMessages (its external commit itself is
+    // a PublicMessage, §12.4.3.2).
+    let private_handshakes = GroupConfig {
+        handshake_wire_format: throng::messages::content::WireFormat::PRIVATE_MESSAGE,
+        ..GroupConfig::default()
+    };
+    let (mut newcomer, commit) = Group::join_by_external_commit(
+        Arc::new(throng::AwsLcProvider),
+        private_handshakes,
+        &Identity::basic(p, CS, "newcomer").unwrap(),
+        &info,
+        None,
+    )
+    .unwrap();
+    let Processed::Commit(staged) = a.process_message(commit.clone()).unwrap() else { panic!("a commit") };
+    let annotator = CommitAnnotator::new(a.public(), staged.public(), &commit).unwrap();
+    a.merge_staged_commit(*staged).unwrap();
+    let annotated = annotator.annotate(a.public(), &leaves).unwrap();
+    for (p, ac) in partials.iter_mut().zip(annotated) {
+        let ac = ac.unwrap();
+        assert!(ac.sender_membership_proof.is_none());
+        p.process_commit(&ac).unwrap();
+        assert_eq!(p.epoch_authenticator(), a.epoch_authenticator());
+    }
+    assert_eq!(newcomer.epoch_authenticator(), a.epoch_authenticator());
+
+    // The newcomer's PrivateMessage commits: it annotates them itself (a
+    // server cannot read them).
+    for _ in 0..2 {
+        let (message, annotated, _) = commit_annotated(&mut newcomer, CommitOptions::default(), &leaves);
+        assert!(matches!(message.body, MlsMessageBody::PrivateMessage(_)));
+        process_full(&mut a, message);
+        for (p, ac) in partials.iter_mut().zip(&annotated) {
+            p.process_commit(ac).unwrap();
+            assert_eq!(p.epoch_authenticator(), a.epoch_authenticator());
+        }
+    }
 }
