@@ -153,7 +153,7 @@ pub fn run(cli: Cli, argv: &[String]) -> Result<Outcome, Error> {
         Command::List => {
             for (name, text) in BUNDLED {
                 let s = Scenario::parse(text, std::path::Path::new(name))?;
-                println!("{name:<16} {}", s.description);
+                println!("{name:<18} {}", s.description);
             }
             Ok(Outcome::Done)
         }
