@@ -73,6 +73,12 @@ pub struct RunArgs {
     /// scenario's committer policy.
     #[arg(long, value_parser = parse_duration)]
     pub duration: Option<std::time::Duration>,
+    /// PostgreSQL for scenarios whose `[backend]` store is `postgres`
+    /// (`backend-pg-2nodes`), e.g. postgres://throng@127.0.0.1:5432/throng
+    /// [default: $THRONG_PG_URL, then $THRONG_TEST_PG_URL]. The run works in
+    /// a schema of its own, dropped at the end.
+    #[arg(long, value_name = "URL")]
+    pub pg_url: Option<String>,
     /// Soak mode: sampling period.
     #[arg(long, value_parser = parse_duration, default_value = "10s", requires = "duration")]
     pub sample_every: std::time::Duration,
@@ -101,6 +107,19 @@ pub enum Error {
     /// The simulation or the report failed.
     #[error("{0}")]
     Run(String),
+    /// The scenario keeps its groups in PostgreSQL and no database was given.
+    #[error(
+        "scenario `{0}` keeps its groups in PostgreSQL and no database was given: pass --pg-url URL or set \
+         THRONG_PG_URL (THRONG_TEST_PG_URL, as CI exports it, works too), e.g. \
+         postgres://throng@127.0.0.1:5432/throng; the run creates and drops a schema of its own there. \
+         A throwaway cluster, with PostgreSQL's binaries (/usr/lib/postgresql/*/bin) on the PATH and as a \
+         user other than root (initdb refuses root; see .ci/run): \
+         initdb -D /tmp/throng-pg -U throng --auth=trust && \
+         pg_ctl -D /tmp/throng-pg -l /tmp/throng-pg/log -o \"-c listen_addresses=127.0.0.1 -c port=5432 \
+         -c unix_socket_directories=/tmp/throng-pg\" start && createdb -h 127.0.0.1 -p 5432 -U throng throng \
+         (stop it with pg_ctl -D /tmp/throng-pg stop)"
+    )]
+    NoDatabase(String),
     /// The run finished, but members or the DS saw protocol errors (the
     /// report was written; see its Errors section).
     #[error("the run saw {0} protocol errors; see the report")]
@@ -111,7 +130,7 @@ impl Error {
     /// The process exit code.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Scenario(_) => 2,
+            Error::Scenario(_) | Error::NoDatabase(_) => 2,
             Error::Run(_) => 1,
             Error::Integrity(_) => 3,
         }
@@ -134,7 +153,7 @@ pub fn run(cli: Cli, argv: &[String]) -> Result<Outcome, Error> {
         Command::List => {
             for (name, text) in BUNDLED {
                 let s = Scenario::parse(text, std::path::Path::new(name))?;
-                println!("{name:<16} {}", s.description);
+                println!("{name:<18} {}", s.description);
             }
             Ok(Outcome::Done)
         }
@@ -179,6 +198,14 @@ fn progress(hidden: bool, len: u64, msg: &str) -> ProgressBar {
     bar
 }
 
+/// The PostgreSQL URL: `--pg-url`, else `THRONG_PG_URL`, else
+/// `THRONG_TEST_PG_URL` (what CI exports); empty values are ignored.
+fn pg_url(args: &RunArgs) -> Option<String> {
+    args.pg_url.clone().filter(|u| !u.is_empty()).or_else(|| {
+        ["THRONG_PG_URL", "THRONG_TEST_PG_URL"].iter().find_map(|k| std::env::var(k).ok().filter(|u| !u.is_empty()))
+    })
+}
+
 /// `loadgen run`: simulates, then writes the report (and the profile).
 pub fn run_scenario(args: &RunArgs, argv: &[String]) -> Result<PathBuf, Error> {
     let name = args.scenario.as_deref().unwrap_or("default");
@@ -196,6 +223,12 @@ pub fn run_scenario(args: &RunArgs, argv: &[String]) -> Result<PathBuf, Error> {
         scenario.duration.seconds = Some(d.as_secs_f64());
         scenario.policy.compare_policies = false;
     }
+    let pg_url = match scenario.backend.as_ref().map(|b| b.store) {
+        Some(scenario::StoreKind::Postgres) => {
+            Some(pg_url(args).ok_or_else(|| Error::NoDatabase(scenario.name.clone()))?)
+        }
+        _ => None,
+    };
     let threads = args.threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
     let pool = Arc::new(
         rayon::ThreadPoolBuilder::new()
@@ -254,6 +287,7 @@ pub fn run_scenario(args: &RunArgs, argv: &[String]) -> Result<PathBuf, Error> {
             build_metrics.clone(),
             bar.clone(),
             soak.clone(),
+            pg_url.as_deref(),
         )
         .map_err(Error::Run)?;
         bar.finish_and_clear();
@@ -271,7 +305,8 @@ pub fn run_scenario(args: &RunArgs, argv: &[String]) -> Result<PathBuf, Error> {
             soak_report = Some(r);
         }
         let run = Run::new(choice.name(), &metrics, &build_metrics, &stats, total_members);
-        problems += run.counters.member_errors + run.counters.ds_rejections;
+        problems +=
+            run.counters.member_errors + run.counters.ds_rejections + run.backend.as_ref().map_or(0, |b| b.forks);
         eprintln!(
             "{} ({}): build {:.1} s, churn {:.1} s, {:.0} epochs/group, commit p50 {} µs / process p50 {} µs",
             scenario.name,

@@ -204,6 +204,24 @@ pub struct Counters {
     pub balance_skipped_leaves: u64,
 }
 
+/// Events of one DS node (scenarios with `[backend]`).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct NodeCounters {
+    /// Commits this node accepted (epochs it closed), build commits excluded.
+    pub commits: u64,
+    /// Commits this node answered `LostRace` (or `WrongEpoch`): another
+    /// commit had closed the epoch.
+    pub lost_races: u64,
+    /// Of those, racing member commits whose winner went through another
+    /// node: the race was decided in the shared store.
+    pub lost_races_to_other_node: u64,
+    /// Compare-and-set appends this node made to the store.
+    pub store_appends: u64,
+    /// Appends the store refused because another writer had moved the
+    /// group's head (a commit or proposal of this node or another).
+    pub store_conflicts: u64,
+}
+
 fn is_zero(v: &u64) -> bool {
     *v == 0
 }
@@ -404,6 +422,8 @@ pub struct Metrics {
     /// Media counters (scenarios with `[media]`).
     pub media: Mutex<MediaCounters>,
     media_latencies: Mutex<BTreeMap<MediaOp, Histogram<u64>>>,
+    /// Per DS node: events, and the store's append latency (µs).
+    nodes: Mutex<Vec<(NodeCounters, Histogram<u64>)>>,
     /// Most tree and memory samples kept (0: all). A long (soak) run sets
     /// it so that these series stay bounded; see [`Metrics::bound_series`].
     series_cap: AtomicUsize,
@@ -430,6 +450,7 @@ impl Metrics {
             errors: Mutex::new(Vec::new()),
             media: Mutex::new(MediaCounters::default()),
             media_latencies: Mutex::new(BTreeMap::new()),
+            nodes: Mutex::new(Vec::new()),
             series_cap: AtomicUsize::new(0),
             tree_stride: AtomicU64::new(1),
         }
@@ -539,6 +560,33 @@ impl Metrics {
     /// A copy of the media latency histograms (nanoseconds).
     pub fn media_latencies(&self) -> BTreeMap<MediaOp, Histogram<u64>> {
         lock(&self.media_latencies).clone()
+    }
+
+    /// Updates the counters of DS node `node`.
+    pub fn node_count(&self, node: usize, f: impl FnOnce(&mut NodeCounters)) {
+        let mut nodes = lock(&self.nodes);
+        if nodes.len() <= node {
+            nodes.resize_with(node + 1, || (NodeCounters::default(), new_histogram()));
+        }
+        f(&mut nodes[node].0);
+    }
+
+    /// Records one compare-and-set append of DS node `node` to its store.
+    pub fn node_append(&self, node: usize, elapsed: Duration, conflict: bool) {
+        let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX).max(1);
+        let mut nodes = lock(&self.nodes);
+        if nodes.len() <= node {
+            nodes.resize_with(node + 1, || (NodeCounters::default(), new_histogram()));
+        }
+        let (c, h) = &mut nodes[node];
+        c.store_appends += 1;
+        c.store_conflicts += u64::from(conflict);
+        h.saturating_record(micros);
+    }
+
+    /// A copy of the per-node counters and append histograms.
+    pub fn nodes(&self) -> Vec<(NodeCounters, Histogram<u64>)> {
+        lock(&self.nodes).clone()
     }
 
     /// Keeps an error message (the first 20).

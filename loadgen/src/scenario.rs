@@ -34,6 +34,10 @@ pub struct Scenario {
     /// absent.
     #[serde(default)]
     pub media: Option<Media>,
+    /// The delivery service's nodes and their store; one node over an
+    /// in-memory store when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend: Option<Backend>,
     /// What `--quick` shrinks the scenario to.
     #[serde(default)]
     pub quick: Quick,
@@ -164,6 +168,71 @@ fn default_retained_epochs() -> u32 {
     4
 }
 
+/// Where the delivery service keeps its groups, and how many nodes share
+/// them: each node is its own `Registry` with its own store connection,
+/// all over one store, so commits of one group sent to different nodes
+/// race in the store's compare-and-set append.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Backend {
+    /// The store the nodes share.
+    pub store: StoreKind,
+    /// DS nodes (1 to 8).
+    #[serde(default = "default_nodes")]
+    pub nodes: u32,
+    /// How each request (commit, proposal, GroupInfo, …) picks its node.
+    #[serde(default = "default_routing")]
+    pub routing: Routing,
+}
+
+fn default_nodes() -> u32 {
+    1
+}
+fn default_routing() -> Routing {
+    Routing::Random
+}
+
+/// A store kind of `[backend]`.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum StoreKind {
+    /// One `MemoryStore` in the process, shared by the nodes.
+    Memory,
+    /// PostgreSQL (`throng_store::PgStore`, a pool per node), at the URL
+    /// given by `--pg-url`, `THRONG_PG_URL` or `THRONG_TEST_PG_URL`.
+    Postgres,
+}
+
+impl StoreKind {
+    /// Its name in scenario files and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Memory => "memory",
+            Self::Postgres => "postgres",
+        }
+    }
+}
+
+/// How a request picks its DS node.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum Routing {
+    /// A node drawn at random (seeded) for each request.
+    Random,
+    /// Each request to the node after the previous request's.
+    Alternate,
+}
+
+impl Routing {
+    /// Its name in scenario files and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Random => "random",
+            Self::Alternate => "alternate",
+        }
+    }
+}
+
 /// How a committer is chosen.
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "kebab-case")]
@@ -287,6 +356,7 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ("webinar-10k", include_str!("../scenarios/webinar-10k.toml")),
     ("backend-1000x50", include_str!("../scenarios/backend-1000x50.toml")),
     ("stress-100k", include_str!("../scenarios/stress-100k.toml")),
+    ("backend-pg-2nodes", include_str!("../scenarios/backend-pg-2nodes.toml")),
 ];
 
 /// 1-based line and column of a byte offset.
@@ -414,6 +484,11 @@ impl Scenario {
             // KIDs carry 4 epoch bits (the default layout): 15 past epochs at most.
             if m.retained_epochs > 15 {
                 return Err(("media", "retained_epochs", "at most 15 (4 epoch bits in the KID)".into()));
+            }
+        }
+        if let Some(b) = &self.backend {
+            if !(1..=8).contains(&b.nodes) {
+                return Err(("backend", "nodes", format!("{} is outside 1..=8", b.nodes)));
             }
         }
         let p = &self.policy;

@@ -48,6 +48,7 @@ fn default_quick_run_writes_a_clean_report() {
         quick: true,
         no_progress: true,
         duration: None,
+        pg_url: None,
         sample_every: std::time::Duration::from_secs(10),
     };
     let argv = vec!["loadgen".to_string(), "run".into(), "--quick".into()];

@@ -263,3 +263,45 @@ fn members_catch_up_from_the_log_and_compaction_keeps_the_window() {
     assert!(r.evict(&gid));
     assert_eq!(exported(&r, &gid), before);
 }
+
+#[test]
+fn racing_commits_on_a_lagging_node_catch_up_and_one_wins() {
+    // Node b accepts a proposal node a has not seen; two commits that
+    // reference it reach node a at once. Each fails on a's stale state and
+    // brings a up to the store; whichever thread synced, both must then be
+    // validated again: one wins, the other lost the race (never `Invalid`,
+    // which the loser was told when the other thread's sync had already
+    // moved the node: loadgen backend-pg-2nodes saw it).
+    let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let a = registry(store.clone(), StoreOptions::default());
+    let b = registry(store, StoreOptions::default());
+    let gid = b"lagging".to_vec();
+    let mut s = setup(&gid, 3);
+    a.create_group(&s.creator_info, None).unwrap();
+    a.handle(&gid, &s.add_commit).unwrap();
+    // A race: the second sync finds the node moved about once in 20 rounds.
+    for round in 0..100u64 {
+        let (proposal, _) = s.members[2].propose_update().unwrap();
+        b.handle(&gid, &proposal).unwrap();
+        for m in s.members.iter_mut().take(2) {
+            m.process_message(proposal.clone()).unwrap();
+        }
+        let c0 = s.members[0].commit(CommitOptions::default()).unwrap();
+        let c1 = s.members[1].commit(CommitOptions::default()).unwrap();
+        let (r0, r1) = std::thread::scope(|t| {
+            let h0 = t.spawn(|| a.handle(&gid, &c0.message));
+            let h1 = t.spawn(|| a.handle(&gid, &c1.message));
+            (h0.join().unwrap(), h1.join().unwrap())
+        });
+        let epoch = round + 2;
+        let (winner, pending) = match (&r0, &r1) {
+            (Ok(_), Err(Rejected::LostRace { current })) if *current == epoch => (0, c0),
+            (Err(Rejected::LostRace { current }), Ok(_)) if *current == epoch => (1, c1),
+            _ => panic!("round {round}: one winner and one LostRace expected, got {r0:?} and {r1:?}"),
+        };
+        let msg = pending.message.clone();
+        s.members[winner].merge_pending_commit(pending).unwrap();
+        deliver(&mut s.members, Some(winner), &msg);
+    }
+    assert_same_authenticator(&s.members);
+}

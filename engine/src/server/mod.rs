@@ -611,10 +611,16 @@ impl Registry {
                 Ok(v) => v,
                 Err(e) => {
                     // This node may lag the store (a proposal another node
-                    // accepted, which the commit references).
-                    if !synced && self.sync(group_id, &slot)? {
+                    // accepted, which the commit references): validate
+                    // again once on the store's state, whether this sync
+                    // moved the slot or a concurrent one (another message
+                    // failing on the same lag) already had.
+                    if !synced {
                         synced = true;
-                        continue;
+                        self.sync(group_id, &slot)?;
+                        if slot.read().seq != seq {
+                            continue;
+                        }
                     }
                     return Err(Rejected::Invalid(e));
                 }

@@ -351,6 +351,9 @@ fn render_run(s: &mut String, run: &Run, headline: bool) {
         c.ds_rejections,
         c.member_errors
     );
+    if let Some(backend) = &run.backend {
+        render_backend(s, backend, h);
+    }
     if let Some(media) = &run.media {
         render_media(s, run, media, h);
     }
@@ -361,6 +364,48 @@ fn render_run(s: &mut String, run: &Run, headline: bool) {
         }
         let _ = writeln!(s);
     }
+}
+
+fn render_backend(s: &mut String, b: &crate::report::BackendReport, h: &str) {
+    let _ = writeln!(s, "{h}# DS nodes and their store (churn phase)\n");
+    let _ = writeln!(
+        s,
+        "{} node(s), each a `Registry` with its own store handle, over {}; each request went to a node chosen by `{}` routing. {} racing member commits lost to a commit another node had accepted (the race was decided by the store's compare-and-set append). Fork check at the end: {} group(s), {} fork(s) (every full member on one epoch, epoch authenticator and tree hash; every node, brought up to the store's head, on that epoch and tree hash).\n",
+        b.nodes.len(),
+        b.store,
+        b.routing,
+        b.lost_races_across_nodes,
+        b.groups_checked,
+        b.forks
+    );
+    let _ = writeln!(
+        s,
+        "| node | commits accepted | commits/s | lost races answered | of which to the other node | store appends | append conflicts | append p50 | p90 | p99 | max |"
+    );
+    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for n in &b.nodes {
+        let c = &n.counters;
+        let l = &n.store_append_us;
+        let _ = writeln!(
+            s,
+            "| {} | {} | {:.2} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            n.node,
+            c.commits,
+            n.commits_per_second,
+            c.lost_races,
+            c.lost_races_to_other_node,
+            c.store_appends,
+            c.store_conflicts,
+            us(l.p50),
+            us(l.p90),
+            us(l.p99),
+            us(l.max)
+        );
+    }
+    let _ = writeln!(
+        s,
+        "\nA store append is `Store::append` as the node called it, the compare-and-set of one handshake message (commits and proposals; for PostgreSQL one statement and one round trip, measured around the call). Lost races answered count the commits (members' and external joiners') the node refused as `LostRace` or `WrongEpoch`, whether it knew before any signature work or learned it from the store; an append conflict is the store refusing an append because the group's head had moved.\n"
+    );
 }
 
 fn ns(v: u64) -> String {

@@ -9,7 +9,9 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::metrics::{Counters, MediaCounters, MediaOp, MemorySample, Metrics, Op, TreeSample, Wire, WireStats};
+use crate::metrics::{
+    Counters, MediaCounters, MediaOp, MemorySample, Metrics, NodeCounters, Op, TreeSample, Wire, WireStats,
+};
 use crate::profile::Machine;
 use crate::scenario::Scenario;
 use crate::sim::RunStats;
@@ -166,6 +168,44 @@ pub struct Run {
     /// Media (scenarios with `[media]`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub media: Option<MediaReport>,
+    /// The DS nodes and their store (scenarios with `[backend]`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub backend: Option<BackendReport>,
+}
+
+/// The DS nodes of a `[backend]` run (churn phase).
+#[derive(Clone, Debug, Serialize)]
+pub struct BackendReport {
+    /// The store the nodes share.
+    pub store: String,
+    /// How requests picked their node.
+    pub routing: String,
+    /// Racing member commits that lost to a commit accepted by another
+    /// node, all nodes: races decided in the shared store.
+    pub lost_races_across_nodes: u64,
+    /// Groups checked for a fork at the end.
+    pub groups_checked: u64,
+    /// Groups whose full members (epoch, epoch authenticator, tree hash) or
+    /// nodes (epoch, tree hash) disagreed at the end. Should be 0.
+    pub forks: u64,
+    /// Per node.
+    pub nodes: Vec<NodeReport>,
+}
+
+/// One DS node of a `[backend]` run.
+#[derive(Clone, Debug, Serialize)]
+pub struct NodeReport {
+    /// Node number, from 0.
+    pub node: usize,
+    /// Events.
+    #[serde(flatten)]
+    pub counters: NodeCounters,
+    /// Commits this node accepted per second of churn.
+    pub commits_per_second: f64,
+    /// The store's compare-and-set append, as the node called it
+    /// (`Store::append`: one statement and round trip for PostgreSQL),
+    /// microseconds; proposals' appends included.
+    pub store_append_us: Latency,
 }
 
 /// Media frames across epoch changes (`sim/media.rs`).
@@ -332,6 +372,29 @@ impl Run {
                     .iter()
                     .map(|(op, h)| (op.key().to_string(), latency(h)))
                     .collect(),
+            }),
+            backend: stats.backend.as_ref().map(|b| {
+                let nodes: Vec<NodeReport> = metrics
+                    .nodes()
+                    .into_iter()
+                    .chain(std::iter::repeat_with(|| (NodeCounters::default(), crate::metrics::new_histogram())))
+                    .take(b.nodes)
+                    .enumerate()
+                    .map(|(node, (counters, h))| NodeReport {
+                        node,
+                        commits_per_second: counters.commits as f64 / secs,
+                        counters,
+                        store_append_us: latency(&h),
+                    })
+                    .collect();
+                BackendReport {
+                    store: b.store.clone(),
+                    routing: b.routing.clone(),
+                    lost_races_across_nodes: nodes.iter().map(|n| n.counters.lost_races_to_other_node).sum(),
+                    groups_checked: b.groups_checked,
+                    forks: b.forks,
+                    nodes,
+                }
             }),
         }
     }

@@ -5,17 +5,27 @@
 //! "Embedding in an async service"), so requests of different groups are
 //! validated in parallel while the registry orders those of one group
 //! (first valid commit of an epoch wins, later ones get `LostRace`).
+//!
+//! With several DS nodes (`[backend]`), each node is such a task in front
+//! of its own `Registry`, and every request picks a node by the scenario's
+//! routing, as a load balancer in front of stateless nodes would.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
+use rand::Rng;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
 use throng::crypto::SignatureKeyPair;
-use throng::messages::content::MlsMessage;
+use throng::messages::content::{ContentType, MlsMessage, MlsMessageBody};
 use throng::messages::{GroupInfo, Proposal, RatchetTreeExtension as RatchetTreeExt};
-use throng::{Accepted, Registry, Rejected};
+use throng::{Accepted, AcceptedKind, Registry, Rejected};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::metrics::{Metrics, Op};
+use crate::scenario::Routing;
 
 use super::cpu;
 
@@ -47,10 +57,15 @@ enum Request {
     },
 }
 
-/// A member's connection to the DS.
+/// A member's connection to the DS (to its nodes).
 #[derive(Clone)]
 pub struct DsClient {
-    tx: mpsc::UnboundedSender<Request>,
+    nodes: Arc<Vec<mpsc::UnboundedSender<Request>>>,
+    routing: Routing,
+    /// The next node (routing `alternate`).
+    next: Arc<AtomicU64>,
+    /// The node draws (routing `random`), seeded by the scenario.
+    rng: Arc<std::sync::Mutex<ChaCha8Rng>>,
 }
 
 fn gone<T>(_: T) -> String {
@@ -58,24 +73,57 @@ fn gone<T>(_: T) -> String {
 }
 
 impl DsClient {
+    /// Number of DS nodes.
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// The node the next request goes to.
+    pub fn pick(&self) -> usize {
+        let n = self.nodes.len();
+        if n <= 1 {
+            return 0;
+        }
+        match self.routing {
+            Routing::Alternate => (self.next.fetch_add(1, Ordering::Relaxed) % n as u64) as usize,
+            Routing::Random => crate::metrics::lock(&self.rng).random_range(0..n),
+        }
+    }
+
+    fn tx(&self, node: usize) -> Result<&mpsc::UnboundedSender<Request>, String> {
+        self.nodes.get(node).ok_or_else(|| format!("no DS node {node}"))
+    }
+
     /// Registers a new group from its creator's GroupInfo (with the tree).
     pub async fn create(&self, group_info: GroupInfo) -> Result<(), String> {
         let (reply, rx) = oneshot::channel();
-        self.tx.send(Request::Create { group_info: Box::new(group_info), reply }).map_err(gone)?;
+        self.tx(self.pick())?.send(Request::Create { group_info: Box::new(group_info), reply }).map_err(gone)?;
         rx.await.map_err(gone)?
     }
 
     /// Sends a handshake or application message; the DS's validation time
-    /// is recorded into `record`.
+    /// (and its node's events) is recorded into `record`.
     pub async fn handle(
         &self,
         group_id: &[u8],
         message: MlsMessage,
         record: Option<Arc<Metrics>>,
     ) -> Result<Accepted, Rejected> {
+        self.handle_on(self.pick(), group_id, message, record).await
+    }
+
+    /// [`handle`](Self::handle) through node `node` (from [`pick`](Self::pick)).
+    pub async fn handle_on(
+        &self,
+        node: usize,
+        group_id: &[u8],
+        message: MlsMessage,
+        record: Option<Arc<Metrics>>,
+    ) -> Result<Accepted, Rejected> {
         let (reply, rx) = oneshot::channel();
         let req = Request::Handle { group_id: group_id.to_vec(), message: Box::new(message), record, reply };
-        if self.tx.send(req).is_err() {
+        let Ok(tx) = self.tx(node) else { return Err(Rejected::UnknownGroup) };
+        if tx.send(req).is_err() {
             return Err(Rejected::UnknownGroup);
         }
         rx.await.unwrap_or(Err(Rejected::UnknownGroup))
@@ -84,7 +132,7 @@ impl DsClient {
     /// Asks the DS to propose (as the group's external sender) a Remove.
     pub async fn propose(&self, group_id: &[u8], proposal: Proposal) -> Result<MlsMessage, String> {
         let (reply, rx) = oneshot::channel();
-        self.tx
+        self.tx(self.pick())?
             .send(Request::ProposeRemove { group_id: group_id.to_vec(), proposal: Box::new(proposal), reply })
             .map_err(gone)?;
         rx.await.map_err(gone)?
@@ -93,11 +141,8 @@ impl DsClient {
     /// Publishes the signed GroupInfo of the current epoch.
     pub async fn publish(&self, group_id: &[u8], group_info: GroupInfo) -> Result<(), Rejected> {
         let (reply, rx) = oneshot::channel();
-        if self
-            .tx
-            .send(Request::Publish { group_id: group_id.to_vec(), group_info: Box::new(group_info), reply })
-            .is_err()
-        {
+        let Ok(tx) = self.tx(self.pick()) else { return Err(Rejected::UnknownGroup) };
+        if tx.send(Request::Publish { group_id: group_id.to_vec(), group_info: Box::new(group_info), reply }).is_err() {
             return Err(Rejected::UnknownGroup);
         }
         rx.await.unwrap_or(Err(Rejected::UnknownGroup))
@@ -106,13 +151,48 @@ impl DsClient {
     /// What a joiner fetches: the signed GroupInfo and the ratchet tree.
     pub async fn join_info(&self, group_id: &[u8]) -> Option<(Option<GroupInfo>, RatchetTreeExt)> {
         let (reply, rx) = oneshot::channel();
-        self.tx.send(Request::JoinInfo { group_id: group_id.to_vec(), reply }).ok()?;
+        self.tx(self.pick()).ok()?.send(Request::JoinInfo { group_id: group_id.to_vec(), reply }).ok()?;
         rx.await.ok()?
     }
 }
 
-/// Starts the DS task on the current tokio runtime.
-pub fn spawn(registry: Arc<Registry>, signer: Arc<SignatureKeyPair>, pool: Arc<rayon::ThreadPool>) -> DsClient {
+/// Starts one DS task per registry (node) on the current tokio runtime;
+/// `seed` seeds the random routing.
+pub fn spawn(
+    registries: &[Arc<Registry>],
+    signer: Arc<SignatureKeyPair>,
+    pool: Arc<rayon::ThreadPool>,
+    routing: Routing,
+    seed: u64,
+) -> DsClient {
+    let several = registries.len() > 1;
+    let nodes = registries
+        .iter()
+        .enumerate()
+        .map(|(node, registry)| spawn_node(node, several, registry.clone(), signer.clone(), pool.clone()))
+        .collect();
+    DsClient {
+        nodes: Arc::new(nodes),
+        routing,
+        next: Arc::new(AtomicU64::new(0)),
+        rng: Arc::new(std::sync::Mutex::new(ChaCha8Rng::seed_from_u64(seed ^ 0x6e6f_6465))),
+    }
+}
+
+fn is_commit(message: &MlsMessage) -> bool {
+    matches!(&message.body, MlsMessageBody::PublicMessage(m) if m.content.content_type() == ContentType::Commit)
+}
+
+/// One node's task. With `several` nodes, joiners' requests first bring
+/// the group up to the store's head: this node may not have seen the
+/// latest commit, which another node accepted.
+fn spawn_node(
+    node: usize,
+    several: bool,
+    registry: Arc<Registry>,
+    signer: Arc<SignatureKeyPair>,
+    pool: Arc<rayon::ThreadPool>,
+) -> mpsc::UnboundedSender<Request> {
     let (tx, mut rx) = mpsc::unbounded_channel::<Request>();
     tokio::spawn(async move {
         while let Some(req) = rx.recv().await {
@@ -135,6 +215,15 @@ pub fn spawn(registry: Arc<Registry>, signer: Arc<SignatureKeyPair>, pool: Arc<r
                             let out = registry.handle(&group_id, &message);
                             if let Some(m) = record {
                                 m.record(Op::DsHandle, t.elapsed());
+                                match &out {
+                                    Ok(a) if a.kind == AcceptedKind::Commit => m.node_count(node, |c| c.commits += 1),
+                                    Err(Rejected::LostRace { .. } | Rejected::WrongEpoch { .. })
+                                        if is_commit(&message) =>
+                                    {
+                                        m.node_count(node, |c| c.lost_races += 1)
+                                    }
+                                    _ => {}
+                                }
                             }
                             out
                         })
@@ -154,6 +243,10 @@ pub fn spawn(registry: Arc<Registry>, signer: Arc<SignatureKeyPair>, pool: Arc<r
                     }
                     Request::JoinInfo { group_id, reply } => {
                         let out = cpu(&pool, move || {
+                            if several {
+                                // Unreachable store: the node serves what it has.
+                                let _ = registry.refresh(&group_id);
+                            }
                             let signed = registry.signed_group_info(&group_id);
                             registry.ratchet_tree(&group_id).map(|t| (signed, t))
                         })
@@ -164,5 +257,5 @@ pub fn spawn(registry: Arc<Registry>, signer: Arc<SignatureKeyPair>, pool: Arc<r
             });
         }
     });
-    DsClient { tx }
+    tx
 }

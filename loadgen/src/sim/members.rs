@@ -259,6 +259,27 @@ impl GroupSim {
         self.full.iter().filter_map(|&l| Some((l, &**self.slots.get(l as usize)?.as_ref()?.group.as_ref()?)))
     }
 
+    /// The epoch, epoch authenticator and tree hash every full member is
+    /// on (a fork check: they must agree), or where two differ.
+    pub fn agreement(&self) -> Result<(u64, Vec<u8>, Vec<u8>), String> {
+        let mut first: Option<(u32, u64, &[u8], &[u8])> = None;
+        for (leaf, g) in self.full_groups() {
+            let here = (g.epoch(), g.epoch_authenticator(), g.tree().root_hash());
+            match first {
+                None => first = Some((leaf, here.0, here.1, here.2)),
+                Some((l, e, a, t)) if (e, a, t) != here => {
+                    return Err(format!(
+                        "full members {l} and {leaf} differ (epochs {e} and {}{})",
+                        here.0,
+                        if a != here.1 { ", epoch authenticators differ" } else { ", tree hashes differ" }
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+        first.map(|(_, e, a, t)| (e, a.to_vec(), t.to_vec())).ok_or_else(|| "no full member left".to_string())
+    }
+
     /// Media of one round's interval: every full member's SFrame keys
     /// follow its epoch, the speakers send, the frames not in flight are
     /// decrypted (see `sim/media.rs`).

@@ -4,6 +4,7 @@
 //! embedding docs/ARCHITECTURE.md recommends, performance design 4: the
 //! embedder owns the threads, the async threads never run cryptography).
 
+pub mod backend;
 pub mod churn;
 pub mod ds;
 pub mod media;
@@ -15,13 +16,13 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Instant;
 
 use indicatif::ProgressBar;
+use throng::Rejected;
 use throng::crypto::{CipherSuite, CryptoProvider, Suite};
 use throng::internals::codec::Encode;
 use throng::internals::tree_math::LeafIndex;
 use throng::messages::content::MlsMessage;
 use throng::messages::registered_extensions::ExternalSender;
 use throng::messages::{Credential, Proposal, Remove};
-use throng::{Registry, Rejected};
 use tokio::sync::oneshot;
 
 use crate::metrics::{Metrics, Wire};
@@ -72,6 +73,25 @@ pub struct RunStats {
     pub soak: Option<SamplerOutput>,
     /// Whether the scenario sent media.
     pub media: bool,
+    /// Scenarios with `[backend]`: the nodes and what they agreed on.
+    pub backend: Option<BackendStats>,
+}
+
+/// The DS nodes of a `[backend]` run, and the end-of-run agreement check.
+#[derive(Clone, Debug, Default)]
+pub struct BackendStats {
+    /// The store, as the report names it.
+    pub store: String,
+    /// Nodes.
+    pub nodes: usize,
+    /// How requests picked their node.
+    pub routing: String,
+    /// Groups checked at the end.
+    pub groups_checked: u64,
+    /// Groups whose full members, or whose nodes, did not end on the same
+    /// epoch, epoch authenticator (members) and tree hash (members and
+    /// nodes): a fork. Should be 0.
+    pub forks: u64,
 }
 
 struct Ctx {
@@ -89,11 +109,14 @@ struct Ctx {
     /// Members of each group, for the soak sampler.
     members: Arc<Vec<AtomicU32>>,
     sampler: std::sync::Mutex<Option<Sampler>>,
+    /// The DS nodes' timed stores (`[backend]` only).
+    stores: Vec<Arc<backend::TimedStore>>,
 }
 
 /// Simulates `scenario` with committers chosen by `choice`; `soak` (for
 /// `--duration`) churns until its duration ends, keeps each group's size in
 /// a band around the scenario's, and samples the run (see [`crate::soak`]).
+#[allow(clippy::too_many_arguments)] // one per input of a run; a struct would only rename them
 pub fn simulate(
     scenario: &Scenario,
     choice: CommitterChoice,
@@ -102,11 +125,31 @@ pub fn simulate(
     build_metrics: Arc<Metrics>,
     progress: ProgressBar,
     soak: Option<SoakConfig>,
+    pg_url: Option<&str>,
 ) -> Result<RunStats, String> {
+    let provider: Arc<dyn CryptoProvider> = Arc::new(throng::crypto::AwsLcProvider);
+    let nodes = backend::Nodes::open(scenario.backend.as_ref(), pg_url, provider.clone())?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().map_err(|e| e.to_string())?;
-    runtime.block_on(simulate_async(scenario, choice, pool, metrics, build_metrics, progress, soak))
+    let out = runtime.block_on(simulate_async(
+        scenario,
+        choice,
+        pool,
+        metrics,
+        build_metrics,
+        progress,
+        soak,
+        provider,
+        &nodes,
+    ));
+    drop(runtime);
+    // The schema goes even when the run failed.
+    let closed = nodes.close();
+    let stats = out?;
+    closed?;
+    Ok(stats)
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn simulate_async(
     scenario: &Scenario,
     choice: CommitterChoice,
@@ -115,14 +158,16 @@ async fn simulate_async(
     build_metrics: Arc<Metrics>,
     progress: ProgressBar,
     soak: Option<SoakConfig>,
+    provider: Arc<dyn CryptoProvider>,
+    nodes: &backend::Nodes,
 ) -> Result<RunStats, String> {
     let cs = CipherSuite(scenario.cipher_suite);
-    let provider: Arc<dyn CryptoProvider> = Arc::new(throng::crypto::AwsLcProvider);
     let signer = Suite::new(&*provider, cs).and_then(|s| s.generate_signature_key_pair()).map_err(|e| e.to_string())?;
     let ds_sender =
         ExternalSender { signature_key: signer.public.clone(), credential: Credential::basic("delivery-service") };
-    let registry = Arc::new(Registry::new(provider));
-    let ds = ds::spawn(registry.clone(), Arc::new(signer), pool.clone());
+    let registry = nodes.registries.first().cloned().ok_or("no DS node")?;
+    let routing = scenario.backend.as_ref().map_or(crate::scenario::Routing::Random, |b| b.routing);
+    let ds = ds::spawn(&nodes.registries, Arc::new(signer), pool.clone(), routing, scenario.seed);
     let groups = scenario.groups.count;
     let ctx = Arc::new(Ctx {
         scenario: scenario.clone(),
@@ -137,6 +182,7 @@ async fn simulate_async(
         soak: soak.clone(),
         members: Arc::new((0..groups).map(|_| AtomicU32::new(0)).collect()),
         sampler: std::sync::Mutex::new(None),
+        stores: nodes.stores.clone(),
     });
     if soak.is_some() {
         metrics.bound_series(crate::soak::SERIES_CAP);
@@ -193,6 +239,13 @@ async fn simulate_async(
     let ds_group_bytes =
         sims.first().and_then(|s| registry.with_group(&s.group_id, |g| g.tree().heap_bytes())).unwrap_or(0);
     let n = sims.len().max(1) as f64;
+    let backend = match &scenario.backend {
+        Some(b) => Some(BackendStats {
+            routing: b.routing.name().to_string(),
+            ..agreement(&sims, nodes, &metrics, &pool).await
+        }),
+        None => None,
+    };
     Ok(RunStats {
         build_seconds: total - churn_seconds,
         churn_seconds,
@@ -206,7 +259,53 @@ async fn simulate_async(
         epochs_per_group: sims.iter().map(|s| s.epochs as f64).sum::<f64>() / n,
         soak: soak_out,
         media: scenario.media.is_some(),
+        backend,
     })
+}
+
+/// The fork check of a `[backend]` run: in every group, the full members
+/// end on one epoch, epoch authenticator and tree hash, and every node,
+/// brought up to the store's head, on that epoch and tree hash.
+async fn agreement(
+    sims: &[GroupSim],
+    nodes: &backend::Nodes,
+    metrics: &Metrics,
+    pool: &rayon::ThreadPool,
+) -> BackendStats {
+    let mut stats = BackendStats {
+        store: nodes.description.clone(),
+        nodes: nodes.registries.len(),
+        routing: String::new(),
+        groups_checked: 0,
+        forks: 0,
+    };
+    for sim in sims {
+        stats.groups_checked += 1;
+        let gid = sim.group_id.clone();
+        let agreed = sim.agreement();
+        let registries = nodes.registries.clone();
+        let verdict = cpu(pool, move || {
+            let (epoch, _, tree_hash) = agreed?;
+            for (node, r) in registries.iter().enumerate() {
+                r.refresh(&gid).map_err(|e| format!("node {node}: {e}"))?;
+                let seen = (r.epoch(&gid), r.with_group(&gid, |g| g.tree().root_hash().to_vec()));
+                if seen != (Some(epoch), Some(tree_hash.clone())) {
+                    return Err(format!(
+                        "node {node} is in epoch {:?}, the members in {epoch}{}",
+                        seen.0,
+                        if seen.0 == Some(epoch) { ", with another tree" } else { "" }
+                    ));
+                }
+            }
+            Ok(())
+        })
+        .await;
+        if let Err(e) = verdict {
+            stats.forks += 1;
+            metrics.error(format!("group {}: fork: {e}", sim.index));
+        }
+    }
+    stats
 }
 
 /// RSS when the last group finished its build (set by the barrier's leader).
@@ -242,6 +341,9 @@ async fn drive(setup: Setup, ctx: Arc<Ctx>) -> Result<(GroupSim, ()), String> {
     }
     if ctx.built.wait().await.is_leader() {
         *crate::metrics::lock(&BUILT_RSS) = crate::profile::rss_bytes();
+        for store in &ctx.stores {
+            store.record_into(metrics.clone());
+        }
         metrics.sample_memory();
         *crate::metrics::lock(&ctx.churn_start) = Some(Instant::now());
         ctx.progress.set_position(0);
@@ -370,19 +472,32 @@ async fn round(sim: GroupSim, ctx: &Ctx, gid: &[u8], target_epochs: u64) -> Resu
     let (sim, candidates) = on_pool(pool, sim, move |s| s.create_commits(&committers, &joiner_kps)).await;
     let candidates = candidates?;
     let mut verdicts = Vec::new();
+    let mut routed = Vec::new();
     for c in &candidates {
         let ds = ctx.ds.clone();
         let m = c.pending.message.clone();
         let gid = gid.to_vec();
         let record = Some(metrics.clone());
-        verdicts.push(tokio::spawn(async move { ds.handle(&gid, m, record).await }));
+        let node = ds.pick();
+        routed.push(node);
+        verdicts.push(tokio::spawn(async move { ds.handle_on(node, &gid, m, record).await }));
     }
     let mut winner: Option<(usize, usize)> = None;
+    let mut lost = Vec::new();
     for (i, v) in verdicts.into_iter().enumerate() {
         match v.await.map_err(|e| e.to_string())? {
             Ok(a) => winner = Some((i, a.fanout.len())),
-            Err(Rejected::LostRace { .. } | Rejected::WrongEpoch { .. }) => metrics.count(|c| c.lost_races += 1),
+            Err(Rejected::LostRace { .. } | Rejected::WrongEpoch { .. }) => {
+                metrics.count(|c| c.lost_races += 1);
+                lost.push(i);
+            }
             Err(e) => reject(metrics, sim.index, "commit", &e),
+        }
+    }
+    // A loser whose winner went through another node lost in the store.
+    if let Some(&won_on) = winner.and_then(|(w, _)| routed.get(w)) {
+        for node in lost.iter().filter_map(|&i| routed.get(i)).filter(|&&n| n != won_on) {
+            metrics.node_count(*node, |c| c.lost_races_to_other_node += 1);
         }
     }
     let mut sim = sim;
