@@ -81,8 +81,14 @@ impl Impl {
     }
 
     /// Whether this implementation has a figure for `metric`: the floor has
-    /// no sizes, and no floor is defined for the state.
+    /// no sizes, and no floor is defined for the state; Partial MLS
+    /// annotations are throng's alone, and their floor is zero primitives
+    /// (every tree hash they need is cached, see `annotate_commit` in
+    /// [`crate::scenario::DEFINITIONS`]), so it is not run.
     pub fn measures(self, metric: Metric) -> bool {
+        if metric.throng_only() {
+            return matches!(self, Impl::Throng | Impl::ThrongAllowList);
+        }
         self != Impl::CryptoFloor || (metric.unit() == Unit::Millis)
     }
 

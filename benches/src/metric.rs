@@ -49,6 +49,11 @@ pub enum Metric {
     TreeBytes,
     /// Heap bytes a member's state holds after `join`.
     StateBytes,
+    /// Partial MLS (throng only): a server that followed the group makes
+    /// the AnnotatedCommits of `commit` for every member but ten.
+    AnnotateCommit,
+    /// `annotate_commit` divided by its number of recipients.
+    AnnotateCommitPerMember,
 }
 
 /// Whether a metric is a time or a size.
@@ -90,7 +95,7 @@ impl Scenario {
 
 impl Metric {
     /// Every metric, in the order of the report.
-    pub const ALL: [Metric; 20] = [
+    pub const ALL: [Metric; 22] = [
         Metric::Build,
         Metric::BuildTreeInWelcome,
         Metric::Join,
@@ -111,6 +116,8 @@ impl Metric {
         Metric::CommitBytesCold,
         Metric::TreeBytes,
         Metric::StateBytes,
+        Metric::AnnotateCommit,
+        Metric::AnnotateCommitPerMember,
     ];
 
     /// The name in the output (`"process_add_cold"`).
@@ -136,6 +143,8 @@ impl Metric {
             Metric::CommitBytesCold => "commit_bytes_cold",
             Metric::TreeBytes => "tree_bytes",
             Metric::StateBytes => "state_bytes",
+            Metric::AnnotateCommit => "annotate_commit",
+            Metric::AnnotateCommitPerMember => "annotate_commit_per_member",
         }
     }
 
@@ -173,7 +182,9 @@ impl Metric {
             | Metric::ProcessAdd
             | Metric::RemoveOne
             | Metric::ProcessRemove
-            | Metric::CommitBytes => Scenario::Warm,
+            | Metric::CommitBytes
+            | Metric::AnnotateCommit
+            | Metric::AnnotateCommitPerMember => Scenario::Warm,
         }
     }
 
@@ -184,7 +195,8 @@ impl Metric {
     pub fn depends_on(self) -> Option<Metric> {
         match self {
             Metric::StateBytes => Some(Metric::Join),
-            Metric::Process | Metric::CommitBytes => Some(Metric::Commit),
+            Metric::Process | Metric::CommitBytes | Metric::AnnotateCommit => Some(Metric::Commit),
+            Metric::AnnotateCommitPerMember => Some(Metric::AnnotateCommit),
             Metric::ProcessAdd => Some(Metric::AddOne),
             Metric::ProcessRemove => Some(Metric::RemoveOne),
             Metric::ProcessCold | Metric::CommitBytesCold => Some(Metric::CommitCold),
@@ -192,6 +204,12 @@ impl Metric {
             Metric::ProcessRemoveCold => Some(Metric::RemoveOneCold),
             _ => None,
         }
+    }
+
+    /// Whether only throng measures this metric: Partial MLS annotations,
+    /// which the other implementations do not make.
+    pub fn throng_only(self) -> bool {
+        matches!(self, Metric::AnnotateCommit | Metric::AnnotateCommitPerMember)
     }
 
     /// Whether this metric needs `other` (directly or transitively).

@@ -89,6 +89,23 @@ pub trait Peer {
         None
     }
 
+    /// Untimed, for `annotate_commit` (Partial MLS, draft-ietf-mls-partial;
+    /// throng only): a server following `member`'s group, in the epoch
+    /// `commit` was made in, validates and merges `commit`, keeping what
+    /// the annotations take from the tree before it. Unsupported by default.
+    fn prepare_annotations(&mut self, member: &Self::Member, commit: &[u8]) -> PeerResult<()> {
+        let _ = (member, commit);
+        Err("Partial MLS annotations are not supported".into())
+    }
+
+    /// Timed as `annotate_commit`: the server prepared by
+    /// [`Peer::prepare_annotations`] makes one AnnotatedCommit for each leaf
+    /// of `recipients`; returns how many it made.
+    fn annotate_commit(&mut self, recipients: &[u32]) -> PeerResult<usize> {
+        let _ = recipients;
+        Err("Partial MLS annotations are not supported".into())
+    }
+
     /// Untimed. `member`'s own leaf index.
     fn leaf_index(&self, member: &Self::Member) -> u32;
 

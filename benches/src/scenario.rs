@@ -85,7 +85,15 @@ pairs, builds and (throng) joins on fresh copies up to --reps times within a tim
 state_bytes: heap bytes requested and not freed across C's join (counting global allocator over \
 mimalloc; allocator overhead excluded; an untimed join ran before it). tree_bytes: the encoded \
 ratchet tree; welcome_bytes: the encoded Welcome of build (without the tree); commit_bytes: the \
-encoded self-update commit. Each (run, scenario, implementation) runs in its own process.";
+encoded self-update commit. annotate_commit (throng only, Partial MLS): after each warm \
+commit sample, a server holding its own copy of C's public state (the epoch before the commit) \
+validates and merges the commit, untimed, taking the committer's proof in the tree before (one \
+proof, as much as one recipient's); timed: the AnnotatedCommits (draft-ietf-mls-partial) for \
+every member but B and the 9 lowest other leaves (n - 10 recipients), on the rayon pool; \
+annotate_commit_per_member is the same sample divided by n - 10. Its floor is zero primitives: \
+every tree hash a proof carries is cached by a party that follows the group, so the work is \
+copying (a proof of O(log n) nodes and hashes per recipient, and a copy of the commit). \
+Each (run, scenario, implementation) runs in its own process.";
 
 /// One line of a worker's report to the harness.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -230,6 +238,10 @@ pub fn committer(n: u32) -> u32 {
 
 /// Leaf of C, the processor and joiner.
 pub const PROCESSOR: u32 = 1;
+
+/// Members that get no AnnotatedCommit in `annotate_commit`: the committer
+/// and nine others (full members, say).
+pub const ANNOTATION_SKIPPED: u32 = 10;
 
 /// Leaf `remove_one` removes when B is [`committer`]`(n)`.
 pub fn removed(n: u32) -> u32 {
@@ -536,6 +548,30 @@ impl<P: Peer> Runner<'_, P> {
         self.same_epoch(&fixture.b, &fixture.c)
     }
 
+    /// `annotate_commit` of `commit`, made in the epoch `c` is in (see
+    /// [`DEFINITIONS`]); the wall time it took.
+    fn annotate(&mut self, c: &P::Member, commit: &[u8]) -> Duration {
+        let n = self.config.members;
+        let b = self.config.committer.leaf(n);
+        let recipients: Vec<u32> = (0..n).filter(|&l| l != b).skip(ANNOTATION_SKIPPED as usize - 1).collect();
+        self.phase("a server follows the commit for annotate_commit");
+        if let Err(error) = self.peer.prepare_annotations(c, commit) {
+            (self.emit)(Event::Fail { op: Metric::AnnotateCommit, error: error.to_string() });
+            return Duration::ZERO;
+        }
+        let Some(made) = self.timed(Metric::AnnotateCommit, |p| p.annotate_commit(&recipients)) else {
+            return Duration::ZERO;
+        };
+        if made != recipients.len() || made == 0 {
+            let error = format!("{made} AnnotatedCommits for {} recipients", recipients.len());
+            (self.emit)(Event::Fail { op: Metric::AnnotateCommitPerMember, error });
+            return self.last;
+        }
+        let ms = self.last.as_secs_f64() * 1e3 / made as f64;
+        (self.emit)(Event::Time { op: Metric::AnnotateCommitPerMember, ms, cpu_ms: None });
+        self.last
+    }
+
     fn commit_scenario(&mut self, warm: bool) -> PeerResult<()> {
         let mut fixture = self.fixture(warm)?;
         if warm {
@@ -576,6 +612,9 @@ impl<P: Peer> Runner<'_, P> {
                     self.bytes(Metric::CommitBytes, commit.len());
                 } else if done == 1 && commit_metric == Metric::CommitCold {
                     self.bytes(Metric::CommitBytesCold, commit.len());
+                }
+                if matches!(op, Op::Update) && warm && self.wanted(Metric::AnnotateCommit) {
+                    spent += self.annotate(&c, &commit);
                 }
                 if !self.wanted(process_metric) {
                     continue;
