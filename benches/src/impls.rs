@@ -87,7 +87,8 @@ impl Impl {
     /// [`crate::scenario::DEFINITIONS`]), so it is not run.
     pub fn measures(self, metric: Metric) -> bool {
         if metric.throng_only() {
-            return matches!(self, Impl::Throng | Impl::ThrongAllowList);
+            return matches!(self, Impl::Throng | Impl::ThrongAllowList)
+                || (self == Impl::CryptoFloor && metric.partial_floor());
         }
         self != Impl::CryptoFloor || (metric.unit() == Unit::Millis)
     }

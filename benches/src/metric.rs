@@ -54,6 +54,14 @@ pub enum Metric {
     AnnotateCommit,
     /// `annotate_commit` divided by its number of recipients.
     AnnotateCommitPerMember,
+    /// Partial MLS (throng only): C joins as a partial member from an
+    /// AnnotatedWelcome (the Welcome of `build` with A's and C's proofs).
+    JoinPartial,
+    /// Heap bytes a partial member's state holds after `join_partial`.
+    StateBytesPartial,
+    /// Partial MLS (throng only): C, a partial member, processes the
+    /// AnnotatedCommit of `commit` made for it.
+    ProcessPartial,
 }
 
 /// Whether a metric is a time or a size.
@@ -95,7 +103,7 @@ impl Scenario {
 
 impl Metric {
     /// Every metric, in the order of the report.
-    pub const ALL: [Metric; 22] = [
+    pub const ALL: [Metric; 25] = [
         Metric::Build,
         Metric::BuildTreeInWelcome,
         Metric::Join,
@@ -118,6 +126,9 @@ impl Metric {
         Metric::StateBytes,
         Metric::AnnotateCommit,
         Metric::AnnotateCommitPerMember,
+        Metric::JoinPartial,
+        Metric::StateBytesPartial,
+        Metric::ProcessPartial,
     ];
 
     /// The name in the output (`"process_add_cold"`).
@@ -145,6 +156,9 @@ impl Metric {
             Metric::StateBytes => "state_bytes",
             Metric::AnnotateCommit => "annotate_commit",
             Metric::AnnotateCommitPerMember => "annotate_commit_per_member",
+            Metric::JoinPartial => "join_partial",
+            Metric::StateBytesPartial => "state_bytes_partial",
+            Metric::ProcessPartial => "process_partial",
         }
     }
 
@@ -155,7 +169,8 @@ impl Metric {
             | Metric::CommitBytes
             | Metric::CommitBytesCold
             | Metric::TreeBytes
-            | Metric::StateBytes => Unit::Bytes,
+            | Metric::StateBytes
+            | Metric::StateBytesPartial => Unit::Bytes,
             _ => Unit::Millis,
         }
     }
@@ -168,7 +183,9 @@ impl Metric {
             | Metric::Join
             | Metric::WelcomeBytes
             | Metric::TreeBytes
-            | Metric::StateBytes => Scenario::Join,
+            | Metric::StateBytes
+            | Metric::JoinPartial
+            | Metric::StateBytesPartial => Scenario::Join,
             Metric::CommitCold
             | Metric::ProcessCold
             | Metric::AddOneCold
@@ -184,7 +201,8 @@ impl Metric {
             | Metric::ProcessRemove
             | Metric::CommitBytes
             | Metric::AnnotateCommit
-            | Metric::AnnotateCommitPerMember => Scenario::Warm,
+            | Metric::AnnotateCommitPerMember
+            | Metric::ProcessPartial => Scenario::Warm,
         }
     }
 
@@ -197,6 +215,9 @@ impl Metric {
             Metric::StateBytes => Some(Metric::Join),
             Metric::Process | Metric::CommitBytes | Metric::AnnotateCommit => Some(Metric::Commit),
             Metric::AnnotateCommitPerMember => Some(Metric::AnnotateCommit),
+            Metric::JoinPartial => Some(Metric::Join),
+            Metric::StateBytesPartial => Some(Metric::JoinPartial),
+            Metric::ProcessPartial => Some(Metric::AnnotateCommit),
             Metric::ProcessAdd => Some(Metric::AddOne),
             Metric::ProcessRemove => Some(Metric::RemoveOne),
             Metric::ProcessCold | Metric::CommitBytesCold => Some(Metric::CommitCold),
@@ -209,7 +230,21 @@ impl Metric {
     /// Whether only throng measures this metric: Partial MLS annotations,
     /// which the other implementations do not make.
     pub fn throng_only(self) -> bool {
-        matches!(self, Metric::AnnotateCommit | Metric::AnnotateCommitPerMember)
+        matches!(
+            self,
+            Metric::AnnotateCommit
+                | Metric::AnnotateCommitPerMember
+                | Metric::JoinPartial
+                | Metric::StateBytesPartial
+                | Metric::ProcessPartial
+        )
+    }
+
+    /// Whether the crypto floor models this throng-only metric (the
+    /// primitives a partial member's checks require); annotations have
+    /// none (cached hashes only).
+    pub fn partial_floor(self) -> bool {
+        matches!(self, Metric::JoinPartial | Metric::ProcessPartial)
     }
 
     /// Whether this metric needs `other` (directly or transitively).

@@ -106,6 +106,40 @@ pub trait Peer {
         Err("Partial MLS annotations are not supported".into())
     }
 
+    /// Untimed, for `join_partial` (Partial MLS; throng only): the
+    /// AnnotatedWelcome of `welcome` (made by `creator`, who committed it)
+    /// for the member at `joiner`, made from `creator`'s view of the tree.
+    fn annotate_welcome(&mut self, creator: &Self::Member, welcome: &[u8], joiner: u32) -> PeerResult<Vec<u8>> {
+        let _ = (creator, welcome, joiner);
+        Err("Partial MLS is not supported".into())
+    }
+
+    /// Timed as `join_partial`: `client` joins as a partial member from the
+    /// encoded AnnotatedWelcome; the adapter keeps the partial member (its
+    /// heap is `state_bytes_partial`) and returns its epoch authenticator.
+    fn join_partial(&mut self, client: Self::Client, annotated_welcome: &[u8]) -> PeerResult<Vec<u8>> {
+        let _ = (client, annotated_welcome);
+        Err("Partial MLS is not supported".into())
+    }
+
+    /// Untimed. Drops the partial member [`Peer::join_partial`] kept.
+    fn drop_partial(&mut self) {}
+
+    /// Untimed, for `process_partial`, after [`Peer::prepare_annotations`]:
+    /// `member` (in the epoch before the prepared commit) becomes a partial
+    /// member of its own copy, and the prepared server annotates the commit
+    /// for it.
+    fn prepare_partial_process(&mut self, member: &Self::Member) -> PeerResult<()> {
+        let _ = member;
+        Err("Partial MLS is not supported".into())
+    }
+
+    /// Timed as `process_partial`: the prepared partial member processes
+    /// its AnnotatedCommit; returns its new epoch authenticator.
+    fn process_partial(&mut self) -> PeerResult<Vec<u8>> {
+        Err("Partial MLS is not supported".into())
+    }
+
     /// Untimed. `member`'s own leaf index.
     fn leaf_index(&self, member: &Self::Member) -> u32;
 

@@ -93,7 +93,7 @@ every member but B and the 9 lowest other leaves (n - 10 recipients), on the ray
 annotate_commit_per_member is the same sample divided by n - 10. Its floor is zero primitives: \
 every tree hash a proof carries is cached by a party that follows the group, so the work is \
 copying (a proof of O(log n) nodes and hashes per recipient, and a copy of the commit). \
-Each (run, scenario, implementation) runs in its own process.";
+join_partial (throng only, Partial MLS): after join, C's client joins again as a partial member from the AnnotatedWelcome of build's Welcome (A's and C's membership proofs, made untimed from A's view); timed: PartialGroup::join (HPKE open, GroupInfo decryption and signature, the two proofs' hashes, path secrets, key schedule); state_bytes_partial: heap retained across it. process_partial (throng only): after annotate_commit, an untimed copy of C downgrades to a partial member and the server makes C's AnnotatedCommit; timed: PartialGroup::process_commit (the three proofs' hashes, signature, membership tag, one HPKE open, path secrets, key schedule, confirmation tag). Their floors count the same primitives. Each (run, scenario, implementation) runs in its own process.";
 
 /// One line of a worker's report to the harness.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -489,6 +489,56 @@ impl<P: Peer> Runner<'_, P> {
             }
             (done, spent) = (done + 1, spent + self.last);
         }
+        if self.wanted(Metric::JoinPartial) {
+            self.join_partial(a, welcome, spare.as_ref())?;
+        }
+        Ok(())
+    }
+
+    /// `join_partial` and `state_bytes_partial`: C joins again, as a
+    /// partial member, from the AnnotatedWelcome A's view makes.
+    fn join_partial(&mut self, a: &P::Member, welcome: &[u8], spare: Option<&P::Client>) -> PeerResult<()> {
+        let Some(spare) = spare else {
+            let error = "needs a client that can join twice".to_string();
+            (self.emit)(Event::Fail { op: Metric::JoinPartial, error });
+            return Ok(());
+        };
+        self.phase("annotate the Welcome for C");
+        let annotated = match self.peer.annotate_welcome(a, welcome, PROCESSOR) {
+            Ok(annotated) => annotated,
+            Err(error) => {
+                (self.emit)(Event::Fail { op: Metric::JoinPartial, error: error.to_string() });
+                return Ok(());
+            }
+        };
+        let want = self.peer.epoch_authenticator(a)?;
+        let (mut done, mut spent) = (0, Duration::ZERO);
+        while done == 0 || self.again(done, spent) {
+            self.phase("partial join of C");
+            let Some(client) = self.peer.rejoin(spare) else { break };
+            self.peer.drop_partial();
+            let heap_before = self.config.heap_bytes.map(|heap| heap());
+            let Some(got) = self.timed(Metric::JoinPartial, |p| p.join_partial(client, &annotated)) else { break };
+            (done, spent) = (done + 1, spent + self.last);
+            let agrees = got == want;
+            drop(got);
+            if done == 1 {
+                match (self.config.heap_bytes, heap_before) {
+                    (Some(heap), Some(before)) => {
+                        let retained = heap().saturating_sub(before);
+                        self.bytes(Metric::StateBytesPartial, retained);
+                    }
+                    _ => {
+                        let error = "no counting allocator installed".to_string();
+                        (self.emit)(Event::Fail { op: Metric::StateBytesPartial, error });
+                    }
+                }
+            }
+            if !agrees {
+                return Err("the partial member disagrees with A on the epoch authenticator".into());
+            }
+        }
+        self.peer.drop_partial();
         Ok(())
     }
 
@@ -572,6 +622,25 @@ impl<P: Peer> Runner<'_, P> {
         self.last
     }
 
+    /// `process_partial`: C, as a partial member, processes the
+    /// AnnotatedCommit the server prepared by [`Self::annotate`] made for
+    /// it, and lands on B's epoch; the wall time it took.
+    fn process_partial(&mut self, b: &P::Member, c: &P::Member) -> Duration {
+        self.phase("C as a partial member, and its AnnotatedCommit");
+        if let Err(error) = self.peer.prepare_partial_process(c) {
+            (self.emit)(Event::Fail { op: Metric::ProcessPartial, error: error.to_string() });
+            return Duration::ZERO;
+        }
+        let Some(got) = self.timed(Metric::ProcessPartial, |p| p.process_partial()) else {
+            return Duration::ZERO;
+        };
+        if self.peer.epoch_authenticator(b).ok() != Some(got) {
+            let error = "the partial member disagrees with B on the epoch authenticator".to_string();
+            (self.emit)(Event::Fail { op: Metric::ProcessPartial, error });
+        }
+        self.last
+    }
+
     fn commit_scenario(&mut self, warm: bool) -> PeerResult<()> {
         let mut fixture = self.fixture(warm)?;
         if warm {
@@ -615,6 +684,9 @@ impl<P: Peer> Runner<'_, P> {
                 }
                 if matches!(op, Op::Update) && warm && self.wanted(Metric::AnnotateCommit) {
                     spent += self.annotate(&c, &commit);
+                }
+                if matches!(op, Op::Update) && warm && self.wanted(Metric::ProcessPartial) {
+                    spent += self.process_partial(&b, &c);
                 }
                 if !self.wanted(process_metric) {
                     continue;

@@ -213,6 +213,42 @@ impl Work {
         }
     }
 
+    /// A partial member's join from an AnnotatedWelcome into a tree of
+    /// depth `depth` (draft-ietf-mls-partial §"Joining via Annotated
+    /// Welcome"), receiving `derived` path secrets: a joiner's work without
+    /// the tree (no leaf signatures, no tree hash), plus the two proofs'
+    /// roots: a leaf hash and `depth` parent hashes each, counted at the
+    /// size of a blank parent's input (the smallest, so a lower bound).
+    fn join_partial(depth: u32, derived: u32) -> Self {
+        Work {
+            verifies: vec![(size::GROUP_INFO_TBS, 1)],
+            opens: 1,
+            key_pairs: derived,
+            kdf_steps: 2 * derived + WELCOME_STEPS + KEY_SCHEDULE_STEPS + 1,
+            aeads: vec![size::GROUP_INFO],
+            hashes: vec![(size::LEAF_HASH_INPUT, 2), (size::BLANK_PARENT_HASH_INPUT, 2 * depth)],
+            ..Work::default()
+        }
+    }
+
+    /// A partial member processing an AnnotatedCommit of `message` bytes
+    /// (draft §"Annotated Commit"), deriving `derived` path secrets: the
+    /// commit's signature and membership tag, one HPKE open, the path
+    /// secrets, the key schedule and confirmation tag, the transcript
+    /// hashes, and three proofs' roots (the committer's before and after,
+    /// its own after). No tree hash, parent hash or leaf signature.
+    fn process_partial(derived: u32, message: usize, depth: u32) -> Self {
+        Work {
+            verifies: vec![(message, 1)],
+            opens: 1,
+            key_pairs: derived,
+            kdf_steps: 2 * derived + 1 + KEY_SCHEDULE_STEPS + 1 + 1,
+            macs: vec![message],
+            hashes: vec![(message, 1), (64, 1), (size::LEAF_HASH_INPUT, 3), (size::BLANK_PARENT_HASH_INPUT, 3 * depth)],
+            ..Work::default()
+        }
+    }
+
     /// What the work needs that is not the work: message buffers of every
     /// length and the signatures the verifications check. Untimed.
     pub fn prepare(&self, keys: &Keys) -> Prepared {
@@ -337,6 +373,7 @@ pub fn work(scenario: Scenario, n: u32, committer: Committer) -> Vec<(Metric, Wo
                 (Metric::Build, build),
                 (Metric::BuildTreeInWelcome, with_tree),
                 (Metric::Join, Work::join(&built, received)),
+                (Metric::JoinPartial, Work::join_partial(built.width().trailing_zeros(), received)),
             ]
         }
         Scenario::Cold | Scenario::Warm => {
@@ -358,6 +395,10 @@ pub fn work(scenario: Scenario, n: u32, committer: Committer) -> Vec<(Metric, Wo
             let message = commit_bytes(path, 0);
             out.push((pick(Metric::Commit, Metric::CommitCold), Work::commit(path, message, 0, tree)));
             out.push((pick(Metric::Process, Metric::ProcessCold), Work::process(derived, message, 0, tree, path)));
+            if warm {
+                let depth = shape.width().trailing_zeros();
+                out.push((Metric::ProcessPartial, Work::process_partial(derived, message, depth)));
+            }
 
             let mut shape = built.clone();
             let newcomer = shape.add();

@@ -13,7 +13,7 @@ use throng::internals::group::{CommitOptions, Group, GroupConfig, Identity, KeyP
 use throng::internals::tree_math::LeafIndex;
 use throng::messages::content::{MlsMessage, MlsMessageBody};
 use throng::messages::{Add, Proposal, RatchetTreeExtension, Remove};
-use throng::partial::CommitAnnotator;
+use throng::partial::{AnnotatedCommit, AnnotatedWelcome, CommitAnnotator, PartialGroup};
 use throng::{PublicGroup, PublicProcessed};
 
 use crate::peer::{Peer, PeerResult};
@@ -41,6 +41,10 @@ pub struct Throng {
     /// A server after a commit, and the annotator of that commit
     /// (`annotate_commit`).
     annotating: Option<(PublicGroup, CommitAnnotator)>,
+    /// The partial member of `join_partial`, kept for `state_bytes_partial`.
+    partial: Option<PartialGroup>,
+    /// A partial member and its AnnotatedCommit (`process_partial`).
+    partial_process: Option<(PartialGroup, AnnotatedCommit)>,
 }
 
 impl Default for Throng {
@@ -52,6 +56,8 @@ impl Default for Throng {
             config: GroupConfig { ratchet_tree_in_welcome: false, ..GroupConfig::default() },
             allow_list: None,
             annotating: None,
+            partial: None,
+            partial_process: None,
         }
     }
 }
@@ -210,6 +216,46 @@ impl Peer for Throng {
         // the whole call; the drop is part of a server's work per message.
         drop(std::hint::black_box(annotated));
         Ok(made)
+    }
+
+    fn annotate_welcome(&mut self, creator: &Group, welcome: &[u8], joiner: u32) -> PeerResult<Vec<u8>> {
+        let welcome = MlsMessage::from_bytes(welcome)?;
+        let mut annotated = creator.public().annotate_welcome(&welcome, creator.own_leaf(), &[LeafIndex(joiner)])?;
+        Ok(annotated.pop().ok_or("no AnnotatedWelcome")??.to_bytes())
+    }
+
+    fn join_partial(&mut self, client: Client, annotated_welcome: &[u8]) -> PeerResult<Vec<u8>> {
+        self.partial = None;
+        let welcome = AnnotatedWelcome::from_bytes(annotated_welcome)?;
+        let partial = PartialGroup::join(
+            self.provider.clone(),
+            self.config.clone(),
+            &welcome,
+            &client.bundle,
+            PskStore::default(),
+        )?;
+        let authenticator = partial.epoch_authenticator().to_vec();
+        self.partial = Some(partial);
+        Ok(authenticator)
+    }
+
+    fn drop_partial(&mut self) {
+        self.partial = None;
+    }
+
+    fn prepare_partial_process(&mut self, member: &Group) -> PeerResult<()> {
+        self.partial_process = None;
+        let (server, annotator) = self.annotating.as_ref().ok_or("no commit prepared for annotation")?;
+        let annotated = annotator.annotate(server, &[member.own_leaf()])?.pop().ok_or("no AnnotatedCommit")??;
+        let partial = PartialGroup::downgrade(member.clone())?;
+        self.partial_process = Some((partial, annotated));
+        Ok(())
+    }
+
+    fn process_partial(&mut self) -> PeerResult<Vec<u8>> {
+        let (partial, annotated) = self.partial_process.as_mut().ok_or("no partial member prepared")?;
+        partial.process_commit(annotated)?;
+        Ok(partial.epoch_authenticator().to_vec())
     }
 
     fn leaf_index(&self, member: &Group) -> u32 {
