@@ -365,3 +365,67 @@ fn partial_members_follow_an_external_commit_and_private_message_commits() {
         }
     }
 }
+
+/// Deterministic xorshift for the mutants.
+fn next(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}
+
+/// `count` mutants of `bytes`: a flipped byte, a truncation, or a byte
+/// inserted, at random places.
+fn mutants(bytes: &[u8], count: usize, seed: u64) -> Vec<Vec<u8>> {
+    let mut state = seed;
+    (0..count)
+        .map(|_| {
+            let mut m = bytes.to_vec();
+            let at = (next(&mut state) as usize) % m.len();
+            match next(&mut state) % 3 {
+                0 => m[at] ^= 1 << (next(&mut state) % 8),
+                1 => m.truncate(at),
+                _ => m.insert(at, next(&mut state) as u8),
+            }
+            m
+        })
+        .collect()
+}
+
+#[test]
+fn mutated_annotations_are_refused_without_a_panic_or_a_change() {
+    let (mut a, welcome, bundles) = group_with(50, 1);
+    let b = &bundles[0];
+    let me = leaf_of(&a, b);
+    let annotated_welcome = annotate(&a, &welcome, me);
+    // Mutated Welcomes: every one that decodes is refused or, if only
+    // unauthenticated padding changed, lands on the same epoch.
+    for m in mutants(&annotated_welcome.to_bytes(), 300, 0x9e37_79b9_7f4a_7c15) {
+        if let Ok(w) = AnnotatedWelcome::from_bytes(&m) {
+            if let Ok(p) = partial_join(&w, b) {
+                assert_eq!(p.epoch_authenticator(), a.epoch_authenticator());
+            }
+        }
+    }
+    let mut partial = partial_join(&annotated_welcome, b).unwrap();
+
+    for round in 0..3u64 {
+        let (_, annotated, _) = commit_annotated(&mut a, CommitOptions::default(), &[me]);
+        let good = &annotated[0];
+        let before = partial.epoch_authenticator().to_vec();
+        for m in mutants(&good.to_bytes(), 300, 0x2545_f491_4f6c_dd1d ^ round) {
+            let Ok(ac) = throng::partial::AnnotatedCommit::from_bytes(&m) else { continue };
+            if ac == *good {
+                continue;
+            }
+            // Anything accepted must be the same commit's result (a change
+            // that no check covers would be a bug): compare with A.
+            if partial.process_commit(&ac).is_ok() {
+                panic!("a mutated AnnotatedCommit was accepted: {:?}", m.len());
+            }
+            assert_eq!(partial.epoch_authenticator(), &before[..], "a refused annotation changed the state");
+        }
+        partial.process_commit(good).unwrap();
+        assert_eq!(partial.epoch_authenticator(), a.epoch_authenticator());
+    }
+}
