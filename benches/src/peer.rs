@@ -106,11 +106,13 @@ pub trait Peer {
         Err("Partial MLS annotations are not supported".into())
     }
 
-    /// Untimed, for `join_partial` (Partial MLS; throng only): the
-    /// AnnotatedWelcome of `welcome` (made by `creator`, who committed it)
-    /// for the member at `joiner`, made from `creator`'s view of the tree.
-    fn annotate_welcome(&mut self, creator: &Self::Member, welcome: &[u8], joiner: u32) -> PeerResult<Vec<u8>> {
-        let _ = (creator, welcome, joiner);
+    /// Untimed, for `join_partial` (Partial MLS; throng only): a copy of
+    /// `creator` adds the member of `key_package` alone (an attendee joining
+    /// the webinar) and makes its AnnotatedWelcome from its view of the
+    /// tree. Returns the encoded AnnotatedWelcome and the epoch
+    /// authenticator the joiner must reach.
+    fn add_for_partial_join(&mut self, creator: &Self::Member, key_package: &[u8]) -> PeerResult<(Vec<u8>, Vec<u8>)> {
+        let _ = (creator, key_package);
         Err("Partial MLS is not supported".into())
     }
 

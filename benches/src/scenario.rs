@@ -93,7 +93,7 @@ every member but B and the 9 lowest other leaves (n - 10 recipients), on the ray
 annotate_commit_per_member is the same sample divided by n - 10. Its floor is zero primitives: \
 every tree hash a proof carries is cached by a party that follows the group, so the work is \
 copying (a proof of O(log n) nodes and hashes per recipient, and a copy of the commit). \
-join_partial (throng only, Partial MLS): after join, C's client joins again as a partial member from the AnnotatedWelcome of build's Welcome (A's and C's membership proofs, made untimed from A's view); timed: PartialGroup::join (HPKE open, GroupInfo decryption and signature, the two proofs' hashes, path secrets, key schedule); state_bytes_partial: heap retained across it. process_partial (throng only): after annotate_commit, an untimed copy of C downgrades to a partial member and the server makes C's AnnotatedCommit; timed: PartialGroup::process_commit (the three proofs' hashes, signature, membership tag, one HPKE open, path secrets, key schedule, confirmation tag). Their floors count the same primitives. Each (run, scenario, implementation) runs in its own process.";
+join_partial (throng only, Partial MLS): after join, a copy of A adds one more member D alone (untimed) and makes D's AnnotatedWelcome from its view (the one-entry Welcome with A's and D's membership proofs), as when an attendee joins a webinar of n; timed: D's PartialGroup::join (HPKE open, GroupInfo decryption and signature, the two proofs' hashes, path secrets, key schedule); state_bytes_partial: heap retained across it. process_partial (throng only): after annotate_commit, an untimed copy of C downgrades to a partial member and the server makes C's AnnotatedCommit; timed: PartialGroup::process_commit (the three proofs' hashes, signature, membership tag, one HPKE open, path secrets, key schedule, confirmation tag). Their floors count the same primitives. Each (run, scenario, implementation) runs in its own process.";
 
 /// One line of a worker's report to the harness.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -490,32 +490,33 @@ impl<P: Peer> Runner<'_, P> {
             (done, spent) = (done + 1, spent + self.last);
         }
         if self.wanted(Metric::JoinPartial) {
-            self.join_partial(a, welcome, spare.as_ref())?;
+            self.join_partial(a)?;
         }
         Ok(())
     }
 
-    /// `join_partial` and `state_bytes_partial`: C joins again, as a
-    /// partial member, from the AnnotatedWelcome A's view makes.
-    fn join_partial(&mut self, a: &P::Member, welcome: &[u8], spare: Option<&P::Client>) -> PeerResult<()> {
-        let Some(spare) = spare else {
-            let error = "needs a client that can join twice".to_string();
-            (self.emit)(Event::Fail { op: Metric::JoinPartial, error });
-            return Ok(());
-        };
-        self.phase("annotate the Welcome for C");
-        let annotated = match self.peer.annotate_welcome(a, welcome, PROCESSOR) {
-            Ok(annotated) => annotated,
+    /// `join_partial` and `state_bytes_partial`: a copy of A adds one more
+    /// member, D, untimed, and makes its AnnotatedWelcome; D joins as a
+    /// partial member (an attendee joining a webinar of n).
+    fn join_partial(&mut self, a: &P::Member) -> PeerResult<()> {
+        let n = self.config.members;
+        self.phase("A adds D alone and annotates its Welcome");
+        let (d, key_package) = self.peer.client(n + 2000)?;
+        let (annotated, want) = match self.peer.add_for_partial_join(a, &key_package) {
+            Ok(made) => made,
             Err(error) => {
                 (self.emit)(Event::Fail { op: Metric::JoinPartial, error: error.to_string() });
                 return Ok(());
             }
         };
-        let want = self.peer.epoch_authenticator(a)?;
+        let spare = self.peer.rejoin(&d);
+        let mut next = Some(d);
         let (mut done, mut spent) = (0, Duration::ZERO);
         while done == 0 || self.again(done, spent) {
-            self.phase("partial join of C");
-            let Some(client) = self.peer.rejoin(spare) else { break };
+            self.phase("partial join of D");
+            let Some(client) = next.take().or_else(|| spare.as_ref().and_then(|s| self.peer.rejoin(s))) else {
+                break;
+            };
             self.peer.drop_partial();
             let heap_before = self.config.heap_bytes.map(|heap| heap());
             let Some(got) = self.timed(Metric::JoinPartial, |p| p.join_partial(client, &annotated)) else { break };

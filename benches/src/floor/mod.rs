@@ -373,7 +373,14 @@ pub fn work(scenario: Scenario, n: u32, committer: Committer) -> Vec<(Metric, Wo
                 (Metric::Build, build),
                 (Metric::BuildTreeInWelcome, with_tree),
                 (Metric::Join, Work::join(&built, received)),
-                (Metric::JoinPartial, Work::join_partial(built.width().trailing_zeros(), received)),
+                (Metric::JoinPartial, {
+                    // D, added alone to the built group by A, receives A's
+                    // path secrets above both.
+                    let mut shape = built.clone();
+                    let d = shape.add();
+                    let derived = shape.derived_by(0, d, &[d]);
+                    Work::join_partial(shape.width().trailing_zeros(), derived)
+                }),
             ]
         }
         Scenario::Cold | Scenario::Warm => {

@@ -6,7 +6,6 @@
 
 use std::sync::Arc;
 
-use throng::BasicAllowList;
 use throng::crypto::{AwsLcProvider, CipherSuite, CryptoProvider};
 use throng::internals::codec::{Decode, Encode};
 use throng::internals::group::{CommitOptions, Group, GroupConfig, Identity, KeyPackageBundle, Processed, PskStore};
@@ -14,6 +13,7 @@ use throng::internals::tree_math::LeafIndex;
 use throng::messages::content::{MlsMessage, MlsMessageBody};
 use throng::messages::{Add, Proposal, RatchetTreeExtension, Remove};
 use throng::partial::{AnnotatedCommit, AnnotatedWelcome, CommitAnnotator, PartialGroup};
+use throng::{BasicAllowList, Limits, TreeView};
 use throng::{PublicGroup, PublicProcessed};
 
 use crate::peer::{Peer, PeerResult};
@@ -53,7 +53,13 @@ impl Default for Throng {
             provider: Arc::new(AwsLcProvider),
             // The comparison's rules: tree out of band, PublicMessage
             // handshakes (the default), a path in every commit (the default).
-            config: GroupConfig { ratchet_tree_in_welcome: false, ..GroupConfig::default() },
+            // The build adds n - 1 members in one commit: up to 100,000, over
+            // the default cap of 20,000 proposals a commit.
+            config: GroupConfig {
+                ratchet_tree_in_welcome: false,
+                limits: Limits { max_proposals_per_commit: 1 << 17, ..Limits::default() },
+                ..GroupConfig::default()
+            },
             allow_list: None,
             annotating: None,
             partial: None,
@@ -218,10 +224,21 @@ impl Peer for Throng {
         Ok(made)
     }
 
-    fn annotate_welcome(&mut self, creator: &Group, welcome: &[u8], joiner: u32) -> PeerResult<Vec<u8>> {
-        let welcome = MlsMessage::from_bytes(welcome)?;
-        let mut annotated = creator.public().annotate_welcome(&welcome, creator.own_leaf(), &[LeafIndex(joiner)])?;
-        Ok(annotated.pop().ok_or("no AnnotatedWelcome")??.to_bytes())
+    fn add_for_partial_join(&mut self, creator: &Group, key_package: &[u8]) -> PeerResult<(Vec<u8>, Vec<u8>)> {
+        let mut a = self.fork(creator)?;
+        let add = self::key_package(key_package)?;
+        let Proposal::Add(Add { key_package: added }) = &add else { return Err("not an Add".into()) };
+        let leaf_node = added.leaf_node.clone();
+        let (_, welcome) = self.commit(&mut a, vec![add])?;
+        let welcome = MlsMessage::from_bytes(&welcome.ok_or("no Welcome")?)?;
+        let tree = a.tree();
+        let joiner = (0..tree.leaf_count())
+            .map(LeafIndex)
+            .find(|l| tree.leaf(*l) == Some(&leaf_node))
+            .ok_or("the added member is not in the tree")?;
+        let mut annotated = a.public().annotate_welcome(&welcome, a.own_leaf(), &[joiner])?;
+        let annotated = annotated.pop().ok_or("no AnnotatedWelcome")??;
+        Ok((annotated.to_bytes(), a.epoch_authenticator().to_vec()))
     }
 
     fn join_partial(&mut self, client: Client, annotated_welcome: &[u8]) -> PeerResult<Vec<u8>> {
