@@ -13,7 +13,7 @@ use throng::internals::tree_math::LeafIndex;
 use throng::messages::content::{MlsMessage, MlsMessageBody};
 use throng::messages::{Add, Proposal, RatchetTreeExtension, Remove};
 use throng::partial::CommitAnnotator;
-use throng::{PublicGroup, PublicProcessed};
+use throng::{Limits, PublicGroup, PublicProcessed};
 
 use crate::peer::{Peer, PeerResult};
 
@@ -44,7 +44,13 @@ impl Default for Throng {
             provider: Arc::new(AwsLcProvider),
             // The comparison's rules: tree out of band, PublicMessage
             // handshakes (the default), a path in every commit (the default).
-            config: GroupConfig { ratchet_tree_in_welcome: false, ..GroupConfig::default() },
+            // `build` commits n - 1 Adds, which the default limit (20,000
+            // proposals per commit) refuses beyond 20,001 members.
+            config: GroupConfig {
+                ratchet_tree_in_welcome: false,
+                limits: Limits { max_proposals_per_commit: 1 << 20, ..Limits::default() },
+                ..GroupConfig::default()
+            },
             annotating: None,
         }
     }
@@ -185,7 +191,8 @@ impl Peer for Throng {
     fn annotate_commit(&mut self, recipients: &[u32]) -> PeerResult<usize> {
         let (server, annotator) = self.annotating.as_ref().ok_or("no commit prepared for annotation")?;
         let recipients: Vec<LeafIndex> = recipients.iter().map(|&l| LeafIndex(l)).collect();
-        let annotated = annotator.annotate(server, &recipients)?;
+        // The bytes a server sends.
+        let annotated = annotator.annotate_encoded(server, &recipients)?;
         let made = annotated.iter().filter(|a| a.is_ok()).count();
         // Dropped outside the clock would be fairer, but the caller times
         // the whole call; the drop is part of a server's work per message.
