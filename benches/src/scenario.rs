@@ -88,7 +88,8 @@ ratchet tree; welcome_bytes: the encoded Welcome of build (without the tree); co
 encoded self-update commit. annotate_commit (throng only, Partial MLS): after each warm \
 commit sample, a server holding its own copy of C's public state (the epoch before the commit) \
 validates and merges the commit, untimed, taking the committer's proof in the tree before (one \
-proof, as much as one recipient's); timed: the AnnotatedCommits (draft-ietf-mls-partial) for \
+proof, as much as one recipient's); timed: the encoded AnnotatedCommits (draft-ietf-mls-partial; \
+the bytes a server sends, CommitAnnotator::annotate_encoded) for \
 every member but B and the 9 lowest other leaves (n - 10 recipients), on the rayon pool; \
 annotate_commit_per_member is the same sample divided by n - 10. Its floor is zero primitives: \
 every tree hash a proof carries is cached by a party that follows the group, so the work is \

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use throng::crypto::{AwsLcProvider, CipherSuite, CryptoProvider, Suite};
 use throng::error::UsageError;
+use throng::internals::codec::{Decode, Encode};
 use throng::internals::group::{CommitOptions, Group, GroupConfig, Identity, KeyPackageBundle, Processed, PskStore};
 use throng::internals::tree_math::{self as math, LeafIndex, NodeIndex};
 use throng::messages::content::{FramedContentBody, MlsMessage, MlsMessageBody, WireFormat};
@@ -136,6 +137,7 @@ impl Net {
         self.server.merge_staged_commit(*staged).unwrap();
         let annotated = annotator.annotate(&self.server, recipients).unwrap();
         assert_eq!(own.annotate(&self.server, recipients).unwrap(), annotated);
+        same_encoding(&annotator.annotate_encoded(&self.server, recipients).unwrap(), &annotated);
         // The registry's accept path gives the same annotations.
         let gid = self.server.group_id().to_vec();
         let (accepted, from_registry) = self.registry.handle_annotating(&gid, message, recipients).unwrap();
@@ -294,7 +296,7 @@ fn check_path_secret(
         confirmed_transcript_hash: case.context_before.confirmed_transcript_hash.clone(),
         ..member.context().clone()
     };
-    let context = throng::internals::codec::Encode::to_bytes(&provisional);
+    let context = provisional.to_bytes();
     let mut keys: Vec<NodeIndex> = vec![r.node()];
     keys.extend(math::direct_path(r.node(), proof.n_leaves).into_iter().take_while(|&x| x != lca));
     let opens = |slot: usize| -> Vec<Vec<u8>> {
@@ -312,6 +314,21 @@ fn check_path_secret(
     assert_eq!(suite.derive_key_pair(node_secret.as_bytes()).unwrap().public, node.encryption_key);
     for slot in (0..node.encrypted_path_secret.len()).filter(|&s| s != resolution_index) {
         assert!(opens(slot).is_empty(), "leaf {} opens slot {slot} too", r.0);
+    }
+}
+
+/// The encoded annotations are the annotations encoded, and decode to them.
+fn same_encoding(encoded: &[Result<Vec<u8>, Error>], annotated: &[Result<AnnotatedCommit, Error>]) {
+    assert_eq!(encoded.len(), annotated.len());
+    for (e, a) in encoded.iter().zip(annotated) {
+        match (e, a) {
+            (Ok(e), Ok(a)) => {
+                assert_eq!(e, &a.to_bytes());
+                assert_eq!(&AnnotatedCommit::from_bytes(e).unwrap(), a);
+            }
+            (Err(x), Err(y)) => assert_eq!(x, y),
+            other => panic!("encoded and built annotations differ: {other:?}"),
+        }
     }
 }
 
@@ -360,6 +377,7 @@ fn scenario(n: usize, removed: &[u32]) {
     let annotator = CommitAnnotator::new(&net.server, &staged, &message).unwrap();
     net.server.merge_staged_commit(*staged).unwrap();
     let annotated = annotator.annotate(&net.server, &recipients).unwrap();
+    same_encoding(&annotator.annotate_encoded(&net.server, &recipients).unwrap(), &annotated);
     let gid = net.server.group_id().to_vec();
     assert_eq!(net.registry.handle_annotating(&gid, &message, &recipients).unwrap().1, annotated);
     net.deliver(usize::MAX, &message);
@@ -430,6 +448,7 @@ fn hostile_requests_get_typed_errors() {
     // outside the tree: each a typed error in its place, the others fine.
     let recipients = [LeafIndex(3), LeafIndex(2), LeafIndex(u32::MAX), LeafIndex(4)];
     let annotated = annotator.annotate(&net.server, &recipients).unwrap();
+    same_encoding(&annotator.annotate_encoded(&net.server, &recipients).unwrap(), &annotated);
     assert_eq!(usage(annotated[0].clone()), UsageError::NotAMember(3));
     assert!(matches!(usage(annotated[1].clone()), UsageError::NotAnnotationRecipient { leaf: 2, .. }));
     assert_eq!(usage(annotated[2].clone()), UsageError::NotAMember(u32::MAX));
@@ -442,6 +461,7 @@ fn hostile_requests_get_typed_errors() {
     };
     net.server.merge_staged_commit(*staged).unwrap();
     assert_eq!(usage(annotator.annotate(&net.server, &[LeafIndex(4)])), UsageError::StaleCommit);
+    assert_eq!(usage(annotator.annotate_encoded(&net.server, &[LeafIndex(4)])), UsageError::StaleCommit);
     // The registry: a commit that lost its epoch is refused, with no
     // annotations.
     let gid = net.server.group_id().to_vec();
@@ -478,6 +498,7 @@ fn a_full_member_annotates_its_private_message_commit() {
     alice.merge_pending_commit(pending).unwrap();
     let recipients: Vec<LeafIndex> = members.iter().map(Group::own_leaf).collect();
     let annotated = annotator.annotate(alice.public(), &recipients).unwrap();
+    same_encoding(&annotator.annotate_encoded(alice.public(), &recipients).unwrap(), &annotated);
     for (m, a) in members.iter_mut().zip(annotated) {
         let Processed::Commit(staged) = m.process_message(message.clone()).unwrap() else { panic!("not a commit") };
         m.merge_staged_commit(*staged).unwrap();

@@ -216,7 +216,8 @@ impl Peer for Throng {
     fn annotate_commit(&mut self, recipients: &[u32]) -> PeerResult<usize> {
         let (server, annotator) = self.annotating.as_ref().ok_or("no commit prepared for annotation")?;
         let recipients: Vec<LeafIndex> = recipients.iter().map(|&l| LeafIndex(l)).collect();
-        let annotated = annotator.annotate(server, &recipients)?;
+        // The bytes a server sends.
+        let annotated = annotator.annotate_encoded(server, &recipients)?;
         let made = annotated.iter().filter(|a| a.is_ok()).count();
         // Dropped outside the clock would be fairer, but the caller times
         // the whole call; the drop is part of a server's work per message.

@@ -22,6 +22,7 @@ use std::collections::HashMap;
 
 use rayon::prelude::*;
 
+use crate::codec::{Encode, write_bytes};
 use crate::error::{Error, InternalError, UsageError};
 use crate::messages::content::{ContentType, FramedContentBody, MlsMessage, MlsMessageBody, Sender};
 use crate::public_group::{PublicGroup, StagedPublicCommit};
@@ -50,7 +51,8 @@ use super::{AnnotatedCommit, AnnotatedWelcome, MembershipProof, SenderAuthentica
 /// O(log n) nodes and cached hashes. No hash and no cryptographic operation
 /// is computed anywhere: the tree caches every node's tree hash. The rest is
 /// copying: each AnnotatedCommit owns a copy of the commit and of the
-/// committer's two proofs.
+/// committer's two proofs, which [`annotate_encoded`](Self::annotate_encoded)
+/// (the bytes a server sends) encodes once and copies as bytes.
 #[derive(Clone, Debug)]
 pub struct CommitAnnotator {
     commit: MlsMessage,
@@ -82,7 +84,7 @@ impl CommitAnnotator {
         let sender_membership_proof = match staged.committer() {
             Sender::Member(leaf) => Some(MembershipProof::new(before.tree(), *leaf)?),
             Sender::NewMemberCommit => None,
-            _ => return Err(InternalError::invariant("a staged commit is from a member or a new member").into()),
+            _ => return Err(InternalError::invariant("a staged commit is from a member or a new member")),
         };
         Ok(Self {
             commit: commit.clone(),
@@ -124,12 +126,52 @@ impl CommitAnnotator {
         Ok(after.config.on_pool(|| recipients.par_iter().map(|&r| self.annotate_one(tree, &shared, r)).collect()))
     }
 
-    fn annotate_one(
+    /// [`annotate`](Self::annotate) as the bytes a server sends: each
+    /// entry is the encoded AnnotatedCommit (equal to `to_bytes` of the
+    /// struct `annotate` gives). The parts every recipient shares (the
+    /// commit, the committer's proofs, `tree_hash_after`) are encoded once
+    /// and copied; each recipient's proof is encoded straight from the
+    /// tree. Per recipient: one buffer, O(log n) look-ups, no node copied
+    /// but into it.
+    pub fn annotate_encoded(
+        &self,
+        after: &PublicGroup,
+        recipients: &[LeafIndex],
+    ) -> Result<Vec<Result<Vec<u8>, Error>>, Error> {
+        if after.epoch() != self.epoch_after || after.tree_hash() != self.tree_hash_after.as_slice() {
+            return Err(UsageError::StaleCommit.into());
+        }
+        let tree = after.tree();
+        let path = self.has_path.then(|| PathIndex::new(tree, self.committer, &self.new_members));
+        // AnnotatedCommit's fields in order: commit,
+        // sender_membership_proof, tree_hash_after | resolution_index |
+        // sender_membership_proof_after | receiver_membership_proof_after.
+        let mut prefix = Vec::new();
+        self.commit.encode(&mut prefix);
+        self.sender_membership_proof.encode(&mut prefix);
+        write_bytes(&mut prefix, &self.tree_hash_after);
+        let mut sender_after = Vec::new();
+        MembershipProof::encode_from_tree(tree, self.committer, &mut sender_after)?;
+        let encode_one = |recipient: LeafIndex| -> Result<Vec<u8>, Error> {
+            let resolution_index = self.resolution_index(tree, path.as_ref(), recipient)?;
+            // A receiver proof is about as long as the sender's.
+            let mut out = Vec::with_capacity(prefix.len() + 5 + 2 * sender_after.len());
+            out.extend_from_slice(&prefix);
+            resolution_index.encode(&mut out);
+            out.extend_from_slice(&sender_after);
+            MembershipProof::encode_from_tree(tree, recipient, &mut out)?;
+            Ok(out)
+        };
+        Ok(after.config.on_pool(|| recipients.par_iter().map(|&r| encode_one(r)).collect()))
+    }
+
+    /// The recipient's `resolution_index`, once it is checked to be one.
+    fn resolution_index(
         &self,
         tree: &RatchetTree,
-        shared: &Shared,
+        path: Option<&PathIndex>,
         recipient: LeafIndex,
-    ) -> Result<AnnotatedCommit, Error> {
+    ) -> Result<Option<u32>, Error> {
         if recipient == self.committer {
             return Err(UsageError::NotAnnotationRecipient { leaf: recipient.0, reason: "the committer" }.into());
         }
@@ -140,10 +182,19 @@ impl CommitAnnotator {
         if tree.leaf(recipient).is_none() {
             return Err(UsageError::NotAMember(recipient.0).into());
         }
-        let resolution_index = match &shared.path {
-            Some(path) => Some(path.resolution_index(recipient)?),
-            None => None,
-        };
+        match path {
+            Some(path) => Ok(Some(path.resolution_index(recipient)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn annotate_one(
+        &self,
+        tree: &RatchetTree,
+        shared: &Shared,
+        recipient: LeafIndex,
+    ) -> Result<AnnotatedCommit, Error> {
+        let resolution_index = self.resolution_index(tree, shared.path.as_ref(), recipient)?;
         Ok(AnnotatedCommit {
             commit: self.commit.clone(),
             sender_membership_proof: self.sender_membership_proof.clone(),

@@ -25,7 +25,7 @@ mod client;
 pub use annotate::CommitAnnotator;
 pub use client::{PartialCommitOutcome, PartialGroup, PartialSavedState, path_commit_secret};
 
-use crate::codec::{Decode, DecodeError, Encode, Reader};
+use crate::codec::{Decode, DecodeError, Encode, Reader, write_bytes, write_prefixed};
 use crate::crypto::Suite;
 use crate::error::{Error, PartialError};
 use crate::messages::content::{MlsMessage, PrivateMessage, PublicMessage};
@@ -74,6 +74,46 @@ impl MembershipProof {
         let copath_hashes =
             math::copath(x, n).into_iter().map(|c| CopathHash { hash_value: tree.tree_hash(c).to_vec() }).collect();
         Ok(Self { leaf_index: leaf, n_leaves: n, direct_path_nodes, copath_hashes })
+    }
+
+    /// Appends the encoding of `MembershipProof::new(tree, leaf)` to `out`
+    /// without building the proof: the nodes are encoded straight from the
+    /// tree, not copied first (a server annotating a commit for every
+    /// member encodes one proof per recipient).
+    pub(crate) fn encode_from_tree(tree: &RatchetTree, leaf: LeafIndex, out: &mut Vec<u8>) -> Result<(), Error> {
+        let n = tree.leaf_count();
+        if leaf.0 >= n {
+            return Err(PartialError::ProofShape("leaf outside the tree").into());
+        }
+        let x = NodeIndex(leaf.0 * 2);
+        leaf.encode(out);
+        n.encode(out);
+        // optional<Node>: presence, then the node type (leaf 1, parent 2,
+        // RFC 9420 §7.8) and the node.
+        write_prefixed(out, |out| {
+            match tree.leaf(leaf) {
+                Some(node) => {
+                    out.extend_from_slice(&[1, 1]);
+                    node.encode(out);
+                }
+                None => out.push(0),
+            }
+            for p in math::direct_path(x, n) {
+                match tree.parent_node(p) {
+                    Some(node) => {
+                        out.extend_from_slice(&[1, 2]);
+                        node.encode(out);
+                    }
+                    None => out.push(0),
+                }
+            }
+        });
+        write_prefixed(out, |out| {
+            for c in math::copath(x, n) {
+                write_bytes(out, tree.tree_hash(c));
+            }
+        });
+        Ok(())
     }
 
     /// The proven leaf node, `None` if blank (the shape is not checked).
