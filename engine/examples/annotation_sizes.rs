@@ -7,7 +7,11 @@
 //! `annotate_encoded` and one `annotate` (one sample each, for orientation
 //! only).
 //!
-//! `cargo run --release -p throng --example annotation_sizes -- 10000`
+//! Each AnnotatedCommit carries the whole commit, which in such a fresh tree
+//! encrypts to about N/2 leaves: the annotations of one commit take about
+//! N × N/2 × 48 bytes (10,000 members: ~5 GB, twice over). Keep N small.
+//!
+//! `cargo run --release -p throng --example annotation_sizes -- 1000`
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
@@ -28,7 +32,7 @@ fn summary(mut v: Vec<usize>, unit: &str) -> String {
 }
 
 fn main() {
-    let n: u32 = std::env::args().nth(1).map_or(10_000, |a| a.parse().expect("a member count"));
+    let n: u32 = std::env::args().nth(1).map_or(1_000, |a| a.parse().expect("a member count"));
     let cs = CipherSuite(1);
     let p: Arc<dyn CryptoProvider> = Arc::new(AwsLcProvider);
     let limits = throng::Limits { max_proposals_per_commit: 1 << 20, ..throng::Limits::default() };
