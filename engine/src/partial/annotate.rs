@@ -15,13 +15,15 @@
 //!   Messages").
 //!
 //! Every proof is read from the tree's cached hashes
-//! ([`MembershipProof::new`]): annotating costs no hash at all, only copies
-//! of the O(log n) nodes and hashes a proof carries.
+//! ([`MembershipProof::new`]): annotating costs copies of the O(log n)
+//! nodes and hashes a proof carries, and 4 hashes per proof for the two
+//! lowest copath nodes, which the cache does not hold.
 
 use std::collections::HashMap;
 
 use rayon::prelude::*;
 
+use crate::crypto::Suite;
 use crate::error::{Error, InternalError, UsageError};
 use crate::messages::content::{ContentType, FramedContentBody, MlsMessage, MlsMessageBody, Sender};
 use crate::public_group::{PublicGroup, StagedPublicCommit};
@@ -47,8 +49,9 @@ use super::{AnnotatedCommit, AnnotatedWelcome, MembershipProof, SenderAuthentica
 /// addressed to (the committer's copath resolutions, O(log n) plus their
 /// total size, indexed in a hash map); then per recipient, on the group's
 /// rayon pool: O(log n) look-ups for its `resolution_index` and a proof of
-/// O(log n) nodes and cached hashes. No hash and no cryptographic operation
-/// is computed anywhere: the tree caches every node's tree hash. The rest is
+/// O(log n) nodes and cached hashes, plus 4 hashes for the copath's two
+/// lowest nodes (the tree caches the tree hashes from level 2 up). No other
+/// cryptographic operation is computed. The rest is
 /// copying: each AnnotatedCommit owns a copy of the commit and of the
 /// committer's two proofs.
 #[derive(Clone, Debug)]
@@ -80,7 +83,7 @@ impl CommitAnnotator {
         }
         check_commit_message(before, staged, commit)?;
         let sender_membership_proof = match staged.committer() {
-            Sender::Member(leaf) => Some(MembershipProof::new(before.tree(), *leaf)?),
+            Sender::Member(leaf) => Some(MembershipProof::new(&before.suite()?, before.tree(), *leaf)?),
             Sender::NewMemberCommit => None,
             _ => return Err(InternalError::invariant("a staged commit is from a member or a new member").into()),
         };
@@ -117,15 +120,19 @@ impl CommitAnnotator {
             return Err(UsageError::StaleCommit.into());
         }
         let tree = after.tree();
+        let suite = after.suite()?;
         let shared = Shared {
-            sender_membership_proof_after: MembershipProof::new(tree, self.committer)?,
+            sender_membership_proof_after: MembershipProof::new(&suite, tree, self.committer)?,
             path: self.has_path.then(|| PathIndex::new(tree, self.committer, &self.new_members)),
         };
-        Ok(after.config.on_pool(|| recipients.par_iter().map(|&r| self.annotate_one(tree, &shared, r)).collect()))
+        Ok(after
+            .config
+            .on_pool(|| recipients.par_iter().map(|&r| self.annotate_one(&suite, tree, &shared, r)).collect()))
     }
 
     fn annotate_one(
         &self,
+        suite: &Suite<'_>,
         tree: &RatchetTree,
         shared: &Shared,
         recipient: LeafIndex,
@@ -150,7 +157,7 @@ impl CommitAnnotator {
             tree_hash_after: self.tree_hash_after.clone(),
             resolution_index,
             sender_membership_proof_after: shared.sender_membership_proof_after.clone(),
-            receiver_membership_proof_after: MembershipProof::new(tree, recipient)?,
+            receiver_membership_proof_after: MembershipProof::new(suite, tree, recipient)?,
         })
     }
 }
@@ -233,7 +240,7 @@ impl PublicGroup {
     /// leaf) and each joiner's, in the current tree (draft-ietf-mls-partial
     /// §"Joining via Annotated Welcome"). A joiner that holds no member has
     /// [`UsageError::NotAMember`] in its place. Cost: one proof per joiner
-    /// plus one, from cached hashes; the joiners' run in parallel on the
+    /// plus one, from cached hashes (and 4 hashes each); the joiners' run in parallel on the
     /// group's pool.
     pub fn annotate_welcome(
         &self,
@@ -246,6 +253,7 @@ impl PublicGroup {
         };
         let sender = self.sender_authenticate(welcome.clone(), sender)?;
         let tree = self.tree();
+        let suite = self.suite()?;
         Ok(self.config.on_pool(|| {
             joiners
                 .par_iter()
@@ -255,7 +263,7 @@ impl PublicGroup {
                     }
                     Ok(AnnotatedWelcome {
                         welcome: sender.clone(),
-                        joiner_membership_proof: MembershipProof::new(tree, joiner)?,
+                        joiner_membership_proof: MembershipProof::new(&suite, tree, joiner)?,
                     })
                 })
                 .collect()
@@ -267,7 +275,7 @@ impl PublicGroup {
     /// a PublicMessage or PrivateMessage of the current epoch (a server
     /// learns a PrivateMessage's sender only if told, §6.3.2), a GroupInfo
     /// or Welcome of it. A leaf that holds no member is
-    /// [`UsageError::NotAMember`]. One proof from cached hashes.
+    /// [`UsageError::NotAMember`]. One proof from cached hashes and 4 hashes.
     pub fn sender_authenticate<T>(
         &self,
         message: T,
@@ -276,6 +284,9 @@ impl PublicGroup {
         if self.tree().leaf(sender).is_none() {
             return Err(UsageError::NotAMember(sender.0).into());
         }
-        Ok(SenderAuthenticatedMessage { message, sender_membership_proof: MembershipProof::new(self.tree(), sender)? })
+        Ok(SenderAuthenticatedMessage {
+            message,
+            sender_membership_proof: MembershipProof::new(&self.suite()?, self.tree(), sender)?,
+        })
     }
 }
