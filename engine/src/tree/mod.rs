@@ -1,7 +1,7 @@
 //! The public ratchet tree (RFC 9420 §4, §7).
 //!
-//! A flat node array (Appendix C) with a cached tree hash per node and an
-//! index for the uniqueness checks. Changes are staged in a [`TreeDiff`]
+//! A flat node array (Appendix C) with cached tree hashes (level 2 and up,
+//! and the root) and an index for the uniqueness checks. Changes are staged in a [`TreeDiff`]
 //! overlay and written back by [`RatchetTree::merge`], which touches only
 //! the changed nodes and rehashes only their paths (docs/ARCHITECTURE.md,
 //! performance design 1).
@@ -33,7 +33,8 @@ pub use validate::{LeafNodeRules, validate_leaf_node};
 pub use view::{PathStep, TreeView};
 
 /// The public state of a group's ratchet tree: every node's public
-/// content, the tree hash of every node, and an index by key.
+/// content, the tree hashes of the nodes at level 2 and up, and an index by
+/// key.
 ///
 /// Parallel work (hashing a whole tree, validating it) runs on the rayon
 /// pool of the caller: call inside `pool.install(..)` to choose it.
