@@ -85,7 +85,7 @@ impl CommitAnnotator {
         let sender_membership_proof = match staged.committer() {
             Sender::Member(leaf) => Some(MembershipProof::new(&before.suite()?, before.tree(), *leaf)?),
             Sender::NewMemberCommit => None,
-            _ => return Err(InternalError::invariant("a staged commit is from a member or a new member").into()),
+            _ => return Err(InternalError::invariant("a staged commit is from a member or a new member")),
         };
         Ok(Self {
             commit: commit.clone(),

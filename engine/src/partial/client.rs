@@ -253,7 +253,7 @@ impl PartialGroup {
         let leaf_public = own_proof
             .as_ref()
             .and_then(|p| p.leaf())
-            .map_or_else(|| crate::crypto::HpkePublicKey::default(), |l| l.encryption_key.clone());
+            .map_or_else(crate::crypto::HpkePublicKey::default, |l| l.encryption_key.clone());
         let mut keys = PrivateTree::new(me, leaf_key.unwrap_or(HpkePrivateKey(Secret::from_slice(&[]))), leaf_public);
         for (node, path_secret, _) in &state.direct_path_secrets {
             if *node != me.node().0 {
