@@ -14,7 +14,8 @@
 //! * its leaf nodes and parent nodes: heap of copies of every node
 //!   (`Vec<Option<Box<_>>>`, as the tree stores them; capabilities are an
 //!   `Arc` shared per distinct value, so copies share them too);
-//! * the tree-hash cache: `Nh` bytes per node (`tree/hash.rs`, computed);
+//! * the tree-hash cache: `Nh` bytes per node from level 2 up, and the
+//!   root's (`tree/hash.rs`, as the tree reports it);
 //! * the rest of the tree (the key and credential index, occupancy bits):
 //!   the tree minus the above;
 //! * the rest of the state (epoch secrets, the secret tree, this member's
@@ -90,7 +91,7 @@ fn main() {
     drop(parents);
 
     let nodes = 2 * leaf_count as usize - 1;
-    let hash_cache = 32 * nodes;
+    let hash_cache = tree.hash_cache_bytes();
     let index_rest = tree_heap.saturating_sub(leaves_heap + parents_heap + hash_cache);
     let rest = state.saturating_sub(tree_heap);
     let spine = 8 * leaf_count as usize;
@@ -119,7 +120,7 @@ fn main() {
         &format!("parent nodes ({filled_parents} boxed ParentNodes + {}-slot pointer array)", leaf_count - 1),
         parents_heap,
     );
-    row(&format!("tree-hash cache (32 B x {nodes} nodes)"), hash_cache);
+    row(&format!("tree-hash cache (32 B x {} nodes at level 2 and up, + root)", hash_cache / 32 - 1), hash_cache);
     row("tree index (signature keys, encryption keys, credentials) and occupancy", index_rest);
     row("ratchet tree, total (deep copy)", tree_heap);
     row("rest: epoch secrets, secret tree, own path keys, context, transcript", rest);

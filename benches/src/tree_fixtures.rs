@@ -239,7 +239,7 @@ impl Plan<'_> {
             }),
             leaf_node_source: source,
             extensions: Vec::new(),
-            signature: Vec::new(),
+            signature: Box::default(),
         };
         node.sign(self.suite, &keys.private, Some((self.group_id, LeafIndex(leaf)))).expect("sign fixture leaf");
         node

@@ -32,7 +32,11 @@ fn check_case(c: &Case, suite: Suite<'static>) -> Result<(), CaseError> {
         check_eq(&format!("resolution of node {i}"), &got, want)?;
     }
     for (i, want) in c.tree_hashes.iter().enumerate() {
-        check_eq(&format!("tree hash of node {i}"), tree.tree_hash(NodeIndex(i as u32)), &super::hex(want)[..])?;
+        check_eq(
+            &format!("tree hash of node {i}"),
+            &tree.tree_hash(&suite, NodeIndex(i as u32))[..],
+            &super::hex(want)[..],
+        )?;
     }
     let rules = LeafNodeRules {
         cipher_suite: CipherSuite(c.cipher_suite),

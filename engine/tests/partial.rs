@@ -50,7 +50,7 @@ fn every_leaf_of_a_real_tree_is_proven_and_nothing_else() {
     let mut first: Option<MembershipProof> = None;
     for leaf in 0..tree.leaf_count() {
         let leaf = LeafIndex(leaf);
-        let proof = MembershipProof::new(tree, leaf).unwrap();
+        let proof = MembershipProof::new(&suite, tree, leaf).unwrap();
         // The wire form round-trips.
         assert_eq!(MembershipProof::from_bytes(&proof.to_bytes()).unwrap(), proof);
         proof.verify(&suite, &root).unwrap();
@@ -66,7 +66,7 @@ fn every_leaf_of_a_real_tree_is_proven_and_nothing_else() {
         first.get_or_insert(proof);
     }
 
-    let proof = MembershipProof::new(tree, LeafIndex(5)).unwrap();
+    let proof = MembershipProof::new(&suite, tree, LeafIndex(5)).unwrap();
     // Any changed hash or node breaks the proof.
     let mut bad = proof.clone();
     bad.copath_hashes[2].hash_value[0] ^= 1;
@@ -91,7 +91,7 @@ fn every_leaf_of_a_real_tree_is_proven_and_nothing_else() {
     assert!(matches!(partial_error(bad.root_hash(&suite)), PartialError::ProofShape(_)));
     let mut bad = proof.clone();
     bad.n_leaves = 8;
-    let other = MembershipProof::new(tree, LeafIndex(6)).unwrap();
+    let other = MembershipProof::new(&suite, tree, LeafIndex(6)).unwrap();
     assert!(matches!(partial_error(MembershipProof::same_tree(&suite, &bad, &other)), PartialError::ProofShape(_)));
     // Every truncation of the wire form is an error, not a panic.
     let bytes = proof.to_bytes();
@@ -104,10 +104,10 @@ fn every_leaf_of_a_real_tree_is_proven_and_nothing_else() {
 fn a_proof_of_one_epoch_does_not_prove_the_next() {
     let mut g = group(6);
     let suite = Suite::new(throng::default_provider(), g.cipher_suite()).unwrap();
-    let before = MembershipProof::new(g.tree(), LeafIndex(4)).unwrap();
+    let before = MembershipProof::new(&suite, g.tree(), LeafIndex(4)).unwrap();
     let pending = g.commit(CommitOptions::default()).unwrap();
     g.merge_pending_commit(pending).unwrap();
     let root = g.tree().root_hash().to_vec();
     assert_eq!(partial_error(before.verify(&suite, &root)), PartialError::ProofTreeHash);
-    MembershipProof::new(g.tree(), LeafIndex(4)).unwrap().verify(&suite, &root).unwrap();
+    MembershipProof::new(&suite, g.tree(), LeafIndex(4)).unwrap().verify(&suite, &root).unwrap();
 }

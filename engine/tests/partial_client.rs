@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use throng::crypto::CipherSuite;
+use throng::crypto::{CipherSuite, Suite};
 use throng::error::{PartialError, ValidationError};
 use throng::internals::codec::{Decode, Encode};
 use throng::internals::group::{CommitOptions, Group, GroupConfig, Identity, KeyPackageBundle, Processed, PskStore};
@@ -21,6 +21,10 @@ use throng::partial::{
 use throng::{Error, TreeView};
 
 const CS: CipherSuite = CipherSuite(1);
+
+fn suite() -> Suite<'static> {
+    Suite::new(throng::default_provider(), CS).unwrap()
+}
 
 fn bundle(name: &str) -> KeyPackageBundle {
     let p = throng::default_provider();
@@ -57,9 +61,9 @@ fn annotate(a: &Group, welcome: &Welcome, joiner: LeafIndex) -> AnnotatedWelcome
     AnnotatedWelcome {
         welcome: SenderAuthenticatedMessage {
             message: welcome.clone(),
-            sender_membership_proof: MembershipProof::new(a.tree(), a.own_leaf()).unwrap(),
+            sender_membership_proof: MembershipProof::new(&suite(), a.tree(), a.own_leaf()).unwrap(),
         },
-        joiner_membership_proof: MembershipProof::new(a.tree(), joiner).unwrap(),
+        joiner_membership_proof: MembershipProof::new(&suite(), a.tree(), joiner).unwrap(),
     }
 }
 
@@ -95,11 +99,11 @@ fn a_partial_member_joins_from_an_annotated_welcome_with_a_fraction_of_the_state
     other_tree.joiner_membership_proof.copath_hashes[0].hash_value[0] ^= 1;
     assert_eq!(partial_error(partial_join(&other_tree, b)), PartialError::ProofsDiffer);
     let mut wrong_signer = annotated.clone();
-    wrong_signer.welcome.sender_membership_proof = MembershipProof::new(a.tree(), LeafIndex(1)).unwrap();
+    wrong_signer.welcome.sender_membership_proof = MembershipProof::new(&suite(), a.tree(), LeafIndex(1)).unwrap();
     assert!(matches!(partial_error(partial_join(&wrong_signer, b)), PartialError::WrongLeaf { .. }));
     // The other joiner's proof: not this KeyPackage's leaf.
     let mut not_mine = annotated.clone();
-    not_mine.joiner_membership_proof = MembershipProof::new(a.tree(), leaf_of(&a, &bundles[1])).unwrap();
+    not_mine.joiner_membership_proof = MembershipProof::new(&suite(), a.tree(), leaf_of(&a, &bundles[1])).unwrap();
     assert!(partial_join(&not_mine, b).is_err());
 
     let partial = partial_join(&annotated, b).unwrap();
@@ -120,13 +124,13 @@ fn application_messages_need_the_senders_proof_and_a_bad_one_changes_nothing() {
     let (mut a, welcome, bundles) = group_with(40, 1);
     let b = &bundles[0];
     let mut partial = partial_join(&annotate(&a, &welcome, leaf_of(&a, b)), b).unwrap();
-    let proof_a = MembershipProof::new(a.tree(), a.own_leaf()).unwrap();
+    let proof_a = MembershipProof::new(&suite(), a.tree(), a.own_leaf()).unwrap();
 
     let m1 = private(a.encrypt_application(b"first", vec![]).unwrap());
     // Another member's proof: refused before any key is used.
     let wrong = SenderAuthenticatedMessage {
         message: m1.clone(),
-        sender_membership_proof: MembershipProof::new(a.tree(), LeafIndex(7)).unwrap(),
+        sender_membership_proof: MembershipProof::new(&suite(), a.tree(), LeafIndex(7)).unwrap(),
     };
     assert!(matches!(partial_error(partial.process_application(wrong)), PartialError::WrongLeaf { .. }));
     // A proof that does not lead to the tree hash.
@@ -164,7 +168,7 @@ fn a_full_member_downgrades_and_upgrades_again() {
 
     // The partial member reads A's message with A's proof.
     let m = private(a.encrypt_application(b"while partial", vec![]).unwrap());
-    let proof_a = MembershipProof::new(a.tree(), a.own_leaf()).unwrap();
+    let proof_a = MembershipProof::new(&suite(), a.tree(), a.own_leaf()).unwrap();
     let read = partial.process_application(SenderAuthenticatedMessage { message: m, sender_membership_proof: proof_a });
     assert_eq!(read.unwrap().1, b"while partial".to_vec());
 

@@ -428,7 +428,7 @@ fn invalid_and_late_handshakes_are_refused_and_change_nothing() {
     if let Some(path) = &mut swapped.path {
         let last = path.nodes.len() - 1;
         path.nodes[last].encryption_key = throng::crypto::HpkePublicKey(
-            Suite::new(&*p, cs).unwrap().generate_hpke_key_pair().unwrap().public.as_bytes().to_vec(),
+            Suite::new(&*p, cs).unwrap().generate_hpke_key_pair().unwrap().public.as_bytes().into(),
         );
     }
     assert_eq!(

@@ -54,14 +54,14 @@ fn hashing_and_validation_do_not_depend_on_threads() {
                 limits: Default::default(),
             };
             tree.validate(&suite, b"g", &rules).unwrap();
-            (0..tree.node_width()).map(|x| tree.tree_hash(NodeIndex(x)).to_vec()).collect::<Vec<_>>()
+            (0..tree.node_width()).map(|x| tree.tree_hash(&suite, NodeIndex(x))).collect::<Vec<_>>()
         })
     };
     let one = in_pool(1);
     assert_eq!(one, in_pool(2));
     assert_eq!(one, in_pool(4));
     // The incrementally maintained cache equals the from-scratch hashes.
-    let cached: Vec<Vec<u8>> = (0..g.tree().node_width()).map(|x| g.tree().tree_hash(NodeIndex(x)).to_vec()).collect();
+    let cached: Vec<Vec<u8>> = (0..g.tree().node_width()).map(|x| g.tree().tree_hash(&suite, NodeIndex(x))).collect();
     assert_eq!(one, cached);
 }
 
@@ -204,7 +204,7 @@ impl Adversarial {
                 capabilities: capabilities.clone(),
                 leaf_node_source: LeafNodeSource::Commit { parent_hash },
                 extensions: vec![],
-                signature: vec![],
+                signature: Box::default(),
             };
             leaf.sign(suite, &keys.private, Some((b"g", LeafIndex(i)))).unwrap();
             leaf

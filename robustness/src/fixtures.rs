@@ -131,7 +131,7 @@ pub fn bundle_with_keys(
         capabilities: Arc::new(default_capabilities(cs)),
         leaf_node_source: LeafNodeSource::KeyPackage(Lifetime { not_before: 0, not_after: u64::MAX }),
         extensions: Vec::new(),
-        signature: Vec::new(),
+        signature: Box::default(),
     };
     leaf_node.sign(&suite, &identity.signer.private, None)?;
     let mut key_package = KeyPackage {
@@ -425,7 +425,7 @@ fn get_identity(r: &mut &[u8]) -> Result<Identity, String> {
     use throng::crypto::{SignatureKeyPair, SignaturePrivateKey, SignaturePublicKey};
     let credential = Credential::from_bytes(get(r)?).map_err(|e| e.to_string())?;
     let private = SignaturePrivateKey(Secret::from_slice(get(r)?));
-    let public = SignaturePublicKey(get(r)?.to_vec());
+    let public = SignaturePublicKey(get(r)?.into());
     Ok(Identity { credential, signer: SignatureKeyPair { private, public } })
 }
 

@@ -92,7 +92,7 @@ pub fn key_package_variants(fx: &Fixture, owner: &Identity, base: &KeyPackage) -
         ("other-suite", Box::new(move |kp| kp.cipher_suite = other_suite), Expect::Reject),
         ("unknown-suite", Box::new(|kp| kp.cipher_suite = CipherSuite(0xfff0)), Expect::Reject),
         ("init-is-encryption-key", Box::new(|kp| kp.init_key = kp.leaf_node.encryption_key.clone()), Expect::Reject),
-        ("init-key-empty", Box::new(|kp| kp.init_key.0.clear()), Expect::Reject),
+        ("init-key-empty", Box::new(|kp| kp.init_key.0 = Box::default()), Expect::Reject),
         ("leaf-source-update", Box::new(|kp| kp.leaf_node.leaf_node_source = LeafNodeSource::Update), Expect::Reject),
         (
             "lifetime-reversed",
@@ -473,7 +473,7 @@ fn commit_mutants(fx: &Fixture, g: &Genuine) -> Vec<Mutant> {
             Box::new(|c| {
                 if let Some(path) = &mut c.path {
                     if let Some(n) = path.nodes.first_mut() {
-                        n.encryption_key.0.clear();
+                        n.encryption_key.0 = Box::default();
                     }
                 }
             }),

@@ -391,7 +391,7 @@ pub fn tree_edits(tree: &RatchetTreeExtension) -> Vec<TreeEdit> {
             let key = leaf.encryption_key.clone();
             add("parent-key-is-leaf-key", edit(&|pn| pn.encryption_key = key.clone()));
         }
-        add("parent-key-empty", edit(&|pn| pn.encryption_key.0.clear()));
+        add("parent-key-empty", edit(&|pn| pn.encryption_key.0 = Box::default()));
     }
     out
 }

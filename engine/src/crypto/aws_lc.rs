@@ -161,7 +161,7 @@ impl CryptoProvider for AwsLcProvider {
                 let pair = signature::Ed25519KeyPair::from_seed_unchecked(seed.as_bytes())
                     .map_err(|_| CryptoError::InvalidKey)?;
                 Ok(SignatureKeyPair {
-                    public: SignaturePublicKey(pair.public_key().as_ref().to_vec()),
+                    public: SignaturePublicKey(pair.public_key().as_ref().into()),
                     private: SignaturePrivateKey(seed),
                 })
             }
@@ -170,7 +170,7 @@ impl CryptoProvider for AwsLcProvider {
                 let mut seed = Secret::zero(ed448_goldilocks::SECRET_KEY_LENGTH);
                 self.random(seed.as_mut_bytes())?;
                 let public = ed448_signing_key(seed.as_bytes())?.verifying_key().to_bytes().to_vec();
-                Ok(SignatureKeyPair { public: SignaturePublicKey(public), private: SignaturePrivateKey(seed) })
+                Ok(SignatureKeyPair { public: SignaturePublicKey(public.into()), private: SignaturePrivateKey(seed) })
             }
             sig => {
                 let signing = ecdsa_signing(sig).ok_or(CryptoError::UnsupportedAlgorithm)?;
@@ -188,7 +188,7 @@ impl CryptoProvider for AwsLcProvider {
                     signature::EcdsaKeyPair::from_private_key_der(signing, &ec_private_key_der(sig, scalar.as_bytes()))
                         .map_err(|_| CryptoError::InvalidKey)?;
                 Ok(SignatureKeyPair {
-                    public: SignaturePublicKey(pair.public_key().as_ref().to_vec()),
+                    public: SignaturePublicKey(pair.public_key().as_ref().into()),
                     private: SignaturePrivateKey(scalar),
                 })
             }
@@ -326,13 +326,13 @@ impl CryptoProvider for AwsLcProvider {
         if alg.kem == KemAlgorithm::DhKemX448 {
             // hpke-rs 0.8 has no X448 DeriveKeyPair (see `dhkem_x448`).
             let (sk, pk) = dhkem_x448::derive_key_pair(ikm)?;
-            return Ok(HpkeKeyPair { private: HpkePrivateKey(sk), public: HpkePublicKey(pk) });
+            return Ok(HpkeKeyPair { private: HpkePrivateKey(sk), public: HpkePublicKey(pk.into()) });
         }
         let pair = hpke(alg).derive_key_pair(ikm).map_err(|_| CryptoError::InvalidKey)?;
         let (sk, pk) = pair.into_keys();
         Ok(HpkeKeyPair {
             private: HpkePrivateKey(Secret::from_slice(sk.as_slice())),
-            public: HpkePublicKey(pk.as_slice().to_vec()),
+            public: HpkePublicKey(pk.as_slice().into()),
         })
     }
 

@@ -63,11 +63,13 @@ impl Decode for Secret {
     }
 }
 
+/// A public key's bytes: boxed rather than a `Vec`, since a key never
+/// grows, which saves 8 bytes per key in a tree of 100,000 (issue 16).
 macro_rules! public_bytes {
     ($(#[$meta:meta])* $name:ident) => {
         $(#[$meta])*
         #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
-        pub struct $name(pub Vec<u8>);
+        pub struct $name(pub Box<[u8]>);
 
         impl $name {
             /// The raw bytes.
@@ -88,7 +90,13 @@ macro_rules! public_bytes {
 
         impl From<Vec<u8>> for $name {
             fn from(bytes: Vec<u8>) -> Self {
-                Self(bytes)
+                Self(bytes.into_boxed_slice())
+            }
+        }
+
+        impl From<&[u8]> for $name {
+            fn from(bytes: &[u8]) -> Self {
+                Self(bytes.into())
             }
         }
 
@@ -100,7 +108,7 @@ macro_rules! public_bytes {
 
         impl Decode for $name {
             fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-                Ok(Self(r.read_bytes()?.to_vec()))
+                Ok(Self(r.read_bytes()?.into()))
             }
         }
     };

@@ -107,7 +107,7 @@ impl KeyPackageBundle {
                 not_after: start + LIFETIME_SECS,
             }),
             extensions: leaf_extensions,
-            signature: Vec::new(),
+            signature: Box::default(),
         };
         leaf_node.sign(&suite, &identity.signer.private, None)?;
         let mut key_package = KeyPackage {

@@ -39,7 +39,7 @@ impl Group {
         let mut private = PrivateTree::new(
             leaf,
             crate::crypto::HpkePrivateKey(crate::crypto::Secret::zero(0)),
-            crate::crypto::HpkePublicKey(Vec::new()),
+            crate::crypto::HpkePublicKey::default(),
         );
         private.retain_consistent(&**tree);
         Ok(Group {

@@ -53,7 +53,7 @@ mod tests {
         let path = UpdatePath {
             leaf_node: sample_leaf_node(LeafNodeSource::Commit { parent_hash: vec![1; 32] }),
             nodes: vec![UpdatePathNode {
-                encryption_key: HpkePublicKey(vec![2; 32]),
+                encryption_key: HpkePublicKey(vec![2; 32].into()),
                 encrypted_path_secret: vec![HpkeCiphertext { kem_output: vec![3; 32], ciphertext: vec![4; 48] }; 3],
             }],
         };

@@ -110,7 +110,7 @@ mod tests {
         KeyPackage {
             version: ProtocolVersion::MLS10,
             cipher_suite: CipherSuite(1),
-            init_key: HpkePublicKey(vec![6; 32]),
+            init_key: HpkePublicKey(vec![6; 32].into()),
             leaf_node: sample_leaf_node(LeafNodeSource::KeyPackage(Lifetime { not_before: 0, not_after: 9 })),
             extensions: vec![Extension { extension_type: ExtensionType(0x3a3a), extension_data: vec![] }],
             signature: vec![1; 64],

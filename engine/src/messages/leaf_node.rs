@@ -177,8 +177,9 @@ pub struct LeafNode {
     pub leaf_node_source: LeafNodeSource,
     /// Leaf node extensions.
     pub extensions: Vec<Extension>,
-    /// `SignWithLabel(., "LeafNodeTBS", LeafNodeTBS)`.
-    pub signature: Vec<u8>,
+    /// `SignWithLabel(., "LeafNodeTBS", LeafNodeTBS)`. Boxed: it never
+    /// grows, and a `Vec` would cost 8 bytes more per member of a tree.
+    pub signature: Box<[u8]>,
 }
 
 impl LeafNode {
@@ -222,7 +223,7 @@ impl LeafNode {
         group: Option<(&[u8], LeafIndex)>,
     ) -> Result<(), Error> {
         let tbs = self.tbs_bytes(group)?;
-        self.signature = suite.sign_with_label(key, LEAF_NODE_TBS_LABEL, &tbs)?;
+        self.signature = suite.sign_with_label(key, LEAF_NODE_TBS_LABEL, &tbs)?.into();
         Ok(())
     }
 
@@ -238,7 +239,7 @@ impl LeafNode {
 impl Encode for LeafNode {
     fn encode(&self, out: &mut Vec<u8>) {
         self.encode_content(out);
-        self.signature.encode(out);
+        write_bytes(out, &self.signature);
     }
 }
 
@@ -251,7 +252,7 @@ impl Decode for LeafNode {
             capabilities: Arc::new(Decode::decode(r)?),
             leaf_node_source: Decode::decode(r)?,
             extensions: Decode::decode(r)?,
-            signature: Decode::decode(r)?,
+            signature: r.read_bytes()?.into(),
         })
     }
 }
@@ -265,8 +266,8 @@ pub(crate) mod tests {
     /// structs that carry one.
     pub(crate) fn sample_leaf_node(source: LeafNodeSource) -> LeafNode {
         LeafNode {
-            encryption_key: HpkePublicKey(vec![1; 32]),
-            signature_key: SignaturePublicKey(vec![2; 32]),
+            encryption_key: HpkePublicKey(vec![1; 32].into()),
+            signature_key: SignaturePublicKey(vec![2; 32].into()),
             credential: Credential::basic(b"alice".to_vec()),
             capabilities: Arc::new(Capabilities {
                 versions: vec![ProtocolVersion::MLS10],
@@ -277,7 +278,7 @@ pub(crate) mod tests {
             }),
             leaf_node_source: source,
             extensions: vec![Extension { extension_type: ExtensionType(0xf000), extension_data: vec![7] }],
-            signature: vec![3; 64],
+            signature: vec![3; 64].into(),
         }
     }
 

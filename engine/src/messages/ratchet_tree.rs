@@ -140,7 +140,7 @@ mod tests {
     #[test]
     fn tree_round_trips_and_shape() {
         let parent = ParentNode {
-            encryption_key: HpkePublicKey(vec![8; 32]),
+            encryption_key: HpkePublicKey(vec![8; 32].into()),
             parent_hash: vec![],
             unmerged_leaves: vec![LeafIndex(1), LeafIndex(2)],
         };

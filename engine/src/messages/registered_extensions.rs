@@ -137,13 +137,13 @@ mod tests {
             credential_types: vec![CredentialType::BASIC],
         };
         let senders = ExternalSenders(vec![ExternalSender {
-            signature_key: SignaturePublicKey(vec![1; 32]),
+            signature_key: SignaturePublicKey(vec![1; 32].into()),
             credential: Credential::basic(b"ds".to_vec()),
         }]);
         let list = vec![
             ApplicationId(b"app".to_vec()).to_extension(),
             rc.to_extension(),
-            ExternalPub { external_pub: HpkePublicKey(vec![2; 32]) }.to_extension(),
+            ExternalPub { external_pub: HpkePublicKey(vec![2; 32].into()) }.to_extension(),
             senders.to_extension(),
             RatchetTreeExtension(vec![]).to_extension(),
         ];

@@ -15,14 +15,16 @@
 //!   Messages").
 //!
 //! Every proof is read from the tree's cached hashes
-//! ([`MembershipProof::new`]): annotating costs no hash at all, only copies
-//! of the O(log n) nodes and hashes a proof carries.
+//! ([`MembershipProof::new`]): annotating costs copies of the O(log n)
+//! nodes and hashes a proof carries, and 4 hashes per proof for the two
+//! lowest copath nodes, which the cache does not hold.
 
 use std::collections::HashMap;
 
 use rayon::prelude::*;
 
 use crate::codec::{Encode, write_bytes};
+use crate::crypto::Suite;
 use crate::error::{Error, InternalError, UsageError};
 use crate::messages::content::{ContentType, FramedContentBody, MlsMessage, MlsMessageBody, Sender};
 use crate::public_group::{PublicGroup, StagedPublicCommit};
@@ -48,8 +50,9 @@ use super::{AnnotatedCommit, AnnotatedWelcome, MembershipProof, SenderAuthentica
 /// addressed to (the committer's copath resolutions, O(log n) plus their
 /// total size, indexed in a hash map); then per recipient, on the group's
 /// rayon pool: O(log n) look-ups for its `resolution_index` and a proof of
-/// O(log n) nodes and cached hashes. No hash and no cryptographic operation
-/// is computed anywhere: the tree caches every node's tree hash. The rest is
+/// O(log n) nodes and cached hashes, plus 4 hashes for the copath's two
+/// lowest nodes (the tree caches the tree hashes from level 2 up). No other
+/// cryptographic operation is computed. The rest is
 /// copying: each AnnotatedCommit owns a copy of the commit and of the
 /// committer's two proofs, which [`annotate_encoded`](Self::annotate_encoded)
 /// (the bytes a server sends) encodes once and copies as bytes.
@@ -82,7 +85,7 @@ impl CommitAnnotator {
         }
         check_commit_message(before, staged, commit)?;
         let sender_membership_proof = match staged.committer() {
-            Sender::Member(leaf) => Some(MembershipProof::new(before.tree(), *leaf)?),
+            Sender::Member(leaf) => Some(MembershipProof::new(&before.suite()?, before.tree(), *leaf)?),
             Sender::NewMemberCommit => None,
             _ => return Err(InternalError::invariant("a staged commit is from a member or a new member")),
         };
@@ -119,11 +122,14 @@ impl CommitAnnotator {
             return Err(UsageError::StaleCommit.into());
         }
         let tree = after.tree();
+        let suite = after.suite()?;
         let shared = Shared {
-            sender_membership_proof_after: MembershipProof::new(tree, self.committer)?,
+            sender_membership_proof_after: MembershipProof::new(&suite, tree, self.committer)?,
             path: self.has_path.then(|| PathIndex::new(tree, self.committer, &self.new_members)),
         };
-        Ok(after.config.on_pool(|| recipients.par_iter().map(|&r| self.annotate_one(tree, &shared, r)).collect()))
+        Ok(after
+            .config
+            .on_pool(|| recipients.par_iter().map(|&r| self.annotate_one(&suite, tree, &shared, r)).collect()))
     }
 
     /// [`annotate`](Self::annotate) as the bytes a server sends: each
@@ -142,6 +148,7 @@ impl CommitAnnotator {
             return Err(UsageError::StaleCommit.into());
         }
         let tree = after.tree();
+        let suite = after.suite()?;
         let path = self.has_path.then(|| PathIndex::new(tree, self.committer, &self.new_members));
         // AnnotatedCommit's fields in order: commit,
         // sender_membership_proof, tree_hash_after | resolution_index |
@@ -151,7 +158,7 @@ impl CommitAnnotator {
         self.sender_membership_proof.encode(&mut prefix);
         write_bytes(&mut prefix, &self.tree_hash_after);
         let mut sender_after = Vec::new();
-        MembershipProof::encode_from_tree(tree, self.committer, &mut sender_after)?;
+        MembershipProof::encode_from_tree(&suite, tree, self.committer, &mut sender_after)?;
         let encode_one = |recipient: LeafIndex| -> Result<Vec<u8>, Error> {
             let resolution_index = self.resolution_index(tree, path.as_ref(), recipient)?;
             // A receiver proof is about as long as the sender's.
@@ -159,7 +166,7 @@ impl CommitAnnotator {
             out.extend_from_slice(&prefix);
             resolution_index.encode(&mut out);
             out.extend_from_slice(&sender_after);
-            MembershipProof::encode_from_tree(tree, recipient, &mut out)?;
+            MembershipProof::encode_from_tree(&suite, tree, recipient, &mut out)?;
             Ok(out)
         };
         Ok(after.config.on_pool(|| recipients.par_iter().map(|&r| encode_one(r)).collect()))
@@ -190,6 +197,7 @@ impl CommitAnnotator {
 
     fn annotate_one(
         &self,
+        suite: &Suite<'_>,
         tree: &RatchetTree,
         shared: &Shared,
         recipient: LeafIndex,
@@ -201,7 +209,7 @@ impl CommitAnnotator {
             tree_hash_after: self.tree_hash_after.clone(),
             resolution_index,
             sender_membership_proof_after: shared.sender_membership_proof_after.clone(),
-            receiver_membership_proof_after: MembershipProof::new(tree, recipient)?,
+            receiver_membership_proof_after: MembershipProof::new(suite, tree, recipient)?,
         })
     }
 }
@@ -284,7 +292,7 @@ impl PublicGroup {
     /// leaf) and each joiner's, in the current tree (draft-ietf-mls-partial
     /// §"Joining via Annotated Welcome"). A joiner that holds no member has
     /// [`UsageError::NotAMember`] in its place. Cost: one proof per joiner
-    /// plus one, from cached hashes; the joiners' run in parallel on the
+    /// plus one, from cached hashes (and 4 hashes each); the joiners' run in parallel on the
     /// group's pool.
     pub fn annotate_welcome(
         &self,
@@ -297,6 +305,7 @@ impl PublicGroup {
         };
         let sender = self.sender_authenticate(welcome.clone(), sender)?;
         let tree = self.tree();
+        let suite = self.suite()?;
         Ok(self.config.on_pool(|| {
             joiners
                 .par_iter()
@@ -306,7 +315,7 @@ impl PublicGroup {
                     }
                     Ok(AnnotatedWelcome {
                         welcome: sender.clone(),
-                        joiner_membership_proof: MembershipProof::new(tree, joiner)?,
+                        joiner_membership_proof: MembershipProof::new(&suite, tree, joiner)?,
                     })
                 })
                 .collect()
@@ -318,7 +327,7 @@ impl PublicGroup {
     /// a PublicMessage or PrivateMessage of the current epoch (a server
     /// learns a PrivateMessage's sender only if told, §6.3.2), a GroupInfo
     /// or Welcome of it. A leaf that holds no member is
-    /// [`UsageError::NotAMember`]. One proof from cached hashes.
+    /// [`UsageError::NotAMember`]. One proof from cached hashes and 4 hashes.
     pub fn sender_authenticate<T>(
         &self,
         message: T,
@@ -327,6 +336,9 @@ impl PublicGroup {
         if self.tree().leaf(sender).is_none() {
             return Err(UsageError::NotAMember(sender.0).into());
         }
-        Ok(SenderAuthenticatedMessage { message, sender_membership_proof: MembershipProof::new(self.tree(), sender)? })
+        Ok(SenderAuthenticatedMessage {
+            message,
+            sender_membership_proof: MembershipProof::new(&self.suite()?, self.tree(), sender)?,
+        })
     }
 }

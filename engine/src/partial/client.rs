@@ -253,7 +253,7 @@ impl PartialGroup {
         let leaf_public = own_proof
             .as_ref()
             .and_then(|p| p.leaf())
-            .map_or_else(|| crate::crypto::HpkePublicKey(Vec::new()), |l| l.encryption_key.clone());
+            .map_or_else(crate::crypto::HpkePublicKey::default, |l| l.encryption_key.clone());
         let mut keys = PrivateTree::new(me, leaf_key.unwrap_or(HpkePrivateKey(Secret::from_slice(&[]))), leaf_public);
         for (node, path_secret, _) in &state.direct_path_secrets {
             if *node != me.node().0 {
@@ -337,7 +337,7 @@ impl PartialGroup {
     pub fn downgrade(group: Group) -> Result<Self, Error> {
         group.require_active()?;
         let own_leaf = group.private.own_leaf;
-        let proof = MembershipProof::new(&group.public.tree, own_leaf)?;
+        let proof = MembershipProof::new(&group.suite()?, &group.public.tree, own_leaf)?;
         let mut keys = group.private;
         keys.retain_consistent(&proof);
         let mut psks = group.psks;

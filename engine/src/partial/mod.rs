@@ -61,8 +61,9 @@ crate::wire_struct! {
 }
 
 impl MembershipProof {
-    /// The proof for `leaf` in `tree`, from the tree's cached hashes.
-    pub fn new(tree: &RatchetTree, leaf: LeafIndex) -> Result<Self, Error> {
+    /// The proof for `leaf` in `tree`: copath hashes from the tree's cache,
+    /// the two lowest (levels 0 and 1) rehashed, 4 hashes in all.
+    pub fn new(suite: &Suite<'_>, tree: &RatchetTree, leaf: LeafIndex) -> Result<Self, Error> {
         let n = tree.leaf_count();
         if leaf.0 >= n {
             return Err(PartialError::ProofShape("leaf outside the tree").into());
@@ -72,7 +73,7 @@ impl MembershipProof {
         direct_path_nodes
             .extend(math::direct_path(x, n).into_iter().map(|p| tree.parent_node(p).cloned().map(Node::Parent)));
         let copath_hashes =
-            math::copath(x, n).into_iter().map(|c| CopathHash { hash_value: tree.tree_hash(c).to_vec() }).collect();
+            math::copath(x, n).into_iter().map(|c| CopathHash { hash_value: tree.tree_hash(suite, c) }).collect();
         Ok(Self { leaf_index: leaf, n_leaves: n, direct_path_nodes, copath_hashes })
     }
 
@@ -80,7 +81,13 @@ impl MembershipProof {
     /// without building the proof: the nodes are encoded straight from the
     /// tree, not copied first (a server annotating a commit for every
     /// member encodes one proof per recipient).
-    pub(crate) fn encode_from_tree(tree: &RatchetTree, leaf: LeafIndex, out: &mut Vec<u8>) -> Result<(), Error> {
+    pub(crate) fn encode_from_tree(
+        suite: &Suite<'_>,
+        tree: &RatchetTree,
+        leaf: LeafIndex,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Error> {
+        let mut buf = Vec::new();
         let n = tree.leaf_count();
         if leaf.0 >= n {
             return Err(PartialError::ProofShape("leaf outside the tree").into());
@@ -110,7 +117,7 @@ impl MembershipProof {
         });
         write_prefixed(out, |out| {
             for c in math::copath(x, n) {
-                write_bytes(out, tree.tree_hash(c));
+                write_bytes(out, &tree.tree_hash_with(suite, c, &mut buf));
             }
         });
         Ok(())

@@ -67,37 +67,69 @@ pub(crate) fn parent_hash(
     suite.hash(&buf)
 }
 
-/// One tree hash per node, `Nh` bytes each, in one flat allocation.
+/// Lowest level whose tree hashes are cached. The levels below hold three
+/// quarters of a tree's nodes; a node there is rehashed from its at most
+/// `2^CACHED_LEVEL` leaves when asked for (a commit's copath asks for one
+/// node per level), so the cache costs `Nh` bytes per two leaves, not per
+/// node.
+pub(crate) const CACHED_LEVEL: u32 = 2;
+
+/// The tree hashes of the nodes at [`CACHED_LEVEL`] and above, `Nh` bytes
+/// each in one flat allocation, and the root's (whatever its level).
 #[derive(Clone, Debug, Default)]
 pub(crate) struct HashCache {
     nh: usize,
+    /// Node `x` at level `CACHED_LEVEL` or above is `2^CACHED_LEVEL * m - 1`:
+    /// slot `m - 1`, that is `x >> CACHED_LEVEL`.
     bytes: Vec<u8>,
+    root: Vec<u8>,
 }
 
 impl HashCache {
     pub(crate) fn new(nh: usize, width: u32) -> Self {
-        Self { nh, bytes: vec![0; nh * width as usize] }
+        Self { nh, bytes: vec![0; nh * Self::slots(width)], root: Vec::new() }
     }
 
-    pub(crate) fn get(&self, x: NodeIndex) -> &[u8] {
-        let start = x.0 as usize * self.nh;
+    fn slots(width: u32) -> usize {
+        ((u64::from(width) + 1) >> CACHED_LEVEL) as usize
+    }
+
+    /// The cached hash of `x`; `None` below [`CACHED_LEVEL`].
+    pub(crate) fn get(&self, x: NodeIndex) -> Option<&[u8]> {
+        if x.level() < CACHED_LEVEL {
+            return None;
+        }
+        let start = (x.0 >> CACHED_LEVEL) as usize * self.nh;
         // Callers only ask for nodes inside the tree, for which the cache
         // always holds a value (it is resized with the tree).
-        self.bytes.get(start..start + self.nh).unwrap_or(&[])
+        self.bytes.get(start..start + self.nh)
     }
 
+    /// Stores the hash of `x` if its level is cached; a no-op otherwise.
     pub(crate) fn set(&mut self, x: NodeIndex, hash: &[u8]) {
-        let start = x.0 as usize * self.nh;
+        if x.level() < CACHED_LEVEL {
+            return;
+        }
+        let start = (x.0 >> CACHED_LEVEL) as usize * self.nh;
         if let Some(slot) = self.bytes.get_mut(start..start + self.nh) {
             slot.copy_from_slice(hash);
         }
     }
 
+    /// The root's tree hash: the GroupContext's `tree_hash` (§7.8).
+    pub(crate) fn root(&self) -> &[u8] {
+        &self.root
+    }
+
+    pub(crate) fn set_root(&mut self, hash: Vec<u8>) {
+        self.root = hash;
+    }
+
     pub(crate) fn resize(&mut self, width: u32) {
-        self.bytes.resize(self.nh * width as usize, 0);
+        self.bytes.resize(self.nh * Self::slots(width), 0);
     }
 
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.bytes.capacity()
+        self.bytes.capacity() + self.root.capacity()
     }
 }

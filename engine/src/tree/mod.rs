@@ -1,7 +1,7 @@
 //! The public ratchet tree (RFC 9420 §4, §7).
 //!
-//! A flat node array (Appendix C) with a cached tree hash per node and an
-//! index for the uniqueness checks. Changes are staged in a [`TreeDiff`]
+//! A flat node array (Appendix C) with cached tree hashes (level 2 and up,
+//! and the root) and an index for the uniqueness checks. Changes are staged in a [`TreeDiff`]
 //! overlay and written back by [`RatchetTree::merge`], which touches only
 //! the changed nodes and rehashes only their paths (docs/ARCHITECTURE.md,
 //! performance design 1).
@@ -33,7 +33,8 @@ pub use validate::{LeafNodeRules, validate_leaf_node};
 pub use view::{PathStep, TreeView};
 
 /// The public state of a group's ratchet tree: every node's public
-/// content, the tree hash of every node, and an index by key.
+/// content, the tree hashes of the nodes at level 2 and up, and an index by
+/// key.
 ///
 /// Parallel work (hashing a whole tree, validating it) runs on the rayon
 /// pool of the caller: call inside `pool.install(..)` to choose it.
@@ -158,34 +159,38 @@ impl RatchetTree {
     }
 
     /// Computes every tree hash from scratch: leaves in parallel, then each
-    /// level of parents in parallel (each level needs only the one below).
+    /// level of parents in parallel (each level needs only the one below),
+    /// keeping the levels the cache holds and the root.
     fn rehash_all(&mut self, suite: &Suite<'_>) {
-        let leaf_hashes: Vec<Vec<u8>> = self
+        let mut below: Vec<Vec<u8>> = self
             .leaves
             .par_iter()
             .enumerate()
             .map_init(Vec::new, |buf, (i, leaf)| leaf_tree_hash(suite, LeafIndex(i as u32), leaf.as_deref(), buf))
             .collect();
-        for (i, h) in leaf_hashes.iter().enumerate() {
-            self.hashes.set(LeafIndex(i as u32).node(), h);
-        }
         let root_level = self.root().level();
         for level in 1..=root_level {
             let first = (1u32 << level) - 1;
             let step = 1u32 << (level + 1);
             let count = (self.node_width() - first).div_ceil(step);
-            let this = &*self;
+            let (this, children) = (&*self, &below);
             let level_hashes: Vec<Vec<u8>> = (0..count)
                 .into_par_iter()
                 .map_init(Vec::new, |buf, j| {
+                    // A full tree: node j of this level has nodes 2j and
+                    // 2j + 1 of the level below as children.
+                    let child = |k: u32| children.get(k as usize).map_or(&[][..], Vec::as_slice);
                     let x = NodeIndex(first + j * step);
-                    this.compute_parent_hash_from_children(suite, x, buf)
+                    parent_tree_hash(suite, this.parent_node(x), child(2 * j), child(2 * j + 1), buf)
                 })
                 .collect();
             for (j, h) in level_hashes.iter().enumerate() {
                 self.hashes.set(NodeIndex(first + j as u32 * step), h);
             }
+            below = level_hashes;
         }
+        let root = below.into_iter().next().unwrap_or_default();
+        self.hashes.set_root(root);
     }
 
     /// Recomputes every cached tree hash from scratch, in parallel, as
@@ -197,20 +202,35 @@ impl RatchetTree {
         self.rehash_all(suite);
     }
 
-    fn compute_parent_hash_from_children(&self, suite: &Suite<'_>, x: NodeIndex, buf: &mut Vec<u8>) -> Vec<u8> {
-        // A parent's children always exist in a full tree.
-        let (l, r) = (math::left(x).unwrap_or(x), math::right(x).unwrap_or(x));
-        parent_tree_hash(suite, self.parent_node(x), self.hashes.get(l), self.hashes.get(r), buf)
-    }
-
     /// The tree hash of the root: `tree_hash` in the GroupContext (§7.8).
     pub fn root_hash(&self) -> &[u8] {
-        self.hashes.get(self.root())
+        self.hashes.root()
     }
 
-    /// The cached tree hash of any node.
-    pub fn tree_hash(&self, node: NodeIndex) -> &[u8] {
-        self.hashes.get(node)
+    /// The tree hash of any node (§7.8): from the cache at level 2 and
+    /// above, else rehashed from the at most 4 leaves below it (3 or 7
+    /// hashes).
+    pub fn tree_hash(&self, suite: &Suite<'_>, node: NodeIndex) -> Vec<u8> {
+        self.tree_hash_with(suite, node, &mut Vec::new())
+    }
+
+    pub(crate) fn tree_hash_with(&self, suite: &Suite<'_>, x: NodeIndex, buf: &mut Vec<u8>) -> Vec<u8> {
+        if x == self.root() {
+            return self.root_hash().to_vec();
+        }
+        if let Some(h) = self.hashes.get(x) {
+            return h.to_vec();
+        }
+        match x.leaf() {
+            Some(l) => leaf_tree_hash(suite, l, self.leaf(l), buf),
+            None => {
+                // A parent always has both children in a full tree.
+                let (l, r) = (math::left(x).unwrap_or(x), math::right(x).unwrap_or(x));
+                let lh = self.tree_hash_with(suite, l, buf);
+                let rh = self.tree_hash_with(suite, r, buf);
+                parent_tree_hash(suite, self.parent_node(x), &lh, &rh, buf)
+            }
+        }
     }
 
     /// The `ratchet_tree` extension form: every node in array order, with
@@ -279,7 +299,7 @@ impl RatchetTree {
     pub fn merge(&mut self, suite: &Suite<'_>, diff: TreeDiff) {
         // Bring every stale hash up to date while the base is still intact.
         let mut staged = StagedTree::new(self, diff);
-        staged.root_hash(suite);
+        let root_hash = staged.root_hash(suite);
         let mut diff = staged.into_diff();
 
         let new_leaves = diff.leaf_count as usize;
@@ -311,6 +331,7 @@ impl RatchetTree {
                 self.hashes.set(NodeIndex(x), &h);
             }
         }
+        self.hashes.set_root(root_hash);
     }
 
     fn replace_leaf(&mut self, leaf: LeafIndex, mut new: Option<Box<LeafNode>>) {
@@ -353,6 +374,13 @@ impl RatchetTree {
     /// Public key at `node`, cloned (for callers that outlive the borrow).
     pub fn public_key(&self, node: NodeIndex) -> Option<HpkePublicKey> {
         self.encryption_key(node).cloned()
+    }
+
+    /// Heap bytes of the tree-hash cache, for the memory breakdown
+    /// (`benches/examples/state_breakdown.rs`).
+    #[doc(hidden)]
+    pub fn hash_cache_bytes(&self) -> usize {
+        self.hashes.heap_bytes()
     }
 
     /// Approximate heap bytes held by the tree (nodes, hashes, index); for

@@ -11,7 +11,7 @@ use crate::error::{Error, InternalError, ProposalError, UpdatePathError};
 use crate::messages::{LeafNode, ParentNode};
 
 use super::RatchetTree;
-use super::hash::{leaf_tree_hash, parent_hash, parent_tree_hash};
+use super::hash::{CACHED_LEVEL, leaf_tree_hash, parent_hash, parent_tree_hash};
 use super::occupancy::Occupancy;
 use super::view::{PathStep, TreeView};
 use crate::tree_math::{self as math, LeafIndex, NodeIndex};
@@ -31,7 +31,8 @@ pub struct TreeDiff {
     pub(crate) parents: BTreeMap<u32, Option<ParentNode>>,
     /// Nodes whose cached hash in the base tree no longer holds.
     stale: BTreeSet<u32>,
-    /// Recomputed hashes of stale nodes.
+    /// Recomputed hashes of stale nodes, and of unchanged nodes below the
+    /// base cache's levels once computed.
     pub(crate) hashes: BTreeMap<u32, Vec<u8>>,
     /// Keys this diff introduced, for uniqueness checks within one commit
     /// (the base tree's index covers the rest).
@@ -316,11 +317,18 @@ impl<'t> StagedTree<'t> {
     }
 
     fn tree_hash_with(&mut self, suite: &Suite<'_>, x: NodeIndex, buf: &mut Vec<u8>) -> Vec<u8> {
-        if !self.is_stale(x) {
-            return self.base.tree_hash(x).to_vec();
-        }
         if let Some(h) = self.diff.hashes.get(&x.0) {
             return h.clone();
+        }
+        if !self.is_stale(x) {
+            let h = self.base.tree_hash_with(suite, x, buf);
+            // Below the cached levels the base rehashes; keep the result, as
+            // a path's copath nodes are asked for twice (parent hashes, then
+            // the tree hash). A node that turns stale drops it (`touch`).
+            if x.level() < CACHED_LEVEL {
+                self.diff.hashes.insert(x.0, h.clone());
+            }
+            return h;
         }
         let h = match x.leaf() {
             Some(l) => leaf_tree_hash(suite, l, self.leaf(l), buf),

@@ -333,7 +333,7 @@ impl RatchetTree {
         hashes: &mut usize,
     ) -> Vec<u8> {
         if excluded.is_empty() {
-            return self.tree_hash(s).to_vec();
+            return self.tree_hash(suite, s);
         }
         *hashes += 1;
         let mut buf = Vec::new();

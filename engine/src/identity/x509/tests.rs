@@ -55,7 +55,7 @@ impl PublicKeyData for MlsKey {
 /// A fresh leaf signature key from the engine's own provider.
 fn mls_key(suite: CipherSuite) -> Vec<u8> {
     let suite = Suite::new(default_provider(), suite).unwrap();
-    suite.generate_signature_key_pair().unwrap().public.0
+    suite.generate_signature_key_pair().unwrap().public.0.into_vec()
 }
 
 /// CA parameters; every CA gets a name of its own, so that webpki finds
@@ -461,7 +461,7 @@ fn a_group_under_the_x509_validator_admits_certified_members_only() {
     caps.credentials = vec![CredentialType::X509, CredentialType::BASIC];
     let member = |name: &str| {
         let signer = suite.generate_signature_key_pair().unwrap();
-        let chain = Chain::for_key(ED25519, signer.public.0.clone(), |p| {
+        let chain = Chain::for_key(ED25519, signer.public.as_bytes().to_vec(), |p| {
             p.leaf.subject_alt_names =
                 vec![SanType::URI(Ia5String::try_from(format!("mls://example.com/{name}")).unwrap())];
         });
