@@ -39,6 +39,13 @@ pub enum Metric {
     RemoveOneCold,
     /// `process_remove` on the freshly built tree.
     ProcessRemoveCold,
+    /// A delivery service validates and applies `commit` from its public
+    /// view of the group (no member's secrets).
+    ServerProcess,
+    /// `server_process` of `commit_cold`, on the freshly built tree.
+    ServerProcessCold,
+    /// A delivery service validates and applies the commit of `build`.
+    ServerBuild,
     /// Encoded Welcome of `build` (without the ratchet tree).
     WelcomeBytes,
     /// Encoded commit of `commit`.
@@ -90,7 +97,7 @@ impl Scenario {
 
 impl Metric {
     /// Every metric, in the order of the report.
-    pub const ALL: [Metric; 20] = [
+    pub const ALL: [Metric; 23] = [
         Metric::Build,
         Metric::BuildTreeInWelcome,
         Metric::Join,
@@ -106,6 +113,9 @@ impl Metric {
         Metric::ProcessAddCold,
         Metric::RemoveOneCold,
         Metric::ProcessRemoveCold,
+        Metric::ServerProcess,
+        Metric::ServerProcessCold,
+        Metric::ServerBuild,
         Metric::WelcomeBytes,
         Metric::CommitBytes,
         Metric::CommitBytesCold,
@@ -131,6 +141,9 @@ impl Metric {
             Metric::ProcessAddCold => "process_add_cold",
             Metric::RemoveOneCold => "remove_one_cold",
             Metric::ProcessRemoveCold => "process_remove_cold",
+            Metric::ServerProcess => "server_process",
+            Metric::ServerProcessCold => "server_process_cold",
+            Metric::ServerBuild => "server_build",
             Metric::WelcomeBytes => "welcome_bytes",
             Metric::CommitBytes => "commit_bytes",
             Metric::CommitBytesCold => "commit_bytes_cold",
@@ -157,6 +170,7 @@ impl Metric {
             Metric::Build
             | Metric::BuildTreeInWelcome
             | Metric::Join
+            | Metric::ServerBuild
             | Metric::WelcomeBytes
             | Metric::TreeBytes
             | Metric::StateBytes => Scenario::Join,
@@ -166,6 +180,7 @@ impl Metric {
             | Metric::ProcessAddCold
             | Metric::RemoveOneCold
             | Metric::ProcessRemoveCold
+            | Metric::ServerProcessCold
             | Metric::CommitBytesCold => Scenario::Cold,
             Metric::Commit
             | Metric::Process
@@ -173,6 +188,7 @@ impl Metric {
             | Metric::ProcessAdd
             | Metric::RemoveOne
             | Metric::ProcessRemove
+            | Metric::ServerProcess
             | Metric::CommitBytes => Scenario::Warm,
         }
     }
@@ -184,10 +200,10 @@ impl Metric {
     pub fn depends_on(self) -> Option<Metric> {
         match self {
             Metric::StateBytes => Some(Metric::Join),
-            Metric::Process | Metric::CommitBytes => Some(Metric::Commit),
+            Metric::Process | Metric::ServerProcess | Metric::CommitBytes => Some(Metric::Commit),
             Metric::ProcessAdd => Some(Metric::AddOne),
             Metric::ProcessRemove => Some(Metric::RemoveOne),
-            Metric::ProcessCold | Metric::CommitBytesCold => Some(Metric::CommitCold),
+            Metric::ProcessCold | Metric::ServerProcessCold | Metric::CommitBytesCold => Some(Metric::CommitCold),
             Metric::ProcessAddCold => Some(Metric::AddOneCold),
             Metric::ProcessRemoveCold => Some(Metric::RemoveOneCold),
             _ => None,
