@@ -39,6 +39,13 @@ pub enum Metric {
     RemoveOneCold,
     /// `process_remove` on the freshly built tree.
     ProcessRemoveCold,
+    /// A delivery service validates and applies `commit` from its public
+    /// view of the group (no member's secrets).
+    ServerProcess,
+    /// `server_process` of `commit_cold`, on the freshly built tree.
+    ServerProcessCold,
+    /// A delivery service validates and applies the commit of `build`.
+    ServerBuild,
     /// Encoded Welcome of `build` (without the ratchet tree).
     WelcomeBytes,
     /// Encoded commit of `commit`.
@@ -103,7 +110,7 @@ impl Scenario {
 
 impl Metric {
     /// Every metric, in the order of the report.
-    pub const ALL: [Metric; 25] = [
+    pub const ALL: [Metric; 28] = [
         Metric::Build,
         Metric::BuildTreeInWelcome,
         Metric::Join,
@@ -119,6 +126,9 @@ impl Metric {
         Metric::ProcessAddCold,
         Metric::RemoveOneCold,
         Metric::ProcessRemoveCold,
+        Metric::ServerProcess,
+        Metric::ServerProcessCold,
+        Metric::ServerBuild,
         Metric::WelcomeBytes,
         Metric::CommitBytes,
         Metric::CommitBytesCold,
@@ -149,6 +159,9 @@ impl Metric {
             Metric::ProcessAddCold => "process_add_cold",
             Metric::RemoveOneCold => "remove_one_cold",
             Metric::ProcessRemoveCold => "process_remove_cold",
+            Metric::ServerProcess => "server_process",
+            Metric::ServerProcessCold => "server_process_cold",
+            Metric::ServerBuild => "server_build",
             Metric::WelcomeBytes => "welcome_bytes",
             Metric::CommitBytes => "commit_bytes",
             Metric::CommitBytesCold => "commit_bytes_cold",
@@ -181,6 +194,7 @@ impl Metric {
             Metric::Build
             | Metric::BuildTreeInWelcome
             | Metric::Join
+            | Metric::ServerBuild
             | Metric::WelcomeBytes
             | Metric::TreeBytes
             | Metric::StateBytes
@@ -192,6 +206,7 @@ impl Metric {
             | Metric::ProcessAddCold
             | Metric::RemoveOneCold
             | Metric::ProcessRemoveCold
+            | Metric::ServerProcessCold
             | Metric::CommitBytesCold => Scenario::Cold,
             Metric::Commit
             | Metric::Process
@@ -200,6 +215,7 @@ impl Metric {
             | Metric::RemoveOne
             | Metric::ProcessRemove
             | Metric::CommitBytes
+            | Metric::ServerProcess
             | Metric::AnnotateCommit
             | Metric::AnnotateCommitPerMember
             | Metric::ProcessPartial => Scenario::Warm,
@@ -213,14 +229,16 @@ impl Metric {
     pub fn depends_on(self) -> Option<Metric> {
         match self {
             Metric::StateBytes => Some(Metric::Join),
-            Metric::Process | Metric::CommitBytes | Metric::AnnotateCommit => Some(Metric::Commit),
+            Metric::Process | Metric::ServerProcess | Metric::CommitBytes | Metric::AnnotateCommit => {
+                Some(Metric::Commit)
+            }
             Metric::AnnotateCommitPerMember => Some(Metric::AnnotateCommit),
             Metric::JoinPartial => Some(Metric::Join),
             Metric::StateBytesPartial => Some(Metric::JoinPartial),
             Metric::ProcessPartial => Some(Metric::AnnotateCommit),
             Metric::ProcessAdd => Some(Metric::AddOne),
             Metric::ProcessRemove => Some(Metric::RemoveOne),
-            Metric::ProcessCold | Metric::CommitBytesCold => Some(Metric::CommitCold),
+            Metric::ProcessCold | Metric::ServerProcessCold | Metric::CommitBytesCold => Some(Metric::CommitCold),
             Metric::ProcessAddCold => Some(Metric::AddOneCold),
             Metric::ProcessRemoveCold => Some(Metric::RemoveOneCold),
             _ => None,

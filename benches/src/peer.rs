@@ -34,6 +34,9 @@ pub trait Peer {
     /// One member's complete state in one group (including whatever the
     /// library keeps next to the group object, e.g. a storage provider).
     type Member;
+    /// A delivery service's view of one group: the public state it follows
+    /// from handshake messages, with no member's secrets (RFC 9420 §16.1).
+    type Server;
 
     /// Name used in the output (`"openmls"`).
     fn name(&self) -> &'static str;
@@ -75,6 +78,28 @@ pub trait Peer {
 
     /// Timed as `process*`: `member` decodes, validates and merges `commit`.
     fn process(&mut self, member: &mut Self::Member, commit: &[u8]) -> PeerResult<()>;
+
+    /// Untimed. A delivery service starts following `member`'s group at its
+    /// current epoch, from the GroupInfo the member signs (§12.4.3) and the
+    /// ratchet tree out of band, validated as the library validates them.
+    fn observe(&mut self, member: &Self::Member) -> PeerResult<Self::Server>;
+
+    /// Untimed. `creator` creates a group, a delivery service starts
+    /// following it ([`Peer::observe`]), and the creator commits adding
+    /// every key package in one commit with a path, as in [`Peer::build`];
+    /// returns the service's view (of the epoch before the commit) and the
+    /// encoded commit.
+    fn build_commit(&mut self, creator: Self::Client, key_packages: &[Vec<u8>]) -> PeerResult<(Self::Server, Vec<u8>)>;
+
+    /// Timed as `server_*`: the delivery service decodes `commit`, validates
+    /// it as far as a non-member can (§12.4.2: signature, proposals, leaf
+    /// nodes and KeyPackages, the UpdatePath's parent hashes and the tree
+    /// hash; not the confirmation tag, which needs the epoch's secrets) and
+    /// applies it.
+    fn server_process(&mut self, server: &mut Self::Server, commit: &[u8]) -> PeerResult<()>;
+
+    /// Untimed. An independent copy of `server`, as [`Peer::fork`].
+    fn fork_server(&mut self, server: &Self::Server) -> PeerResult<Self::Server>;
 
     /// Untimed. An independent copy of `member`, so that one state can serve
     /// several measured operations that each advance the epoch.

@@ -85,7 +85,13 @@ pairs, builds and (throng) joins on fresh copies up to --reps times within a tim
 state_bytes: heap bytes requested and not freed across C's join (counting global allocator over \
 mimalloc; allocator overhead excluded; an untimed join ran before it). tree_bytes: the encoded \
 ratchet tree; welcome_bytes: the encoded Welcome of build (without the tree); commit_bytes: the \
-encoded self-update commit. annotate_commit (throng only, Partial MLS): after each warm \
+encoded self-update commit. server_process, server_process_cold: a delivery service that follows \
+the group from B's signed GroupInfo and the tree (throng PublicGroup, mls-rs ExternalGroup, OpenMLS \
+PublicGroup) decodes, validates as far as a non-member can (no confirmation or membership tag: \
+it has no epoch secrets) and applies B's commit of commit / commit_cold, on an untimed copy of its \
+view; server_build: the same for a build commit (n-1 Adds with a path), the service following the \
+creator's one-member group. \
+annotate_commit (throng only, Partial MLS): after each warm \
 commit sample, a server holding its own copy of C's public state (the epoch before the commit) \
 validates and merges the commit, untimed, taking the committer's proof in the tree before (one \
 proof, as much as one recipient's); timed: the encoded AnnotatedCommits (draft-ietf-mls-partial; \
@@ -428,6 +434,21 @@ impl<P: Peer> Runner<'_, P> {
             }
         }
 
+        if self.wanted(Metric::ServerBuild) {
+            self.phase("another creator commits the build; the delivery service follows it from epoch 0");
+            let (creator, _) = self.peer.client(n + 2000)?;
+            let (server, commit) = self.peer.build_commit(creator, &key_packages)?;
+            let (mut done, mut spent) = (0, Duration::ZERO);
+            while done == 0 || self.again(done, spent) {
+                self.phase("a copy of the delivery service's view for server_build");
+                let mut copy = self.peer.fork_server(&server)?;
+                if self.timed(Metric::ServerBuild, |p| p.server_process(&mut copy, &commit)).is_none() {
+                    break;
+                }
+                (done, spent) = (done + 1, spent + self.last);
+            }
+        }
+
         if self.wanted(Metric::BuildTreeInWelcome) {
             self.phase("a creator whose groups send the tree in the Welcome");
             self.peer.tree_in_welcome();
@@ -660,6 +681,13 @@ impl<P: Peer> Runner<'_, P> {
             ),
         ];
         let removed = neighbour(self.config.committer.leaf(n), n);
+        let server_metric = pick(Metric::ServerProcess, Metric::ServerProcessCold);
+        let server = if self.wanted(server_metric) {
+            self.phase("the delivery service follows the group from B's GroupInfo");
+            Some(self.peer.observe(&fixture.b)?)
+        } else {
+            None
+        };
         for (op, commit_metric, process_metric) in pairs {
             if !self.wanted(commit_metric) {
                 continue;
@@ -690,16 +718,23 @@ impl<P: Peer> Runner<'_, P> {
                 if matches!(op, Op::Update) && warm && self.wanted(Metric::ProcessPartial) {
                     spent += self.process_partial(&b, &c);
                 }
-                if !self.wanted(process_metric) {
-                    continue;
+                if self.wanted(process_metric) {
+                    if self.timed(process_metric, |p| p.process(&mut c, &commit)).is_none() {
+                        break;
+                    }
+                    spent += self.last;
+                    if let Err(error) = self.same_epoch(&b, &c) {
+                        (self.emit)(Event::Fail { op: process_metric, error: error.to_string() });
+                        break;
+                    }
                 }
-                if self.timed(process_metric, |p| p.process(&mut c, &commit)).is_none() {
-                    break;
-                }
-                spent += self.last;
-                if let Err(error) = self.same_epoch(&b, &c) {
-                    (self.emit)(Event::Fail { op: process_metric, error: error.to_string() });
-                    break;
+                if let (Op::Update, Some(server)) = (op, &server) {
+                    self.phase(format!("a copy of the delivery service's view for {server_metric}"));
+                    let mut copy = self.peer.fork_server(server)?;
+                    if self.timed(server_metric, |p| p.server_process(&mut copy, &commit)).is_none() {
+                        break;
+                    }
+                    spent += self.last;
                 }
             }
         }

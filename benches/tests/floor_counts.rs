@@ -7,6 +7,9 @@
 //! KeyPackageRefs) — at every committer position, on the cold and on the
 //! warm tree, for self-updates, adds and removes.
 //!
+//! The same holds for a delivery service (throng's `PublicGroup`)
+//! processing the self-update and the build commit.
+//!
 //! One difference is expected and checked: a commit that adds members
 //! also derives the external key pair (`external_pub`, §8, §12.4.3.1) for
 //! the Welcome's GroupInfo in throng, an optional extension the floor leaves
@@ -29,8 +32,9 @@ fn as_array(c: Counted) -> [u64; 6] {
 }
 
 /// Throng's counts for (commit, process) of update, add and remove, B at
-/// `position`, on the cold or warm tree of `n`.
-fn throng_counts(n: u32, position: Committer, warm: bool) -> Vec<([u64; 6], [u64; 6])> {
+/// `position`, on the cold or warm tree of `n`, and a delivery service's
+/// (`PublicGroup`) processing the update.
+fn throng_counts(n: u32, position: Committer, warm: bool) -> (Vec<([u64; 6], [u64; 6])>, [u64; 6]) {
     let provider = CountingProvider::default();
     let counts: Arc<Counts> = provider.counts.clone();
     let mut peer = Throng::with_provider(Arc::new(provider));
@@ -70,6 +74,8 @@ fn throng_counts(n: u32, position: Committer, warm: bool) -> Vec<([u64; 6], [u64
         peer.process(&mut cm, &commit).unwrap();
     }
     let (_, newcomer) = peer.client(n).unwrap();
+    let server = peer.observe(&bm).unwrap();
+    let mut served = [0; 6];
     let mut out = Vec::new();
     for kind in 0..3 {
         let mut bf = peer.fork(&bm).unwrap();
@@ -84,8 +90,14 @@ fn throng_counts(n: u32, position: Committer, warm: bool) -> Vec<([u64; 6], [u64
         peer.process(&mut cf, &commit).unwrap();
         let processed = counts.take();
         out.push((as_array(committed), as_array(processed)));
+        if kind == 0 {
+            let mut server = peer.fork_server(&server).unwrap();
+            counts.take();
+            peer.server_process(&mut server, &commit).unwrap();
+            served = as_array(counts.take());
+        }
     }
-    out
+    (out, served)
 }
 
 #[test]
@@ -97,11 +109,17 @@ fn the_floor_counts_what_throng_does() {
             for warm in [false, true] {
                 let scenario = if warm { Scenario::Warm } else { Scenario::Cold };
                 let floor = work(scenario, n, position);
-                let throng = throng_counts(n, position, warm);
+                let (throng, served) = throng_counts(n, position, warm);
+                let at = format!("n = {n}, committer {position}");
+                let (server_metric, server_work) = &floor[6];
+                assert_eq!(
+                    server_work.counts(),
+                    served,
+                    "{server_metric} at {at}: [signs, verifies, seals, opens, key pairs, hashes]"
+                );
                 for (kind, (committed, processed)) in throng.iter().enumerate() {
                     let (commit_metric, commit_work) = &floor[2 * kind];
                     let (process_metric, process_work) = &floor[2 * kind + 1];
-                    let at = format!("n = {n}, committer {position}");
                     let mut expected = commit_work.counts();
                     if kind == 1 {
                         expected[4] += 1; // external_pub in the Welcome's GroupInfo
@@ -118,5 +136,28 @@ fn the_floor_counts_what_throng_does() {
                 }
             }
         }
+    }
+}
+
+#[test]
+fn the_floor_counts_what_a_throng_server_does_on_the_build() {
+    for n in [37, 100] {
+        let provider = CountingProvider::default();
+        let counts: Arc<Counts> = provider.counts.clone();
+        let mut peer = Throng::with_provider(Arc::new(provider));
+        let (creator, _) = peer.client(0).unwrap();
+        let key_packages: Vec<Vec<u8>> = (1..n).map(|leaf| peer.client(leaf).unwrap().1).collect();
+        let (server, commit) = peer.build_commit(creator, &key_packages).unwrap();
+        let mut server = peer.fork_server(&server).unwrap();
+        counts.take();
+        peer.server_process(&mut server, &commit).unwrap();
+        let served = as_array(counts.take());
+        let floor = work(Scenario::Join, n, Committer::Last);
+        let (metric, server_work) = &floor[3];
+        assert_eq!(
+            server_work.counts(),
+            served,
+            "{metric} at n = {n}: [signs, verifies, seals, opens, key pairs, hashes]"
+        );
     }
 }

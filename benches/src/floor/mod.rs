@@ -28,6 +28,9 @@
 //!   GroupSecrets seal per new member, the KeyPackageRef of each (§5.2, the
 //!   Welcome names it) and the signed, encrypted GroupInfo of the Welcome
 //!   (§12.4.3);
+//! * a delivery service following the group (`server_*`): the
+//!   processing member's verifications, tree hashes, parent hashes and
+//!   transcript hashes, and nothing that needs the epoch's secrets;
 //! * joining: one HPKE open and the Welcome's secrets, the GroupInfo
 //!   signature, every leaf's signature (§7.9.2... tree validation), the tree
 //!   hash of every node (§7.8), the parent hash of every non-blank parent
@@ -162,19 +165,29 @@ impl Work {
     /// A member's work processing that commit, deriving `derived` path
     /// secrets.
     fn process(derived: u32, message: usize, added: u32, tree: TreeHashes, path: Path) -> Self {
-        let mut verifies = vec![(message, 1), (size::LEAF_TBS, 1)];
-        if added > 0 {
-            verifies.extend([(size::KEY_PACKAGE_TBS, added), (size::LEAF_TBS, added)]);
-        }
         Work {
-            verifies,
             opens: 1,
             key_pairs: derived,
             kdf_steps: 2 * derived + 1 + KEY_SCHEDULE_STEPS + 1 + 1,
             macs: vec![message],
-            hashes: tree_hashes(message, tree, path.nodes),
-            ..Work::default()
+            ..Work::server(message, added, tree, path)
         }
+    }
+
+    /// A delivery service's work on that commit, what a non-member can
+    /// check and must compute to follow the group (§12.4.2): the
+    /// FramedContent signature (§6.1), the UpdatePath's leaf node (§7.3)
+    /// and, per added member, the KeyPackage and its leaf node (§10.1), the
+    /// tree hashes, the parent-hash chain (§7.9.2) and the transcript hashes
+    /// of the next GroupContext (§8.2). It holds no epoch secret: no HPKE,
+    /// key schedule, confirmation tag, nor membership tag (§6.2, keyed by
+    /// the membership_key).
+    fn server(message: usize, added: u32, tree: TreeHashes, path: Path) -> Self {
+        let mut verifies = vec![(message, 1), (size::LEAF_TBS, 1)];
+        if added > 0 {
+            verifies.extend([(size::KEY_PACKAGE_TBS, added), (size::LEAF_TBS, added)]);
+        }
+        Work { verifies, hashes: tree_hashes(message, tree, path.nodes), ..Work::default() }
     }
 
     /// Signatures, verifications, HPKE seals and opens, key pairs and
@@ -373,6 +386,7 @@ pub fn work(scenario: Scenario, n: u32, committer: Committer) -> Vec<(Metric, Wo
                 (Metric::Build, build),
                 (Metric::BuildTreeInWelcome, with_tree),
                 (Metric::Join, Work::join(&built, received)),
+                (Metric::ServerBuild, Work::server(message, n - 1, build_tree, build_path)),
                 (Metric::JoinPartial, {
                     // D, added alone to the built group by A, receives A's
                     // path secrets above both.
@@ -406,6 +420,7 @@ pub fn work(scenario: Scenario, n: u32, committer: Committer) -> Vec<(Metric, Wo
                 let depth = shape.width().trailing_zeros();
                 out.push((Metric::ProcessPartial, Work::process_partial(derived, message, depth)));
             }
+            let server = (pick(Metric::ServerProcess, Metric::ServerProcessCold), Work::server(message, 0, tree, path));
 
             let mut shape = built.clone();
             let newcomer = shape.add();
@@ -430,6 +445,8 @@ pub fn work(scenario: Scenario, n: u32, committer: Committer) -> Vec<(Metric, Wo
                 pick(Metric::ProcessRemove, Metric::ProcessRemoveCold),
                 Work::process(derived, message, 0, tree, path),
             ));
+            // After the (commit, process) pairs, which keep their places.
+            out.push(server);
             out
         }
     }

@@ -2,9 +2,15 @@
 //!
 //! mls-rs keeps a member's state in the `Group` object; its storage is written
 //! only when the application asks (`write_to_storage`), which the comparison
-//! never does, so `state_bytes` counts the `Group` alone.
+//! never does, so `state_bytes` counts the `Group` alone. The delivery
+//! service's view is an `ExternalGroup` (`mls_rs::external_client`).
 
 use mls_rs::client_builder::{BaseConfig, IntoConfigOutput, WithCryptoProvider, WithIdentityProvider, WithMlsRules};
+use mls_rs::external_client::builder::{
+    ExternalBaseConfig, IntoConfigOutput as IntoExternalConfig, WithCryptoProvider as WithExternalCrypto,
+    WithIdentityProvider as WithExternalIdentity,
+};
+use mls_rs::external_client::{ExternalClient, ExternalGroup, ExternalReceivedMessage};
 use mls_rs::group::ExportedTree;
 use mls_rs::group::ReceivedMessage;
 use mls_rs::identity::SigningIdentity;
@@ -32,6 +38,13 @@ pub type Client = mls_rs::Client<Config>;
 /// A member: the mls-rs group object.
 pub type Member = mls_rs::Group<Config>;
 
+type ExternalConfig = IntoExternalConfig<
+    WithExternalCrypto<AwsLcCryptoProvider, WithExternalIdentity<BasicIdentityProvider, ExternalBaseConfig>>,
+>;
+
+/// A delivery service's view of a group.
+pub type Server = ExternalGroup<ExternalConfig>;
+
 /// The mls-rs adapter.
 #[derive(Default)]
 pub struct MlsRs {
@@ -47,6 +60,7 @@ fn message(bytes: &[u8]) -> PeerResult<MlsMessage> {
 impl Peer for MlsRs {
     type Client = Client;
     type Member = Member;
+    type Server = Server;
 
     fn name(&self) -> &'static str {
         "mls-rs"
@@ -129,6 +143,39 @@ impl Peer for MlsRs {
             ReceivedMessage::Commit(_) => Ok(()),
             _ => Err("not a commit".into()),
         }
+    }
+
+    fn observe(&mut self, member: &Member) -> PeerResult<Server> {
+        let client: ExternalClient<ExternalConfig> = ExternalClient::builder()
+            .identity_provider(BasicIdentityProvider)
+            .crypto_provider(self.crypto.clone())
+            .build();
+        let group_info = member.group_info_message(false)?;
+        Ok(client.observe_group(group_info, Some(member.export_tree()), None)?)
+    }
+
+    fn build_commit(&mut self, creator: Client, key_packages: &[Vec<u8>]) -> PeerResult<(Server, Vec<u8>)> {
+        let mut group = creator.create_group(ExtensionList::default(), ExtensionList::default(), None)?;
+        let server = self.observe(&group)?;
+        let mut commit = group.commit_builder();
+        for kp in key_packages {
+            commit = commit.add_member(message(kp)?)?;
+        }
+        let output = commit.build()?;
+        Ok((server, output.commit_message.to_bytes()?))
+    }
+
+    fn server_process(&mut self, server: &mut Server, commit: &[u8]) -> PeerResult<()> {
+        // An ExternalGroup applies a valid commit as it processes it.
+        match server.process_incoming_message(message(commit)?)? {
+            ExternalReceivedMessage::Commit(_) => Ok(()),
+            _ => Err("not a commit".into()),
+        }
+    }
+
+    fn fork_server(&mut self, server: &Server) -> PeerResult<Server> {
+        // Owned state, as `Group`'s.
+        Ok(server.clone())
     }
 
     fn fork(&mut self, member: &Member) -> PeerResult<Member> {

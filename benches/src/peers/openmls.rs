@@ -3,6 +3,7 @@
 //! OpenMLS keeps a member's state twice: the `MlsGroup` object and the
 //! provider's storage, which every operation writes through to. Both are part
 //! of the member here, so `state_bytes` counts both, as a deployment pays both.
+//! The delivery service's view is a `PublicGroup` with storage of its own.
 
 use std::sync::Arc;
 
@@ -49,6 +50,24 @@ pub struct Member {
     group: MlsGroup,
 }
 
+/// A delivery service's view of a group: the public group and its storage,
+/// which `merge_commit` writes through to.
+pub struct Server {
+    provider: OpenMlsRustCrypto,
+    group: PublicGroup,
+}
+
+/// An independent copy of `source`'s storage.
+fn copy_storage(source: &OpenMlsRustCrypto) -> PeerResult<OpenMlsRustCrypto> {
+    let provider = OpenMlsRustCrypto::default();
+    {
+        let source = source.storage().values.read().map_err(|_| "storage lock poisoned")?;
+        let mut target = provider.storage().values.write().map_err(|_| "storage lock poisoned")?;
+        target.extend(source.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+    Ok(provider)
+}
+
 fn decode(bytes: &[u8]) -> PeerResult<MlsMessageBodyIn> {
     Ok(MlsMessageIn::tls_deserialize_exact(bytes)?.extract())
 }
@@ -63,6 +82,7 @@ fn key_package(bytes: &[u8], provider: &OpenMlsRustCrypto) -> PeerResult<KeyPack
 impl Peer for OpenMls {
     type Client = Client;
     type Member = Member;
+    type Server = Server;
 
     fn name(&self) -> &'static str {
         "openmls"
@@ -147,15 +167,59 @@ impl Peer for OpenMls {
         Ok(())
     }
 
+    fn observe(&mut self, member: &Member) -> PeerResult<Server> {
+        let Member { provider, signer, group } = member;
+        // Through the wire format, as a delivery service receives them.
+        let group_info = group.export_group_info(provider.crypto(), signer.as_ref(), false)?.to_bytes()?;
+        let MlsMessageBodyIn::GroupInfo(group_info) = decode(&group_info)? else {
+            return Err("not a GroupInfo".into());
+        };
+        let tree = RatchetTreeIn::tls_deserialize_exact(group.export_ratchet_tree().tls_serialize_detached()?)?;
+        let server_provider = OpenMlsRustCrypto::default();
+        let (group, _info) = PublicGroup::from_external(
+            server_provider.crypto(),
+            server_provider.storage(),
+            tree,
+            group_info,
+            ProposalStore::new(),
+        )?;
+        Ok(Server { provider: server_provider, group })
+    }
+
+    fn build_commit(&mut self, creator: Client, key_packages: &[Vec<u8>]) -> PeerResult<(Server, Vec<u8>)> {
+        let Client { provider, signer, credential } = creator;
+        let group = MlsGroup::new(&provider, signer.as_ref(), &self.config, credential)?;
+        let mut member = Member { provider, signer, group };
+        let server = self.observe(&member)?;
+        let Member { provider, signer, group } = &mut member;
+        let key_packages = key_packages.iter().map(|kp| key_package(kp, provider)).collect::<PeerResult<Vec<_>>>()?;
+        let (commit, _welcome, _group_info) = group.add_members(provider, signer.as_ref(), &key_packages)?;
+        Ok((server, commit.to_bytes()?))
+    }
+
+    fn server_process(&mut self, server: &mut Server, commit: &[u8]) -> PeerResult<()> {
+        let Server { provider, group } = server;
+        let message = MlsMessageIn::tls_deserialize_exact(commit)?.try_into_protocol_message()?;
+        let processed = group.process_message(provider.crypto(), message)?;
+        let ProcessedMessageContent::StagedCommitMessage(staged) = processed.into_content() else {
+            return Err("not a commit".into());
+        };
+        group.merge_commit(provider.storage(), *staged)?;
+        Ok(())
+    }
+
+    fn fork_server(&mut self, server: &Server) -> PeerResult<Server> {
+        // As `fork`: the public group writes through to its storage.
+        let provider = copy_storage(&server.provider)?;
+        let group = PublicGroup::load(provider.storage(), server.group.group_id())?
+            .ok_or("group missing from the copied storage")?;
+        Ok(Server { provider, group })
+    }
+
     fn fork(&mut self, member: &Member) -> PeerResult<Member> {
         // OpenMLS writes every state change through to its storage, so a copy
         // of the storage loaded back is an independent copy of the member.
-        let provider = OpenMlsRustCrypto::default();
-        {
-            let source = member.provider.storage().values.read().map_err(|_| "storage lock poisoned")?;
-            let mut target = provider.storage().values.write().map_err(|_| "storage lock poisoned")?;
-            target.extend(source.iter().map(|(k, v)| (k.clone(), v.clone())));
-        }
+        let provider = copy_storage(&member.provider)?;
         let group = MlsGroup::load(provider.storage(), member.group.group_id())?
             .ok_or("group missing from the copied storage")?;
         Ok(Member { provider, signer: Arc::clone(&member.signer), group })

@@ -2,7 +2,8 @@
 //!
 //! Parallel work (key-package and tree validation, path encryption, Welcome
 //! sealing) runs on rayon's global pool, one thread per core. A member's
-//! state is the `Group` alone: throng keeps no storage beside it.
+//! state is the `Group` alone: throng keeps no storage beside it. The
+//! delivery service's view is a `PublicGroup` on the same pool.
 
 use std::sync::Arc;
 
@@ -14,7 +15,7 @@ use throng::messages::content::{MlsMessage, MlsMessageBody};
 use throng::messages::{Add, Proposal, RatchetTreeExtension, Remove};
 use throng::partial::{AnnotatedCommit, AnnotatedWelcome, CommitAnnotator, PartialGroup};
 use throng::{BasicAllowList, Limits, TreeView};
-use throng::{PublicGroup, PublicProcessed};
+use throng::{PublicGroup, PublicGroupConfig, PublicProcessed};
 
 use crate::peer::{Peer, PeerResult};
 
@@ -105,9 +106,23 @@ impl Throng {
     }
 }
 
+impl Throng {
+    fn create(&self, creator: &Client) -> PeerResult<Group> {
+        Ok(Group::create_with_provider(
+            self.provider.clone(),
+            SUITE,
+            &creator.identity,
+            b"compare".to_vec(),
+            Vec::new(),
+            self.config.clone(),
+        )?)
+    }
+}
+
 impl Peer for Throng {
     type Client = Client;
     type Member = Group;
+    type Server = PublicGroup;
 
     fn name(&self) -> &'static str {
         "throng"
@@ -125,14 +140,7 @@ impl Peer for Throng {
     }
 
     fn build(&mut self, creator: Client, key_packages: &[Vec<u8>]) -> PeerResult<(Group, Vec<u8>)> {
-        let mut group = Group::create_with_provider(
-            self.provider.clone(),
-            SUITE,
-            &creator.identity,
-            b"compare".to_vec(),
-            Vec::new(),
-            self.config.clone(),
-        )?;
+        let mut group = self.create(&creator)?;
         let adds = key_packages.iter().map(|kp| key_package(kp)).collect::<PeerResult<Vec<_>>>()?;
         let (_commit, welcome) = self.commit(&mut group, adds)?;
         Ok((group, welcome.ok_or("an Add commit has a Welcome")?))
@@ -180,6 +188,34 @@ impl Peer for Throng {
             Processed::Commit(staged) => Ok(member.merge_staged_commit(*staged)?),
             _ => Err("not a commit".into()),
         }
+    }
+
+    fn observe(&mut self, member: &Group) -> PeerResult<PublicGroup> {
+        let group_info = member.group_info(false, false)?;
+        let tree = member.tree().export();
+        Ok(PublicGroup::from_group_info(self.provider.clone(), PublicGroupConfig::default(), &group_info, Some(&tree))?)
+    }
+
+    fn build_commit(&mut self, creator: Client, key_packages: &[Vec<u8>]) -> PeerResult<(PublicGroup, Vec<u8>)> {
+        let mut group = self.create(&creator)?;
+        let server = self.observe(&group)?;
+        let adds = key_packages.iter().map(|kp| key_package(kp)).collect::<PeerResult<Vec<_>>>()?;
+        let (commit, _welcome) = self.commit(&mut group, adds)?;
+        Ok((server, commit))
+    }
+
+    fn server_process(&mut self, server: &mut PublicGroup, commit: &[u8]) -> PeerResult<()> {
+        match server.process_message(MlsMessage::from_bytes(commit)?)? {
+            PublicProcessed::Commit(staged) => Ok(server.merge_staged_commit(*staged)?),
+            _ => Err("not a commit".into()),
+        }
+    }
+
+    fn fork_server(&mut self, server: &PublicGroup) -> PeerResult<PublicGroup> {
+        // As `fork`: the copy's tree is its own before the clock starts.
+        let mut fork = server.clone();
+        fork.unshare_tree();
+        Ok(fork)
     }
 
     fn fork(&mut self, member: &Group) -> PeerResult<Group> {

@@ -416,7 +416,7 @@ impl Group {
     /// [`share_tree_with`](Self::share_tree_with) or `clone`), paying the
     /// O(n) copy now rather than inside the next merge.
     pub fn unshare_tree(&mut self) {
-        Arc::make_mut(&mut self.public.tree);
+        self.public.unshare_tree();
     }
 
     /// Whether this member is still in the group (not removed, no ReInit).

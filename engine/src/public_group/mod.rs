@@ -307,6 +307,12 @@ impl PublicGroup {
         &self.tree
     }
 
+    /// Gives this view its own copy of a tree it shares (after `clone`),
+    /// paying the O(n) copy now rather than inside the next merge.
+    pub fn unshare_tree(&mut self) {
+        Arc::make_mut(&mut self.tree);
+    }
+
     /// The tree hash of the current epoch (§7.8).
     pub fn tree_hash(&self) -> &[u8] {
         self.tree.root_hash()

@@ -186,8 +186,13 @@ impl PublicGroup {
     /// PrivateMessage (§6.3), so groups a server follows send handshake
     /// messages as PublicMessages (`GroupConfig::handshake_wire_format`, the
     /// default).
+    ///
+    /// A commit's Adds have their KeyPackages checked on the configured
+    /// pool, as a member's `Group::process_message` checks them
+    /// (docs/ARCHITECTURE.md, performance design 2): the caller must not
+    /// hold a lock that a task of that pool may wait on.
     pub fn process_message(&mut self, message: MlsMessage) -> Result<PublicProcessed, Error> {
-        match self.validate_message(message, false)? {
+        match self.validate_message(message, true)? {
             Validated::Proposal { cached, new } => {
                 let processed = PublicProcessed::Proposal {
                     reference: cached.reference.clone(),
