@@ -200,6 +200,9 @@ pub struct Counters {
     pub self_removes: u64,
     /// Members removed by the DS's proposal.
     pub server_removes: u64,
+    /// Members removed by the committer's own Remove.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub host_removes: u64,
     /// Update proposals committed.
     pub updates: u64,
     /// Application messages sent.

@@ -106,6 +106,11 @@ pub struct Churn {
     /// Members removed by the server (an external sender's Remove proposal).
     #[serde(default)]
     pub server_removes: f64,
+    /// Members removed by the epoch's committer (a Remove in its commit:
+    /// a host removing an attendee). Partial members first, as for
+    /// `server_removes`.
+    #[serde(default)]
+    pub host_removes: f64,
     /// Members proposing an Update of their leaf.
     #[serde(default)]
     pub updates: f64,
@@ -483,6 +488,7 @@ impl Scenario {
             ("external_joins", c.external_joins),
             ("self_removes", c.self_removes),
             ("server_removes", c.server_removes),
+            ("host_removes", c.host_removes),
             ("updates", c.updates),
             ("application_messages", c.application_messages),
         ] {

@@ -209,8 +209,9 @@ fn webinar_partial_quick_run_agrees() {
     assert!(c["partial_joins"].as_u64().unwrap_or(0) > 0, "{c}");
     assert!(c["partial_commits_processed"].as_u64().unwrap_or(0) > 0, "{c}");
     assert!(c["partial_decryptions"].as_u64().unwrap_or(0) > 0, "{c}");
-    // The DS removes partial members first; each learns it.
+    // Hosts and the DS remove partial members first; each learns it.
     assert!(c["partial_removes"].as_u64().unwrap_or(0) > 0, "{c}");
+    assert!(c["host_removes"].as_u64().unwrap_or(0) > 0, "{c}");
     for k in ["partial_disagreements", "partial_errors", "annotation_mismatches", "member_errors", "ds_rejections"] {
         assert_eq!(c[k].as_u64().unwrap_or(0), 0, "{k}: {}", run["errors"]);
     }

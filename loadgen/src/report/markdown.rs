@@ -61,8 +61,14 @@ pub fn render(r: &Report, charts: &[(String, String)]) -> String {
     let c = &sc.churn;
     let _ = writeln!(
         s,
-        "| churn per epoch | {} Welcome joins, {} external joins, {} self-removes, {} server removes, {} updates, {} application messages |",
-        c.welcome_joins, c.external_joins, c.self_removes, c.server_removes, c.updates, c.application_messages
+        "| churn per epoch | {} Welcome joins, {} external joins, {} self-removes, {} server removes, {} host removes, {} updates, {} application messages |",
+        c.welcome_joins,
+        c.external_joins,
+        c.self_removes,
+        c.server_removes,
+        c.host_removes,
+        c.updates,
+        c.application_messages
     );
     let _ = writeln!(
         s,
@@ -335,7 +341,7 @@ fn render_run(s: &mut String, run: &Run, headline: bool) {
     let _ = writeln!(s, "{h}# Events\n");
     let _ = writeln!(
         s,
-        "{} epochs; {} lost commit races; {} Welcome joins, {} external joins ({} retries after a lost epoch); {} self-removes, {} server removes; {} updates; {} application messages, {} decryptions; {} passive members materialized; {} churn events postponed by the proposal cap; {} DS rejections and {} member errors.\n",
+        "{} epochs; {} lost commit races; {} Welcome joins, {} external joins ({} retries after a lost epoch); {} self-removes, {} server removes, {} host removes; {} updates; {} application messages, {} decryptions; {} passive members materialized; {} churn events postponed by the proposal cap; {} DS rejections and {} member errors.\n",
         c.epochs,
         c.lost_races,
         c.welcome_joins,
@@ -343,6 +349,7 @@ fn render_run(s: &mut String, run: &Run, headline: bool) {
         c.external_join_retries,
         c.self_removes,
         c.server_removes,
+        c.host_removes,
         c.updates,
         c.application_messages,
         c.application_decryptions,
@@ -466,10 +473,12 @@ fn render_partial(s: &mut String, run: &Run, p: &crate::report::PartialReport, h
     let _ = writeln!(s, "{h}# Partial members (draft-ietf-mls-partial)\n");
     let _ = writeln!(
         s,
-        "Up to {} partial members per group: they join from the DS's AnnotatedWelcomes, follow every commit through the DS's AnnotatedCommits (`Registry::handle_annotating`) and read application messages with the sender's proof. {} partial joins, {} partial members removed (by the DS's Remove), {} AnnotatedCommits processed, {} application messages read; **{} disagreements** with the full members' epoch authenticator, {} partial errors, {} DS annotations differing from the committer's.\n",
+        "Up to {} partial members per group: they join from the DS's AnnotatedWelcomes, follow every commit through the DS's AnnotatedCommits (`Registry::handle_annotating`) and read application messages with the sender's proof. {} partial joins, {} partial members removed ({} removes by a host in its commit, {} by the DS's Remove proposal, partial members first), {} AnnotatedCommits processed, {} application messages read; **{} disagreements** with the full members' epoch authenticator, {} partial errors, {} DS annotations differing from the committer's.\n",
         p.target,
         c.partial_joins,
         c.partial_removes,
+        c.host_removes,
+        c.server_removes,
         c.partial_commits_processed,
         c.partial_decryptions,
         p.disagreements,

@@ -30,7 +30,7 @@
 //! With `groups.partial_members`, Welcome joiners join as **partial**
 //! members (`sim/partial.rs`) while that set is below its size: they hold
 //! no tree, follow the group through the DS's AnnotatedCommits, never act,
-//! and leave when the DS removes them.
+//! and leave when a host or the DS removes them.
 
 use std::sync::Arc;
 
@@ -89,6 +89,8 @@ pub struct Prepared {
     pub committers: Vec<LeafIndex>,
     /// How many of `proposals` are self-removals.
     pub self_removes: usize,
+    /// Leaves the committer removes in its commit.
+    pub host_removes: Vec<LeafIndex>,
     /// Joiners' KeyPackages, to be added by the commit.
     pub joiners: Vec<KeyPackageBundle>,
 }
@@ -571,21 +573,21 @@ impl GroupSim {
         }
         let mut members = self.members();
         // Partial members never act; the DS's removes go to them first.
-        let mut partial_removed = Vec::new();
+        let mut partial_removed: Vec<LeafIndex> = Vec::new();
         if self.partial.enabled() {
             let partial: std::collections::HashSet<u32> = self.partial.leaves().iter().map(|l| l.0).collect();
             members.retain(|l| !partial.contains(&l.0));
             partial_removed = self
                 .partial
                 .leaves()
-                .choose_multiple(&mut self.actor_rng, plan.server_removes as usize)
+                .choose_multiple(&mut self.actor_rng, (plan.server_removes + plan.host_removes) as usize)
                 .copied()
                 .collect();
         }
         let n = members.len();
         // Removal targets: distinct members, never the last two full
         // members (one must stay to lend its state to passive ones).
-        let wanted = (plan.self_removes + plan.server_removes) as usize - partial_removed.len();
+        let wanted = (plan.self_removes + plan.server_removes + plan.host_removes) as usize - partial_removed.len();
         let mut removable: Vec<LeafIndex> =
             members.choose_multiple(&mut self.actor_rng, (wanted * 2 + 4).min(n)).copied().collect();
         let mut full_left = self.full.len();
@@ -600,8 +602,16 @@ impl GroupSim {
         });
         removable.truncate(wanted.min(n.saturating_sub(2)));
         let self_removes: Vec<LeafIndex> = removable.iter().take(plan.self_removes as usize).copied().collect();
-        let server_removes: Vec<LeafIndex> =
-            partial_removed.into_iter().chain(removable.iter().skip(self_removes.len()).copied()).collect();
+        // The DS's and the host's removes: partial members first, then the
+        // other removable members, the DS's first.
+        let mut others = removable.iter().skip(self_removes.len()).copied();
+        let host_partial = partial_removed.split_off((plan.server_removes as usize).min(partial_removed.len()));
+        let server_removes: Vec<LeafIndex> = partial_removed
+            .iter()
+            .copied()
+            .chain(others.by_ref().take(plan.server_removes as usize - partial_removed.len()))
+            .collect();
+        let host_removes: Vec<LeafIndex> = host_partial.into_iter().chain(others).collect();
         let busy: std::collections::HashSet<u32> = removable.iter().map(|l| l.0).collect();
         let free: Vec<LeafIndex> = members.iter().copied().filter(|l| !busy.contains(&l.0)).collect();
         let updaters: Vec<LeafIndex> =
@@ -633,7 +643,15 @@ impl GroupSim {
         for j in &joiners {
             self.metrics.wire(Wire::KeyPackage, j.encoded_len(), 1);
         }
-        Ok(Prepared { plan, proposals, server_removes, committers, self_removes: self_removes.len(), joiners })
+        Ok(Prepared {
+            plan,
+            proposals,
+            server_removes,
+            committers,
+            self_removes: self_removes.len(),
+            host_removes,
+            joiners,
+        })
     }
 
     /// `leaf` proposes an Update (`None`) or `proposal`.
@@ -687,14 +705,19 @@ impl GroupSim {
         self.partial.receive_proposals(proposals, &metrics, self.index);
     }
 
-    /// The racing committers create their commits (in parallel, timed).
+    /// The racing committers create their commits, adding `joiners` and
+    /// removing `removed` (in parallel, timed).
     pub fn create_commits(
         &mut self,
         committers: &[LeafIndex],
         joiners: &[KeyPackageBundle],
+        removed: &[LeafIndex],
     ) -> Result<Vec<Candidate>, String> {
-        let adds: Vec<Proposal> =
-            joiners.iter().map(|b| Proposal::Add(Add { key_package: b.key_package.clone() })).collect();
+        let adds: Vec<Proposal> = joiners
+            .iter()
+            .map(|b| Proposal::Add(Add { key_package: b.key_package.clone() }))
+            .chain(removed.iter().map(|&l| Proposal::Remove(throng::messages::Remove { removed: l })))
+            .collect();
         // Passive committers first: materializing needs the donor's state
         // in its slot.
         let mut groups = Vec::new();
@@ -884,8 +907,9 @@ impl GroupSim {
     }
 
     /// Counts removals by kind (the DS's Remove or the member's SelfRemove).
-    pub fn count_removals(&self, self_removes: usize, server_removes: usize) {
+    pub fn count_removals(&self, self_removes: usize, server_removes: usize, host_removes: usize) {
         self.metrics.count(|c| {
+            c.host_removes += host_removes as u64;
             c.self_removes += self_removes as u64;
             c.server_removes += server_removes as u64;
         });

@@ -478,7 +478,10 @@ async fn round(sim: GroupSim, ctx: &Ctx, gid: &[u8], target_epochs: u64) -> Resu
     let committers = prepared.committers;
     let joiners = prepared.joiners;
     let joiner_kps = joiners.clone();
-    let (sim, candidates) = on_pool(pool, sim, move |s| s.create_commits(&committers, &joiner_kps)).await;
+    let host_removes = prepared.host_removes;
+    let removed = host_removes.len();
+    let (sim, candidates) =
+        on_pool(pool, sim, move |s| s.create_commits(&committers, &joiner_kps, &host_removes)).await;
     let candidates = candidates?;
     let mut verdicts = Vec::new();
     let mut routed = Vec::new();
@@ -546,7 +549,7 @@ async fn round(sim: GroupSim, ctx: &Ctx, gid: &[u8], target_epochs: u64) -> Resu
         .await;
         sim = s;
         let info = info?;
-        sim.count_removals(self_removes, server_removes);
+        sim.count_removals(self_removes, server_removes, removed);
         if let Err(e) = ctx.ds.publish(gid, info).await {
             reject(metrics, sim.index, "GroupInfo", &e);
         }

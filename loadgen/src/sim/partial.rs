@@ -7,7 +7,8 @@
 //! They never act (commit, propose, leave by SelfRemove): a partial client
 //! cannot check the proposals that need the tree (draft §"Protocol
 //! Overview"). They leave when removed: by the DS's Remove proposal, which
-//! a full or passive member commits.
+//! a full or passive member commits, or by a Remove in a committer's own
+//! commit (a host removing an attendee).
 //!
 //! Their correctness check is the full members': after each epoch (and
 //! each join) every partial member holds the epoch authenticator the full
