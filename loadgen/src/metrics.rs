@@ -44,11 +44,22 @@ pub enum Op {
     DsHandle,
     /// Building a passive member's state when it is chosen to act.
     Materialize,
+    /// A partial member joining from an AnnotatedWelcome (draft-ietf-mls-
+    /// partial §"Joining via Annotated Welcome"): no tree, two proofs.
+    PartialJoin,
+    /// A partial member processing an AnnotatedCommit.
+    PartialProcessCommit,
+    /// A partial member reading an application message with its sender's
+    /// proof.
+    PartialDecryptApplication,
+    /// Annotating one commit for every partial member (`CommitAnnotator`
+    /// on the committer's view: the work the DS's `handle_annotating` adds).
+    AnnotateCommit,
 }
 
 impl Op {
     /// Every operation, in report order.
-    pub const ALL: [Op; 14] = [
+    pub const ALL: [Op; 18] = [
         Op::CreateCommit,
         Op::CreateCommitWithWelcome,
         Op::ProcessCommit,
@@ -63,6 +74,10 @@ impl Op {
         Op::DsHandle,
         Op::GenerateKeyPackage,
         Op::Materialize,
+        Op::PartialJoin,
+        Op::PartialProcessCommit,
+        Op::PartialDecryptApplication,
+        Op::AnnotateCommit,
     ];
 
     /// Its key in report.json.
@@ -82,6 +97,10 @@ impl Op {
             Op::DecryptApplication => "decrypt_application",
             Op::DsHandle => "ds_handle",
             Op::Materialize => "materialize_passive",
+            Op::PartialJoin => "join_partial",
+            Op::PartialProcessCommit => "process_commit_partial",
+            Op::PartialDecryptApplication => "decrypt_application_partial",
+            Op::AnnotateCommit => "annotate_commit",
         }
     }
 
@@ -102,6 +121,10 @@ impl Op {
             Op::DecryptApplication => "decrypt application",
             Op::DsHandle => "DS validate + order",
             Op::Materialize => "materialize passive member",
+            Op::PartialJoin => "partial member: join (annotated Welcome)",
+            Op::PartialProcessCommit => "partial member: process AnnotatedCommit",
+            Op::PartialDecryptApplication => "partial member: read application (sender proof)",
+            Op::AnnotateCommit => "annotate commit (all partial members)",
         }
     }
 }
@@ -177,6 +200,9 @@ pub struct Counters {
     pub self_removes: u64,
     /// Members removed by the DS's proposal.
     pub server_removes: u64,
+    /// Members removed by the committer's own Remove.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub host_removes: u64,
     /// Update proposals committed.
     pub updates: u64,
     /// Application messages sent.
@@ -194,6 +220,35 @@ pub struct Counters {
     pub ds_rejections: u64,
     /// Errors of full members (should be 0).
     pub member_errors: u64,
+    /// Partial members joined from an AnnotatedWelcome.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub partial_joins: u64,
+    /// Partial members removed (each learned it from an AnnotatedCommit).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub partial_removes: u64,
+    /// AnnotatedCommits processed by partial members.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub partial_commits_processed: u64,
+    /// AnnotatedCommits made by the committer's annotation (the DS makes
+    /// the same ones).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub partial_annotations: u64,
+    /// Application messages read by partial members.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub partial_decryptions: u64,
+    /// Partial members that ended an epoch (or a join) on another epoch
+    /// authenticator than the full members, or were removed without
+    /// learning it (should be 0).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub partial_disagreements: u64,
+    /// Errors of partial members, and annotations the DS could not make
+    /// (should be 0).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub partial_errors: u64,
+    /// DS annotations that differ from the committer's own for the same
+    /// commit (should be 0).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub annotation_mismatches: u64,
     /// Soak mode only: joins skipped because they would have taken a group
     /// above its size band (see `sim::members::Balance`).
     #[serde(skip_serializing_if = "is_zero")]

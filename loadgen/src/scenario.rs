@@ -62,6 +62,11 @@ pub struct Groups {
     /// Adds per commit while the creator builds the group.
     #[serde(default = "default_build_batch")]
     pub adds_per_build_commit: u32,
+    /// Most partial members (draft-ietf-mls-partial) per group at once:
+    /// Welcome joiners of the churn join as partial members from annotated
+    /// Welcomes while there are fewer (see `sim/partial.rs`); 0 for none.
+    #[serde(default)]
+    pub partial_members: u32,
 }
 
 fn default_full() -> u32 {
@@ -101,6 +106,11 @@ pub struct Churn {
     /// Members removed by the server (an external sender's Remove proposal).
     #[serde(default)]
     pub server_removes: f64,
+    /// Members removed by the epoch's committer (a Remove in its commit:
+    /// a host removing an attendee). Partial members first, as for
+    /// `server_removes`.
+    #[serde(default)]
+    pub host_removes: f64,
     /// Members proposing an Update of their leaf.
     #[serde(default)]
     pub updates: f64,
@@ -314,6 +324,8 @@ pub struct Quick {
     pub members: Option<u32>,
     /// Epochs (default: at most 10).
     pub epochs: Option<u64>,
+    /// Partial members per group (default: at most 50).
+    pub partial_members: Option<u32>,
 }
 
 /// The largest group a scenario may ask for.
@@ -356,6 +368,7 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ("webinar-10k", include_str!("../scenarios/webinar-10k.toml")),
     ("backend-1000x50", include_str!("../scenarios/backend-1000x50.toml")),
     ("stress-100k", include_str!("../scenarios/stress-100k.toml")),
+    ("webinar-100k-partial", include_str!("../scenarios/webinar-100k-partial.toml")),
     ("backend-pg-2nodes", include_str!("../scenarios/backend-pg-2nodes.toml")),
 ];
 
@@ -449,6 +462,17 @@ impl Scenario {
                 format!("{} must be between 1 and members ({})", g.full_members, g.members),
             ));
         }
+        if g.partial_members > g.members - g.full_members {
+            return Err((
+                "groups",
+                "partial_members",
+                format!(
+                    "{} is more than the members that are not full ({})",
+                    g.partial_members,
+                    g.members - g.full_members
+                ),
+            ));
+        }
         if g.adds_per_build_commit == 0 {
             return Err(("groups", "adds_per_build_commit", "must be at least 1".into()));
         }
@@ -464,6 +488,7 @@ impl Scenario {
             ("external_joins", c.external_joins),
             ("self_removes", c.self_removes),
             ("server_removes", c.server_removes),
+            ("host_removes", c.host_removes),
             ("updates", c.updates),
             ("application_messages", c.application_messages),
         ] {
@@ -510,6 +535,11 @@ impl Scenario {
         self.groups.count = q.groups.unwrap_or(4).min(self.groups.count).max(1);
         self.groups.members = q.members.unwrap_or(200).min(self.groups.members).max(2);
         self.groups.full_members = self.groups.full_members.min(self.groups.members).min(8);
+        self.groups.partial_members = q
+            .partial_members
+            .unwrap_or(50)
+            .min(self.groups.partial_members)
+            .min(self.groups.members - self.groups.full_members);
         let epochs = q.epochs.unwrap_or(10);
         self.duration.epochs = Some(self.duration.epochs.map_or(epochs, |e| e.min(epochs)));
         self.duration.seconds = self.duration.seconds.map(|s| s.min(30.0));

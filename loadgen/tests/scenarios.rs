@@ -183,3 +183,45 @@ fn duration_values() {
     // --sample-every needs --duration.
     assert!(throng_loadgen::Cli::try_parse_from(["loadgen", "run", "--sample-every", "5s"]).is_err());
 }
+
+#[test]
+fn webinar_partial_quick_run_agrees() {
+    let out = std::env::temp_dir().join(format!("loadgen-partial-test-{}", std::process::id()));
+    let args = RunArgs {
+        scenario: Some("webinar-100k-partial".into()),
+        out: Some(out.clone()),
+        profile: false,
+        threads: Some(2),
+        seed: None,
+        quick: true,
+        no_progress: true,
+        duration: None,
+        pg_url: None,
+        sample_every: std::time::Duration::from_secs(10),
+    };
+    let argv = vec!["loadgen".to_string(), "run".into(), "webinar-100k-partial".into(), "--quick".into()];
+    let dir = run_scenario(&args, &argv).unwrap_or_else(|e| panic!("{e}"));
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    assert_eq!(json["scenario"]["groups"]["partial_members"], 50);
+    let run = &json["runs"][0];
+    let c = &run["counters"];
+    assert!(c["partial_joins"].as_u64().unwrap_or(0) > 0, "{c}");
+    assert!(c["partial_commits_processed"].as_u64().unwrap_or(0) > 0, "{c}");
+    assert!(c["partial_decryptions"].as_u64().unwrap_or(0) > 0, "{c}");
+    // Hosts and the DS remove partial members first; each learns it.
+    assert!(c["partial_removes"].as_u64().unwrap_or(0) > 0, "{c}");
+    assert!(c["host_removes"].as_u64().unwrap_or(0) > 0, "{c}");
+    for k in ["partial_disagreements", "partial_errors", "annotation_mismatches", "member_errors", "ds_rejections"] {
+        assert_eq!(c[k].as_u64().unwrap_or(0), 0, "{k}: {}", run["errors"]);
+    }
+    let p = &run["partial"];
+    assert_eq!(p["disagreements"], 0);
+    assert!(p["state_bytes"]["p50"].as_u64().unwrap() > 0);
+    for op in ["join_partial", "process_commit_partial", "decrypt_application_partial", "annotate_commit"] {
+        assert!(run["latency_us"][op]["count"].as_u64().unwrap_or(0) > 0, "{op} not measured");
+    }
+    let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(md.contains("Partial members (draft-ietf-mls-partial)"));
+    std::fs::remove_dir_all(&out).ok();
+}

@@ -61,8 +61,14 @@ pub fn render(r: &Report, charts: &[(String, String)]) -> String {
     let c = &sc.churn;
     let _ = writeln!(
         s,
-        "| churn per epoch | {} Welcome joins, {} external joins, {} self-removes, {} server removes, {} updates, {} application messages |",
-        c.welcome_joins, c.external_joins, c.self_removes, c.server_removes, c.updates, c.application_messages
+        "| churn per epoch | {} Welcome joins, {} external joins, {} self-removes, {} server removes, {} host removes, {} updates, {} application messages |",
+        c.welcome_joins,
+        c.external_joins,
+        c.self_removes,
+        c.server_removes,
+        c.host_removes,
+        c.updates,
+        c.application_messages
     );
     let _ = writeln!(
         s,
@@ -335,7 +341,7 @@ fn render_run(s: &mut String, run: &Run, headline: bool) {
     let _ = writeln!(s, "{h}# Events\n");
     let _ = writeln!(
         s,
-        "{} epochs; {} lost commit races; {} Welcome joins, {} external joins ({} retries after a lost epoch); {} self-removes, {} server removes; {} updates; {} application messages, {} decryptions; {} passive members materialized; {} churn events postponed by the proposal cap; {} DS rejections and {} member errors.\n",
+        "{} epochs; {} lost commit races; {} Welcome joins, {} external joins ({} retries after a lost epoch); {} self-removes, {} server removes, {} host removes; {} updates; {} application messages, {} decryptions; {} passive members materialized; {} churn events postponed by the proposal cap; {} DS rejections and {} member errors.\n",
         c.epochs,
         c.lost_races,
         c.welcome_joins,
@@ -343,6 +349,7 @@ fn render_run(s: &mut String, run: &Run, headline: bool) {
         c.external_join_retries,
         c.self_removes,
         c.server_removes,
+        c.host_removes,
         c.updates,
         c.application_messages,
         c.application_decryptions,
@@ -356,6 +363,9 @@ fn render_run(s: &mut String, run: &Run, headline: bool) {
     }
     if let Some(media) = &run.media {
         render_media(s, run, media, h);
+    }
+    if let Some(partial) = &run.partial {
+        render_partial(s, run, partial, h);
     }
     if !run.errors.is_empty() {
         let _ = writeln!(s, "Errors:\n");
@@ -450,5 +460,64 @@ fn render_media(s: &mut String, run: &Run, media: &crate::report::MediaReport, h
         c.keys_held,
         c.epochs_held,
         bytes(c.mls_retained_bytes as f64)
+    );
+}
+
+/// A latency's p50 / p99 / max, or a dash.
+fn spread(l: Option<&crate::report::Latency>) -> String {
+    l.map_or("–".to_string(), |l| format!("{} / {} / {} ({})", us(l.p50), us(l.p99), us(l.max), l.count))
+}
+
+fn render_partial(s: &mut String, run: &Run, p: &crate::report::PartialReport, h: &str) {
+    let c = &run.counters;
+    let _ = writeln!(s, "{h}# Partial members (draft-ietf-mls-partial)\n");
+    let _ = writeln!(
+        s,
+        "Up to {} partial members per group: they join from the DS's AnnotatedWelcomes, follow every commit through the DS's AnnotatedCommits (`Registry::handle_annotating`) and read application messages with the sender's proof. {} partial joins, {} partial members removed ({} removes by a host in its commit, {} by the DS's Remove proposal, partial members first), {} AnnotatedCommits processed, {} application messages read; **{} disagreements** with the full members' epoch authenticator, {} partial errors, {} DS annotations differing from the committer's.\n",
+        p.target,
+        c.partial_joins,
+        c.partial_removes,
+        c.host_removes,
+        c.server_removes,
+        c.partial_commits_processed,
+        c.partial_decryptions,
+        p.disagreements,
+        c.partial_errors,
+        c.annotation_mismatches
+    );
+    let full_join = run.latency(Op::Join).or_else(|| run.build.latency_us.get(Op::Join.key()));
+    let full_join_where = if run.latency(Op::Join).is_some() { "churn" } else { "build" };
+    let _ = writeln!(s, "| p50 / p99 / max (count) | partial member | full member |\n|---|---|---|");
+    let _ = writeln!(
+        s,
+        "| join (usable state from the Welcome) | {} | {} ({full_join_where}) |",
+        spread(run.latency(Op::PartialJoin)),
+        spread(full_join)
+    );
+    let _ = writeln!(
+        s,
+        "| process a commit | {} | {} |",
+        spread(run.latency(Op::PartialProcessCommit)),
+        spread(run.latency(Op::ProcessCommit))
+    );
+    let _ = writeln!(
+        s,
+        "| read an application message | {} | {} |",
+        spread(run.latency(Op::PartialDecryptApplication)),
+        spread(run.latency(Op::DecryptApplication))
+    );
+    let _ = writeln!(
+        s,
+        "| state kept | {} p50, {} max ({} members) | {} (private state + public tree) |",
+        bytes(p.state_bytes.p50 as f64),
+        bytes(p.state_bytes.max as f64),
+        p.state_bytes.count,
+        bytes(p.full_member_state_bytes as f64)
+    );
+    let _ = writeln!(
+        s,
+        "\nAnnotating a commit for every partial member (`CommitAnnotator`, the work `handle_annotating` adds to the DS's validation; timed on the committer's view, whose AnnotatedCommits must equal the DS's): {}; {:.1} µs per member on average.\n",
+        spread(run.latency(Op::AnnotateCommit)),
+        p.annotation_us_per_member
     );
 }

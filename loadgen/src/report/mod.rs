@@ -171,6 +171,57 @@ pub struct Run {
     /// The DS nodes and their store (scenarios with `[backend]`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub backend: Option<BackendReport>,
+    /// Partial members beside full ones (scenarios with
+    /// `groups.partial_members`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partial: Option<PartialReport>,
+}
+
+/// Partial members (draft-ietf-mls-partial) beside full members, churn
+/// phase; their latencies are in `latency_us` (`*_partial`,
+/// `annotate_commit`).
+#[derive(Clone, Debug, Serialize)]
+pub struct PartialReport {
+    /// Most partial members per group at once.
+    pub target: u32,
+    /// Partial members of group 0 at the end.
+    pub members_at_end: usize,
+    /// Bytes a partial member keeps (`PartialGroup::state_bytes`), over
+    /// group 0's partial members at the end.
+    pub state_bytes: Spread,
+    /// Bytes of a full member: its private state plus the public tree it
+    /// holds (shared by co-resident full members in the simulation, but
+    /// each real client holds one).
+    pub full_member_state_bytes: usize,
+    /// Mean time of annotating one commit for one partial member
+    /// (`annotate_commit` time over AnnotatedCommits made), microseconds.
+    pub annotation_us_per_member: f64,
+    /// Partial members that disagreed with the full members' epoch
+    /// authenticator (or missed their removal). Should be 0.
+    pub disagreements: u64,
+    /// Partial members' errors. Should be 0.
+    pub errors: u64,
+}
+
+/// A spread of sizes.
+#[derive(Clone, Debug, Serialize)]
+pub struct Spread {
+    /// Samples.
+    pub count: usize,
+    /// Smallest.
+    pub min: usize,
+    /// Median.
+    pub p50: usize,
+    /// Largest.
+    pub max: usize,
+}
+
+impl Spread {
+    fn of(mut v: Vec<usize>) -> Self {
+        v.sort_unstable();
+        let at = |i: usize| v.get(i).copied().unwrap_or(0);
+        Self { count: v.len(), min: at(0), p50: at(v.len() / 2), max: v.last().copied().unwrap_or(0) }
+    }
 }
 
 /// The DS nodes of a `[backend]` run (churn phase).
@@ -335,6 +386,23 @@ impl Run {
             last: series.last().cloned(),
             series,
         };
+        let partial = (stats.partial_target > 0).then(|| {
+            let annotate = latency_us.get(Op::AnnotateCommit.key());
+            let total_us = annotate.map_or(0.0, |l| l.mean * l.count as f64);
+            PartialReport {
+                target: stats.partial_target,
+                members_at_end: stats.partial_state_bytes.len(),
+                state_bytes: Spread::of(stats.partial_state_bytes.clone()),
+                full_member_state_bytes: stats.full_member_state_bytes + stats.tree_bytes,
+                annotation_us_per_member: if counters.partial_annotations == 0 {
+                    0.0
+                } else {
+                    total_us / counters.partial_annotations as f64
+                },
+                disagreements: counters.partial_disagreements,
+                errors: counters.partial_errors + counters.annotation_mismatches,
+            }
+        });
         let grown = stats.rss_after_build.saturating_sub(stats.rss_before_build) as f64;
         Self {
             policy: policy.to_string(),
@@ -396,6 +464,7 @@ impl Run {
                     nodes,
                 }
             }),
+            partial,
         }
     }
 

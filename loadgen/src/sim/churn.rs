@@ -17,6 +17,8 @@ pub struct Plan {
     pub self_removes: u32,
     /// Members the DS proposes to remove.
     pub server_removes: u32,
+    /// Members the committer removes in its commit.
+    pub host_removes: u32,
     /// Members proposing an Update.
     pub updates: u32,
     /// Application messages.
@@ -26,7 +28,7 @@ pub struct Plan {
 impl Plan {
     /// Proposals (and Adds) the epoch's commit carries.
     pub fn proposals(&self) -> u32 {
-        self.welcome_joins + self.self_removes + self.server_removes + self.updates
+        self.welcome_joins + self.self_removes + self.server_removes + self.host_removes + self.updates
     }
 }
 
@@ -47,6 +49,7 @@ pub fn next_plan(churn: &Churn, rng: &mut impl Rng, backlog: &mut Plan, max_prop
         external_joins: backlog.external_joins + poisson(rng, churn.external_joins),
         self_removes: backlog.self_removes + poisson(rng, churn.self_removes),
         server_removes: backlog.server_removes + poisson(rng, churn.server_removes),
+        host_removes: backlog.host_removes + poisson(rng, churn.host_removes),
         updates: backlog.updates + poisson(rng, churn.updates),
         application_messages: poisson(rng, churn.application_messages),
     };
@@ -64,6 +67,7 @@ pub fn next_plan(churn: &Churn, rng: &mut impl Rng, backlog: &mut Plan, max_prop
         for (w, t) in [
             (&mut want.server_removes, &mut take.server_removes),
             (&mut want.self_removes, &mut take.self_removes),
+            (&mut want.host_removes, &mut take.host_removes),
             (&mut want.welcome_joins, &mut take.welcome_joins),
             (&mut want.updates, &mut take.updates),
         ] {
@@ -106,7 +110,7 @@ impl Balance {
         let hi = i64::from(self.target) + i64::from(self.band);
         let lo = (i64::from(self.target) - i64::from(self.band)).max(2);
         let joins = i64::from(plan.welcome_joins) + i64::from(plan.external_joins);
-        let leaves = i64::from(plan.self_removes) + i64::from(plan.server_removes);
+        let leaves = i64::from(plan.self_removes) + i64::from(plan.server_removes) + i64::from(plan.host_removes);
         let projected = i64::from(members) + joins - leaves;
         let (mut joins_skipped, mut leaves_skipped) = (0, 0);
         if projected > hi {
@@ -122,8 +126,8 @@ impl Balance {
             }
         } else if projected < lo {
             let mut deficit = lo - projected;
-            while deficit > 0 && plan.self_removes + plan.server_removes > 0 {
-                for n in [&mut plan.server_removes, &mut plan.self_removes] {
+            while deficit > 0 && plan.self_removes + plan.server_removes + plan.host_removes > 0 {
+                for n in [&mut plan.server_removes, &mut plan.self_removes, &mut plan.host_removes] {
                     if deficit > 0 && *n > 0 {
                         *n -= 1;
                         deficit -= 1;

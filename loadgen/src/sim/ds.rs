@@ -18,9 +18,12 @@ use rand::Rng;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+use throng::Error;
 use throng::crypto::SignatureKeyPair;
-use throng::messages::content::{ContentType, MlsMessage, MlsMessageBody};
+use throng::internals::tree_math::LeafIndex;
+use throng::messages::content::{ContentType, MlsMessage, MlsMessageBody, PrivateMessage};
 use throng::messages::{GroupInfo, Proposal, RatchetTreeExtension as RatchetTreeExt};
+use throng::partial::{AnnotatedCommit, AnnotatedWelcome, SenderAuthenticatedMessage};
 use throng::{Accepted, AcceptedKind, Registry, Rejected};
 use tokio::sync::{mpsc, oneshot};
 
@@ -39,7 +42,22 @@ enum Request {
         group_id: Vec<u8>,
         message: Box<MlsMessage>,
         record: Option<Arc<Metrics>>,
-        reply: oneshot::Sender<Result<Accepted, Rejected>>,
+        /// The partial members to annotate an accepted commit for.
+        partial: Option<Vec<LeafIndex>>,
+        reply: oneshot::Sender<Result<(Accepted, Annotations), Rejected>>,
+    },
+    AnnotateWelcome {
+        group_id: Vec<u8>,
+        welcome: Box<MlsMessage>,
+        sender: LeafIndex,
+        joiners: Vec<LeafIndex>,
+        reply: oneshot::Sender<Result<Vec<Result<AnnotatedWelcome, Error>>, String>>,
+    },
+    SenderAuthenticate {
+        group_id: Vec<u8>,
+        message: Box<PrivateMessage>,
+        sender: LeafIndex,
+        reply: oneshot::Sender<Result<SenderAuthenticatedMessage<PrivateMessage>, String>>,
     },
     ProposeRemove {
         group_id: Vec<u8>,
@@ -55,6 +73,16 @@ enum Request {
         group_id: Vec<u8>,
         reply: oneshot::Sender<Option<(Option<GroupInfo>, RatchetTreeExt)>>,
     },
+}
+
+/// The AnnotatedCommits the DS made for an accepted commit: one per leaf
+/// of `leaves` (the partial members asked for), in their order.
+#[derive(Debug, Default)]
+pub struct Annotations {
+    /// The partial members' leaves.
+    pub leaves: Vec<LeafIndex>,
+    /// Each one's AnnotatedCommit, or why it got none.
+    pub annotated: Vec<Result<AnnotatedCommit, Error>>,
 }
 
 /// A member's connection to the DS (to its nodes).
@@ -120,13 +148,63 @@ impl DsClient {
         message: MlsMessage,
         record: Option<Arc<Metrics>>,
     ) -> Result<Accepted, Rejected> {
+        self.handle_annotating_on(node, group_id, message, record, None).await.map(|(a, _)| a)
+    }
+
+    /// [`handle_on`](Self::handle_on), and for an accepted commit the
+    /// AnnotatedCommits of the partial members at `partial`
+    /// (`Registry::handle_annotating`); none when `partial` is `None`.
+    pub async fn handle_annotating_on(
+        &self,
+        node: usize,
+        group_id: &[u8],
+        message: MlsMessage,
+        record: Option<Arc<Metrics>>,
+        partial: Option<Vec<LeafIndex>>,
+    ) -> Result<(Accepted, Annotations), Rejected> {
         let (reply, rx) = oneshot::channel();
-        let req = Request::Handle { group_id: group_id.to_vec(), message: Box::new(message), record, reply };
+        let req = Request::Handle { group_id: group_id.to_vec(), message: Box::new(message), record, partial, reply };
         let Ok(tx) = self.tx(node) else { return Err(Rejected::UnknownGroup) };
         if tx.send(req).is_err() {
             return Err(Rejected::UnknownGroup);
         }
         rx.await.unwrap_or(Err(Rejected::UnknownGroup))
+    }
+
+    /// The AnnotatedWelcomes of `joiners` for `welcome`, made by the commit
+    /// of `sender` that started the DS's current epoch.
+    pub async fn annotate_welcome(
+        &self,
+        group_id: &[u8],
+        welcome: MlsMessage,
+        sender: LeafIndex,
+        joiners: Vec<LeafIndex>,
+    ) -> Result<Vec<Result<AnnotatedWelcome, Error>>, String> {
+        let (reply, rx) = oneshot::channel();
+        let req = Request::AnnotateWelcome {
+            group_id: group_id.to_vec(),
+            welcome: Box::new(welcome),
+            sender,
+            joiners,
+            reply,
+        };
+        self.tx(self.pick())?.send(req).map_err(gone)?;
+        rx.await.map_err(gone)?
+    }
+
+    /// An application message with the proof of its sender (whom the
+    /// member told the DS, RFC 9420 §6.3.2) for partial members.
+    pub async fn sender_authenticate(
+        &self,
+        group_id: &[u8],
+        message: PrivateMessage,
+        sender: LeafIndex,
+    ) -> Result<SenderAuthenticatedMessage<PrivateMessage>, String> {
+        let (reply, rx) = oneshot::channel();
+        let req =
+            Request::SenderAuthenticate { group_id: group_id.to_vec(), message: Box::new(message), sender, reply };
+        self.tx(self.pick())?.send(req).map_err(gone)?;
+        rx.await.map_err(gone)?
     }
 
     /// Asks the DS to propose (as the group's external sender) a Remove.
@@ -209,14 +287,21 @@ fn spawn_node(
                                 .await;
                         let _ = reply.send(out);
                     }
-                    Request::Handle { group_id, message, record, reply } => {
+                    Request::Handle { group_id, message, record, partial, reply } => {
                         let out = cpu(&pool, move || {
                             let t = Instant::now();
-                            let out = registry.handle(&group_id, &message);
+                            let out = match partial {
+                                Some(leaves) => registry
+                                    .handle_annotating(&group_id, &message, &leaves)
+                                    .map(|(a, annotated)| (a, Annotations { leaves, annotated })),
+                                None => registry.handle(&group_id, &message).map(|a| (a, Annotations::default())),
+                            };
                             if let Some(m) = record {
                                 m.record(Op::DsHandle, t.elapsed());
                                 match &out {
-                                    Ok(a) if a.kind == AcceptedKind::Commit => m.node_count(node, |c| c.commits += 1),
+                                    Ok((a, _)) if a.kind == AcceptedKind::Commit => {
+                                        m.node_count(node, |c| c.commits += 1)
+                                    }
                                     Err(Rejected::LostRace { .. } | Rejected::WrongEpoch { .. })
                                         if is_commit(&message) =>
                                     {
@@ -233,6 +318,26 @@ fn spawn_node(
                     Request::ProposeRemove { group_id, proposal, reply } => {
                         let out = cpu(&pool, move || {
                             registry.propose_external(&group_id, 0, &signer, *proposal).map_err(|e| e.to_string())
+                        })
+                        .await;
+                        let _ = reply.send(out);
+                    }
+                    Request::AnnotateWelcome { group_id, welcome, sender, joiners, reply } => {
+                        let out = cpu(&pool, move || {
+                            registry
+                                .with_group(&group_id, |g| g.annotate_welcome(&welcome, sender, &joiners))
+                                .ok_or_else(|| "unknown group".to_string())?
+                                .map_err(|e| e.to_string())
+                        })
+                        .await;
+                        let _ = reply.send(out);
+                    }
+                    Request::SenderAuthenticate { group_id, message, sender, reply } => {
+                        let out = cpu(&pool, move || {
+                            registry
+                                .with_group(&group_id, |g| g.sender_authenticate(*message, sender))
+                                .ok_or_else(|| "unknown group".to_string())?
+                                .map_err(|e| e.to_string())
                         })
                         .await;
                         let _ = reply.send(out);

@@ -26,6 +26,11 @@
 //! Joiners do join for real (Welcome or external commit, with full tree
 //! validation); they become full members while the full set is below its
 //! size, passive otherwise.
+//!
+//! With `groups.partial_members`, Welcome joiners join as **partial**
+//! members (`sim/partial.rs`) while that set is below its size: they hold
+//! no tree, follow the group through the DS's AnnotatedCommits, never act,
+//! and leave when a host or the DS removes them.
 
 use std::sync::Arc;
 
@@ -38,14 +43,17 @@ use throng::internals::group::{
     CommitOptions, EpochRetention, Group, GroupConfig, Identity, KeyPackageBundle, PendingCommit, Processed, PskStore,
 };
 use throng::internals::tree_math::LeafIndex;
-use throng::messages::content::{FramedContentBody, MlsMessage, MlsMessageBody};
+use throng::messages::content::{FramedContentBody, MlsMessage, MlsMessageBody, PrivateMessage};
 use throng::messages::{Add, GroupInfo, Proposal, RatchetTreeExtension as RatchetTreeExt, Welcome};
+use throng::partial::{AnnotatedWelcome, CommitAnnotator, SenderAuthenticatedMessage};
 
 use crate::metrics::{Metrics, Op, TreeSample, Wire};
 use crate::scenario::{Churn, CommitterChoice, Media, Policy};
 
 use super::churn::{Balance, Plan, next_plan};
+use super::ds::Annotations;
 use super::media::MediaSim;
+use super::partial::PartialSet;
 use super::policy::{choose_committers, health};
 
 /// A member's slot at its leaf.
@@ -81,6 +89,8 @@ pub struct Prepared {
     pub committers: Vec<LeafIndex>,
     /// How many of `proposals` are self-removals.
     pub self_removes: usize,
+    /// Leaves the committer removes in its commit.
+    pub host_removes: Vec<LeafIndex>,
     /// Joiners' KeyPackages, to be added by the commit.
     pub joiners: Vec<KeyPackageBundle>,
 }
@@ -112,6 +122,8 @@ pub struct GroupSim {
     policy_name: String,
     /// Media frames across epoch changes (scenarios with `[media]`).
     media: Option<MediaSim>,
+    /// Partial members (scenarios with `groups.partial_members`).
+    partial: PartialSet,
 }
 
 fn rng(seed: u64, group: u32, stream: u64) -> ChaCha8Rng {
@@ -165,6 +177,8 @@ pub struct Setup {
     pub balance: Option<Balance>,
     /// Media frames, if the scenario has them.
     pub media: Option<Media>,
+    /// Most partial members at once.
+    pub partial: u32,
 }
 
 impl GroupSim {
@@ -228,6 +242,7 @@ impl GroupSim {
             metrics,
             policy_name: setup.choice.name().to_string(),
             media: setup.media.clone().map(MediaSim::new),
+            partial: PartialSet::new(setup.partial as usize),
         })
     }
 
@@ -556,11 +571,23 @@ impl GroupSim {
                 });
             }
         }
-        let members = self.members();
+        let mut members = self.members();
+        // Partial members never act; the DS's removes go to them first.
+        let mut partial_removed: Vec<LeafIndex> = Vec::new();
+        if self.partial.enabled() {
+            let partial: std::collections::HashSet<u32> = self.partial.leaves().iter().map(|l| l.0).collect();
+            members.retain(|l| !partial.contains(&l.0));
+            partial_removed = self
+                .partial
+                .leaves()
+                .choose_multiple(&mut self.actor_rng, (plan.server_removes + plan.host_removes) as usize)
+                .copied()
+                .collect();
+        }
         let n = members.len();
         // Removal targets: distinct members, never the last two full
         // members (one must stay to lend its state to passive ones).
-        let wanted = (plan.self_removes + plan.server_removes) as usize;
+        let wanted = (plan.self_removes + plan.server_removes + plan.host_removes) as usize - partial_removed.len();
         let mut removable: Vec<LeafIndex> =
             members.choose_multiple(&mut self.actor_rng, (wanted * 2 + 4).min(n)).copied().collect();
         let mut full_left = self.full.len();
@@ -575,7 +602,16 @@ impl GroupSim {
         });
         removable.truncate(wanted.min(n.saturating_sub(2)));
         let self_removes: Vec<LeafIndex> = removable.iter().take(plan.self_removes as usize).copied().collect();
-        let server_removes: Vec<LeafIndex> = removable.iter().skip(self_removes.len()).copied().collect();
+        // The DS's and the host's removes: partial members first, then the
+        // other removable members, the DS's first.
+        let mut others = removable.iter().skip(self_removes.len()).copied();
+        let host_partial = partial_removed.split_off((plan.server_removes as usize).min(partial_removed.len()));
+        let server_removes: Vec<LeafIndex> = partial_removed
+            .iter()
+            .copied()
+            .chain(others.by_ref().take(plan.server_removes as usize - partial_removed.len()))
+            .collect();
+        let host_removes: Vec<LeafIndex> = host_partial.into_iter().chain(others).collect();
         let busy: std::collections::HashSet<u32> = removable.iter().map(|l| l.0).collect();
         let free: Vec<LeafIndex> = members.iter().copied().filter(|l| !busy.contains(&l.0)).collect();
         let updaters: Vec<LeafIndex> =
@@ -607,7 +643,15 @@ impl GroupSim {
         for j in &joiners {
             self.metrics.wire(Wire::KeyPackage, j.encoded_len(), 1);
         }
-        Ok(Prepared { plan, proposals, server_removes, committers, self_removes: self_removes.len(), joiners })
+        Ok(Prepared {
+            plan,
+            proposals,
+            server_removes,
+            committers,
+            self_removes: self_removes.len(),
+            host_removes,
+            joiners,
+        })
     }
 
     /// `leaf` proposes an Update (`None`) or `proposal`.
@@ -658,16 +702,22 @@ impl GroupSim {
             self.metrics.count(|c| c.member_errors += 1);
             self.metrics.error(format!("group {}: {e}", self.index));
         }
+        self.partial.receive_proposals(proposals, &metrics, self.index);
     }
 
-    /// The racing committers create their commits (in parallel, timed).
+    /// The racing committers create their commits, adding `joiners` and
+    /// removing `removed` (in parallel, timed).
     pub fn create_commits(
         &mut self,
         committers: &[LeafIndex],
         joiners: &[KeyPackageBundle],
+        removed: &[LeafIndex],
     ) -> Result<Vec<Candidate>, String> {
-        let adds: Vec<Proposal> =
-            joiners.iter().map(|b| Proposal::Add(Add { key_package: b.key_package.clone() })).collect();
+        let adds: Vec<Proposal> = joiners
+            .iter()
+            .map(|b| Proposal::Add(Add { key_package: b.key_package.clone() }))
+            .chain(removed.iter().map(|&l| Proposal::Remove(throng::messages::Remove { removed: l })))
+            .collect();
         // Passive committers first: materializing needs the donor's state
         // in its slot.
         let mut groups = Vec::new();
@@ -728,14 +778,19 @@ impl GroupSim {
 
     /// Installs the winning commit: the committer merges (timed, the
     /// copy-on-write of the shared tree included), full members process and
-    /// merge it, removed members leave, and the Welcome's joiners join with
-    /// `tree` (fetched from the DS).
+    /// merge it, removed members leave, partial members follow with the
+    /// DS's `annotations`, and the Welcome's joiners join: the first ones
+    /// (one per entry of `partial_welcomes`) as partial members, the others
+    /// with `tree` (fetched from the DS).
+    #[allow(clippy::too_many_arguments)] // the commit and what the DS made of it
     pub fn apply_commit(
         &mut self,
         winner: Candidate,
         fanout: usize,
         joiners: Vec<KeyPackageBundle>,
         tree: Option<&RatchetTreeExt>,
+        annotations: Annotations,
+        partial_welcomes: Vec<Result<AnnotatedWelcome, throng::Error>>,
     ) -> Result<GroupInfo, String> {
         let Candidate { leaf, mut group, full, pending } = winner;
         let message = pending.message.clone();
@@ -746,9 +801,32 @@ impl GroupSim {
         if let Some(w) = &welcome {
             self.metrics.wire(Wire::Welcome, w.to_bytes().len(), joiners.len());
         }
+        // The DS's annotation work, redone on the committer's view: timed,
+        // and its AnnotatedCommits must be the DS's.
+        let annotator = if annotations.leaves.is_empty() {
+            None
+        } else {
+            let t = std::time::Instant::now();
+            let a = CommitAnnotator::new(group.public(), pending.public(), &message)
+                .map_err(|e| format!("annotator: {e}"))?;
+            Some((a, t.elapsed()))
+        };
         self.metrics
             .time(Op::MergeOwnCommit, || group.merge_pending_commit(pending))
             .map_err(|e| format!("merge own commit: {e}"))?;
+        if let Some((annotator, before)) = annotator {
+            let t = std::time::Instant::now();
+            let own = annotator.annotate(group.public(), &annotations.leaves).map_err(|e| format!("annotate: {e}"))?;
+            self.metrics.record(Op::AnnotateCommit, before + t.elapsed());
+            let made = own.iter().filter(|a| a.is_ok()).count() as u64;
+            self.metrics.count(|c| c.partial_annotations += made);
+            let differ = own.iter().zip(&annotations.annotated).filter(|(a, b)| a != b).count();
+            if differ > 0 {
+                self.metrics.count(|c| c.annotation_mismatches += differ as u64);
+                self.metrics
+                    .error(format!("group {}: {differ} DS annotations differ from the committer's", self.index));
+            }
+        }
         // The committer's group goes (back) into its slot, so that full
         // members can adopt its tree.
         if let Some(s) = self.slots[leaf.0 as usize].as_mut() {
@@ -770,18 +848,68 @@ impl GroupSim {
         }
         self.full.retain(|l| !removed.iter().any(|r| r.0 == *l));
         self.metrics.count(|c| c.updates += applied.updated.len() as u64);
-        let joined = self.join_all(welcome.as_ref(), &joiners, tree)?;
-        self.metrics.count(|c| c.welcome_joins += joined.len() as u64);
-        for ((l, _), (bundle, g)) in applied.added.iter().zip(joiners.into_iter().zip(joined)) {
+        self.follow_partial(&annotations, &removed);
+        let added: Vec<LeafIndex> = applied.added.iter().map(|(l, _)| *l).collect();
+        let k = partial_welcomes.len().min(joiners.len()).min(added.len());
+        if k > 0 {
+            let mut partial = std::mem::take(&mut self.partial);
+            partial.join(
+                &self.provider,
+                &self.config,
+                partial_welcomes,
+                &joiners[..k],
+                &added[..k],
+                self.donor(),
+                &self.metrics,
+                self.index,
+            );
+            self.partial = partial;
+            for (l, bundle) in added[..k].iter().zip(&joiners[..k]) {
+                self.place(*l, bundle.identity().clone(), None);
+            }
+        }
+        let joined = self.join_all(welcome.as_ref(), &joiners[k..], tree)?;
+        self.metrics.count(|c| c.welcome_joins += (k + joined.len()) as u64);
+        for (l, (bundle, g)) in added[k..].iter().zip(joiners[k..].iter().zip(joined)) {
             self.place(*l, bundle.identity().clone(), Some(Box::new(g)));
         }
         self.after_epoch(path_encryptions(&message));
         Ok(group_info)
     }
 
+    /// Partial members follow the commit that removed `removed`.
+    fn follow_partial(&mut self, annotations: &Annotations, removed: &[LeafIndex]) {
+        let mut partial = std::mem::take(&mut self.partial);
+        partial.follow(annotations, removed, self.donor(), &self.metrics, self.index);
+        self.partial = partial;
+    }
+
+    /// The partial members' leaves when there are any (the DS annotates
+    /// commits for them).
+    pub fn partial_leaves(&self) -> Option<Vec<LeafIndex>> {
+        (!self.partial.is_empty()).then(|| self.partial.leaves())
+    }
+
+    /// How many more partial members may join now.
+    pub fn partial_room(&self) -> usize {
+        self.partial.room()
+    }
+
+    /// Partial members read the application messages (with their senders'
+    /// proofs).
+    pub fn partial_read(&mut self, messages: &[(SenderAuthenticatedMessage<PrivateMessage>, LeafIndex)]) {
+        self.partial.read(messages, &self.metrics, self.index);
+    }
+
+    /// Bytes each partial member keeps.
+    pub fn partial_state_bytes(&self) -> Vec<usize> {
+        self.partial.state_bytes()
+    }
+
     /// Counts removals by kind (the DS's Remove or the member's SelfRemove).
-    pub fn count_removals(&self, self_removes: usize, server_removes: usize) {
+    pub fn count_removals(&self, self_removes: usize, server_removes: usize, host_removes: usize) {
         self.metrics.count(|c| {
+            c.host_removes += host_removes as u64;
             c.self_removes += self_removes as u64;
             c.server_removes += server_removes as u64;
         });
@@ -813,6 +941,7 @@ impl GroupSim {
         identity: Identity,
         commit: &MlsMessage,
         fanout: usize,
+        annotations: Annotations,
     ) -> Result<GroupInfo, String> {
         self.metrics.wire(Wire::ExternalCommit, commit.to_bytes().len(), fanout);
         let leaf = joiner.own_leaf();
@@ -823,6 +952,7 @@ impl GroupSim {
         self.slots[leaf.0 as usize] = Some(Slot { identity, group: Some(joiner) });
         let others = self.full.clone();
         self.process_on_full(&others, commit, leaf.0, true)?;
+        self.follow_partial(&annotations, &[]);
         // The joiner stays full if there is room.
         if self.full.len() < self.full_target {
             self.full.push(leaf.0);

@@ -9,6 +9,7 @@ pub mod churn;
 pub mod ds;
 pub mod media;
 pub mod members;
+pub mod partial;
 pub mod policy;
 
 use std::sync::Arc;
@@ -20,7 +21,7 @@ use throng::Rejected;
 use throng::crypto::{CipherSuite, CryptoProvider, Suite};
 use throng::internals::codec::Encode;
 use throng::internals::tree_math::LeafIndex;
-use throng::messages::content::MlsMessage;
+use throng::messages::content::{MlsMessage, MlsMessageBody};
 use throng::messages::registered_extensions::ExternalSender;
 use throng::messages::{Credential, Proposal, Remove};
 use tokio::sync::oneshot;
@@ -75,6 +76,11 @@ pub struct RunStats {
     pub media: bool,
     /// Scenarios with `[backend]`: the nodes and what they agreed on.
     pub backend: Option<BackendStats>,
+    /// Scenarios with partial members: the most each group may hold.
+    pub partial_target: u32,
+    /// Bytes each partial member of group 0 keeps at the end
+    /// (`PartialGroup::state_bytes`).
+    pub partial_state_bytes: Vec<usize>,
 }
 
 /// The DS nodes of a `[backend]` run, and the end-of-run agreement check.
@@ -204,6 +210,7 @@ async fn simulate_async(
             pool: pool.clone(),
             balance: soak.as_ref().map(|_| churn::Balance::around(scenario.groups.members)),
             media: scenario.media.clone(),
+            partial: scenario.groups.partial_members,
         };
         let ctx = ctx.clone();
         tasks.push(tokio::spawn(async move { drive(setup, ctx).await }));
@@ -260,6 +267,8 @@ async fn simulate_async(
         soak: soak_out,
         media: scenario.media.is_some(),
         backend,
+        partial_target: scenario.groups.partial_members,
+        partial_state_bytes: sims.first().map(GroupSim::partial_state_bytes).unwrap_or_default(),
     })
 }
 
@@ -469,7 +478,10 @@ async fn round(sim: GroupSim, ctx: &Ctx, gid: &[u8], target_epochs: u64) -> Resu
     let committers = prepared.committers;
     let joiners = prepared.joiners;
     let joiner_kps = joiners.clone();
-    let (sim, candidates) = on_pool(pool, sim, move |s| s.create_commits(&committers, &joiner_kps)).await;
+    let host_removes = prepared.host_removes;
+    let removed = host_removes.len();
+    let (sim, candidates) =
+        on_pool(pool, sim, move |s| s.create_commits(&committers, &joiner_kps, &host_removes)).await;
     let candidates = candidates?;
     let mut verdicts = Vec::new();
     let mut routed = Vec::new();
@@ -479,14 +491,19 @@ async fn round(sim: GroupSim, ctx: &Ctx, gid: &[u8], target_epochs: u64) -> Resu
         let gid = gid.to_vec();
         let record = Some(metrics.clone());
         let node = ds.pick();
+        let partial = sim.partial_leaves();
         routed.push(node);
-        verdicts.push(tokio::spawn(async move { ds.handle_on(node, &gid, m, record).await }));
+        verdicts.push(tokio::spawn(async move { ds.handle_annotating_on(node, &gid, m, record, partial).await }));
     }
     let mut winner: Option<(usize, usize)> = None;
+    let mut annotations = ds::Annotations::default();
     let mut lost = Vec::new();
     for (i, v) in verdicts.into_iter().enumerate() {
         match v.await.map_err(|e| e.to_string())? {
-            Ok(a) => winner = Some((i, a.fanout.len())),
+            Ok((a, annotated)) => {
+                winner = Some((i, a.fanout.len()));
+                annotations = annotated;
+            }
             Err(Rejected::LostRace { .. } | Rejected::WrongEpoch { .. }) => {
                 metrics.count(|c| c.lost_races += 1);
                 lost.push(i);
@@ -508,18 +525,31 @@ async fn round(sim: GroupSim, ctx: &Ctx, gid: &[u8], target_epochs: u64) -> Resu
             metrics.wire(Wire::Commit, c.pending.message.to_bytes().len(), 0);
         }
         let losers: Vec<Candidate> = candidates.into_iter().flatten().collect();
-        let tree = if joiners.is_empty() { None } else { ctx.ds.join_info(gid).await.map(|(_, t)| t) };
+        // The first joiners join as partial members, from the DS's
+        // AnnotatedWelcomes (the DS is in the epoch the commit started).
+        let partial_joiners: Vec<LeafIndex> =
+            win.pending.applied().added.iter().take(sim.partial_room()).map(|(l, _)| *l).collect();
+        let partial_welcomes = match (&win.pending.welcome, partial_joiners.is_empty()) {
+            (Some(w), false) => ctx
+                .ds
+                .annotate_welcome(gid, w.clone(), win.leaf, partial_joiners)
+                .await
+                .map_err(|e| format!("DS annotate_welcome: {e}"))?,
+            _ => Vec::new(),
+        };
+        let full_joiners = joiners.len().saturating_sub(partial_welcomes.len());
+        let tree = if full_joiners == 0 { None } else { ctx.ds.join_info(gid).await.map(|(_, t)| t) };
         if let Some(t) = &tree {
-            metrics.wire(Wire::RatchetTree, t.to_bytes().len(), joiners.len());
+            metrics.wire(Wire::RatchetTree, t.to_bytes().len(), full_joiners);
         }
         let (s, info) = on_pool(pool, sim, move |s| {
             s.return_losers(losers);
-            s.apply_commit(win, fanout, joiners, tree.as_ref())
+            s.apply_commit(win, fanout, joiners, tree.as_ref(), annotations, partial_welcomes)
         })
         .await;
         sim = s;
         let info = info?;
-        sim.count_removals(self_removes, server_removes);
+        sim.count_removals(self_removes, server_removes, removed);
         if let Err(e) = ctx.ds.publish(gid, info).await {
             reject(metrics, sim.index, "GroupInfo", &e);
         }
@@ -542,11 +572,14 @@ async fn round(sim: GroupSim, ctx: &Ctx, gid: &[u8], target_epochs: u64) -> Resu
             let (s, joined) = on_pool(pool, sim, move |s| s.external_join(&info, &tree)).await;
             sim = s;
             let (group, commit, identity) = joined?;
-            match ctx.ds.handle(gid, commit.clone(), Some(metrics.clone())).await {
-                Ok(a) => {
+            let partial = sim.partial_leaves();
+            let node = ctx.ds.pick();
+            match ctx.ds.handle_annotating_on(node, gid, commit.clone(), Some(metrics.clone()), partial).await {
+                Ok((a, annotations)) => {
                     let fanout = a.fanout.len();
                     let (s, info) =
-                        on_pool(pool, sim, move |s| s.apply_external(group, identity, &commit, fanout)).await;
+                        on_pool(pool, sim, move |s| s.apply_external(group, identity, &commit, fanout, annotations))
+                            .await;
                     sim = s;
                     if let Err(e) = ctx.ds.publish(gid, info?).await {
                         reject(metrics, sim.index, "GroupInfo", &e);
@@ -581,7 +614,25 @@ async fn round(sim: GroupSim, ctx: &Ctx, gid: &[u8], target_epochs: u64) -> Resu
         }
     }
     metrics.count(|c| c.application_messages += delivered.len() as u64);
-    let (sim, ()) = on_pool(pool, sim, move |s| s.deliver_messages(&delivered)).await;
+    // Partial members get each with its sender's proof, made by the DS.
+    let mut proven = Vec::new();
+    if sim.partial_leaves().is_some() {
+        for (m, sender) in &delivered {
+            let MlsMessageBody::PrivateMessage(private) = &m.body else { continue };
+            match ctx.ds.sender_authenticate(gid, private.clone(), *sender).await {
+                Ok(p) => proven.push((p, *sender)),
+                Err(e) => {
+                    metrics.count(|c| c.partial_errors += 1);
+                    metrics.error(format!("group {}: DS sender_authenticate: {e}", sim.index));
+                }
+            }
+        }
+    }
+    let (sim, ()) = on_pool(pool, sim, move |s| {
+        s.deliver_messages(&delivered);
+        s.partial_read(&proven);
+    })
+    .await;
     Ok(sim)
 }
 
