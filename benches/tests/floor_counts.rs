@@ -31,10 +31,13 @@ fn as_array(c: Counted) -> [u64; 6] {
     [c.signs, c.verifies, c.seals, c.opens, c.key_pairs, c.hashes]
 }
 
+/// Signatures, verifications, seals, opens, key pairs, hashes.
+type Ops = [u64; 6];
+
 /// Throng's counts for (commit, process) of update, add and remove, B at
 /// `position`, on the cold or warm tree of `n`, and a delivery service's
 /// (`PublicGroup`) processing the update.
-fn throng_counts(n: u32, position: Committer, warm: bool) -> (Vec<([u64; 6], [u64; 6])>, [u64; 6]) {
+fn throng_counts(n: u32, position: Committer, warm: bool) -> (Vec<(Ops, Ops)>, Ops) {
     let provider = CountingProvider::default();
     let counts: Arc<Counts> = provider.counts.clone();
     let mut peer = Throng::with_provider(Arc::new(provider));
