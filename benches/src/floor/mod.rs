@@ -416,10 +416,12 @@ pub fn work(scenario: Scenario, n: u32, committer: Committer) -> Vec<(Metric, Wo
             let message = commit_bytes(path, 0);
             out.push((pick(Metric::Commit, Metric::CommitCold), Work::commit(path, message, 0, tree)));
             out.push((pick(Metric::Process, Metric::ProcessCold), Work::process(derived, message, 0, tree, path)));
-            if warm {
+            // After the six commit/process pairs and the server's: the
+            // floor tests index them in that order.
+            let partial = warm.then(|| {
                 let depth = shape.width().trailing_zeros();
-                out.push((Metric::ProcessPartial, Work::process_partial(derived, message, depth)));
-            }
+                (Metric::ProcessPartial, Work::process_partial(derived, message, depth))
+            });
             let server = (pick(Metric::ServerProcess, Metric::ServerProcessCold), Work::server(message, 0, tree, path));
 
             let mut shape = built.clone();
@@ -447,6 +449,7 @@ pub fn work(scenario: Scenario, n: u32, committer: Committer) -> Vec<(Metric, Wo
             ));
             // After the (commit, process) pairs, which keep their places.
             out.push(server);
+            out.extend(partial);
             out
         }
     }
