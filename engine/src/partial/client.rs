@@ -19,7 +19,7 @@ use crate::codec::Encode;
 use crate::crypto::{CryptoProvider, HpkePrivateKey, Secret, Suite};
 use crate::error::{CommitError, Error, PartialError, UpdatePathError, UsageError, ValidationError, WelcomeError};
 use crate::framing;
-use crate::group::{Group, GroupConfig, Identity, KeyPackageBundle, PskStore, open_welcome};
+use crate::group::{Group, GroupConfig, Identity, KeyPackageBundle, PskStore, new_secret_tree, open_welcome};
 use crate::identity::ValidationPoint;
 use crate::limits::{Limit, LimitExceeded, Limits};
 use crate::messages::AuthenticatedContent;
@@ -28,7 +28,7 @@ use crate::messages::{GroupContext, PreSharedKeyId, Proposal, ProposalOrRef, Pro
 use crate::public_group::external_sender_key;
 use crate::public_group::{PublicGroup, identity_scope, validate_imported_tree};
 use crate::schedule::transcript::TranscriptHashes;
-use crate::schedule::transcript::{interim_transcript_hash, verify_confirmation_tag};
+use crate::schedule::transcript::{confirmed_transcript_hash, interim_transcript_hash, verify_confirmation_tag};
 use crate::schedule::{CommitSecret, EpochSecrets, InitSecret, derive_epoch, psk_secret};
 use crate::secret_tree::SecretTree;
 use crate::tree::TreeView;
@@ -686,12 +686,11 @@ impl PartialGroup {
             extensions: extensions.clone().unwrap_or_else(|| self.context.extensions.clone()),
             ..self.context.clone()
         };
-        let mut confirmed_input = authenticated.confirmed_transcript_hash_input();
-        let confirmed = {
-            let mut input = self.interim_transcript_hash.clone();
-            input.append(&mut confirmed_input);
-            suite.hash(&input)
-        };
+        let confirmed = confirmed_transcript_hash(
+            &suite,
+            &self.interim_transcript_hash,
+            &authenticated.confirmed_transcript_hash_input(),
+        );
         let next = GroupContext { confirmed_transcript_hash: confirmed, ..provisional.clone() };
 
         if let Some(path) = &commit.path {
@@ -919,13 +918,4 @@ pub fn path_commit_secret(
 /// `x` and its ancestors up to the root, bottom up.
 fn path_from(x: NodeIndex, n_leaves: u32) -> impl Iterator<Item = NodeIndex> {
     std::iter::successors(Some(x), move |&y| math::parent(y, n_leaves))
-}
-
-fn new_secret_tree(
-    suite: &Suite<'_>,
-    epoch: &mut EpochSecrets,
-    n_leaves: u32,
-    config: &GroupConfig,
-) -> Result<SecretTree, Error> {
-    crate::group::new_secret_tree(suite, epoch, n_leaves, config)
 }
