@@ -3,7 +3,7 @@
 
 use std::path::Path;
 use std::sync::{Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
@@ -56,6 +56,24 @@ pub struct SqliteStore {
     conn: Mutex<Connection>,
 }
 
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// WAL: readers do not block the writer; FULL: the WAL is synced at every
+/// commit, so an acknowledged message survives power loss too. The schema
+/// is created under the write lock (`BEGIN IMMEDIATE`), so that a second
+/// process waits for the first instead of failing.
+fn setup(conn: &mut Connection) -> rusqlite::Result<()> {
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute_batch(SCHEMA)?;
+    tx.commit()
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked))
+}
+
 fn unavailable(e: rusqlite::Error) -> StoreError {
     StoreError::Unavailable(format!("sqlite: {e}"))
 }
@@ -71,14 +89,21 @@ impl SqliteStore {
         Self::with_connection(Connection::open_in_memory().map_err(unavailable)?)
     }
 
-    fn with_connection(conn: Connection) -> Result<Self, StoreError> {
-        conn.busy_timeout(Duration::from_secs(10)).map_err(unavailable)?;
-        // WAL: readers do not block the writer; FULL: the WAL is synced at
-        // every commit, so an acknowledged message survives power loss too.
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(unavailable)?;
-        conn.pragma_update(None, "synchronous", "FULL").map_err(unavailable)?;
-        conn.execute_batch(SCHEMA).map_err(unavailable)?;
-        Ok(Self { conn: Mutex::new(conn) })
+    fn with_connection(mut conn: Connection) -> Result<Self, StoreError> {
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(unavailable)?;
+        // Several processes opening one new file race to switch it to WAL
+        // and create the schema. Where waiting could deadlock (a read lock
+        // to be upgraded), SQLite returns SQLITE_BUSY without calling the
+        // busy handler, so the setup itself is retried for as long as the
+        // busy timeout.
+        let deadline = Instant::now() + BUSY_TIMEOUT;
+        loop {
+            match setup(&mut conn) {
+                Ok(()) => return Ok(Self { conn: Mutex::new(conn) }),
+                Err(e) if is_busy(&e) && Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+                Err(e) => return Err(unavailable(e)),
+            }
+        }
     }
 
     fn with<R>(&self, f: impl FnOnce(&mut Connection) -> Result<R, StoreError>) -> Result<R, StoreError> {

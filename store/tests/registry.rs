@@ -305,3 +305,28 @@ fn racing_commits_on_a_lagging_node_catch_up_and_one_wins() {
     }
     assert_same_authenticator(&s.members);
 }
+
+/// The CI failure of 2026-11-30: two nodes opening one new file at once,
+/// the second got "database is locked" from the schema setup, where
+/// SQLite does not wait (a read lock to be upgraded). Every opener must
+/// succeed.
+#[test]
+fn many_openers_of_one_new_sqlite_file_all_succeed() {
+    for round in 0..20 {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(format!("ds-{round}.sqlite"));
+        let start = Arc::new(std::sync::Barrier::new(8));
+        let openers: Vec<_> = (0..8)
+            .map(|_| {
+                let (path, start) = (path.clone(), start.clone());
+                std::thread::spawn(move || {
+                    start.wait();
+                    SqliteStore::open(&path).map(|_| ())
+                })
+            })
+            .collect();
+        for o in openers {
+            o.join().unwrap().unwrap_or_else(|e| panic!("round {round}: {e}"));
+        }
+    }
+}
