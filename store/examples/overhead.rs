@@ -165,6 +165,18 @@ fn main() {
         }
         _ => eprintln!("skipped: no THRONG_TEST_PG_URL (PostgreSQL column)"),
     }
+    // More PostgreSQL rows, `label=url` separated by spaces: the same
+    // server with other session settings (e.g. `synchronous_commit = off`
+    // through the URL's `options`), to separate the disk's flush from the
+    // rest of the store's cost.
+    let extra: Vec<(String, String)> = std::env::var("THRONG_OVERHEAD_EXTRA_PG")
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(|e| e.split_once('=').map(|(l, u)| (l.to_string(), u.to_string())).expect("label=url"))
+        .collect();
+    for (label, url) in &extra {
+        stores.push((label.as_str(), Arc::new(throng_store::PgStore::connect(url).unwrap())));
+    }
 
     println!(
         "| store | server_build (9,999-Add commit, handle) | handle p50 | handle p99 | append p50 | append p99 | bytes per warm commit | snapshots (bytes each) |"
