@@ -1,11 +1,11 @@
-//! Flame graphs (pprof, SVG) of throng's `build`, `join` and warm `commit`
-//! at N members, as `compare` defines them, for `profiles/`:
+//! Flame graphs (pprof, SVG) of throng's `build`, `join`, warm `commit`
+//! and `process_cold@first` at N members, as `compare` defines them, for `profiles/`:
 //!
 //! ```text
 //! cargo run --release -p throng-benches --example profile_ops -- --members 10000 --out profiles/
 //! ```
 //!
-//! writes `compare-{build,join,commit}-10k-<git short hash>.svg`. The fixture
+//! writes `compare-{build,join,commit,process_cold_first}-10k-<git short hash>.svg`. The fixture
 //! ([`GroupFixture`]) is built first, unprofiled; each profile then covers
 //! only repetitions of its operation, with their inputs (creators, joiner
 //! clients, copies of B) made and their outputs dropped while sampling is
@@ -49,6 +49,10 @@ struct Args {
     /// Commits profiled, each by its own copy of B.
     #[arg(long, default_value_t = 10_000)]
     commits: usize,
+    /// Cold commits from the first position (leaf 2) that C processes,
+    /// each on its own copy of C.
+    #[arg(long, default_value_t = 300)]
+    cold_processes: usize,
 }
 
 fn main() {
@@ -90,6 +94,20 @@ fn main() {
                     (b, commit)
                 })
                 .collect::<Vec<_>>()
+        },
+    );
+    // C processing B-at-first's commit on the cold tree: the commit (about
+    // n ciphertexts) is made once, unprofiled; each round processes it on a
+    // fresh copy of C.
+    let mut b = setup.fork(&fixture.cold_first).expect("fork");
+    let cold_commit = Op::Update.commit(&mut setup, &mut b, &fixture);
+    profile(
+        &svg("process_cold_first"),
+        args.cold_processes,
+        || setup.fork(&fixture.cold.c).expect("fork"),
+        |mut c| {
+            peer.process(&mut c, &cold_commit).expect("process");
+            c
         },
     );
 }

@@ -10,7 +10,7 @@ def rows(path):
         r = json.loads(line)
         if 'meta' in r:
             meta = r['meta']; continue
-        if 'median_ms' not in r:
+        if r.get('median_ms') is None:  # sizes, and rows whose worker failed
             continue
         out[(r['impl'], r['op'], r.get('committer', '-'))] = r
     return meta, out

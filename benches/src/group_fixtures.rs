@@ -17,7 +17,7 @@ use throng::internals::group::Group;
 
 use crate::peer::Peer;
 use crate::peers::throng::{Client, Throng};
-use crate::scenario::{PROCESSOR, committer, removed, warmers};
+use crate::scenario::{Committer, PROCESSOR, committer, removed, warmers};
 
 /// B and C in one epoch.
 pub struct Pair {
@@ -45,6 +45,10 @@ pub struct GroupFixture {
     pub cold: Pair,
     /// B and C on the warmed tree.
     pub warm: Pair,
+    /// B at the first position (leaf 2) on the freshly built tree, whose
+    /// copath is blank almost everywhere: its commit encrypts to about n
+    /// leaves (`commit_cold@first`, `process_cold@first`).
+    pub cold_first: Group,
     /// Wall time of building the fixture.
     pub build_time: Duration,
 }
@@ -98,6 +102,7 @@ impl GroupFixture {
         let mut c = peer.join(client(PROCESSOR), &welcome, &tree).expect("join of C");
         assert_eq!(peer.leaf_index(&b), b_leaf);
         let cold = Pair { b: peer.fork(&b).expect("fork"), c: peer.fork(&c).expect("fork") };
+        let cold_first = peer.join(client(Committer::First.leaf(n)), &welcome, &tree).expect("join of B at first");
 
         // Warming as the warm scenario does it: the leftmost member of each
         // of B's copath subtrees joins, catches up and commits, B and C
@@ -126,6 +131,7 @@ impl GroupFixture {
             newcomer,
             cold,
             warm: Pair { b, c },
+            cold_first,
             build_time: start.elapsed(),
         }
     }

@@ -193,7 +193,10 @@ impl Peer for Throng {
     fn observe(&mut self, member: &Group) -> PeerResult<PublicGroup> {
         let group_info = member.group_info(false, false)?;
         let tree = member.tree().export();
-        Ok(PublicGroup::from_group_info(self.provider.clone(), PublicGroupConfig::default(), &group_info, Some(&tree))?)
+        // The same limits as the members': the build commit's n - 1 Adds
+        // are over the default cap at 100,000 (server_build).
+        let config = PublicGroupConfig { limits: self.config.limits, ..PublicGroupConfig::default() };
+        Ok(PublicGroup::from_group_info(self.provider.clone(), config, &group_info, Some(&tree))?)
     }
 
     fn build_commit(&mut self, creator: Client, key_packages: &[Vec<u8>]) -> PeerResult<(PublicGroup, Vec<u8>)> {
