@@ -91,6 +91,103 @@ fn lookups_are_by_key_and_credential() {
     assert_eq!(tree.find_signature_key(b"nobody"), None);
 }
 
+/// §7.3 and §12.4.3.1: an imported tree with a repeated key is refused,
+/// and the error names the first repeat a check in node order meets (leaf
+/// by leaf, the signature key before the encryption key, then parents).
+#[test]
+fn import_refuses_repeated_keys() {
+    use throng::error::{Error, LeafNodeError, TreeError};
+    use throng::messages::Node;
+    let g = group_of(12);
+    let suite = Suite::new(&AwsLcProvider, CipherSuite(1)).unwrap();
+    let full = g.tree().export();
+    let leaf = |nodes: &throng::messages::RatchetTreeExtension, x: usize| match &nodes.0[x] {
+        Some(Node::Leaf(l)) => l.clone(),
+        _ => panic!("node {x} is not a leaf"),
+    };
+    let set_leaf = |nodes: &mut throng::messages::RatchetTreeExtension, x: usize, l| nodes.0[x] = Some(Node::Leaf(l));
+    let parent_at =
+        full.0.iter().enumerate().find_map(|(x, n)| matches!(n, Some(Node::Parent(_))).then_some(x)).unwrap();
+
+    // Leaf 6 (node 12) reuses leaf 2's signature key.
+    let mut nodes = full.clone();
+    let mut l = leaf(&nodes, 12);
+    l.signature_key = leaf(&nodes, 4).signature_key;
+    set_leaf(&mut nodes, 12, l);
+    assert_eq!(RatchetTree::import(&suite, &nodes).err(), Some(Error::from(LeafNodeError::DuplicateSignatureKey)));
+
+    // Leaf 6 reuses leaf 2's encryption key; leaf 7 also reuses a signature
+    // key, but leaf 6 comes first.
+    let mut nodes = full.clone();
+    let mut l = leaf(&nodes, 12);
+    l.encryption_key = leaf(&nodes, 4).encryption_key;
+    set_leaf(&mut nodes, 12, l);
+    let mut l = leaf(&nodes, 14);
+    l.signature_key = leaf(&nodes, 0).signature_key;
+    set_leaf(&mut nodes, 14, l);
+    assert_eq!(RatchetTree::import(&suite, &nodes).err(), Some(Error::from(LeafNodeError::DuplicateEncryptionKey)));
+
+    // A parent reuses a leaf's encryption key: the parent is named.
+    let mut nodes = full.clone();
+    let Some(Node::Parent(mut p)) = nodes.0[parent_at].clone() else { unreachable!() };
+    p.encryption_key = leaf(&nodes, 2).encryption_key;
+    nodes.0[parent_at] = Some(Node::Parent(p));
+    assert_eq!(
+        RatchetTree::import(&suite, &nodes).err(),
+        Some(Error::from(TreeError::DuplicateEncryptionKey(parent_at as u32)))
+    );
+    assert!(RatchetTree::import(&suite, &full).is_ok());
+}
+
+/// The index follows every change a commit makes: after adds, removals and
+/// updates over many commits, every member is found by its keys and
+/// credential, and removed members are not.
+#[test]
+fn lookups_follow_many_commits() {
+    let p: Arc<dyn CryptoProvider> = Arc::new(AwsLcProvider);
+    let cs = CipherSuite(1);
+    let mut g = group_of(150);
+    let mut gone = Vec::new();
+    for round in 0..6u32 {
+        let removed: Vec<LeafIndex> = g
+            .tree()
+            .members()
+            .into_iter()
+            .map(|(l, _)| l)
+            .filter(|l| l.0 > 0 && (l.0 + round) % 7 == 0)
+            .take(20)
+            .collect();
+        for &l in &removed {
+            gone.push(g.tree().leaf(l).unwrap().clone());
+        }
+        let mut proposals: Vec<Proposal> = removed.iter().map(|&l| Proposal::Remove(Remove { removed: l })).collect();
+        for i in 0..25 {
+            let id = Identity::basic(&*p, cs, format!("r{round}-{i}")).unwrap();
+            let b = KeyPackageBundle::generate(&*p, cs, &id).unwrap();
+            proposals.push(Proposal::Add(Add { key_package: b.key_package }));
+        }
+        let pending = g.commit(CommitOptions::with_proposals(proposals)).unwrap();
+        g.merge_pending_commit(pending).unwrap();
+    }
+    let tree = g.tree();
+    assert!(tree.member_count() > 150);
+    for (leaf, node) in tree.members() {
+        assert_eq!(tree.find_signature_key(node.signature_key.as_bytes()), Some(leaf));
+        assert_eq!(tree.find_encryption_key(node.encryption_key.as_bytes()), Some(leaf.node()));
+        assert_eq!(tree.find_credential(&node.credential), vec![leaf]);
+    }
+    for node in &gone {
+        assert_eq!(tree.find_signature_key(node.signature_key.as_bytes()), None);
+        assert!(tree.find_credential(&node.credential).is_empty());
+    }
+    // The committer's path keys are indexed as parents.
+    for x in (0..tree.node_width()).map(NodeIndex).filter(|x| x.0 % 2 == 1) {
+        if let Some(key) = tree.encryption_key(x) {
+            assert_eq!(tree.find_encryption_key(key.as_bytes()), Some(x));
+        }
+    }
+}
+
 /// Issue 12, class 1: a `ratchet_tree` whose node list ends in a parent at
 /// an even count (`[leaf, parent]`, or the even-length prefix of a real
 /// tree) used to index past the parent array in `RatchetTree::import`, a

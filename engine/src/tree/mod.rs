@@ -26,7 +26,7 @@ use crate::messages::{Capabilities, Credential, LeafNode, Node, ParentNode, Ratc
 
 use crate::tree_math::{self as math, LeafIndex, NodeIndex};
 use hash::{HashCache, leaf_tree_hash, parent_tree_hash};
-use index::TreeIndex;
+use index::{Entries, TreeIndex, shared_fingerprints};
 use occupancy::Occupancy;
 pub use staged::{StagedTree, TreeDiff};
 pub use validate::{LeafNodeRules, validate_leaf_node};
@@ -130,31 +130,49 @@ impl RatchetTree {
         Ok(tree)
     }
 
+    /// Indexes every node, checking the uniqueness rules on the way (§7.3:
+    /// leaf signature and encryption keys; §12.4.3.1: parent encryption
+    /// keys). Of several repeats, the one reported is the first a check in
+    /// node order meets: leaf by leaf, signature key before encryption key,
+    /// then the parents.
     fn build_index(&mut self) -> Result<(), Error> {
-        let mut index = TreeIndex::default();
+        let index = TreeIndex::default();
+        let (mut signature_keys, mut encryption_keys, mut credentials) =
+            (Entries::new(), Entries::new(), Entries::new());
         for (i, leaf) in self.leaves.iter().enumerate() {
             let Some(leaf) = leaf else { continue };
             let i = i as u32;
-            let node = LeafIndex(i).node();
-            if self.find_signature_key_in(&index, leaf.signature_key.as_bytes()).is_some() {
-                return Err(LeafNodeError::DuplicateSignatureKey.into());
-            }
-            if self.find_encryption_key_in(&index, leaf.encryption_key.as_bytes()).is_some() {
-                return Err(LeafNodeError::DuplicateEncryptionKey.into());
-            }
-            index.signature_keys.insert(index.fingerprint(leaf.signature_key.as_bytes()), i);
-            index.encryption_keys.insert(index.fingerprint(leaf.encryption_key.as_bytes()), node.0);
-            index.credentials.insert(index.fingerprint(&leaf.credential.to_bytes()), i);
+            signature_keys.push((index.fingerprint(leaf.signature_key.as_bytes()), i));
+            encryption_keys.push((index.fingerprint(leaf.encryption_key.as_bytes()), LeafIndex(i).node().0));
+            credentials.push((index.fingerprint(&leaf.credential.to_bytes()), i));
         }
         for (i, parent) in self.parents.iter().enumerate() {
             let Some(parent) = parent else { continue };
-            let node = NodeIndex(2 * i as u32 + 1);
-            if self.find_encryption_key_in(&index, parent.encryption_key.as_bytes()).is_some() {
-                return Err(TreeError::DuplicateEncryptionKey(node.0).into());
-            }
-            index.encryption_keys.insert(index.fingerprint(parent.encryption_key.as_bytes()), node.0);
+            encryption_keys.push((index.fingerprint(parent.encryption_key.as_bytes()), 2 * i as u32 + 1));
         }
-        self.index = index;
+        // Equal values share a fingerprint, so only those groups are compared.
+        let leaf_count = u64::from(self.leaf_count());
+        let mut first: Option<(u64, Error)> = None;
+        for group in shared_fingerprints(&signature_keys) {
+            if let Some(leaf) = first_repeat(&group, |l| self.leaf(LeafIndex(l)).map(|n| n.signature_key.as_bytes())) {
+                keep_first(&mut first, 2 * u64::from(leaf), LeafNodeError::DuplicateSignatureKey.into());
+            }
+        }
+        for mut group in shared_fingerprints(&encryption_keys) {
+            // Leaves (even node indices) before parents.
+            group.sort_by_key(|&x| (x % 2, x));
+            if let Some(x) = first_repeat(&group, |x| self.encryption_key(NodeIndex(x)).map(HpkePublicKey::as_bytes)) {
+                if x % 2 == 0 {
+                    keep_first(&mut first, u64::from(x) + 1, LeafNodeError::DuplicateEncryptionKey.into());
+                } else {
+                    keep_first(&mut first, 2 * leaf_count + u64::from(x), TreeError::DuplicateEncryptionKey(x).into());
+                }
+            }
+        }
+        if let Some((_, error)) = first {
+            return Err(error);
+        }
+        self.index = index.bulk(&signature_keys, &encryption_keys, &credentials);
         Ok(())
     }
 
@@ -249,12 +267,9 @@ impl RatchetTree {
         StagedTree::new(self, diff)
     }
 
-    /// The leaf holding a signature key, in O(1).
+    /// The leaf holding a signature key, in O(log n).
     pub fn find_signature_key(&self, key: &[u8]) -> Option<LeafIndex> {
-        self.find_signature_key_in(&self.index, key)
-    }
-
-    fn find_signature_key_in(&self, index: &TreeIndex, key: &[u8]) -> Option<LeafIndex> {
+        let index = &self.index;
         index
             .signature_keys
             .candidates(index.fingerprint(key))
@@ -262,12 +277,9 @@ impl RatchetTree {
             .find(|&l| self.leaf(l).is_some_and(|n| n.signature_key.as_bytes() == key))
     }
 
-    /// The node (leaf or parent) holding an HPKE key, in O(1).
+    /// The node (leaf or parent) holding an HPKE key, in O(log n).
     pub fn find_encryption_key(&self, key: &[u8]) -> Option<NodeIndex> {
-        self.find_encryption_key_in(&self.index, key)
-    }
-
-    fn find_encryption_key_in(&self, index: &TreeIndex, key: &[u8]) -> Option<NodeIndex> {
+        let index = &self.index;
         index
             .encryption_keys
             .candidates(index.fingerprint(key))
@@ -275,7 +287,7 @@ impl RatchetTree {
             .find(|&x| self.encryption_key(x).is_some_and(|k| k.as_bytes() == key))
     }
 
-    /// The leaves whose credential equals `credential`, in O(1) per match.
+    /// The leaves whose credential equals `credential`, in O(log n) plus one comparison per match.
     pub fn find_credential(&self, credential: &Credential) -> Vec<LeafIndex> {
         let bytes = credential.to_bytes();
         let mut found: Vec<LeafIndex> = self
@@ -396,7 +408,23 @@ impl RatchetTree {
             + self.leaves.capacity() * std::mem::size_of::<Option<Box<LeafNode>>>()
             + self.parents.capacity() * std::mem::size_of::<Option<Box<ParentNode>>>()
             + self.hashes.heap_bytes()
-            + (self.index.signature_keys.len() + self.index.encryption_keys.len() + self.index.credentials.len()) * 24
+            + self.index.heap_bytes()
+    }
+}
+
+/// The first index of `group` (in its order) whose value equals an earlier
+/// one's; `None` for a blank node.
+fn first_repeat<'a>(group: &[u32], value: impl Fn(u32) -> Option<&'a [u8]>) -> Option<u32> {
+    group.iter().enumerate().find_map(|(j, &x)| {
+        let v = value(x)?;
+        group.iter().take(j).any(|&y| value(y) == Some(v)).then_some(x)
+    })
+}
+
+/// Keeps the error a sequential check would meet first (lowest `order`).
+fn keep_first(first: &mut Option<(u64, Error)>, order: u64, error: Error) {
+    if first.as_ref().is_none_or(|(o, _)| order < *o) {
+        *first = Some((order, error));
     }
 }
 
