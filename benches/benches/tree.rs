@@ -241,7 +241,7 @@ fn bench_crypto_floor(c: &mut Criterion) {
         suite.encrypt_with_label(recipient.public.as_bytes(), "UpdatePathNode", &context, &secret).expect("seal");
     let tbs = f.sender.leaf_node.tbs_bytes(Some((&f.group_id, f.sender.leaf))).expect("tbs");
     let signature = suite.sign_with_label(&f.sender.signer, "LeafNodeTBS", &tbs).expect("sign");
-    let signature_key = f.sender.leaf_node.signature_key.as_bytes().to_vec();
+    let signature_key = f.sender.leaf_node.signature_key().to_vec();
     let mut leaf_hash_input = vec![1, 0, 0, 0, 0, 1];
     leaf_hash_input.extend_from_slice(&throng::internals::codec::Encode::to_bytes(&f.sender.leaf_node));
 

@@ -11,9 +11,9 @@
 //!
 //! * the member state: heap retained across C's `join`;
 //! * the ratchet tree: heap of a deep copy (`Group::unshare_tree` on a clone);
-//! * its leaf nodes and parent nodes: heap of copies of every node
-//!   (`Vec<Option<Box<_>>>`, as the tree stores them; capabilities are an
-//!   `Arc` shared per distinct value, so copies share them too);
+//! * its leaf nodes and parent nodes: heap of boxed copies of every node
+//!   (capabilities are an `Arc` shared per distinct value, so copies share
+//!   them too), and the slots that hold them (`RatchetTree::slot_bytes`);
 //! * the tree-hash cache: `Nh` bytes per node from level 2 up, and the
 //!   root's (`tree/hash.rs`, as the tree reports it);
 //! * the rest of the tree (the key and credential index, occupancy bits):
@@ -75,26 +75,28 @@ fn main() {
 
     let tree = c.tree();
     let leaf_count = tree.leaf_count();
+    // Copies of every node, boxed as the tree boxes them; the vector of
+    // boxes itself (8 B each) is not counted.
     let before = heap();
-    let leaves: Vec<Option<Box<throng::messages::LeafNode>>> =
-        (0..leaf_count).map(|i| tree.leaf(LeafIndex(i)).map(|l| Box::new(l.clone()))).collect();
-    let leaves_heap = heap() - before;
-    let filled_leaves = leaves.iter().flatten().count();
+    let leaves: Vec<Box<throng::messages::LeafNode>> =
+        (0..leaf_count).filter_map(|i| tree.leaf(LeafIndex(i)).map(|l| Box::new(l.clone()))).collect();
+    let leaves_heap = heap() - before - 8 * leaves.capacity();
+    let filled_leaves = leaves.len();
     drop(leaves);
 
     let before = heap();
-    let parents: Vec<Option<Box<throng::messages::ParentNode>>> = (0..leaf_count.saturating_sub(1))
-        .map(|i| tree.parent_node(NodeIndex(2 * i + 1)).map(|p| Box::new(p.clone())))
+    let parents: Vec<Box<throng::messages::ParentNode>> = (0..leaf_count.saturating_sub(1))
+        .filter_map(|i| tree.parent_node(NodeIndex(2 * i + 1)).map(|p| Box::new(p.clone())))
         .collect();
-    let parents_heap = heap() - before;
-    let filled_parents = parents.iter().flatten().count();
+    let parents_heap = heap() - before - 8 * parents.capacity();
+    let filled_parents = parents.len();
     drop(parents);
 
     let nodes = 2 * leaf_count as usize - 1;
     let hash_cache = tree.hash_cache_bytes();
-    let index_rest = tree_heap.saturating_sub(leaves_heap + parents_heap + hash_cache);
+    let (leaf_slots, parent_slots) = tree.slot_bytes();
+    let index_rest = tree_heap.saturating_sub(leaves_heap + parents_heap + leaf_slots + parent_slots + hash_cache);
     let rest = state.saturating_sub(tree_heap);
-    let spine = 8 * leaf_count as usize;
 
     println!("## Member state at {n} members (width {leaf_count} leaves, {nodes} nodes)\n");
     println!("| structure | bytes | share | per member |");
@@ -107,19 +109,22 @@ fn main() {
             bytes as f64 / f64::from(n)
         );
     };
-    row(&format!("leaf nodes ({filled_leaves} boxed LeafNodes + {leaf_count}-slot pointer array)"), leaves_heap);
-    row(&format!("  of which the pointer array ({} B per slot)", 8), spine);
     row(
         &format!(
-            "  of which per LeafNode: Box of {} B + its fields' heap",
+            "{filled_leaves} leaf nodes: a Box of {} B each + its fields' heap (keys and signature in one, credential)",
             std::mem::size_of::<throng::messages::LeafNode>()
         ),
-        leaves_heap - spine,
+        leaves_heap,
     );
+    row(&format!("leaf slots ({leaf_count}, in 64-slot chunks; blank chunks not allocated)"), leaf_slots);
     row(
-        &format!("parent nodes ({filled_parents} boxed ParentNodes + {}-slot pointer array)", leaf_count - 1),
+        &format!(
+            "{filled_parents} parent nodes: a Box of {} B each + its fields' heap",
+            std::mem::size_of::<throng::messages::ParentNode>()
+        ),
         parents_heap,
     );
+    row(&format!("parent slots ({}, in 64-slot chunks)", leaf_count - 1), parent_slots);
     row(&format!("tree-hash cache (32 B x {} nodes at level 2 and up, + root)", hash_cache / 32 - 1), hash_cache);
     row("tree index (signature keys, encryption keys, credentials) and occupancy", index_rest);
     row("ratchet tree, total (deep copy)", tree_heap);

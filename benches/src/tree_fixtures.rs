@@ -226,21 +226,21 @@ impl Plan<'_> {
             Some(parent_hash) => LeafNodeSource::Commit { parent_hash },
             None => LeafNodeSource::KeyPackage(Lifetime { not_before: 0, not_after: u64::MAX }),
         };
-        let mut node = LeafNode {
-            encryption_key: self.leaf_keys[i].clone().expect("occupied leaf has an HPKE key"),
-            signature_key: keys.public.clone(),
-            credential: Credential::basic(format!("member-{leaf:06}").into_bytes()),
-            capabilities: std::sync::Arc::new(Capabilities {
+        let mut node = LeafNode::new(
+            self.leaf_keys[i].as_ref().expect("occupied leaf has an HPKE key").as_bytes(),
+            keys.public.as_bytes(),
+            Credential::basic(format!("member-{leaf:06}").into_bytes()),
+            std::sync::Arc::new(Capabilities {
                 versions: vec![ProtocolVersion::MLS10],
                 cipher_suites: vec![CipherSuite::MLS_128_DHKEMX25519_AES128GCM_SHA256_ED25519],
                 extensions: Vec::new(),
                 proposals: Vec::new(),
                 credentials: vec![CredentialType::BASIC],
             }),
-            leaf_node_source: source,
-            extensions: Vec::new(),
-            signature: Box::default(),
-        };
+            source,
+            Vec::new(),
+        )
+        .expect("fixture keys fit");
         node.sign(self.suite, &keys.private, Some((self.group_id, LeafIndex(leaf)))).expect("sign fixture leaf");
         node
     }

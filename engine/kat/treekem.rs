@@ -73,7 +73,8 @@ fn group_context(c: &Case, tree_hash: &[u8]) -> Vec<u8> {
 
 fn private_state(suite: &Suite<'_>, tree: &RatchetTree, leaf: &LeafPrivate) -> Result<PrivateTree, CaseError> {
     let me = LeafIndex(leaf.index);
-    let public = tree.leaf(me).ok_or_else(|| CaseError::Failed("private leaf is blank".into()))?.encryption_key.clone();
+    let public =
+        tree.leaf(me).ok_or_else(|| CaseError::Failed("private leaf is blank".into()))?.encryption_key().into();
     let mut private = PrivateTree::new(me, HpkePrivateKey(Secret::from_slice(&leaf.encryption_priv)), public);
     for entry in &leaf.path_secrets {
         private.insert_path_secret(suite, NodeIndex(entry.node), &Secret::from_slice(&entry.path_secret))?;

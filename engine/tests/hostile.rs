@@ -115,7 +115,7 @@ fn a_forged_group_info_is_refused_before_its_tree_is_built() {
     // Two leaves with the same encryption key: import refuses this tree.
     let Some(throng::messages::Node::Leaf(first)) = tree.0[0].clone() else { panic!("leaf 0") };
     let Some(throng::messages::Node::Leaf(second)) = &mut tree.0[2] else { panic!("leaf 1") };
-    second.encryption_key = first.encryption_key.clone();
+    second.set_encryption_key(first.encryption_key()).unwrap();
     let registry = Registry::new(provider());
     match registry.create_group(&info, Some(&tree)) {
         Err(Error::Crypto(_)) => {}

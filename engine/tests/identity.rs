@@ -418,7 +418,7 @@ fn an_allow_list_changed_at_run_time() {
 
 #[test]
 fn the_built_in_validators() {
-    let x509 = Credential::X509 { certificates: vec![Certificate { cert_data: vec![0x30, 0x00] }] };
+    let x509 = Credential::X509 { certificates: vec![Certificate { cert_data: vec![0x30, 0x00] }].into() };
     let (basic, bob) = (Credential::basic("alice"), Credential::basic("bob"));
     let check = |credential| CredentialCheck {
         point: ValidationPoint::TreeLeaf,

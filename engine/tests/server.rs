@@ -532,7 +532,7 @@ fn staged_public_commit_is_not_merged_until_asked() {
     assert_eq!(public.context(), alice.context());
     assert_eq!(public.member_count(), 2);
     // O(1) roster lookups.
-    let bob_leaf = public.find_member(bob.key_package.leaf_node.signature_key.as_bytes()).unwrap();
+    let bob_leaf = public.find_member(bob.key_package.leaf_node.signature_key()).unwrap();
     assert_eq!(bob_leaf, LeafIndex(1));
     assert_eq!(public.credential(bob_leaf), Some(&bob.key_package.leaf_node.credential));
     assert_eq!(public.find_credential(&id.credential), vec![LeafIndex(0)]);

@@ -84,8 +84,8 @@ fn lookups_are_by_key_and_credential() {
     let g = group_of(12);
     let tree = g.tree();
     for (leaf, node) in tree.members() {
-        assert_eq!(tree.find_signature_key(node.signature_key.as_bytes()), Some(leaf));
-        assert_eq!(tree.find_encryption_key(node.encryption_key.as_bytes()), Some(leaf.node()));
+        assert_eq!(tree.find_signature_key(node.signature_key()), Some(leaf));
+        assert_eq!(tree.find_encryption_key(node.encryption_key()), Some(leaf.node()));
         assert_eq!(tree.find_credential(&node.credential), vec![leaf]);
     }
     assert_eq!(tree.find_signature_key(b"nobody"), None);
@@ -112,7 +112,7 @@ fn import_refuses_repeated_keys() {
     // Leaf 6 (node 12) reuses leaf 2's signature key.
     let mut nodes = full.clone();
     let mut l = leaf(&nodes, 12);
-    l.signature_key = leaf(&nodes, 4).signature_key;
+    l.set_signature_key(leaf(&nodes, 4).signature_key()).unwrap();
     set_leaf(&mut nodes, 12, l);
     assert_eq!(RatchetTree::import(&suite, &nodes).err(), Some(Error::from(LeafNodeError::DuplicateSignatureKey)));
 
@@ -120,17 +120,17 @@ fn import_refuses_repeated_keys() {
     // key, but leaf 6 comes first.
     let mut nodes = full.clone();
     let mut l = leaf(&nodes, 12);
-    l.encryption_key = leaf(&nodes, 4).encryption_key;
+    l.set_encryption_key(leaf(&nodes, 4).encryption_key()).unwrap();
     set_leaf(&mut nodes, 12, l);
     let mut l = leaf(&nodes, 14);
-    l.signature_key = leaf(&nodes, 0).signature_key;
+    l.set_signature_key(leaf(&nodes, 0).signature_key()).unwrap();
     set_leaf(&mut nodes, 14, l);
     assert_eq!(RatchetTree::import(&suite, &nodes).err(), Some(Error::from(LeafNodeError::DuplicateEncryptionKey)));
 
     // A parent reuses a leaf's encryption key: the parent is named.
     let mut nodes = full.clone();
     let Some(Node::Parent(mut p)) = nodes.0[parent_at].clone() else { unreachable!() };
-    p.encryption_key = leaf(&nodes, 2).encryption_key;
+    p.encryption_key = leaf(&nodes, 2).encryption_key().into();
     nodes.0[parent_at] = Some(Node::Parent(p));
     assert_eq!(
         RatchetTree::import(&suite, &nodes).err(),
@@ -172,18 +172,18 @@ fn lookups_follow_many_commits() {
     let tree = g.tree();
     assert!(tree.member_count() > 150);
     for (leaf, node) in tree.members() {
-        assert_eq!(tree.find_signature_key(node.signature_key.as_bytes()), Some(leaf));
-        assert_eq!(tree.find_encryption_key(node.encryption_key.as_bytes()), Some(leaf.node()));
+        assert_eq!(tree.find_signature_key(node.signature_key()), Some(leaf));
+        assert_eq!(tree.find_encryption_key(node.encryption_key()), Some(leaf.node()));
         assert_eq!(tree.find_credential(&node.credential), vec![leaf]);
     }
     for node in &gone {
-        assert_eq!(tree.find_signature_key(node.signature_key.as_bytes()), None);
+        assert_eq!(tree.find_signature_key(node.signature_key()), None);
         assert!(tree.find_credential(&node.credential).is_empty());
     }
     // The committer's path keys are indexed as parents.
     for x in (0..tree.node_width()).map(NodeIndex).filter(|x| x.0 % 2 == 1) {
         if let Some(key) = tree.encryption_key(x) {
-            assert_eq!(tree.find_encryption_key(key.as_bytes()), Some(x));
+            assert_eq!(tree.find_encryption_key(key), Some(x));
         }
     }
 }
@@ -294,15 +294,15 @@ impl Adversarial {
             let keys = suite.generate_signature_key_pair().unwrap();
             let mut encryption_key = vec![0; 28];
             encryption_key.extend(i.to_be_bytes());
-            let mut leaf = LeafNode {
-                encryption_key: encryption_key.into(),
-                signature_key: keys.public.clone(),
-                credential: Credential::basic(format!("m{i}")),
-                capabilities: capabilities.clone(),
-                leaf_node_source: LeafNodeSource::Commit { parent_hash },
-                extensions: vec![],
-                signature: Box::default(),
-            };
+            let mut leaf = LeafNode::new(
+                &encryption_key,
+                keys.public.as_bytes(),
+                Credential::basic(format!("m{i}")),
+                capabilities.clone(),
+                LeafNodeSource::Commit { parent_hash },
+                vec![],
+            )
+            .unwrap();
             leaf.sign(suite, &keys.private, Some((b"g", LeafIndex(i)))).unwrap();
             leaf
         };

@@ -124,15 +124,14 @@ pub fn bundle_with_keys(
     let suite = Suite::new(provider, cs)?;
     let init = suite.generate_hpke_key_pair()?;
     let encryption = suite.generate_hpke_key_pair()?;
-    let mut leaf_node = LeafNode {
-        encryption_key: encryption.public.clone(),
-        signature_key: identity.signer.public.clone(),
-        credential: identity.credential.clone(),
-        capabilities: Arc::new(default_capabilities(cs)),
-        leaf_node_source: LeafNodeSource::KeyPackage(Lifetime { not_before: 0, not_after: u64::MAX }),
-        extensions: Vec::new(),
-        signature: Box::default(),
-    };
+    let mut leaf_node = LeafNode::new(
+        encryption.public.as_bytes(),
+        identity.signer.public.as_bytes(),
+        identity.credential.clone(),
+        Arc::new(default_capabilities(cs)),
+        LeafNodeSource::KeyPackage(Lifetime { not_before: 0, not_after: u64::MAX }),
+        Vec::new(),
+    )?;
     leaf_node.sign(&suite, &identity.signer.private, None)?;
     let mut key_package = KeyPackage {
         version: ProtocolVersion::MLS10,

@@ -91,7 +91,7 @@ pub fn key_package_variants(fx: &Fixture, owner: &Identity, base: &KeyPackage) -
         ("version-0", Box::new(|kp| kp.version = ProtocolVersion(0)), Expect::Reject),
         ("other-suite", Box::new(move |kp| kp.cipher_suite = other_suite), Expect::Reject),
         ("unknown-suite", Box::new(|kp| kp.cipher_suite = CipherSuite(0xfff0)), Expect::Reject),
-        ("init-is-encryption-key", Box::new(|kp| kp.init_key = kp.leaf_node.encryption_key.clone()), Expect::Reject),
+        ("init-is-encryption-key", Box::new(|kp| kp.init_key = kp.leaf_node.encryption_key().into()), Expect::Reject),
         ("init-key-empty", Box::new(|kp| kp.init_key.0 = Box::default()), Expect::Reject),
         ("leaf-source-update", Box::new(|kp| kp.leaf_node.leaf_node_source = LeafNodeSource::Update), Expect::Reject),
         (
@@ -142,14 +142,14 @@ pub fn key_package_variants(fx: &Fixture, owner: &Identity, base: &KeyPackage) -
         ),
         (
             "leaf-10k-unlisted-extensions",
-            Box::new(|kp| kp.leaf_node.extensions = unknown_extensions(10_000)),
+            Box::new(|kp| kp.leaf_node.extensions = unknown_extensions(10_000).into()),
             Expect::Reject,
         ),
         (
             "leaf-10k-listed-extensions",
             Box::new(|kp| {
                 huge_capabilities(&mut kp.leaf_node);
-                kp.leaf_node.extensions = unknown_extensions(10_000);
+                kp.leaf_node.extensions = unknown_extensions(10_000).into();
             }),
             Expect::MayAccept("many extensions, all listed in the capabilities"),
         ),
@@ -158,7 +158,7 @@ pub fn key_package_variants(fx: &Fixture, owner: &Identity, base: &KeyPackage) -
             Box::new(|kp| {
                 huge_capabilities(&mut kp.leaf_node);
                 let e = unknown_extensions(1);
-                kp.leaf_node.extensions = [e.clone(), e].concat();
+                kp.leaf_node.extensions = [e.clone(), e].concat().into();
             }),
             Expect::Reject,
         ),
@@ -182,7 +182,9 @@ pub fn key_package_variants(fx: &Fixture, owner: &Identity, base: &KeyPackage) -
         ),
         (
             "credential-x509-empty-chain",
-            Box::new(|kp| kp.leaf_node.credential = throng::messages::Credential::X509 { certificates: vec![] }),
+            Box::new(|kp| {
+                kp.leaf_node.credential = throng::messages::Credential::X509 { certificates: Box::default() }
+            }),
             Expect::Reject,
         ),
     ];
@@ -482,7 +484,7 @@ fn commit_mutants(fx: &Fixture, g: &Genuine) -> Vec<Mutant> {
         // Leaf edits, with the leaf re-signed for its position.
         let signer = g.signer.signer.private.clone();
         let group_id = fx.context().group_id.clone();
-        let member_key = fx.member(RECEIVER).and_then(|m| m.tree().leaf(RECEIVER)).map(|l| l.encryption_key.clone());
+        let member_key = fx.member(RECEIVER).and_then(|m| m.tree().leaf(RECEIVER)).map(|l| l.encryption_key().to_vec());
         let leaf_edit = move |f: Box<dyn Fn(&mut LeafNode)>| -> Box<dyn Fn(&mut Commit)> {
             let signer = signer.clone();
             let group_id = group_id.clone();
@@ -506,7 +508,9 @@ fn commit_mutants(fx: &Fixture, g: &Genuine) -> Vec<Mutant> {
         if let Some(key) = member_key {
             edits.push((
                 "path-leaf-key-of-other-member".into(),
-                leaf_edit(Box::new(move |l| l.encryption_key = key.clone())),
+                leaf_edit(Box::new(move |l| {
+                    let _ = l.set_encryption_key(&key);
+                })),
                 Expect::Reject,
             ));
         }
@@ -516,7 +520,7 @@ fn commit_mutants(fx: &Fixture, g: &Genuine) -> Vec<Mutant> {
             "path-leaf-10k-extensions".into(),
             leaf_edit(Box::new(|l| {
                 huge_capabilities(l);
-                l.extensions = unknown_extensions(10_000);
+                l.extensions = unknown_extensions(10_000).into();
             })),
             server_ok,
         ));
@@ -597,12 +601,12 @@ fn proposal_mutants(fx: &Fixture, g: &Genuine) -> Vec<Mutant> {
     if let Some(base) = sender.tree().leaf(sender_leaf).cloned() {
         let group_id = fx.context().group_id.clone();
         let signer = g.signer.signer.private.clone();
-        let other_key = sender.tree().leaf(RECEIVER).map(|l| l.encryption_key.clone());
+        let other_key = sender.tree().leaf(RECEIVER).map(|l| l.encryption_key().to_vec());
         let leaf = |f: &dyn Fn(&mut LeafNode)| {
             let mut l = base.clone();
             l.leaf_node_source = LeafNodeSource::Update;
             if let Ok(pair) = suite.generate_hpke_key_pair() {
-                l.encryption_key = pair.public;
+                let _ = l.set_encryption_key(pair.public.as_bytes());
             }
             f(&mut l);
             let _ = l.sign(&suite, &signer, Some((&group_id, sender_leaf)));
@@ -613,13 +617,13 @@ fn proposal_mutants(fx: &Fixture, g: &Genuine) -> Vec<Mutant> {
             "update-10k-listed-extensions".into(),
             leaf(&|l| {
                 huge_capabilities(l);
-                l.extensions = unknown_extensions(10_000);
+                l.extensions = unknown_extensions(10_000).into();
             }),
             valid,
         ));
         proposals.push((
             "update-10k-unlisted-extensions".into(),
-            leaf(&|l| l.extensions = unknown_extensions(10_000)),
+            leaf(&|l| l.extensions = unknown_extensions(10_000).into()),
             Expect::Reject,
         ));
         proposals.push((
@@ -628,7 +632,13 @@ fn proposal_mutants(fx: &Fixture, g: &Genuine) -> Vec<Mutant> {
             Expect::Reject,
         ));
         if let Some(key) = other_key {
-            proposals.push(("update-key-of-other-member".into(), leaf(&|l| l.encryption_key = key.clone()), valid));
+            proposals.push((
+                "update-key-of-other-member".into(),
+                leaf(&|l| {
+                    let _ = l.set_encryption_key(&key);
+                }),
+                valid,
+            ));
         }
         proposals.push((
             "update-other-credential".into(),

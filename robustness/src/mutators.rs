@@ -388,7 +388,7 @@ pub fn tree_edits(tree: &RatchetTreeExtension) -> Vec<TreeEdit> {
             }),
         );
         if let Some(Node::Leaf(leaf)) = leaves.first().and_then(|&l| nodes[l].as_ref()) {
-            let key = leaf.encryption_key.clone();
+            let key = throng::crypto::HpkePublicKey::from(leaf.encryption_key());
             add("parent-key-is-leaf-key", edit(&|pn| pn.encryption_key = key.clone()));
         }
         add("parent-key-empty", edit(&|pn| pn.encryption_key.0 = Box::default()));

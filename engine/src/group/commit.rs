@@ -548,8 +548,8 @@ impl Group {
         let me = self.private.own_leaf;
         let mut own = self.private.clone();
         if stage.applied.updated.contains(&me) {
-            let key = stage.staged.leaf(me).map(|n| n.encryption_key.clone());
-            if let Some(pair) = self.pending_leaf_keys.iter().find(|p| Some(&p.public) == key.as_ref()) {
+            let key = stage.staged.leaf(me).map(LeafNode::encryption_key);
+            if let Some(pair) = self.pending_leaf_keys.iter().find(|p| Some(p.public.as_bytes()) == key) {
                 own.insert(me.node(), pair.clone());
             }
         }

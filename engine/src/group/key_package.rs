@@ -97,18 +97,14 @@ impl KeyPackageBundle {
         let init = suite.generate_hpke_key_pair()?;
         let encryption = suite.generate_hpke_key_pair()?;
         let start = Lifetime::now().saturating_sub(3600);
-        let mut leaf_node = LeafNode {
-            encryption_key: encryption.public.clone(),
-            signature_key: identity.signer.public.clone(),
-            credential: identity.credential.clone(),
-            capabilities: std::sync::Arc::new(capabilities),
-            leaf_node_source: LeafNodeSource::KeyPackage(Lifetime {
-                not_before: start,
-                not_after: start + LIFETIME_SECS,
-            }),
-            extensions: leaf_extensions,
-            signature: Box::default(),
-        };
+        let mut leaf_node = LeafNode::new(
+            encryption.public.as_bytes(),
+            identity.signer.public.as_bytes(),
+            identity.credential.clone(),
+            std::sync::Arc::new(capabilities),
+            LeafNodeSource::KeyPackage(Lifetime { not_before: start, not_after: start + LIFETIME_SECS }),
+            leaf_extensions,
+        )?;
         leaf_node.sign(&suite, &identity.signer.private, None)?;
         let mut key_package = KeyPackage {
             version: ProtocolVersion::MLS10,
@@ -140,14 +136,16 @@ impl KeyPackageBundle {
         let suite = Suite::new(provider, key_package.cipher_suite)?;
         let leaf = &key_package.leaf_node;
         let probe = suite.sign_with_label(&signature_private, "probe", b"probe")?;
-        suite.verify_with_label(leaf.signature_key.as_bytes(), "probe", b"probe", &probe)?;
-        for (public, private) in [(&key_package.init_key, &init_private), (&leaf.encryption_key, &encryption_private)] {
-            let ct = suite.encrypt_with_label(public.as_bytes(), "probe", b"", b"probe")?;
+        suite.verify_with_label(leaf.signature_key(), "probe", b"probe", &probe)?;
+        for (public, private) in
+            [(key_package.init_key.as_bytes(), &init_private), (leaf.encryption_key(), &encryption_private)]
+        {
+            let ct = suite.encrypt_with_label(public, "probe", b"", b"probe")?;
             suite.decrypt_with_label(private, "probe", b"", &ct)?;
         }
         let identity = Identity {
             credential: leaf.credential.clone(),
-            signer: SignatureKeyPair { private: signature_private, public: leaf.signature_key.clone() },
+            signer: SignatureKeyPair { private: signature_private, public: leaf.signature_key().into() },
         };
         Ok(Self { key_package, init_private, encryption_private, identity })
     }
@@ -160,7 +158,7 @@ impl KeyPackageBundle {
             credential: key_package.leaf_node.credential.clone(),
             signer: SignatureKeyPair {
                 private: crate::crypto::SignaturePrivateKey(crate::crypto::Secret::zero(0)),
-                public: key_package.leaf_node.signature_key.clone(),
+                public: key_package.leaf_node.signature_key().into(),
             },
         };
         Self { key_package, init_private, encryption_private: HpkePrivateKey(crate::crypto::Secret::zero(0)), identity }

@@ -294,7 +294,7 @@ impl Group {
         let private = PrivateTree::new(
             LeafIndex(0),
             bundle.encryption_private.clone(),
-            bundle.key_package.leaf_node.encryption_key.clone(),
+            bundle.key_package.leaf_node.encryption_key().into(),
         );
         let public =
             PublicGroup::from_parts(provider.clone(), config.public(), context, tree, transcript, confirmation_tag);
@@ -618,7 +618,7 @@ impl Group {
         if let Some(credential) = credential {
             leaf.credential = credential;
         }
-        leaf.encryption_key = pair.public.clone();
+        leaf.set_encryption_key(pair.public.as_bytes())?;
         leaf.leaf_node_source = crate::messages::LeafNodeSource::Update;
         leaf.sign(&suite, &self.identity.signer.private, Some((&self.public.context.group_id, self.private.own_leaf)))?;
         let out = self.propose(Proposal::Update(crate::messages::Update { leaf_node: leaf }))?;
@@ -776,7 +776,7 @@ impl Group {
                         &self.public.context,
                         &mut self.secret_tree,
                         self.epoch.sender_data_secret(),
-                        |leaf| tree.leaf(leaf).map(|n| n.signature_key.as_bytes().to_vec()),
+                        |leaf| tree.leaf(leaf).map(|n| n.signature_key().to_vec()),
                     )?
                 }
             }

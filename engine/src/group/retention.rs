@@ -61,9 +61,7 @@ impl Retained {
     /// a commit changes: read before the commit is merged.
     pub(crate) fn replaced_keys(tree: &RatchetTree, changed: impl Iterator<Item = u32>) -> ReplacedKeys {
         ReplacedKeys(
-            changed
-                .map(|leaf| (leaf, tree.leaf(LeafIndex(leaf)).map(|n| n.signature_key.as_bytes().to_vec())))
-                .collect(),
+            changed.map(|leaf| (leaf, tree.leaf(LeafIndex(leaf)).map(|n| n.signature_key().to_vec()))).collect(),
         )
     }
 
@@ -136,7 +134,7 @@ impl Retained {
             std::iter::once(replaced)
                 .chain(later.iter().map(|e| &e.replaced_keys))
                 .find_map(|keys| keys.get(&leaf.0))
-                .map_or_else(|| current.leaf(leaf).map(|n| n.signature_key.as_bytes().to_vec()), Clone::clone)
+                .map_or_else(|| current.leaf(leaf).map(|n| n.signature_key().to_vec()), Clone::clone)
         })
     }
 

@@ -142,7 +142,7 @@ fn join_inner(
     let mut private = PrivateTree::new(
         my_leaf,
         bundle.encryption_private.clone(),
-        bundle.key_package.leaf_node.encryption_key.clone(),
+        bundle.key_package.leaf_node.encryption_key().into(),
     );
     if let Some(path_secret) = &group_secrets.path_secret {
         // From the common ancestor with the committer (the signer) up to the

@@ -153,7 +153,7 @@ pub trait IdentityValidator: Send + Sync + fmt::Debug {
 /// an unregistered type's whole encoding.
 fn raw_identity(credential: &Credential) -> Vec<u8> {
     match credential {
-        Credential::Basic { identity } => identity.clone(),
+        Credential::Basic { identity } => identity.to_vec(),
         Credential::X509 { certificates } => certificates.first().map(|c| c.cert_data.clone()).unwrap_or_default(),
         Credential::Other { .. } => credential.to_bytes(),
     }
@@ -290,7 +290,7 @@ impl IdentityScope<'_> {
         leaf: &LeafNode,
         leaf_index: Option<LeafIndex>,
     ) -> Result<(), Error> {
-        self.check(point, &leaf.credential, leaf.signature_key.as_bytes(), leaf_index)
+        self.check(point, &leaf.credential, leaf.signature_key(), leaf_index)
     }
 
     /// Whether `new` may replace `old` at `leaf` (asked only when they

@@ -35,18 +35,19 @@ crate::wire_struct! {
     }
 }
 
-/// `Credential` (RFC 9420 §5.3).
+/// `Credential` (RFC 9420 §5.3). Its bodies are boxed slices, not vectors:
+/// a tree holds one credential per member (8 bytes each, issue 16).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Credential {
     /// `basic`: an identity whose format the application defines.
     Basic {
         /// The identity.
-        identity: Vec<u8>,
+        identity: Box<[u8]>,
     },
     /// `x509`: the end-entity certificate first (`certificates[0]`).
     X509 {
         /// The chain.
-        certificates: Vec<Certificate>,
+        certificates: Box<[Certificate]>,
     },
     /// A type RFC 9420 does not define. §13.3 lets applications register
     /// new credential types without saying how their body is framed, so
@@ -57,14 +58,14 @@ pub enum Credential {
         /// The unregistered type.
         credential_type: CredentialType,
         /// The body, as `opaque data<V>`.
-        data: Vec<u8>,
+        data: Box<[u8]>,
     },
 }
 
 impl Credential {
     /// A basic credential.
     pub fn basic(identity: impl Into<Vec<u8>>) -> Self {
-        Self::Basic { identity: identity.into() }
+        Self::Basic { identity: identity.into().into_boxed_slice() }
     }
 
     /// The credential's type.
@@ -91,9 +92,9 @@ impl Encode for Credential {
 impl Decode for Credential {
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         Ok(match CredentialType::decode(r)? {
-            CredentialType::BASIC => Self::Basic { identity: Vec::decode(r)? },
-            CredentialType::X509 => Self::X509 { certificates: Vec::decode(r)? },
-            credential_type => Self::Other { credential_type, data: Vec::decode(r)? },
+            CredentialType::BASIC => Self::Basic { identity: Decode::decode(r)? },
+            CredentialType::X509 => Self::X509 { certificates: Decode::decode(r)? },
+            credential_type => Self::Other { credential_type, data: Decode::decode(r)? },
         })
     }
 }
@@ -108,9 +109,9 @@ mod tests {
         let creds = [
             Credential::basic(b"alice".to_vec()),
             Credential::X509 {
-                certificates: vec![Certificate { cert_data: vec![1, 2, 3] }, Certificate { cert_data: vec![] }],
+                certificates: vec![Certificate { cert_data: vec![1, 2, 3] }, Certificate { cert_data: vec![] }].into(),
             },
-            Credential::Other { credential_type: CredentialType(0x0a0a), data: vec![9; 70] },
+            Credential::Other { credential_type: CredentialType(0x0a0a), data: vec![9; 70].into() },
         ];
         for c in creds {
             let bytes = c.to_bytes();

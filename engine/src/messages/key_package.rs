@@ -61,7 +61,7 @@ impl KeyPackage {
 
     /// Verifies `signature` against `leaf_node.signature_key` (RFC 9420 §10.1).
     pub fn verify_signature(&self, suite: &Suite<'_>) -> Result<(), Error> {
-        let key = self.leaf_node.signature_key.as_bytes();
+        let key = self.leaf_node.signature_key();
         suite.verify_with_label(key, KEY_PACKAGE_TBS_LABEL, &self.tbs_bytes(), &self.signature)?;
         Ok(())
     }
@@ -131,7 +131,7 @@ mod tests {
         let suite = Suite::new(crate::crypto::default_provider(), CipherSuite(1)).unwrap();
         let keys = suite.generate_signature_key_pair().unwrap();
         let mut kp = sample();
-        kp.leaf_node.signature_key = keys.public.clone();
+        kp.leaf_node.set_signature_key(keys.public.as_bytes()).unwrap();
         kp.sign(&suite, &keys.private).unwrap();
         kp.verify_signature(&suite).unwrap();
         assert_eq!(kp.make_ref(&suite).as_bytes().len(), 32);

@@ -49,10 +49,10 @@ impl Node {
     }
 
     /// The node's HPKE public key.
-    pub fn encryption_key(&self) -> &HpkePublicKey {
+    pub fn encryption_key(&self) -> &[u8] {
         match self {
-            Self::Leaf(l) => &l.encryption_key,
-            Self::Parent(p) => &p.encryption_key,
+            Self::Leaf(l) => l.encryption_key(),
+            Self::Parent(p) => p.encryption_key.as_bytes(),
         }
     }
 }

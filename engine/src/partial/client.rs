@@ -146,7 +146,7 @@ impl PartialGroup {
             return Err(PartialError::WrongLeaf { proof: sender_proof.leaf_index.0, named: group_info.signer.0 }.into());
         }
         let signer = sender_proof.leaf().ok_or(PartialError::BlankLeaf)?;
-        group_info.verify_signature(&suite, signer.signature_key.as_bytes())?;
+        group_info.verify_signature(&suite, signer.signature_key())?;
         let me = joiner_proof.leaf_index;
         if joiner_proof.leaf() != Some(&bundle.key_package.leaf_node) {
             return Err(WelcomeError::OwnLeafMissing.into());
@@ -161,7 +161,7 @@ impl PartialGroup {
         let mut keys = PrivateTree::new(
             me,
             bundle.encryption_private.clone(),
-            bundle.key_package.leaf_node.encryption_key.clone(),
+            bundle.key_package.leaf_node.encryption_key().into(),
         );
         if let Some(path_secret) = &opened.group_secrets.path_secret {
             // From the common ancestor with the signer up, each non-blank
@@ -253,7 +253,7 @@ impl PartialGroup {
         let leaf_public = own_proof
             .as_ref()
             .and_then(|p| p.leaf())
-            .map_or_else(crate::crypto::HpkePublicKey::default, |l| l.encryption_key.clone());
+            .map_or_else(crate::crypto::HpkePublicKey::default, |l| l.encryption_key().into());
         let mut keys = PrivateTree::new(me, leaf_key.unwrap_or(HpkePrivateKey(Secret::from_slice(&[]))), leaf_public);
         for (node, path_secret, _) in &state.direct_path_secrets {
             if *node != me.node().0 {
@@ -309,7 +309,7 @@ impl PartialGroup {
         let tree =
             self.config.on_pool(|| validate_imported_tree(&suite, ratchet_tree, &self.context, &public_config))?;
         let own = tree.leaf(self.own_leaf).ok_or(WelcomeError::OwnLeafMissing)?;
-        if own.signature_key != identity.signer.public {
+        if own.signature_key() != identity.signer.public.as_bytes() {
             return Err(WelcomeError::OwnLeafMissing.into());
         }
         if !self.keys.is_consistent(&tree) {
@@ -490,7 +490,7 @@ impl PartialGroup {
         let tree_hash = self.context.tree_hash.clone();
         let proven_key = |leaf: LeafIndex| -> Result<Vec<u8>, Error> {
             let proof = proof.ok_or(PartialError::MissingProof)?;
-            Ok(proof.verify_member(suite, &tree_hash, leaf)?.signature_key.as_bytes().to_vec())
+            Ok(proof.verify_member(suite, &tree_hash, leaf)?.signature_key().to_vec())
         };
         match message.body {
             MlsMessageBody::PublicMessage(m) => {
@@ -780,7 +780,7 @@ impl PartialGroup {
                 let key = commit
                     .path
                     .as_ref()
-                    .map(|p| p.leaf_node.signature_key.as_bytes().to_vec())
+                    .map(|p| p.leaf_node.signature_key().to_vec())
                     .ok_or(CommitError::MissingPath)?;
                 let m = m.clone();
                 Ok(framing::unprotect_public(suite, m, &self.context, None, |_| Some(key))?)
@@ -897,7 +897,7 @@ pub fn path_commit_secret(
         .iter()
         .find(|(n, _, _)| *n == me.node().0)
         .map_or_else(|| Secret::from_slice(&[]), |(_, _, k)| Secret::from_slice(k));
-    let mut keys = PrivateTree::new(me, HpkePrivateKey(leaf_key), leaf.encryption_key.clone());
+    let mut keys = PrivateTree::new(me, HpkePrivateKey(leaf_key), leaf.encryption_key().into());
     for (node, path_secret, _) in path_state.iter().filter(|(n, _, _)| *n != me.node().0) {
         keys.insert_path_secret(suite, NodeIndex(*node), &Secret::from_slice(path_secret))?;
     }

@@ -401,7 +401,7 @@ impl PublicGroup {
             .map(|(leaf_index, n)| Member {
                 leaf_index,
                 credential: n.credential.clone(),
-                signature_key: n.signature_key.as_bytes().to_vec(),
+                signature_key: n.signature_key().to_vec(),
             })
             .collect()
     }
@@ -468,7 +468,7 @@ impl PublicGroup {
         }
         let suite = self.suite()?;
         let signer = self.tree.leaf(group_info.signer).ok_or(GroupInfoError::BlankSigner)?;
-        group_info.verify_signature(&suite, signer.signature_key.as_bytes())?;
+        group_info.verify_signature(&suite, signer.signature_key())?;
         if let Some(tree) = RatchetTreeExtension::find_in(&group_info.extensions)? {
             // Compared by encoding: the export is the canonical form (trailing
             // blanks dropped, §12.4.3.3).
@@ -546,7 +546,7 @@ pub(crate) fn import_tree(
         .and_then(|i| tree_ext.0.get(i))
         .and_then(|n| n.as_ref()?.as_leaf())
         .ok_or(GroupInfoError::BlankSigner)?;
-    group_info.verify_signature(suite, signer.signature_key.as_bytes())?;
+    group_info.verify_signature(suite, signer.signature_key())?;
     validate_imported_tree(suite, tree_ext, context, config)
 }
 
@@ -597,16 +597,14 @@ pub(crate) fn external_sender_key(context: &GroupContext, index: u32) -> Option<
 /// configured external sender, or the new member's own key.
 pub(crate) fn signer_key(context: &GroupContext, tree: &RatchetTree, content: &FramedContent) -> Option<Vec<u8>> {
     match &content.sender {
-        Sender::Member(l) => tree.leaf(*l).map(|n| n.signature_key.as_bytes().to_vec()),
+        Sender::Member(l) => tree.leaf(*l).map(|n| n.signature_key().to_vec()),
         Sender::External(i) => external_sender_key(context, *i),
         Sender::NewMemberProposal => match &content.body {
-            FramedContentBody::Proposal(Proposal::Add(add)) => {
-                Some(add.key_package.leaf_node.signature_key.as_bytes().to_vec())
-            }
+            FramedContentBody::Proposal(Proposal::Add(add)) => Some(add.key_package.leaf_node.signature_key().to_vec()),
             _ => None,
         },
         Sender::NewMemberCommit => match &content.body {
-            FramedContentBody::Commit(c) => c.path.as_ref().map(|p| p.leaf_node.signature_key.as_bytes().to_vec()),
+            FramedContentBody::Commit(c) => c.path.as_ref().map(|p| p.leaf_node.signature_key().to_vec()),
             _ => None,
         },
     }

@@ -393,7 +393,7 @@ fn check_update_leaf(
     if !matches!(new.leaf_node_source, LeafNodeSource::Update) {
         return Err(LeafNodeError::WrongSource { expected: "update" }.into());
     }
-    if new.encryption_key == current.encryption_key {
+    if new.encryption_key() == current.encryption_key() {
         return Err(ProposalError::UpdateKeepsEncryptionKey.into());
     }
     validate_leaf_node(suite, new, Some((&context.group_id, leaf)), rules)?;
@@ -699,10 +699,10 @@ pub(crate) fn check_unique_keys(
     leaf: &LeafNode,
     replacing: Option<LeafIndex>,
 ) -> Result<(), Error> {
-    if staged.find_signature_key(leaf.signature_key.as_bytes()).is_some_and(|l| Some(l) != replacing) {
+    if staged.find_signature_key(leaf.signature_key()).is_some_and(|l| Some(l) != replacing) {
         return Err(LeafNodeError::DuplicateSignatureKey.into());
     }
-    if staged.find_encryption_key(leaf.encryption_key.as_bytes()).is_some() {
+    if staged.find_encryption_key(leaf.encryption_key()).is_some() {
         return Err(LeafNodeError::DuplicateEncryptionKey.into());
     }
     Ok(())
@@ -756,10 +756,10 @@ pub(crate) fn check_path_leaf(
     match committer {
         Committer::Member(l) => {
             let current = staged.leaf(l);
-            if current.is_some_and(|current| current.encryption_key == leaf.encryption_key) {
+            if current.is_some_and(|current| current.encryption_key() == leaf.encryption_key()) {
                 return Err(UpdatePathError::KeepsEncryptionKey.into());
             }
-            if staged.find_signature_key(leaf.signature_key.as_bytes()).is_some_and(|x| x != l) {
+            if staged.find_signature_key(leaf.signature_key()).is_some_and(|x| x != l) {
                 return Err(LeafNodeError::DuplicateSignatureKey.into());
             }
             identity.check_leaf(ValidationPoint::CommitPath, leaf, Some(l))?;
@@ -828,7 +828,7 @@ pub fn validate_key_package(
     if !matches!(key_package.leaf_node.leaf_node_source, LeafNodeSource::KeyPackage(_)) {
         return Err(LeafNodeError::WrongSource { expected: "key_package" }.into());
     }
-    if key_package.init_key == key_package.leaf_node.encryption_key {
+    if key_package.init_key.as_bytes() == key_package.leaf_node.encryption_key() {
         return Err(KeyPackageError::InitKeyIsEncryptionKey.into());
     }
     if key_package.init_key.as_bytes().len() != suite.algorithms().kem.public_key_len() {

@@ -258,7 +258,9 @@ fn import_member(bytes: &[u8], provider: Arc<dyn CryptoProvider>, config: GroupC
     }
     if active {
         let leaf = tree.leaf(own).ok_or_else(|| inconsistent("an active member's own leaf is blank"))?;
-        if leaf.signature_key != signature_public || leaf.credential != credential || private.key(own.node()).is_none()
+        if leaf.signature_key() != signature_public.as_bytes()
+            || leaf.credential != credential
+            || private.key(own.node()).is_none()
         {
             return Err(inconsistent("own leaf does not carry this member's keys"));
         }

@@ -11,6 +11,7 @@ mod index;
 
 mod occupancy;
 mod persist;
+mod slots;
 mod staged;
 mod validate;
 mod view;
@@ -28,6 +29,7 @@ use crate::tree_math::{self as math, LeafIndex, NodeIndex};
 use hash::{HashCache, leaf_tree_hash, parent_tree_hash};
 use index::{Entries, TreeIndex, shared_fingerprints};
 use occupancy::Occupancy;
+use slots::Slots;
 pub use staged::{StagedTree, TreeDiff};
 pub use validate::{LeafNodeRules, validate_leaf_node};
 pub use view::{PathStep, TreeView};
@@ -40,12 +42,12 @@ pub use view::{PathStep, TreeView};
 /// pool of the caller: call inside `pool.install(..)` to choose it.
 #[derive(Clone, Debug)]
 pub struct RatchetTree {
-    /// Boxed so that a blank leaf costs one pointer, not a LeafNode.
-    leaves: Vec<Option<Box<LeafNode>>>,
-    /// Parent at odd node index `x` is `parents[x / 2]`.
-    /// Boxed: most parents of a large tree are blank, and a blank one then
-    /// costs one pointer rather than a ParentNode.
-    parents: Vec<Option<Box<ParentNode>>>,
+    /// Boxed so that a blank leaf costs one pointer, not a LeafNode, and
+    /// a blank run nothing ([`Slots`]).
+    leaves: Slots<LeafNode>,
+    /// Parent at odd node index `x` is `parents[x / 2]`. Most parents of a
+    /// large tree are blank.
+    parents: Slots<ParentNode>,
     hashes: HashCache,
     occupancy: Occupancy,
     index: TreeIndex,
@@ -57,14 +59,14 @@ impl TreeView for RatchetTree {
     }
 
     fn leaf(&self, leaf: LeafIndex) -> Option<&LeafNode> {
-        self.leaves.get(leaf.0 as usize).and_then(Option::as_deref)
+        self.leaves.get(leaf.0 as usize)
     }
 
     fn parent_node(&self, node: NodeIndex) -> Option<&ParentNode> {
         if node.is_leaf() {
             return None;
         }
-        self.parents.get((node.0 / 2) as usize).and_then(Option::as_deref)
+        self.parents.get((node.0 / 2) as usize)
     }
 
     fn has_leaf_in(&self, first: u32, count: u32) -> bool {
@@ -120,8 +122,8 @@ impl RatchetTree {
         let width = math::node_width(leaves.len() as u32);
         let mut tree = Self {
             occupancy: Occupancy::from_leaves(&leaves),
-            leaves,
-            parents,
+            leaves: Slots::from_vec(leaves),
+            parents: Slots::from_vec(parents),
             hashes: HashCache::new(suite.hash_len(), width),
             index: TreeIndex::default(),
         };
@@ -142,8 +144,8 @@ impl RatchetTree {
         for (i, leaf) in self.leaves.iter().enumerate() {
             let Some(leaf) = leaf else { continue };
             let i = i as u32;
-            signature_keys.push((index.fingerprint(leaf.signature_key.as_bytes()), i));
-            encryption_keys.push((index.fingerprint(leaf.encryption_key.as_bytes()), LeafIndex(i).node().0));
+            signature_keys.push((index.fingerprint(leaf.signature_key()), i));
+            encryption_keys.push((index.fingerprint(leaf.encryption_key()), LeafIndex(i).node().0));
             credentials.push((index.fingerprint(&leaf.credential.to_bytes()), i));
         }
         for (i, parent) in self.parents.iter().enumerate() {
@@ -154,14 +156,14 @@ impl RatchetTree {
         let leaf_count = u64::from(self.leaf_count());
         let mut first: Option<(u64, Error)> = None;
         for group in shared_fingerprints(&signature_keys) {
-            if let Some(leaf) = first_repeat(&group, |l| self.leaf(LeafIndex(l)).map(|n| n.signature_key.as_bytes())) {
+            if let Some(leaf) = first_repeat(&group, |l| self.leaf(LeafIndex(l)).map(|n| n.signature_key())) {
                 keep_first(&mut first, 2 * u64::from(leaf), LeafNodeError::DuplicateSignatureKey.into());
             }
         }
         for mut group in shared_fingerprints(&encryption_keys) {
             // Leaves (even node indices) before parents.
             group.sort_by_key(|&x| (x % 2, x));
-            if let Some(x) = first_repeat(&group, |x| self.encryption_key(NodeIndex(x)).map(HpkePublicKey::as_bytes)) {
+            if let Some(x) = first_repeat(&group, |x| self.encryption_key(NodeIndex(x))) {
                 if x % 2 == 0 {
                     keep_first(&mut first, u64::from(x) + 1, LeafNodeError::DuplicateEncryptionKey.into());
                 } else {
@@ -184,7 +186,7 @@ impl RatchetTree {
             .leaves
             .par_iter()
             .enumerate()
-            .map_init(Vec::new, |buf, (i, leaf)| leaf_tree_hash(suite, LeafIndex(i as u32), leaf.as_deref(), buf))
+            .map_init(Vec::new, |buf, (i, leaf)| leaf_tree_hash(suite, LeafIndex(i as u32), leaf, buf))
             .collect();
         let root_level = self.root().level();
         for level in 1..=root_level {
@@ -274,7 +276,7 @@ impl RatchetTree {
             .signature_keys
             .candidates(index.fingerprint(key))
             .map(LeafIndex)
-            .find(|&l| self.leaf(l).is_some_and(|n| n.signature_key.as_bytes() == key))
+            .find(|&l| self.leaf(l).is_some_and(|n| n.signature_key() == key))
     }
 
     /// The node (leaf or parent) holding an HPKE key, in O(log n).
@@ -284,7 +286,7 @@ impl RatchetTree {
             .encryption_keys
             .candidates(index.fingerprint(key))
             .map(NodeIndex)
-            .find(|&x| self.encryption_key(x).is_some_and(|k| k.as_bytes() == key))
+            .find(|&x| self.encryption_key(x) == Some(key))
     }
 
     /// The leaves whose credential equals `credential`, in O(log n) plus one comparison per match.
@@ -316,8 +318,8 @@ impl RatchetTree {
 
         let new_leaves = diff.leaf_count as usize;
         if new_leaves > self.leaves.len() {
-            self.leaves.resize(new_leaves, None);
-            self.parents.resize(new_leaves - 1, None);
+            self.leaves.resize(new_leaves);
+            self.parents.resize(new_leaves - 1);
         }
         for (i, leaf) in std::mem::take(&mut diff.leaves) {
             self.replace_leaf(LeafIndex(i), leaf.map(Box::new));
@@ -331,8 +333,8 @@ impl RatchetTree {
         for i in new_leaves.saturating_sub(1)..self.parents.len() {
             self.replace_parent(NodeIndex(2 * i as u32 + 1), None);
         }
-        self.leaves.truncate(new_leaves);
-        self.parents.truncate(new_leaves.saturating_sub(1));
+        self.leaves.resize(new_leaves.min(self.leaves.len()));
+        self.parents.resize(new_leaves.saturating_sub(1).min(self.parents.len()));
         // No bitmap in the diff: no leaf's occupancy changed.
         if let Some(occupancy) = diff.occupancy.take() {
             self.occupancy = occupancy;
@@ -349,43 +351,41 @@ impl RatchetTree {
     fn replace_leaf(&mut self, leaf: LeafIndex, mut new: Option<Box<LeafNode>>) {
         if let Some(new) = &mut new {
             // Share with the leaf replaced or the first leaf, when equal.
-            let first = self.leaves.iter().flatten().next().map(|l| &**l);
+            let first = self.leaves.nodes().next();
             if let Some(same) =
                 [self.leaf(leaf), first].into_iter().flatten().find(|l| l.capabilities == new.capabilities)
             {
                 new.capabilities = Arc::clone(&same.capabilities);
             }
         }
-        let Some(slot) = self.leaves.get_mut(leaf.0 as usize) else { return };
-        let old = std::mem::replace(slot, new);
+        let old = self.leaves.replace(leaf.0 as usize, new);
         let index = &mut self.index;
         if let Some(old) = old {
-            index.signature_keys.remove(index.fingerprint(old.signature_key.as_bytes()), leaf.0);
-            index.encryption_keys.remove(index.fingerprint(old.encryption_key.as_bytes()), leaf.node().0);
+            index.signature_keys.remove(index.fingerprint(old.signature_key()), leaf.0);
+            index.encryption_keys.remove(index.fingerprint(old.encryption_key()), leaf.node().0);
             index.credentials.remove(index.fingerprint(&old.credential.to_bytes()), leaf.0);
         }
-        if let Some(new) = &self.leaves[leaf.0 as usize] {
-            index.signature_keys.insert(index.fingerprint(new.signature_key.as_bytes()), leaf.0);
-            index.encryption_keys.insert(index.fingerprint(new.encryption_key.as_bytes()), leaf.node().0);
+        if let Some(new) = self.leaves.get(leaf.0 as usize) {
+            index.signature_keys.insert(index.fingerprint(new.signature_key()), leaf.0);
+            index.encryption_keys.insert(index.fingerprint(new.encryption_key()), leaf.node().0);
             index.credentials.insert(index.fingerprint(&new.credential.to_bytes()), leaf.0);
         }
     }
 
     fn replace_parent(&mut self, node: NodeIndex, new: Option<ParentNode>) {
-        let Some(slot) = self.parents.get_mut((node.0 / 2) as usize) else { return };
-        let old = std::mem::replace(slot, new.map(Box::new));
+        let old = self.parents.replace((node.0 / 2) as usize, new.map(Box::new));
         let index = &mut self.index;
         if let Some(old) = old {
             index.encryption_keys.remove(index.fingerprint(old.encryption_key.as_bytes()), node.0);
         }
-        if let Some(new) = &self.parents[(node.0 / 2) as usize] {
+        if let Some(new) = self.parents.get((node.0 / 2) as usize) {
             index.encryption_keys.insert(index.fingerprint(new.encryption_key.as_bytes()), node.0);
         }
     }
 
     /// Public key at `node`, cloned (for callers that outlive the borrow).
     pub fn public_key(&self, node: NodeIndex) -> Option<HpkePublicKey> {
-        self.encryption_key(node).cloned()
+        self.encryption_key(node).map(HpkePublicKey::from)
     }
 
     /// Heap bytes of the tree-hash cache, for the memory breakdown
@@ -395,6 +395,13 @@ impl RatchetTree {
         self.hashes.heap_bytes()
     }
 
+    /// Heap bytes of the leaf and parent slots (not the nodes), for the
+    /// same breakdown.
+    #[doc(hidden)]
+    pub fn slot_bytes(&self) -> (usize, usize) {
+        (self.leaves.heap_bytes(), self.parents.heap_bytes())
+    }
+
     /// Approximate heap bytes held by the tree (nodes, hashes, index); for
     /// memory reports.
     pub fn heap_bytes(&self) -> usize {
@@ -402,11 +409,11 @@ impl RatchetTree {
         // buffers.
         let leaf = |l: &LeafNode| std::mem::size_of::<LeafNode>() + l.to_bytes().len();
         let parent = |p: &ParentNode| std::mem::size_of::<ParentNode>() + p.to_bytes().len();
-        let nodes: usize = self.leaves.iter().flatten().map(|l| leaf(l)).sum::<usize>()
-            + self.parents.iter().flatten().map(|p| parent(p)).sum::<usize>();
+        let nodes: usize =
+            self.leaves.nodes().map(leaf).sum::<usize>() + self.parents.nodes().map(parent).sum::<usize>();
         nodes
-            + self.leaves.capacity() * std::mem::size_of::<Option<Box<LeafNode>>>()
-            + self.parents.capacity() * std::mem::size_of::<Option<Box<ParentNode>>>()
+            + self.leaves.heap_bytes()
+            + self.parents.heap_bytes()
             + self.hashes.heap_bytes()
             + self.index.heap_bytes()
     }

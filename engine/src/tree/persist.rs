@@ -19,7 +19,7 @@ impl RatchetTree {
     /// every parent, in array order.
     pub(crate) fn encode_state(&self, out: &mut Vec<u8>) {
         (self.leaves.len() as u32).encode(out);
-        for leaf in &self.leaves {
+        for leaf in self.leaves.iter() {
             match leaf {
                 None => out.push(0),
                 Some(leaf) => {
@@ -28,8 +28,14 @@ impl RatchetTree {
                 }
             }
         }
-        for parent in &self.parents {
-            parent.encode(out);
+        for parent in self.parents.iter() {
+            match parent {
+                None => out.push(0),
+                Some(parent) => {
+                    out.push(1);
+                    parent.encode(out);
+                }
+            }
         }
     }
 
@@ -38,9 +44,9 @@ impl RatchetTree {
     /// buffer once instead of doubling through a 100,000-member tree. A
     /// hint, not a bound: node sizes vary a little.
     pub(crate) fn state_len_hint(&self) -> usize {
-        let leaf = self.leaves.iter().flatten().next().map_or(0, |l| l.to_bytes().len());
-        let parent = self.parents.iter().flatten().next().map_or(0, |p| p.to_bytes().len());
-        let parents = self.parents.iter().filter(|p| p.is_some()).count();
+        let leaf = self.leaves.nodes().next().map_or(0, |l| l.to_bytes().len());
+        let parent = self.parents.nodes().next().map_or(0, |p| p.to_bytes().len());
+        let parents = self.parents.nodes().count();
         let estimate =
             4 + self.leaves.len() + self.parents.len() + self.member_count() as usize * leaf + parents * parent;
         // Leaves differ by their credential and signature lengths.

@@ -154,8 +154,8 @@ impl<'t> StagedTree<'t> {
 
     fn set_leaf(&mut self, leaf: LeafIndex, node: Option<LeafNode>) {
         if let Some(n) = &node {
-            self.diff.signature_keys.insert(n.signature_key.as_bytes().to_vec(), leaf.0);
-            self.diff.encryption_keys.insert(n.encryption_key.as_bytes().to_vec(), leaf.node().0);
+            self.diff.signature_keys.insert(n.signature_key().to_vec(), leaf.0);
+            self.diff.encryption_keys.insert(n.encryption_key().to_vec(), leaf.node().0);
         }
         if self.occupancy.get(leaf.0) != node.is_some() {
             self.occupancy.to_mut().set(leaf.0, node.is_some());
@@ -356,16 +356,13 @@ impl<'t> StagedTree<'t> {
         staged
             .into_iter()
             .chain(self.base.find_signature_key(key))
-            .find(|&l| self.leaf(l).is_some_and(|n| n.signature_key.as_bytes() == key))
+            .find(|&l| self.leaf(l).is_some_and(|n| n.signature_key() == key))
     }
 
     /// The node holding an HPKE key, seeing the staged changes.
     pub fn find_encryption_key(&self, key: &[u8]) -> Option<NodeIndex> {
         let staged = self.diff.encryption_keys.get(key).map(|&x| NodeIndex(x));
-        staged
-            .into_iter()
-            .chain(self.base.find_encryption_key(key))
-            .find(|&x| self.encryption_key(x).is_some_and(|k| k.as_bytes() == key))
+        staged.into_iter().chain(self.base.find_encryption_key(key)).find(|&x| self.encryption_key(x) == Some(key))
     }
 
     /// Leaves added by this stage that are still present (for excluding

@@ -57,7 +57,7 @@ pub fn validate_leaf_node(
         Limits::check(Limit::CapabilityEntries, len, max)?;
     }
     check_extension_list(&leaf.extensions, &rules.limits)?;
-    if leaf.encryption_key.as_bytes().len() != suite.algorithms().kem.public_key_len() {
+    if leaf.encryption_key().len() != suite.algorithms().kem.public_key_len() {
         return Err(LeafNodeError::EncryptionKeyLength.into());
     }
     if !caps.cipher_suites.contains(&rules.cipher_suite) {
@@ -212,7 +212,7 @@ impl RatchetTree {
             .par_iter()
             .enumerate()
             .map(|(i, parent)| {
-                let parent = parent.as_deref()?;
+                let parent = parent?;
                 let mut hashes = 0;
                 let vouches = self.parent_hash_vouches(suite, NodeIndex(2 * i as u32 + 1), parent, &mut hashes);
                 Some((vouches, hashes))

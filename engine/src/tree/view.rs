@@ -2,7 +2,6 @@
 //! alike — and the RFC's derived notions on top: resolution (§4.1.1),
 //! filtered direct path (§4.1.2).
 
-use crate::crypto::HpkePublicKey;
 use crate::messages::{LeafNode, ParentNode};
 
 use crate::tree_math::{self as math, LeafIndex, NodeIndex};
@@ -52,10 +51,10 @@ pub trait TreeView {
     }
 
     /// The HPKE public key at a non-blank node.
-    fn encryption_key(&self, node: NodeIndex) -> Option<&HpkePublicKey> {
+    fn encryption_key(&self, node: NodeIndex) -> Option<&[u8]> {
         match node.leaf() {
-            Some(l) => self.leaf(l).map(|n| &n.encryption_key),
-            None => self.parent_node(node).map(|n| &n.encryption_key),
+            Some(l) => self.leaf(l).map(LeafNode::encryption_key),
+            None => self.parent_node(node).map(|n| n.encryption_key.as_bytes()),
         }
     }
 

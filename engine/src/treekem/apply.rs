@@ -138,9 +138,9 @@ pub fn apply_update_path_public(
     let keys: Vec<_> = path.nodes.iter().map(|n| n.encryption_key.clone()).collect();
     // §12.4.2: no key of the UpdatePath may already be in the tree (an
     // external committer's leaf was just placed at `sender` itself).
-    let leaf_key = &path.leaf_node.encryption_key;
+    let leaf_key = path.leaf_node.encryption_key();
     if keys.iter().any(|k| staged.find_encryption_key(k.as_bytes()).is_some())
-        || staged.find_encryption_key(leaf_key.as_bytes()).is_some_and(|x| x != sender.node())
+        || staged.find_encryption_key(leaf_key).is_some_and(|x| x != sender.node())
     {
         return Err(UpdatePathError::KeyInTree.into());
     }
@@ -149,7 +149,12 @@ pub fn apply_update_path_public(
     // keys above their own position with derived ones, and a server derives
     // none, so this is checked here for everyone.
     let mut distinct = std::collections::HashSet::with_capacity(keys.len() + 1);
-    if !keys.iter().chain(std::iter::once(leaf_key)).all(|k| distinct.insert(k.as_bytes())) {
+    if !keys
+        .iter()
+        .map(crate::crypto::HpkePublicKey::as_bytes)
+        .chain(std::iter::once(leaf_key))
+        .all(|k| distinct.insert(k))
+    {
         return Err(UpdatePathError::RepeatedKey.into());
     }
     let expected_parent_hash = staged.apply_path(suite, sender, &keys)?;

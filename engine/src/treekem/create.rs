@@ -57,7 +57,7 @@ pub fn create_update_path(
     let keys: Vec<_> = pairs.iter().map(|p| p.public.clone()).collect();
 
     let leaf_parent_hash = staged.apply_path(suite, sender, &keys)?;
-    leaf.encryption_key = leaf_pair.public.clone();
+    leaf.set_encryption_key(leaf_pair.public.as_bytes())?;
     leaf.leaf_node_source = LeafNodeSource::Commit { parent_hash: leaf_parent_hash };
     leaf.sign(suite, signer, Some((group_id, sender)))?;
     staged.set_path_leaf(sender, leaf.clone());
@@ -75,8 +75,7 @@ pub fn create_update_path(
         .zip(path_secrets.par_iter())
         .zip(keys.par_iter())
         .map(|(((_, resolution), secret), key)| {
-            let pks: Vec<&[u8]> =
-                resolution.iter().filter_map(|&x| staged.encryption_key(x).map(|k| k.as_bytes())).collect();
+            let pks: Vec<&[u8]> = resolution.iter().filter_map(|&x| staged.encryption_key(x)).collect();
             let encrypted_path_secret = seal_batch(suite, &pks, &context, secret)?;
             Ok(UpdatePathNode { encryption_key: key.clone(), encrypted_path_secret })
         })

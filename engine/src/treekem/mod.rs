@@ -74,12 +74,12 @@ impl PrivateTree {
     /// (after blanking, truncation or another member's path, §7.5: outdated
     /// key material MUST be deleted).
     pub fn retain_consistent(&mut self, tree: &impl TreeView) {
-        self.keys.retain(|&x, (_, public)| tree.encryption_key(NodeIndex(x)) == Some(public));
+        self.keys.retain(|&x, (_, public)| tree.encryption_key(NodeIndex(x)) == Some(public.as_bytes()));
     }
 
     /// Whether every key held matches the tree's public key at its node.
     pub fn is_consistent(&self, tree: &impl TreeView) -> bool {
-        self.keys.iter().all(|(&x, (_, public))| tree.encryption_key(NodeIndex(x)) == Some(public))
+        self.keys.iter().all(|(&x, (_, public))| tree.encryption_key(NodeIndex(x)) == Some(public.as_bytes()))
     }
 
     /// Number of node keys held (the leaf included).

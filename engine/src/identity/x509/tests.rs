@@ -352,12 +352,12 @@ fn credential_checked_by_type() {
         validator.validate_credential(&basic, &chain.leaf_key, ED25519, NOW),
         Err(X509Error::UnsupportedCredentialType(1))
     );
-    let other = Credential::Other { credential_type: crate::messages::CredentialType(0xf000), data: vec![] };
+    let other = Credential::Other { credential_type: crate::messages::CredentialType(0xf000), data: Box::default() };
     assert_eq!(
         validator.validate_credential(&other, &chain.leaf_key, ED25519, NOW),
         Err(X509Error::UnsupportedCredentialType(0xf000))
     );
-    let empty = Credential::X509 { certificates: vec![] };
+    let empty = Credential::X509 { certificates: Box::default() };
     assert_eq!(validator.validate_credential(&empty, &chain.leaf_key, ED25519, NOW), Err(X509Error::EmptyChain));
 }
 
