@@ -50,7 +50,7 @@ fn check_case(c: &Case, suite: Suite<'static>) -> Result<(), CaseError> {
 
     // The same step through the pair a group carries.
     let before = TranscriptHashes::from_parts(vec![], c.interim_transcript_hash_before.clone());
-    let after = TranscriptHashes::new(&suite, before.next_confirmed(&suite, &input), tag);
+    let after = TranscriptHashes::new(&suite, before.next_confirmed(&suite, &[&input]), tag);
     check_eq("TranscriptHashes confirmed", after.confirmed(), &c.confirmed_transcript_hash_after[..])?;
     check_eq("TranscriptHashes interim", after.interim(), &c.interim_transcript_hash_after[..])
 }

@@ -90,9 +90,19 @@ fn write_label(out: &mut Vec<u8>, label: &[u8]) {
 /// `struct { opaque label<V>; opaque content<V>; }` with the MLS prefix:
 /// the shape of both SignContent and EncryptContext (RFC 9420 §5.1.2, §5.1.3).
 fn labelled_content(label: &[u8], content: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(LABEL_PREFIX.len() + label.len() + content.len() + 8);
+    let mut out = labelled_header(label, content.len(), content.len());
+    out.extend_from_slice(content);
+    out
+}
+
+/// The bytes of [`labelled_content`] before a content of `content_len`
+/// bytes: the label and the content's length; `reserve` more bytes of
+/// capacity. A caller that encodes a large content right after this (see
+/// `messages::content::EncodedPublic`) signs or verifies it uncopied.
+pub(crate) fn labelled_header(label: &[u8], content_len: usize, reserve: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(LABEL_PREFIX.len() + label.len() + 5 + reserve);
     write_label(&mut out, label);
-    write_bytes(&mut out, content);
+    write_varint(&mut out, content_len as u64);
     out
 }
 
@@ -227,7 +237,13 @@ impl<'p> Suite<'p> {
         content: &[u8],
         signature: &[u8],
     ) -> Result<(), CryptoError> {
-        self.provider.verify(&self.alg, key, &labelled_content(label.as_bytes(), content), signature)
+        self.verify_labelled(key, &labelled_content(label.as_bytes(), content), signature)
+    }
+
+    /// `VerifyWithLabel` over a SignContent already encoded
+    /// ([`labelled_header`], then the content).
+    pub(crate) fn verify_labelled(&self, key: &[u8], sign_content: &[u8], signature: &[u8]) -> Result<(), CryptoError> {
+        self.provider.verify(&self.alg, key, sign_content, signature)
     }
 
     /// `EncryptWithLabel(pk, label, context, plaintext)` (RFC 9420 §5.1.3).

@@ -5,7 +5,7 @@
 use crate::crypto::constant_time_eq;
 use crate::crypto::{CryptoError, Secret, Suite};
 use crate::error::{Error, UsageError, ValidationError};
-use crate::messages::content::FRAMED_CONTENT_TBS_LABEL;
+use crate::messages::content::EncodedPublic;
 use crate::messages::{AuthenticatedContent, FramedContent, GroupContext, PublicMessage, Sender, WireFormat};
 
 use super::auth::{check_confirmation_tag_presence, check_group_and_epoch, check_sender_content, check_wire_format};
@@ -132,13 +132,11 @@ where
         })?
         .as_ref()
         .to_vec();
-    // AuthenticatedContentTBM is FramedContentTBS followed by the auth
-    // data (§6.2): one encoding serves the signature and the tag.
-    let (tbm, tbs_len) = message.tbm_bytes_and_tbs_len(context)?;
+    // One encoding serves the signature, the tag and the transcript hash.
+    let encoded = message.encode_for_checks(context)?;
     let PublicMessage { content, auth, membership_tag } = message;
     let checks = PublicChecks {
-        tbm,
-        tbs_len,
+        encoded,
         signature_key: key,
         signature: auth.signature.clone(),
         tag: membership_key.zip(membership_tag),
@@ -150,8 +148,7 @@ where
 /// over its encoded AuthenticatedContentTBM.
 #[derive(Debug)]
 pub struct PublicChecks<'a> {
-    tbm: Vec<u8>,
-    tbs_len: usize,
+    encoded: EncodedPublic,
     signature_key: Vec<u8>,
     signature: Vec<u8>,
     /// The key and the tag to check, for a receiver holding the key.
@@ -162,7 +159,7 @@ impl PublicChecks<'_> {
     /// Whether the message is large enough for its signature check to be
     /// worth another thread beside the rest of its processing.
     pub fn is_large(&self) -> bool {
-        self.tbm.len() >= PARALLEL_CHECK_BYTES
+        self.encoded.tbm().len() >= PARALLEL_CHECK_BYTES
     }
 
     /// Checks the membership tag (when the key is held), then the signature.
@@ -174,15 +171,21 @@ impl PublicChecks<'_> {
     /// The membership tag alone (nothing when the key is not held).
     pub fn verify_tag(&self, suite: &Suite<'_>) -> Result<(), Error> {
         match &self.tag {
-            Some((key, tag)) => tag_matches(suite, key, &self.tbm, tag),
+            Some((key, tag)) => tag_matches(suite, key, self.encoded.tbm(), tag),
             None => Ok(()),
         }
     }
 
     /// The signature alone.
     pub fn verify_signature(&self, suite: &Suite<'_>) -> Result<(), Error> {
-        let tbs = &self.tbm[..self.tbs_len];
-        Ok(suite.verify_with_label(&self.signature_key, FRAMED_CONTENT_TBS_LABEL, tbs, &self.signature)?)
+        Ok(suite.verify_labelled(&self.signature_key, self.encoded.sign_content(), &self.signature)?)
+    }
+
+    /// The message's ConfirmedTranscriptHashInput (§8.2), in pieces, for a
+    /// commit: read from the encoding the checks hash rather than encoded
+    /// again.
+    pub fn confirmed_input(&self) -> [&[u8]; 2] {
+        self.encoded.confirmed_input()
     }
 }
 

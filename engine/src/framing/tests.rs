@@ -154,6 +154,35 @@ fn public_messages_round_trip() {
 }
 
 #[test]
+fn one_encoding_serves_signature_tag_and_transcript() {
+    let f = Fixture::new();
+    // Authenticated data of these sizes puts the TBS length in 1-, 2- and
+    // 4-byte varints, so the SignContent header starts at three offsets.
+    for aad in [0, 20, 100, 20_000, 70_000] {
+        for (body, is_commit) in [(proposal(), false), (commit(), true)] {
+            let mut content = f.content(Sender::Member(SENDER), body);
+            content.authenticated_data = vec![7; aad];
+            let signed =
+                sign_content(&f.suite, &f.signer.private, WireFormat::PUBLIC_MESSAGE, content, Some(&f.context))
+                    .unwrap();
+            let input = signed.confirmed_transcript_hash_input();
+            let ac = if is_commit { signed.confirm(vec![1; 32]) } else { signed.into_authenticated() }.unwrap();
+            let message = protect_public(&f.suite, ac.clone(), Some(&f.context), Some(&f.membership_key)).unwrap();
+            let encoded = message.encode_for_checks(&f.context).unwrap();
+            let tbs = ac.tbs_bytes(Some(&f.context)).unwrap();
+            let mut sign_content = Vec::new();
+            crate::codec::write_bytes(&mut sign_content, b"MLS 1.0 FramedContentTBS");
+            crate::codec::write_bytes(&mut sign_content, &tbs);
+            assert_eq!(encoded.sign_content(), sign_content);
+            assert_eq!(encoded.tbm(), message.tbm_bytes(&f.context).unwrap());
+            assert_eq!(encoded.confirmed_input().concat(), ac.confirmed_transcript_hash_input());
+            assert_eq!(encoded.confirmed_input().concat(), input);
+            f.unprotect_public(message).unwrap();
+        }
+    }
+}
+
+#[test]
 fn application_data_is_never_public() {
     let f = Fixture::new();
     let err = sign_content(

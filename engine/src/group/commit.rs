@@ -333,7 +333,7 @@ impl Group {
         let wire_format = self.config.handshake_wire_format;
         let signed = framing::sign_content(&suite, &self.identity.signer.private, wire_format, content, Some(context))?;
         let next_context =
-            public.next_context(&suite, &mut staged, &applied, &signed.confirmed_transcript_hash_input());
+            public.next_context(&suite, &mut staged, &applied, &[&signed.confirmed_transcript_hash_input()]);
         let EpochDerivation { joiner_secret, welcome_secret, mut epoch_secrets } =
             self.derive_epoch(&suite, &next_context, &applied, &commit_secret, self.epoch.init_secret())?;
         let tag = confirmation_tag(&suite, epoch_secrets.confirmation_key(), &next_context.confirmed_transcript_hash);
@@ -494,24 +494,31 @@ impl Group {
 
     /// Validates a received commit and computes the epoch it starts
     /// (§12.4.2); nothing of the group changes.
+    /// `confirmed_input`: see `PublicGroup::stage_commit`.
     pub(crate) fn stage_commit(
         &self,
         authenticated: &AuthenticatedContent,
         commit: &Commit,
+        confirmed_input: Option<[&[u8]; 2]>,
     ) -> Result<StagedCommit, Error> {
-        self.config.on_pool(|| self.stage_commit_inner(authenticated, commit))
+        self.config.on_pool(|| self.stage_commit_inner(authenticated, commit, confirmed_input))
     }
 
     /// The group's public staging (everything a server checks), then this
     /// member's part: the path secret addressed to it, the key schedule,
     /// the confirmation tag (§12.4.2).
-    fn stage_commit_inner(&self, authenticated: &AuthenticatedContent, commit: &Commit) -> Result<StagedCommit, Error> {
+    fn stage_commit_inner(
+        &self,
+        authenticated: &AuthenticatedContent,
+        commit: &Commit,
+        confirmed_input: Option<[&[u8]; 2]>,
+    ) -> Result<StagedCommit, Error> {
         let suite = self.suite()?;
         let me = self.private.own_leaf;
         if authenticated.content.sender == Sender::Member(me) {
             return Err(UsageError::OwnCommit.into());
         }
-        let stage = self.public.stage_commit(&suite, authenticated, commit, true)?;
+        let stage = self.public.stage_commit(&suite, authenticated, commit, true, confirmed_input)?;
         if stage.applied.removed.iter().any(|(l, _)| *l == me) {
             return Ok(StagedCommit { public: stage.finish(), secrets: None });
         }

@@ -190,7 +190,7 @@ fn external_join_inner(
     };
     let signed =
         framing::sign_content(&suite, &identity.signer.private, WireFormat::PUBLIC_MESSAGE, content, Some(&old))?;
-    let context = public.next_context(&suite, &mut staged, &applied, &signed.confirmed_transcript_hash_input());
+    let context = public.next_context(&suite, &mut staged, &applied, &[&signed.confirmed_transcript_hash_input()]);
     let psk = PskSecret::zero(&suite);
     let mut epoch =
         derive_epoch(&suite, &init_secret, &created.commit_secret, &psk, &context.to_bytes())?.epoch_secrets;

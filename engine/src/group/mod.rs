@@ -738,13 +738,19 @@ impl Group {
                     // signature verify.
                     let (signed, staged) = std::thread::scope(|scope| {
                         let signed = scope.spawn(|| checks.verify_signature(&suite));
-                        let staged = checks.verify_tag(&suite).and_then(|()| self.stage_commit(&authenticated, commit));
+                        let staged = checks
+                            .verify_tag(&suite)
+                            .and_then(|()| self.stage_commit(&authenticated, commit, Some(checks.confirmed_input())));
                         (signed.join(), staged)
                     });
                     signed.map_err(|_| CryptoError::Internal)??;
                     return Ok(Processed::Commit(Box::new(staged?)));
                 }
                 checks.verify(&suite)?;
+                if let FramedContentBody::Commit(commit) = &authenticated.content.body {
+                    let staged = self.stage_commit(&authenticated, commit, Some(checks.confirmed_input()))?;
+                    return Ok(Processed::Commit(Box::new(staged)));
+                }
                 authenticated
             }
             MlsMessageBody::PrivateMessage(m) => {
@@ -765,7 +771,7 @@ impl Group {
                             let FramedContentBody::Commit(commit) = &kept.content.body else {
                                 return Err(InternalError::invariant("a deferred message is a commit"));
                             };
-                            return Ok(Processed::Commit(Box::new(self.stage_commit(kept, commit)?)));
+                            return Ok(Processed::Commit(Box::new(self.stage_commit(kept, commit, None)?)));
                         }
                         deferred_digest = Some(digest);
                     }
@@ -798,7 +804,7 @@ impl Group {
                     sender: authenticated.content.sender,
                 })
             }
-            FramedContentBody::Commit(commit) => match self.stage_commit(&authenticated, commit) {
+            FramedContentBody::Commit(commit) => match self.stage_commit(&authenticated, commit, None) {
                 Ok(staged) => Ok(Processed::Commit(Box::new(staged))),
                 Err(e @ Error::Invalid(ValidationError::Commit(CommitError::UnknownProposalReference))) => {
                     if let Some(digest) = deferred_digest {

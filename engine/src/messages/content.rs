@@ -207,20 +207,23 @@ impl FramedContent {
         Ok(out)
     }
 
+    /// Appends the FramedContentTBS; returns where in `out` its
+    /// FramedContent ends.
     fn encode_tbs(
         &self,
         out: &mut Vec<u8>,
         wire_format: WireFormat,
         context: Option<&GroupContext>,
-    ) -> Result<(), Error> {
+    ) -> Result<usize, Error> {
         ProtocolVersion::MLS10.encode(out);
         wire_format.encode(out);
         self.encode(out);
+        let content_end = out.len();
         if self.sender.signs_group_context() {
             let context = context.ok_or(UsageError::MissingGroupContext)?;
             context.encode(out);
         }
-        Ok(())
+        Ok(content_end)
     }
 }
 
@@ -329,18 +332,30 @@ impl PublicMessage {
     /// the membership tag MAC: FramedContentTBS (wire format
     /// mls_public_message, with `context`) followed by the auth data.
     pub fn tbm_bytes(&self, context: &GroupContext) -> Result<Vec<u8>, Error> {
-        Ok(self.tbm_bytes_and_tbs_len(context)?.0)
-    }
-
-    /// [`tbm_bytes`](Self::tbm_bytes) and the length of its leading
-    /// FramedContentTBS, the signature's input: one encoding serves the
-    /// membership tag and the signature.
-    pub(crate) fn tbm_bytes_and_tbs_len(&self, context: &GroupContext) -> Result<(Vec<u8>, usize), Error> {
         let mut out = Vec::new();
         self.content.encode_tbs(&mut out, WireFormat::PUBLIC_MESSAGE, Some(context))?;
-        let tbs_len = out.len();
         self.auth.encode(&mut out);
-        Ok((out, tbs_len))
+        Ok(out)
+    }
+
+    /// The one encoding a receiver's checks read (see [`EncodedPublic`]).
+    pub(crate) fn encode_for_checks(&self, context: &GroupContext) -> Result<EncodedPublic, Error> {
+        let label = FRAMED_CONTENT_TBS_LABEL.as_bytes();
+        // Room for the SignContent header of the longest content.
+        let head = crate::crypto::labelled_header(label, crate::codec::MAX_VARINT as usize, 0).len();
+        let reserve = size_hint(&self.content) + self.auth.signature.len() + 2 * 64;
+        let mut buf = Vec::with_capacity(head + reserve);
+        buf.resize(head, 0);
+        let content_end = self.content.encode_tbs(&mut buf, WireFormat::PUBLIC_MESSAGE, Some(context))?;
+        let tbs_end = buf.len();
+        let header = crate::crypto::labelled_header(label, tbs_end - head, 0);
+        let sign_start = head.checked_sub(header.len()).ok_or(UsageError::InvalidArgument("message too long"))?;
+        buf[sign_start..head].copy_from_slice(&header);
+        // FramedContentAuthData starts with signature<V> (§6.1).
+        self.auth.encode(&mut buf);
+        let signature = &self.auth.signature;
+        let signature_end = tbs_end + crate::codec::varint_len(signature.len() as u64) + signature.len();
+        Ok(EncodedPublic { buf, sign_start, tbs_start: head, content_end, tbs_end, signature_end })
     }
 
     /// The AuthenticatedContent this message carries.
@@ -351,6 +366,67 @@ impl PublicMessage {
             auth: self.auth.clone(),
         }
     }
+}
+
+/// A received PublicMessage encoded once for every check that hashes it:
+/// the SignContent header, FramedContentTBS, then the auth data. The
+/// signature covers the header and TBS (§5.1.2, §6.1), the membership tag
+/// the TBS and auth data (AuthenticatedContentTBM, §6.2), and the confirmed
+/// transcript hash wire_format, FramedContent and signature (§8.2), which
+/// lie in it too. For a large commit this is one buffer where there were
+/// three copies (issue 16: the fresh pages cost ~1 ms at 10,000 members).
+#[derive(Debug)]
+pub(crate) struct EncodedPublic {
+    buf: Vec<u8>,
+    sign_start: usize,
+    tbs_start: usize,
+    content_end: usize,
+    tbs_end: usize,
+    signature_end: usize,
+}
+
+impl EncodedPublic {
+    /// The encoded SignContent of the FramedContentTBS.
+    pub(crate) fn sign_content(&self) -> &[u8] {
+        &self.buf[self.sign_start..self.tbs_end]
+    }
+
+    /// AuthenticatedContentTBM.
+    pub(crate) fn tbm(&self) -> &[u8] {
+        &self.buf[self.tbs_start..]
+    }
+
+    /// ConfirmedTranscriptHashInput in two pieces: wire_format and
+    /// FramedContent (after the TBS's version), then signature<V>.
+    pub(crate) fn confirmed_input(&self) -> [&[u8]; 2] {
+        [&self.buf[self.tbs_start + 2..self.content_end], &self.buf[self.tbs_end..self.signature_end]]
+    }
+}
+
+/// About the encoded length of `content`, so that [`EncodedPublic`] is
+/// allocated once: a large commit is almost all UpdatePath ciphertexts or
+/// Add proposals (counted at 512 bytes; a short estimate costs a regrowth).
+fn size_hint(content: &FramedContent) -> usize {
+    let body = match &content.body {
+        FramedContentBody::Commit(commit) => {
+            let path = commit.path.as_ref().map_or(0, |path| {
+                let node = |n: &super::UpdatePathNode| {
+                    let sealed: usize =
+                        n.encrypted_path_secret.iter().map(|c| c.kem_output.len() + c.ciphertext.len() + 4).sum();
+                    n.encryption_key.as_bytes().len() + sealed + 8
+                };
+                1024 + path.nodes.iter().map(node).sum::<usize>()
+            });
+            let proposals: usize = commit
+                .proposals
+                .iter()
+                .map(|p| if matches!(p, super::ProposalOrRef::Proposal(_)) { 512 } else { 40 })
+                .sum();
+            path + proposals
+        }
+        _ => 1024,
+    };
+    body + content.group_id.len() + content.authenticated_data.len() + 512
 }
 
 impl Encode for PublicMessage {

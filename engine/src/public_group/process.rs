@@ -227,10 +227,11 @@ impl PublicGroup {
         };
         let provider = self.provider.clone();
         let suite = Suite::new(&*provider, self.context.cipher_suite)?;
-        let authenticated =
-            framing::unprotect_public(&suite, message, &self.context, self.membership_key.as_ref(), |content| {
+        let (authenticated, checks) =
+            framing::unprotect_public_deferred(message, &self.context, self.membership_key.as_ref(), |content| {
                 signer_key(&self.context, &self.tree, content)
             })?;
+        checks.verify(&suite)?;
         match &authenticated.content.body {
             // unprotect_public already refuses this (§6); kept total.
             FramedContentBody::Application(_) => Err(ValidationError::ApplicationInPublicMessage.into()),
@@ -248,7 +249,9 @@ impl PublicGroup {
             }
             FramedContentBody::Commit(commit) => {
                 let config = self.config.clone();
-                let stage = config.on_pool(|| self.stage_commit(&suite, &authenticated, commit, parallel))?;
+                let input = checks.confirmed_input();
+                let stage =
+                    config.on_pool(|| self.stage_commit(&suite, &authenticated, commit, parallel, Some(input)))?;
                 Ok(Validated::Commit(Box::new(stage.finish())))
             }
         }
@@ -312,12 +315,15 @@ impl PublicGroup {
     /// (§7.5, §7.6, §7.9.2), the tree hash, the next GroupContext and
     /// transcript hashes (§8.2). Not the confirmation tag, which needs the
     /// new epoch's secrets. `parallel` checks Adds' KeyPackages on rayon.
+    /// `confirmed_input` is the commit's ConfirmedTranscriptHashInput when
+    /// the caller holds it encoded (`PublicChecks::confirmed_input`).
     pub(crate) fn stage_commit(
         &self,
         suite: &Suite<'_>,
         authenticated: &AuthenticatedContent,
         commit: &Commit,
         parallel: bool,
+        confirmed_input: Option<[&[u8]; 2]>,
     ) -> Result<PublicStage<'_>, Error> {
         let sender = authenticated.content.sender;
         let committer = Committer::of(sender)?;
@@ -352,7 +358,15 @@ impl PublicGroup {
         if tag.len() != suite.hash_len() {
             return Err(ValidationError::ConfirmationTagLength.into());
         }
-        let context = self.next_context(suite, &mut staged, &applied, &authenticated.confirmed_transcript_hash_input());
+        let encoded;
+        let confirmed_input: &[&[u8]] = match &confirmed_input {
+            Some(parts) => parts,
+            None => {
+                encoded = authenticated.confirmed_transcript_hash_input();
+                &[&encoded]
+            }
+        };
+        let context = self.next_context(suite, &mut staged, &applied, confirmed_input);
         let transcript = TranscriptHashes::new(suite, context.confirmed_transcript_hash.clone(), tag);
         Ok(PublicStage {
             staged,
@@ -377,7 +391,7 @@ impl PublicGroup {
         suite: &Suite<'_>,
         staged: &mut StagedTree<'_>,
         applied: &AppliedProposals,
-        confirmed_input: &[u8],
+        confirmed_input: &[&[u8]],
     ) -> GroupContext {
         GroupContext {
             confirmed_transcript_hash: self.transcript.next_confirmed(suite, confirmed_input),

@@ -251,7 +251,7 @@ fn transcript_hashes_follow_section_8_2() {
     assert_eq!(expected_input.len(), 32 + 1 + 32);
 
     let before = TranscriptHashes::from_parts(vec![0x33; 32], interim_before.clone());
-    assert_eq!(before.next_confirmed(&s, &input), confirmed);
+    assert_eq!(before.next_confirmed(&s, &[&input]), confirmed);
     let after = TranscriptHashes::new(&s, confirmed.clone(), &tag);
     assert_eq!(after.confirmed(), confirmed.as_slice());
     assert_eq!(after.interim(), interim.as_slice());

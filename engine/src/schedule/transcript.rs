@@ -14,8 +14,16 @@ use crate::crypto::{CryptoError, Secret, Suite};
 /// (RFC 9420 §8.2).
 /// `confirmed_input` is the encoded ConfirmedTranscriptHashInput.
 pub fn confirmed_transcript_hash(suite: &Suite<'_>, interim_before: &[u8], confirmed_input: &[u8]) -> Vec<u8> {
-    // Hashed in two parts so a large Commit is not copied to be concatenated.
-    suite.provider().hash(suite.algorithms(), &[interim_before, confirmed_input])
+    confirmed_transcript_hash_of_parts(suite, interim_before, &[confirmed_input])
+}
+
+/// [`confirmed_transcript_hash`] of an input given in consecutive parts:
+/// hashed as parts so that a large Commit is not copied to be concatenated.
+pub fn confirmed_transcript_hash_of_parts(suite: &Suite<'_>, interim_before: &[u8], parts: &[&[u8]]) -> Vec<u8> {
+    let mut all = Vec::with_capacity(parts.len() + 1);
+    all.push(interim_before);
+    all.extend_from_slice(parts);
+    suite.provider().hash(suite.algorithms(), &all)
 }
 
 /// `interim_transcript_hash_[epoch] = Hash(confirmed_transcript_hash_[epoch]
@@ -92,8 +100,9 @@ impl TranscriptHashes {
     }
 
     /// The confirmed_transcript_hash of the epoch a Commit creates, from its
-    /// encoded ConfirmedTranscriptHashInput (RFC 9420 §8.2).
-    pub fn next_confirmed(&self, suite: &Suite<'_>, confirmed_input: &[u8]) -> Vec<u8> {
-        confirmed_transcript_hash(suite, &self.interim, confirmed_input)
+    /// encoded ConfirmedTranscriptHashInput (RFC 9420 §8.2), in
+    /// consecutive parts.
+    pub fn next_confirmed(&self, suite: &Suite<'_>, confirmed_input: &[&[u8]]) -> Vec<u8> {
+        confirmed_transcript_hash_of_parts(suite, &self.interim, confirmed_input)
     }
 }
