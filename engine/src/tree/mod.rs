@@ -333,8 +333,8 @@ impl RatchetTree {
         for i in new_leaves.saturating_sub(1)..self.parents.len() {
             self.replace_parent(NodeIndex(2 * i as u32 + 1), None);
         }
-        self.leaves.resize(new_leaves.min(self.leaves.len()));
-        self.parents.resize(new_leaves.saturating_sub(1).min(self.parents.len()));
+        self.leaves.resize(new_leaves);
+        self.parents.resize(new_leaves.saturating_sub(1));
         // No bitmap in the diff: no leaf's occupancy changed.
         if let Some(occupancy) = diff.occupancy.take() {
             self.occupancy = occupancy;
