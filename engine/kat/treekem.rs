@@ -127,7 +127,9 @@ fn check_case(c: &Case, suite: Suite<'static>) -> Result<(), CaseError> {
             }
             if let Some(i) = path.nodes.iter().position(|n| !n.encrypted_path_secret.is_empty()) {
                 let mut t = path.clone();
-                t.nodes[i].encrypted_path_secret.pop();
+                let mut short: Vec<_> = t.nodes[i].encrypted_path_secret.iter().collect();
+                short.pop();
+                t.nodes[i].encrypted_path_secret = short.into();
                 tampered.push(("ciphertext count", t));
             }
             let mut t = path.clone();

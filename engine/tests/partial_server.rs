@@ -300,11 +300,10 @@ fn check_path_secret(
     let mut keys: Vec<NodeIndex> = vec![r.node()];
     keys.extend(math::direct_path(r.node(), proof.n_leaves).into_iter().take_while(|&x| x != lca));
     let opens = |slot: usize| -> Vec<Vec<u8>> {
+        let ciphertext = node.encrypted_path_secret.get(slot).unwrap();
         keys.iter()
             .filter_map(|&x| member.node_private_key(x))
-            .filter_map(|k| {
-                suite.decrypt_with_label(k, "UpdatePathNode", &context, &node.encrypted_path_secret[slot]).ok()
-            })
+            .filter_map(|k| suite.decrypt_with_label(k, "UpdatePathNode", &context, &ciphertext).ok())
             .map(|s| s.as_bytes().to_vec())
             .collect()
     };

@@ -417,7 +417,9 @@ fn invalid_and_late_handshakes_are_refused_and_change_nothing() {
     // A path missing one ciphertext.
     let mut short = base.clone();
     if let Some(path) = &mut short.path {
-        path.nodes[0].encrypted_path_secret.pop();
+        let mut fewer: Vec<_> = path.nodes[0].encrypted_path_secret.iter().collect();
+        fewer.pop();
+        path.nodes[0].encrypted_path_secret = fewer.into();
     }
     assert_eq!(
         refused(&resign_commit(&alice, &ids[0].signer, &good.message, short)),

@@ -451,7 +451,7 @@ fn commit_mutants(fx: &Fixture, g: &Genuine) -> Vec<Mutant> {
             Box::new(|c| {
                 if let Some(path) = &mut c.path {
                     for n in &mut path.nodes {
-                        n.encrypted_path_secret.clear();
+                        n.encrypted_path_secret = Default::default();
                     }
                 }
             }),
@@ -462,8 +462,8 @@ fn commit_mutants(fx: &Fixture, g: &Genuine) -> Vec<Mutant> {
             Box::new(|c| {
                 if let Some(path) = &mut c.path {
                     for n in &mut path.nodes {
-                        if let Some(ct) = n.encrypted_path_secret.first().cloned() {
-                            n.encrypted_path_secret.push(ct);
+                        if let Some(ct) = n.encrypted_path_secret.get(0) {
+                            n.encrypted_path_secret = n.encrypted_path_secret.iter().chain([ct]).collect();
                         }
                     }
                 }

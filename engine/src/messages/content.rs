@@ -411,9 +411,7 @@ fn size_hint(content: &FramedContent) -> usize {
         FramedContentBody::Commit(commit) => {
             let path = commit.path.as_ref().map_or(0, |path| {
                 let node = |n: &super::UpdatePathNode| {
-                    let sealed: usize =
-                        n.encrypted_path_secret.iter().map(|c| c.kem_output.len() + c.ciphertext.len() + 4).sum();
-                    n.encryption_key.as_bytes().len() + sealed + 8
+                    n.encryption_key.as_bytes().len() + n.encrypted_path_secret.body_len() + 8
                 };
                 1024 + path.nodes.iter().map(node).sum::<usize>()
             });

@@ -17,7 +17,7 @@ pub mod registered_extensions;
 pub mod welcome;
 
 pub use app_data::{AppDataDictionary, ComponentData, ComponentId, LAST_RESORT_KEY_PACKAGE};
-pub use commit::{Commit, UpdatePath, UpdatePathNode};
+pub use commit::{Commit, EncryptedPathSecrets, UpdatePath, UpdatePathNode};
 pub use content::{
     AuthenticatedContent, ContentType, FramedContent, FramedContentAuthData, FramedContentBody, MlsMessage,
     MlsMessageBody, PrivateContentAad, PrivateMessage, PrivateMessageContent, PublicMessage, Sender, SenderData,

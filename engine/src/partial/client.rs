@@ -858,7 +858,7 @@ fn decrypt_path(
         _ => top,
     };
     let private = keys.key(holder).ok_or(PartialError::PathShape("no private key for the resolution node"))?;
-    let first = suite.decrypt_with_label(private, crate::treekem::UPDATE_PATH_NODE, hpke_context, ciphertext)?;
+    let first = suite.decrypt_with_label(private, crate::treekem::UPDATE_PATH_NODE, hpke_context, &ciphertext)?;
     let mut secret = first;
     for x in path_from(ancestor, n) {
         if !receiver_after.is_blank(x) {

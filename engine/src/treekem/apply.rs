@@ -211,8 +211,11 @@ pub fn decrypt_update_path(
     let key = own
         .key(resolutions[step_index][slot])
         .ok_or(InternalError::invariant("a member holds the key of its node in every resolution above it (§4.2)"))?;
-    let ciphertext = &path.nodes[step_index].encrypted_path_secret[slot];
-    let decrypted = suite.decrypt_with_label(key, UPDATE_PATH_NODE, context, ciphertext)?;
+    let ciphertext = path.nodes[step_index]
+        .encrypted_path_secret
+        .get(slot)
+        .ok_or(InternalError::invariant("the ciphertext count was checked against the resolution"))?;
+    let decrypted = suite.decrypt_with_label(key, UPDATE_PATH_NODE, context, &ciphertext)?;
     if decrypted.len() != suite.hash_len() {
         return Err(UpdatePathError::PathSecretLength.into());
     }

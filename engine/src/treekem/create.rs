@@ -76,7 +76,7 @@ pub fn create_update_path(
         .zip(keys.par_iter())
         .map(|(((_, resolution), secret), key)| {
             let pks: Vec<&[u8]> = resolution.iter().filter_map(|&x| staged.encryption_key(x)).collect();
-            let encrypted_path_secret = seal_batch(suite, &pks, &context, secret)?;
+            let encrypted_path_secret = seal_batch(suite, &pks, &context, secret)?.into();
             Ok(UpdatePathNode { encryption_key: key.clone(), encrypted_path_secret })
         })
         .collect::<Result<Vec<_>, Error>>()?;
