@@ -5,8 +5,8 @@
 //! RAYON_NUM_THREADS=1 cargo run --release -p throng-benches --example cold_process -- --members 10000
 //! ```
 //!
-//! B at `--committer first` or `last` makes one commit on the freshly built
-//! tree ([`GroupFixture`]), untimed; C then processes it on fresh copies,
+//! B at `--committer first` or `last` makes one commit (`--commit update`,
+//! `add` or `remove`) on the freshly built tree ([`GroupFixture`]), untimed; C then processes it on fresh copies,
 //! one timed sample each, and the min / median / p90 and sample count are
 //! printed. Unlike `compare`, no commit is made between samples, so caches
 //! and the allocator stay warm: this isolates the processing itself.
@@ -31,6 +31,16 @@ use throng_benches::peers::throng::Throng;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Clone, Copy, ValueEnum)]
+enum Commit {
+    /// An empty commit with a path (`process_cold`).
+    Update,
+    /// Adding the newcomer (`process_add_cold`).
+    Add,
+    /// Removing B's neighbour (`process_remove_cold`).
+    Remove,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum Position {
     First,
     Last,
@@ -48,6 +58,9 @@ struct Args {
     /// B's leaf: first (leaf 2, about n ciphertexts) or last (leaf n - 1).
     #[arg(long, value_enum, default_value = "first")]
     committer: Position,
+    /// What B commits.
+    #[arg(long, value_enum, default_value = "update")]
+    commit: Commit,
 }
 
 fn main() {
@@ -60,7 +73,12 @@ fn main() {
         Position::Last => &fixture.cold.b,
     };
     let mut b = setup.fork(b).expect("fork");
-    let commit = Op::Update.commit(&mut setup, &mut b, &fixture);
+    let op = match args.commit {
+        Commit::Update => Op::Update,
+        Commit::Add => Op::Add,
+        Commit::Remove => Op::Remove,
+    };
+    let commit = op.commit(&mut setup, &mut b, &fixture);
     eprintln!("commit of {} bytes", commit.len());
     // Copies are made a batch at a time, outside the sampled region.
     let batch = 20;
@@ -79,7 +97,24 @@ fn main() {
     }
     times.sort_by(f64::total_cmp);
     let at = |q: usize| times[(times.len() - 1) * q / 100];
-    println!("process_cold: min {:.3} median {:.3} p90 {:.3} ms, n={}", times[0], at(50), at(90), times.len());
+    println!(
+        "{}: min {:.3} median {:.3} p90 {:.3} ms, n={}",
+        args.commit.name(),
+        times[0],
+        at(50),
+        at(90),
+        times.len()
+    );
+}
+
+impl Commit {
+    fn name(self) -> &'static str {
+        match self {
+            Commit::Update => "process_cold",
+            Commit::Add => "process_add_cold",
+            Commit::Remove => "process_remove_cold",
+        }
+    }
 }
 
 /// Sends `command` to perf's control FIFO and waits for its ack, if asked.
