@@ -181,6 +181,34 @@ impl PublicChecks<'_> {
         Ok(suite.verify_labelled(&self.signature_key, self.encoded.sign_content(), &self.signature)?)
     }
 
+    /// Both checks, then `stage`, whose result is returned only if they
+    /// hold. For a large message when the caller's `pool` (rayon's global
+    /// pool when `None`, asked only then: asking starts it) has more than
+    /// one thread, the signature, the
+    /// longest single step and one SHA-512 pass, runs on a scoped thread of
+    /// its own while the tag is checked and `stage` runs: staging changes
+    /// nothing, and is dropped if a check fails. (A pool worker was tried
+    /// for the signature: waking one took longer than the staging.)
+    pub fn verify_with<T>(
+        &self,
+        suite: &Suite<'_>,
+        pool: Option<&rayon::ThreadPool>,
+        stage: impl FnOnce() -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        let threads = || pool.map_or_else(rayon::current_num_threads, rayon::ThreadPool::current_num_threads);
+        if !(self.is_large() && threads() > 1) {
+            self.verify(suite)?;
+            return stage();
+        }
+        let (signed, staged) = std::thread::scope(|scope| {
+            let signed = scope.spawn(|| self.verify_signature(suite));
+            let staged = self.verify_tag(suite).and_then(|()| stage());
+            (signed.join(), staged)
+        });
+        signed.map_err(|_| CryptoError::Internal)??;
+        staged
+    }
+
     /// The message's ConfirmedTranscriptHashInput (§8.2), in pieces, for a
     /// commit: read from the encoding the checks hash rather than encoded
     /// again.

@@ -555,3 +555,43 @@ fn protect_refuses_the_wrong_wire_format() {
         Err(Error::Usage(UsageError::MissingMembershipKey))
     ));
 }
+
+/// `verify_with` refuses a bad signature or tag whether the signature runs
+/// beside the staging (a large message, two threads) or before it, and
+/// returns the staging's result only when both hold.
+#[test]
+fn checks_beside_staging_refuse_what_checks_before_it_refuse() {
+    let f = Fixture::new();
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
+    let single = rayon::ThreadPoolBuilder::new().num_threads(1).build().unwrap();
+    let key = f.signer.public.as_bytes();
+    for large in [false, true] {
+        let mut content = f.content(Sender::Member(SENDER), commit());
+        if large {
+            content.authenticated_data = vec![7; 64 * 1024];
+        }
+        let signed = sign_content(&f.suite, &f.signer.private, WireFormat::PUBLIC_MESSAGE, content, Some(&f.context));
+        let ac = signed.unwrap().confirm(vec![9; 32]).unwrap();
+        let good = protect_public(&f.suite, ac, Some(&f.context), Some(&f.membership_key)).unwrap();
+        let mut bad_signature = good.clone();
+        bad_signature.auth.signature[3] ^= 1;
+        bad_signature.membership_tag =
+            Some(membership_tag(&f.suite, &bad_signature, &f.context, &f.membership_key).unwrap());
+        let mut bad_tag = good.clone();
+        if let Some(tag) = &mut bad_tag.membership_tag {
+            tag[0] ^= 1;
+        }
+        for p in [&pool, &single] {
+            let run = |message: &PublicMessage| {
+                let (_, checks) =
+                    unprotect_public_deferred(message.clone(), &f.context, Some(&f.membership_key), |_| Some(key))
+                        .unwrap();
+                assert_eq!(checks.is_large(), large);
+                checks.verify_with(&f.suite, Some(p), || Ok(42))
+            };
+            assert_eq!(run(&good).unwrap(), 42);
+            assert_eq!(crypto(run(&bad_signature)), CryptoError::VerificationFailed);
+            assert_eq!(crypto(run(&bad_tag)), CryptoError::VerificationFailed);
+        }
+    }
+}

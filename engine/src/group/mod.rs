@@ -30,7 +30,7 @@ use proposals::own_proposal_wire_format;
 pub use welcome::{OpenedWelcome, open_welcome};
 
 use crate::codec::Encode as _;
-use crate::crypto::{CipherSuite, CryptoError, CryptoProvider, Secret, Suite, default_provider};
+use crate::crypto::{CipherSuite, CryptoProvider, Secret, Suite, default_provider};
 use crate::error::{CommitError, Error, InternalError, PskError, UsageError, ValidationError};
 use crate::framing::{self, PaddingPolicy};
 use crate::identity::{AcceptAnyCredential, IdentityValidator};
@@ -723,34 +723,14 @@ impl Group {
                     Some(self.epoch.membership_key()),
                     |content| signer_key(&public.context, &public.tree, content),
                 )?;
-                // Asked only for large messages: the question starts rayon's
-                // global pool.
-                let parallel = checks.is_large()
-                    && self.config.pool.as_ref().map_or_else(rayon::current_num_threads, |p| p.current_num_threads())
-                        > 1;
-                if let (FramedContentBody::Commit(commit), true) = (&authenticated.content.body, parallel) {
-                    // The signature over a large commit is the longest
-                    // single step of processing it, and one SHA-512 pass:
-                    // it runs on a thread of its own while the commit is
-                    // staged. (A pool worker was tried: waking one took
-                    // longer than the staging here.) Staging changes
-                    // nothing, and its result is dropped unless tag and
-                    // signature verify.
-                    let (signed, staged) = std::thread::scope(|scope| {
-                        let signed = scope.spawn(|| checks.verify_signature(&suite));
-                        let staged = checks
-                            .verify_tag(&suite)
-                            .and_then(|()| self.stage_commit(&authenticated, commit, Some(checks.confirmed_input())));
-                        (signed.join(), staged)
-                    });
-                    signed.map_err(|_| CryptoError::Internal)??;
-                    return Ok(Processed::Commit(Box::new(staged?)));
-                }
-                checks.verify(&suite)?;
                 if let FramedContentBody::Commit(commit) = &authenticated.content.body {
-                    let staged = self.stage_commit(&authenticated, commit, Some(checks.confirmed_input()))?;
+                    let pool = self.config.pool.clone();
+                    let staged = checks.verify_with(&suite, pool.as_deref(), || {
+                        self.stage_commit(&authenticated, commit, Some(checks.confirmed_input()))
+                    })?;
                     return Ok(Processed::Commit(Box::new(staged)));
                 }
+                checks.verify(&suite)?;
                 authenticated
             }
             MlsMessageBody::PrivateMessage(m) => {

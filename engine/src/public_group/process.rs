@@ -231,11 +231,11 @@ impl PublicGroup {
             framing::unprotect_public_deferred(message, &self.context, self.membership_key.as_ref(), |content| {
                 signer_key(&self.context, &self.tree, content)
             })?;
-        checks.verify(&suite)?;
         match &authenticated.content.body {
             // unprotect_public already refuses this (§6); kept total.
             FramedContentBody::Application(_) => Err(ValidationError::ApplicationInPublicMessage.into()),
             FramedContentBody::Proposal(proposal) => {
+                checks.verify(&suite)?;
                 let sender = authenticated.content.sender;
                 self.check_self_remove_receipt(&suite, &authenticated, proposal)?;
                 check_received_proposal(&suite, &self.context, &self.tree, sender, proposal, &self.config)?;
@@ -249,9 +249,10 @@ impl PublicGroup {
             }
             FramedContentBody::Commit(commit) => {
                 let config = self.config.clone();
-                let input = checks.confirmed_input();
-                let stage =
-                    config.on_pool(|| self.stage_commit(&suite, &authenticated, commit, parallel, Some(input)))?;
+                let stage = checks.verify_with(&suite, config.pool.as_deref(), || {
+                    let input = checks.confirmed_input();
+                    config.on_pool(|| self.stage_commit(&suite, &authenticated, commit, parallel, Some(input)))
+                })?;
                 Ok(Validated::Commit(Box::new(stage.finish())))
             }
         }
