@@ -184,11 +184,11 @@ impl PublicChecks<'_> {
     /// Both checks, then `stage`, whose result is returned only if they
     /// hold. For a large message when the caller's `pool` (rayon's global
     /// pool when `None`, asked only then: asking starts it) has more than
-    /// one thread, the signature, the
-    /// longest single step and one SHA-512 pass, runs on a scoped thread of
-    /// its own while the tag is checked and `stage` runs: staging changes
-    /// nothing, and is dropped if a check fails. (A pool worker was tried
-    /// for the signature: waking one took longer than the staging.)
+    /// one thread, the signature, the longest single step and one SHA-512
+    /// pass, runs on a scoped thread of its own while the tag is checked
+    /// and `stage` runs: staging changes nothing, and is dropped if a check
+    /// fails. (A pool worker was tried for the signature: waking one took
+    /// longer than the staging.)
     pub fn verify_with<T>(
         &self,
         suite: &Suite<'_>,

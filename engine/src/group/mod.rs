@@ -724,8 +724,7 @@ impl Group {
                     |content| signer_key(&public.context, &public.tree, content),
                 )?;
                 if let FramedContentBody::Commit(commit) = &authenticated.content.body {
-                    let pool = self.config.pool.clone();
-                    let staged = checks.verify_with(&suite, pool.as_deref(), || {
+                    let staged = checks.verify_with(&suite, self.config.pool.as_deref(), || {
                         self.stage_commit(&authenticated, commit, Some(checks.confirmed_input()))
                     })?;
                     return Ok(Processed::Commit(Box::new(staged)));

@@ -248,10 +248,9 @@ impl PublicGroup {
                 Ok(Validated::Proposal { cached: Box::new(cached), new })
             }
             FramedContentBody::Commit(commit) => {
-                let config = self.config.clone();
-                let stage = checks.verify_with(&suite, config.pool.as_deref(), || {
+                let stage = checks.verify_with(&suite, self.config.pool.as_deref(), || {
                     let input = checks.confirmed_input();
-                    config.on_pool(|| self.stage_commit(&suite, &authenticated, commit, parallel, Some(input)))
+                    self.config.on_pool(|| self.stage_commit(&suite, &authenticated, commit, parallel, Some(input)))
                 })?;
                 Ok(Validated::Commit(Box::new(stage.finish())))
             }
