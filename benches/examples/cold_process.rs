@@ -8,8 +8,9 @@
 //! B at `--committer first` or `last` makes one commit (`--commit update`,
 //! `add` or `remove`) on the freshly built tree ([`GroupFixture`]), untimed; C then processes it on fresh copies,
 //! one timed sample each, and the min / median / p90 and sample count are
-//! printed. Unlike `compare`, no commit is made between samples, so caches
-//! and the allocator stay warm: this isolates the processing itself.
+//! printed. Unlike `compare`, no commit is made between samples unless
+//! `--commit-before` asks, so caches, the allocator and the second core
+//! stay warm: this isolates the processing itself.
 //!
 //! With `PERF_CTL` (and `PERF_ACK`) naming the FIFOs of `perf record -D -1
 //! --control=fifo:$PERF_CTL,$PERF_ACK`, sampling is on only while samples
@@ -61,6 +62,16 @@ struct Args {
     /// What B commits.
     #[arg(long, value_enum, default_value = "update")]
     commit: Commit,
+    /// Before each sample, B makes another such commit on a fresh copy,
+    /// untimed, as `compare` does: caches, the allocator and the second
+    /// core are left as the commit leaves them.
+    #[arg(long)]
+    commit_before: bool,
+    /// Print each sample's start (`Instant`, CLOCK_MONOTONIC on Linux) and
+    /// wall time to stderr, to match against `perf sched record -k
+    /// CLOCK_MONOTONIC` (`results/cold_placement.py`).
+    #[arg(long)]
+    print_samples: bool,
 }
 
 fn main() {
@@ -68,11 +79,11 @@ fn main() {
     let fixture = GroupFixture::build(args.members);
     let mut setup = Throng::default();
     let mut peer = Throng::default();
-    let b = match args.committer {
+    let committer = match args.committer {
         Position::First => &fixture.cold_first,
         Position::Last => &fixture.cold.b,
     };
-    let mut b = setup.fork(b).expect("fork");
+    let mut b = setup.fork(committer).expect("fork");
     let op = match args.commit {
         Commit::Update => Op::Update,
         Commit::Add => Op::Add,
@@ -86,14 +97,21 @@ fn main() {
     while times.len() < args.samples {
         let copies: Vec<Group> = (0..batch).map(|_| setup.fork(&fixture.cold.c).expect("fork")).collect();
         let mut done = Vec::with_capacity(batch);
-        perf("enable");
         for mut c in copies {
+            if args.commit_before {
+                let mut again = setup.fork(committer).expect("fork");
+                op.commit(&mut setup, &mut again, &fixture);
+            }
+            perf("enable");
             let start = Instant::now();
             peer.process(&mut c, &commit).expect("process");
             times.push(start.elapsed().as_secs_f64() * 1e3);
+            if args.print_samples {
+                eprintln!("sample {start:?} {:.3} ms", times[times.len() - 1]);
+            }
+            perf("disable");
             done.push(c);
         }
-        perf("disable");
     }
     times.sort_by(f64::total_cmp);
     let at = |q: usize| times[(times.len() - 1) * q / 100];

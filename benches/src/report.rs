@@ -5,7 +5,7 @@
 //! the scenario definitions. Every other line is one (implementation, metric):
 //!
 //! ```json
-//! {"impl":"mls-rs","members":1000,"op":"commit","committer":"first","median_ms":1.93,"min_ms":1.9,"p90_ms":2.1,"samples":[1.93,1.9,2.1],"median_cpu_ms":1.9,"runs":3}
+//! {"impl":"mls-rs","members":1000,"op":"commit","committer":"first","median_ms":1.93,"min_ms":1.9,"p90_ms":2.1,"samples":[1.93,1.9,2.1],"median_cpu_ms":1.9,"cpu_samples":[1.9,1.9,2.0],"runs":3}
 //! {"impl":"openmls","members":1000,"op":"tree_bytes","bytes":402711,"runs":3}
 //! {"impl":"openmls","members":100000,"op":"join","median_ms":null,"runs":0,"timeout":"exceeded the 60 s cap"}
 //! ```
@@ -18,7 +18,9 @@
 //! the OS reports per-thread CPU time (Linux): the CPU time of all the
 //! worker's threads during the operation, which other load on the machine
 //! inflates much less than wall time (and which exceeds wall time when the
-//! library works in parallel). A row with `error` or `timeout` tells
+//! library works in parallel), and then `cpu_samples`, each sample's CPU
+//! time in the order of `samples` (CPU ÷ wall tells, sample by sample,
+//! how much of the operation ran on two cores at once). A row with `error` or `timeout` tells
 //! why a metric stopped being measured (later runs skip it); such rows are
 //! always present, never dropped.
 
@@ -69,6 +71,8 @@ struct Row<'a> {
     samples: Option<Vec<f64>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     median_cpu_ms: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cpu_samples: Option<Vec<f64>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     bytes: Option<Option<u64>>,
     runs: usize,
@@ -125,6 +129,8 @@ pub fn json_lines(results: &Results) -> String {
                 p90_ms: tally.p90().filter(|_| time).map(round_ms),
                 samples: time.then(|| tally.samples.iter().copied().map(round_ms).collect()),
                 median_cpu_ms: tally.median_cpu().map(round_ms),
+                cpu_samples: (time && tally.median_cpu().is_some())
+                    .then(|| tally.cpu_samples.iter().copied().map(round_ms).collect()),
                 bytes: (metric.unit() == Unit::Bytes).then(|| median.map(|b| b.round() as u64)),
                 runs: tally.samples.len(),
                 error: failure.filter(|f| !f.timeout).map(|f| f.message.as_str()),

@@ -55,9 +55,21 @@ fn every_metric_of_every_implementation_is_measured() {
         let number = |k: &str| r[k].as_f64().unwrap();
         let (min, median, p90) = (number("min_ms"), number("median_ms"), number("p90_ms"));
         assert!(min <= median && median <= p90, "{r}");
+        // Where a row has a CPU-time median (Linux, and not a derived
+        // per-member figure), each sample's CPU time is beside it, in the
+        // same order.
+        assert_eq!(r.get("median_cpu_ms").is_some(), r.get("cpu_samples").is_some(), "{r}");
+        if let Some(cpu) = r.get("cpu_samples") {
+            let cpu = cpu.as_array().unwrap();
+            assert_eq!(cpu.len(), samples.len(), "{r}");
+            assert!(cpu.iter().all(|c| c.as_f64().is_some_and(|c| c >= 0.0)), "{r}");
+        }
     }
     for position in ["first", "middle", "last"] {
         assert!(rows.iter().any(|r| r["op"] == "commit_cold" && r["committer"] == position), "{position}");
+    }
+    if cfg!(target_os = "linux") {
+        assert!(rows.iter().any(|r| r["op"] == "process_cold" && r.get("cpu_samples").is_some()));
     }
     for r in rows.iter().filter(|r| r["impl"] == "crypto-floor") {
         let op = r["op"].as_str().unwrap();
