@@ -417,9 +417,8 @@ fn invalid_and_late_handshakes_are_refused_and_change_nothing() {
     // A path missing one ciphertext.
     let mut short = base.clone();
     if let Some(path) = &mut short.path {
-        let mut fewer: Vec<_> = path.nodes[0].encrypted_path_secret.iter().collect();
-        fewer.pop();
-        path.nodes[0].encrypted_path_secret = fewer.into();
+        let ciphertexts = &path.nodes[0].encrypted_path_secret;
+        path.nodes[0].encrypted_path_secret = ciphertexts.iter().take(ciphertexts.len().saturating_sub(1)).collect();
     }
     assert_eq!(
         refused(&resign_commit(&alice, &ids[0].signer, &good.message, short)),

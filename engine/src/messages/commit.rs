@@ -62,8 +62,14 @@ impl EncryptedPathSecrets {
     /// checked when it was built, so the walk ends only at its end.
     fn parts(&self) -> impl Iterator<Item = (&[u8], &[u8])> + '_ {
         let mut r = Reader::new(&self.encoded);
-        std::iter::from_fn(move || if r.is_empty() { None } else { r.read_bytes().ok().zip(r.read_bytes().ok()) })
+        std::iter::from_fn(move || if r.is_empty() { None } else { read_part(&mut r).ok() })
     }
+}
+
+/// One `HPKECiphertext` (RFC 9420 §7.6: `kem_output<V>`, `ciphertext<V>`),
+/// borrowed from the reader.
+fn read_part<'a>(r: &mut Reader<'a>) -> Result<(&'a [u8], &'a [u8]), DecodeError> {
+    Ok((r.read_bytes()?, r.read_bytes()?))
 }
 
 fn owned((kem_output, ciphertext): (&[u8], &[u8])) -> HpkeCiphertext {
@@ -107,8 +113,7 @@ impl Decode for EncryptedPathSecrets {
         let encoded = body.peek_rest();
         let mut len = 0;
         while !body.is_empty() {
-            body.read_bytes()?;
-            body.read_bytes()?;
+            read_part(&mut body)?;
             len += 1;
         }
         Ok(Self { encoded: encoded.into(), len })
