@@ -25,21 +25,12 @@ use std::time::Instant;
 use clap::{Parser, ValueEnum};
 use throng::internals::group::Group;
 use throng_benches::group_fixtures::{GroupFixture, Op};
+use throng_benches::metric::Metric;
 use throng_benches::peer::Peer;
 use throng_benches::peers::throng::Throng;
 
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-#[derive(Clone, Copy, ValueEnum)]
-enum Commit {
-    /// An empty commit with a path (`process_cold`).
-    Update,
-    /// Adding the newcomer (`process_add_cold`).
-    Add,
-    /// Removing B's neighbour (`process_remove_cold`).
-    Remove,
-}
 
 #[derive(Clone, Copy, ValueEnum)]
 enum Position {
@@ -61,7 +52,7 @@ struct Args {
     committer: Position,
     /// What B commits.
     #[arg(long, value_enum, default_value = "update")]
-    commit: Commit,
+    commit: Op,
     /// Before each sample, B makes another such commit on a fresh copy,
     /// untimed, as `compare` does: caches, the allocator and the second
     /// core are left as the commit leaves them.
@@ -84,11 +75,7 @@ fn main() {
         Position::Last => &fixture.cold.b,
     };
     let mut b = setup.fork(committer).expect("fork");
-    let op = match args.commit {
-        Commit::Update => Op::Update,
-        Commit::Add => Op::Add,
-        Commit::Remove => Op::Remove,
-    };
+    let op = args.commit;
     let commit = op.commit(&mut setup, &mut b, &fixture);
     eprintln!("commit of {} bytes", commit.len());
     // Copies are made a batch at a time, outside the sampled region.
@@ -115,23 +102,15 @@ fn main() {
     }
     times.sort_by(f64::total_cmp);
     let at = |q: usize| times[(times.len() - 1) * q / 100];
-    println!(
-        "{}: min {:.3} median {:.3} p90 {:.3} ms, n={}",
-        args.commit.name(),
-        times[0],
-        at(50),
-        at(90),
-        times.len()
-    );
+    println!("{}: min {:.3} median {:.3} p90 {:.3} ms, n={}", metric(op).name(), times[0], at(50), at(90), times.len());
 }
 
-impl Commit {
-    fn name(self) -> &'static str {
-        match self {
-            Commit::Update => "process_cold",
-            Commit::Add => "process_add_cold",
-            Commit::Remove => "process_remove_cold",
-        }
+/// The `compare` metric the loop times for `op`.
+fn metric(op: Op) -> Metric {
+    match op {
+        Op::Update => Metric::ProcessCold,
+        Op::Add => Metric::ProcessAddCold,
+        Op::Remove => Metric::ProcessRemoveCold,
     }
 }
 

@@ -17,6 +17,7 @@ use throng::internals::group::Group;
 
 use crate::peer::Peer;
 use crate::peers::throng::{Client, Throng};
+pub use crate::scenario::Op;
 use crate::scenario::{Committer, PROCESSOR, committer, removed, warmers};
 
 /// B and C in one epoch.
@@ -51,17 +52,6 @@ pub struct GroupFixture {
     pub cold_first: Group,
     /// Wall time of building the fixture.
     pub build_time: Duration,
-}
-
-/// The commit operations the scenarios measure.
-#[derive(Clone, Copy, Debug)]
-pub enum Op {
-    /// An empty commit with a path (`commit`).
-    Update,
-    /// Adding the newcomer (`add_one`).
-    Add,
-    /// Removing B's neighbour (`remove_one`).
-    Remove,
 }
 
 impl Op {

@@ -742,10 +742,14 @@ impl<P: Peer> Runner<'_, P> {
     }
 }
 
-#[derive(Clone, Copy)]
-enum Op {
+/// The commit operations the scenarios measure.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum Op {
+    /// An empty commit with a path (`commit`, `process`).
     Update,
+    /// Adding the newcomer (`add_one`, `process_add`).
     Add,
+    /// Removing B's neighbour (`remove_one`, `process_remove`).
     Remove,
 }
 
