@@ -14,15 +14,16 @@
 //! scenarios (one row per position measured). `median_ms` (times) or
 //! `bytes` (sizes) is the median of `runs` successful samples, `null` when
 //! there are none; a time row also has `min_ms`, `p90_ms` (nearest rank)
-//! and `samples`, every sample in ms in the order taken. Times also carry `median_cpu_ms` where
-//! the OS reports per-thread CPU time (Linux): the CPU time of all the
-//! worker's threads during the operation, which other load on the machine
-//! inflates much less than wall time (and which exceeds wall time when the
-//! library works in parallel), and then `cpu_samples`, each sample's CPU
-//! time in the order of `samples` (CPU ÷ wall tells, sample by sample,
-//! how much of the operation ran on two cores at once). A row with `error` or `timeout` tells
-//! why a metric stopped being measured (later runs skip it); such rows are
-//! always present, never dropped.
+//! and `samples`, every sample in ms in the order taken. Times also carry
+//! `median_cpu_ms` where the OS reports per-thread CPU time (Linux): the
+//! CPU time of all the worker's threads during the operation, which other
+//! load on the machine inflates much less than wall time (and which exceeds
+//! wall time when the library works in parallel), and then `cpu_samples`,
+//! each sample's CPU time in the order of `samples` (CPU ÷ wall tells,
+//! sample by sample, how much of the operation ran on two cores at once).
+//! A row with `error` or `timeout` tells why a metric stopped being
+//! measured (later runs skip it); such rows are always present, never
+//! dropped.
 
 use std::fmt::Write as _;
 
